@@ -1,0 +1,1 @@
+"""The stimulus library: videos, music tracks, excerpts and rendered music-video pairings."""
