@@ -46,10 +46,7 @@ def do_assignment(experiment, worker: str, *, finish: bool = True, side: str = "
     assignment = allocate_assignment(participant=participant)
     trials = list(Trial.objects.filter(bundle=assignment.bundle).select_related("catch").order_by("position"))
     for trial in trials if finish else trials[:1]:
-        if experiment.is_choice:
-            value = {"chosen_side": side}
-        else:
-            value = {"rating": rating}
+        value = {"chosen_side": side} if experiment.is_choice else {"rating": rating}
         record_answer(
             participant=participant,
             answer=AnswerInput(
@@ -174,7 +171,7 @@ def test_ratings_rows_are_pseudonymised_typed_sorted_and_flag_catch_trials(studi
 
 def test_choice_rows_carry_kinds_sides_and_search_provenance(studies, tmp_path, settings):
     settings.MVFIT_PSEUDONYM_KEY = "k1"
-    _, preference = studies
+    _, _preference = studies
     out = tmp_path / "export"
     call_command("export_responses", "prefs", "--out", str(out))
     rows = [r for r in read_csv(out / "choices.csv") if r["is_catch"] == "false"]
