@@ -167,6 +167,7 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
     rather than torch's first-error trace.
     """
     expected = model.state_dict()
+    state_dict = _with_batchnorm_counters(model, state_dict)
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     mismatched = [
@@ -179,6 +180,21 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
             source=source, target=type(model).__name__, missing=missing, unexpected=unexpected, mismatched=mismatched
         )
     model.load_state_dict(state_dict, strict=True)
+
+
+def _with_batchnorm_counters(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Add BatchNorm's ``num_batches_tracked`` counter where a checkpoint lacks it.
+
+    Files saved before PyTorch 0.4.1 (the original torchvision ResNet-50 and the pytorch-i3d weights)
+    have no such key; torch itself fills it with 0 for them. The counter only matters when BN momentum
+    is ``None``, so its absence is not a mismatch.
+    """
+    completed = dict(state_dict)
+    for name, module in model.named_modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats:
+            key = f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+            completed.setdefault(key, torch.tensor(0, dtype=torch.long))
+    return completed
 
 
 def _random_init_warning(what: str, env_var: str) -> None:

@@ -106,6 +106,18 @@ def test_i3d_flow_round_trip_is_exact(tmp_path):
     assert_same_state(load_i3d_flow(path), model)
 
 
+def test_checkpoints_from_before_num_batches_tracked_load(resnet_file, tmp_path):
+    """The original torchvision and pytorch-i3d files predate BatchNorm's num_batches_tracked counter."""
+    model, _ = resnet_file
+    old_style = {key: value for key, value in model.state_dict().items() if "num_batches_tracked" not in key}
+    path = tmp_path / "resnet50-19c8e357.pth"
+    torch.save(old_style, path)
+    loaded = load_resnet50(path)
+    for key, value in old_style.items():
+        assert torch.equal(loaded.state_dict()[key], value)
+    assert loaded.bn1.num_batches_tracked.item() == 0
+
+
 def test_i3d_rgb_checkpoint_is_rejected_for_the_flow_stream(tmp_path):
     path = tmp_path / "rgb_imagenet.pt"
     torch.save(InceptionI3d(num_classes=400, in_channels=3).state_dict(), path)
