@@ -163,6 +163,21 @@ WHITENOISE_USE_FINDERS = DEBUG
 # ffmpeg defaults to the static binary shipped by imageio-ffmpeg, so no system package is needed.
 FFMPEG_BINARY = env("MVFIT_FFMPEG", default=None)
 MVFIT_SHARED_MEDIA_DIR = Path(env("MVFIT_SHARED_MEDIA_DIR", default=str(BASE_DIR.parent / "shared" / "media")))
+# Prepared excerpts share one format so any clip can be muxed with any excerpt by stream copy.
+MVFIT_RENDER_SIZE = env("MVFIT_RENDER_SIZE", default="1280x720")
+MVFIT_RENDER_FPS = env.int("MVFIT_RENDER_FPS", default=25)
+MVFIT_RENDER_CRF = env.int("MVFIT_RENDER_CRF", default=23)
+MVFIT_RENDER_PRESET = env("MVFIT_RENDER_PRESET", default="veryfast")
+MVFIT_LOUDNESS_TARGET_LUFS = env.float("MVFIT_LOUDNESS_TARGET_LUFS", default=-23.0)
+# Pairings of one clip rendered by one task (one ffmpeg process muxes them all).
+MVFIT_RENDER_BATCH_SIZE = env.int("MVFIT_RENDER_BATCH_SIZE", default=32)
+MVFIT_MIN_MEDIA_DURATION_S = env.float("MVFIT_MIN_MEDIA_DURATION_S", default=1.0)
+# Server-side folders the import API may read (the CLI may import from anywhere).
+MVFIT_IMPORT_ROOTS = [
+    Path(p).resolve()
+    for p in env.list("MVFIT_IMPORT_ROOTS", default=[str(MVFIT_SHARED_MEDIA_DIR), str(DATA_DIR / "imports")])
+]
+MVFIT_MAX_UPLOAD_MB = env.int("MVFIT_MAX_UPLOAD_MB", default=2048)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)

@@ -20,6 +20,12 @@ class ImportBatch(models.Model):
     n_imported = models.PositiveIntegerField(default=0)
     n_duplicate = models.PositiveIntegerField(default=0)
     n_rejected = models.PositiveIntegerField(default=0)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Import options (default kind/label, licence) so a worker can run it."
+    )
+    error = models.TextField(
+        blank=True, help_text="Why the whole batch stopped (e.g. a manifest without a kind column)."
+    )
 
     class Meta:
         ordering = ["-created_at"]
