@@ -15,7 +15,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
 from annotation.models import MusicExcerpt, Pairing, VideoClip
-from annotation.services import rendering
+from annotation.services import imports, rendering
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +87,9 @@ def prepare_excerpt_task(self, excerpt_id: int) -> None:
 def render_pairings_task(self, pairing_ids: list[int]) -> dict:
     outcome = rendering.render_pairings(pairing_ids=pairing_ids)
     return {"rendered": len(outcome.rendered), "skipped": len(outcome.skipped), "failed": len(outcome.failed)}
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_import_batch_task(self, batch_id: int) -> None:
+    # Resumable: files that already have an outcome in this batch are skipped on redelivery.
+    imports.run_batch(batch_id=batch_id)

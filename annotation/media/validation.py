@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from .probe import MediaInfo
 
@@ -36,24 +37,36 @@ class MediaRejected(Exception):
     """The file cannot be imported; ``str(exc)`` is the reason shown to the user."""
 
 
-def _describe_open_error(error: str) -> str:
+def _starts_like_mp4(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(12)[4:8] == b"ftyp"
+    except OSError:
+        return False
+
+
+def _describe_open_error(error: str, path: Path) -> str:
     lowered = error.lower()
     if "moov atom not found" in lowered:
-        return "truncated or incomplete file: the MP4 index ('moov' atom) is missing"
+        if _starts_like_mp4(path):
+            return "truncated or incomplete file: the MP4 index ('moov' atom) is missing"
+        return "corrupt: not a valid MP4/MOV file (no 'ftyp' header, no 'moov' index)"
+    if "ebml header parsing failed" in lowered:
+        return "corrupt: not a valid Matroska/WebM file (unreadable EBML header)"
     if "invalid data found" in lowered:
         return "not a readable audio or video file (corrupt, or a format ffmpeg does not support)"
     if "no such file" in lowered:
         return "file not found"
     if "permission denied" in lowered:
         return "permission denied"
-    return f"ffmpeg cannot read it: {error}"
+    return f"corrupt or unsupported: ffmpeg cannot read it ({error})"
 
 
 def check(info: MediaInfo, *, kind: MediaKind, rules: ValidationRules | None = None) -> None:
     """Raise :class:`MediaRejected` with the first problem found; return quietly for a good file."""
     rules = rules or ValidationRules()
     if info.open_error:
-        raise MediaRejected(_describe_open_error(info.open_error))
+        raise MediaRejected(_describe_open_error(info.open_error, info.path))
     if any(marker in info.container for marker in _IMAGE_CONTAINERS) and kind != MediaKind.MUSIC:
         raise MediaRejected(f"a still image ({info.container}), not a video")
     if info.video is None and info.audio is None:

@@ -9,6 +9,7 @@ class ImportBatch(models.Model):
         FOLDER = "folder", "Folder"
         MANIFEST = "manifest", "Manifest CSV"
         UPLOAD = "upload", "Upload"
+        FILE = "file", "Single file"
 
     source = models.CharField(max_length=16, choices=Source.choices)
     location = models.TextField(help_text="Folder or manifest path, or the uploaded file name.")
