@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "annotation",
+    "experiments",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
+    "task": "experiments.tasks.release_abandoned_assignments",
+    "schedule": env.int("MVFIT_RELEASE_ABANDONED_EVERY_S", default=60),
+}
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -223,6 +228,33 @@ LOGGING = {
 }
 
 LOGIN_URL = "/admin/login/"
+
+# --- experiments ---------------------------------------------------------------------------
+
+
+def _pseudonym_key() -> str | None:
+    """HMAC key that pseudonymises worker ids in exports. Like the secret key: no default in production
+    (exports then refuse to run, see experiments.services.pseudonyms), generated once into the data dir
+    for embedded/debug runs."""
+    key = env("MVFIT_PSEUDONYM_KEY", default=None)
+    if key:
+        return key
+    if not (DEBUG or EMBEDDED):
+        return None
+    path = DATA_DIR / "pseudonym_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+MVFIT_PSEUDONYM_KEY = _pseudonym_key()
+# Worker pages run inside MTurk's ExternalQuestion iframe; everything else keeps X-Frame-Options DENY.
+MVFIT_WORKER_FRAME_ANCESTORS = env(
+    "MVFIT_WORKER_FRAME_ANCESTORS", default="'self' https://www.mturk.com https://workersandbox.mturk.com"
+)
+# Lifetime of a signed media URL handed to a worker (the page fetches fresh ones on every trial).
+MVFIT_MEDIA_URL_MAX_AGE_S = env.int("MVFIT_MEDIA_URL_MAX_AGE_S", default=6 * 3600)
 
 if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
