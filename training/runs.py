@@ -12,7 +12,8 @@ import io
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,18 @@ def plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run a block with ``count`` intra-op threads (the heads' small matrices run fastest on one:
+    on a busy machine, extra OpenMP threads mostly wait for each other)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def write_json(path: Path, data: dict) -> None:

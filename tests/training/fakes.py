@@ -100,9 +100,10 @@ def planted_feature_export(
             }
         )
     if ground_truth:
+        # The soundtrack is a fixed linear function of the clip's latent features (plus a little noise).
+        mixing = rng.normal(size=(3, audio_dim))
         for i in range(n_videos):
-            examples = rng.normal(0, 0.1, size=(2, audio_dim))
-            examples[:, 1:4] += latent[i]
+            examples = rng.normal(0, 0.1, size=(2, audio_dim)) + latent[i] @ mixing
             path = media / f"soundtrack{i + 1}.npy"
             np.save(path, examples.astype(np.float32))
             stimuli.append(

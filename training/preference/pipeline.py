@@ -39,6 +39,7 @@ from training.runs import (
     read_json,
     save_checkpoint,
     seed_everything,
+    torch_threads,
     write_json,
     write_report,
 )
@@ -65,6 +66,7 @@ class PreferenceRunConfig:
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    threads: int = 1
     cache_dir: str = "data/feature-cache"
     media_root: str | None = None
 
@@ -139,11 +141,18 @@ def train_preference(config: PreferenceRunConfig, *, streams: list[Stream], prog
         weight_decay=config.weight_decay,
     )
     started = time.perf_counter()
-    result = fit(
-        model, parts["train"], parts["val"], settings, generator=generator, on_epoch=metrics.append, progress=progress
-    )
-    model.load_state_dict(result.best_state)
-    scores = {name: evaluate(model, part) for name, part in parts.items()}
+    with torch_threads(config.threads):
+        result = fit(
+            model,
+            parts["train"],
+            parts["val"],
+            settings,
+            generator=generator,
+            on_epoch=metrics.append,
+            progress=progress,
+        )
+        model.load_state_dict(result.best_state)
+        scores = {name: evaluate(model, part) for name, part in parts.items()}
     test = accuracy(scores["test"].correct, scores["test"].n)
     summary = {
         "variant": config.variant,

@@ -36,11 +36,22 @@ from training.runs import (
     plot_learning_curve,
     save_checkpoint,
     seed_everything,
+    torch_threads,
     write_json,
     write_report,
 )
 
 CHECKPOINT_FORMAT = "mvfit-retrieval"
+METRIC_COLUMNS = [
+    "epoch",
+    "train_loss",
+    "val_loss",
+    "val_v2m_R@1",
+    "val_v2m_R@10",
+    "val_m2v_R@1",
+    "val_m2v_R@10",
+    "epoch_seconds",
+]
 RANKING_COLUMNS = ["query_kind", "query_id", "candidate_id", "rank", "score", "model_version"]
 
 
@@ -52,7 +63,7 @@ class RetrievalRunConfig:
     pairs: str = "ground-truth"
     seed: int = 0
     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
-    pooling: str = "mean-std"
+    pooling: str = "mean"
     video_layers: tuple[int, ...] = (2048, 512)
     music_layers: tuple[int, ...] = (2048, 1024, 512)
     dropout: float = 0.1
@@ -69,6 +80,7 @@ class RetrievalRunConfig:
     batch_size: int = 256
     lr: float = 3e-4
     weight_decay: float = 0.0
+    threads: int = 1
     cache_dir: str = "data/feature-cache"
     media_root: str | None = None
 
@@ -189,58 +201,11 @@ def train_retrieval(config: RetrievalRunConfig, *, streams: list[Stream], progre
     model.set_normalisation(
         video=data.video[torch.unique(train.pair_video)], music=data.music[torch.unique(train.pair_music)]
     )
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    columns = [
-        "epoch",
-        "train_loss",
-        "val_loss",
-        "val_v2m_R@1",
-        "val_v2m_R@10",
-        "val_m2v_R@1",
-        "val_m2v_R@10",
-        "epoch_seconds",
-    ]
-    log_file = MetricsLog(out / "metrics.csv", columns)
-    best_loss, best_epoch, best_state, stopped_early = math.inf, 0, copy.deepcopy(model.state_dict()), False
-    batch_size = max(2, config.batch_size)
+    log_file = MetricsLog(out / "metrics.csv", METRIC_COLUMNS)
     started = time.perf_counter()
-    bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
-    for epoch in bar:
-        tick = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(train), generator=generator)
-        total, seen = 0.0, 0
-        for start in range(0, len(train), batch_size):
-            rows = order[start : start + batch_size]
-            if len(rows) < 2:  # batch norm needs two rows; the leftover pair joins the next epoch
-                continue
-            loss = batch_loss(model, train, rows, config)["loss"]
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(rows)
-            seen += len(rows)
-        val = evaluate_pairs(model, parts["val"], config)
-        row = {
-            "epoch": epoch,
-            "train_loss": total / max(seen, 1),
-            "val_loss": val.get("loss"),
-            "val_v2m_R@1": val["v2m_R@1"],
-            "val_v2m_R@10": val["v2m_R@10"],
-            "val_m2v_R@1": val["m2v_R@1"],
-            "val_m2v_R@10": val["m2v_R@10"],
-            "epoch_seconds": time.perf_counter() - tick,
-        }
-        log_file.append(row)
-        bar.set_postfix(val_loss=f"{row['val_loss']:.4f}" if row["val_loss"] is not None else "-")
-        monitored = row["val_loss"] if row["val_loss"] is not None else -(val["v2m_R@10"] + val["m2v_R@10"])
-        if monitored < best_loss - 1e-6:
-            best_loss, best_epoch, best_state = monitored, epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= config.patience:
-            stopped_early = True
-            break
-    model.load_state_dict(best_state)
-    results = {name: evaluate_pairs(model, part, config) for name, part in parts.items()}
+    with torch_threads(config.threads):
+        best_epoch, stopped_early = _fit(model, train, parts["val"], config, generator, log_file, progress)
+        results = {name: evaluate_pairs(model, part, config) for name, part in parts.items()}
     summary = {
         "best_epoch": best_epoch,
         "epochs_run": len(log_file.rows),
@@ -288,6 +253,59 @@ def train_retrieval(config: RetrievalRunConfig, *, streams: list[Stream], progre
     log(f"Best epoch {best_epoch} of {len(log_file.rows)}; run written to {out}")
     log(table)
     return summary
+
+
+def _fit(
+    model: VMNet,
+    train: PairTensors,
+    val: PairTensors,
+    config: RetrievalRunConfig,
+    generator: torch.Generator,
+    log_file: MetricsLog,
+    progress: bool,
+) -> tuple[int, bool]:
+    """Adam on random batches of pairs; keeps (and finally loads) the weights of the best validation loss."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    best_loss, best_epoch, best_state, stopped_early = math.inf, 0, copy.deepcopy(model.state_dict()), False
+    batch_size = max(2, config.batch_size)
+    bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
+    for epoch in bar:
+        tick = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(train), generator=generator)
+        total, seen = 0.0, 0
+        for start in range(0, len(train), batch_size):
+            rows = order[start : start + batch_size]
+            if len(rows) < 2:  # batch norm needs two rows; the leftover pair joins the next epoch
+                continue
+            loss = batch_loss(model, train, rows, config)["loss"]
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(rows)
+            seen += len(rows)
+        scores = evaluate_pairs(model, val, config)
+        row = {
+            "epoch": epoch,
+            "train_loss": total / max(seen, 1),
+            "val_loss": scores.get("loss"),
+            "val_v2m_R@1": scores["v2m_R@1"],
+            "val_v2m_R@10": scores["v2m_R@10"],
+            "val_m2v_R@1": scores["m2v_R@1"],
+            "val_m2v_R@10": scores["m2v_R@10"],
+            "epoch_seconds": time.perf_counter() - tick,
+        }
+        log_file.append(row)
+        bar.set_postfix(val_loss="-" if row["val_loss"] is None else f"{row['val_loss']:.4f}")
+        # A one-pair validation set has no loss (no negatives); fall back to its recall.
+        monitored = row["val_loss"] if row["val_loss"] is not None else -(scores["v2m_R@10"] + scores["m2v_R@10"])
+        if monitored < best_loss - 1e-6:
+            best_loss, best_epoch, best_state = monitored, epoch, copy.deepcopy(model.state_dict())
+        elif epoch - best_epoch >= config.patience:
+            stopped_early = True
+            break
+    model.load_state_dict(best_state)
+    return best_epoch, stopped_early
 
 
 def load_retrieval_run(run_dir: str | Path) -> tuple[dict, VMNet]:
