@@ -1,5 +1,4 @@
-"""Models trained on mvfit exports: the Langlois preference model and the VM-NET retrieval model.
+"""Model training for mvfit: backbones, inputs, the preference model and the retrieval model.
 
-Plain torch on CPU. Nothing here imports Django: the inputs are the files an export writes
-(docs/export-format.md) and the media files that ``stimuli.csv`` points at.
+Nothing in this package imports Django; it works on the files an export produces (docs/export-format.md).
 """
