@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "annotation",
+    "mturk",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +187,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Mechanical Turk ------------------------------------------------------------------------
+# Credentials come only from the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE),
+# never from settings. MTURK_AWS_PROFILE optionally names a profile (not a secret) for the MTurk account.
+MTURK_AWS_PROFILE = env("MTURK_AWS_PROFILE", default=None)
+MTURK_MAX_RETRIES = env.int("MTURK_MAX_RETRIES", default=8)
+CELERY_BEAT_SCHEDULE["mturk-sync"] = {
+    "task": "mturk.tasks.sync_published_batches",
+    "schedule": env.int("MTURK_SYNC_INTERVAL_S", default=600),
+}
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
