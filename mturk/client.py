@@ -285,7 +285,8 @@ class MTurk:
     def audit_context(self, **context: Any) -> Iterator[None]:
         """Attach ``context`` (e.g. study_id, batch_id, actor) to the audit records of calls made inside."""
         previous = self._context
-        self._context = {**previous, **context}
+        # Empty values never erase what the client was opened with (e.g. the actor).
+        self._context = {**previous, **{key: value for key, value in context.items() if value not in (None, "")}}
         try:
             yield
         finally:

@@ -10,7 +10,7 @@ from mturk.client import MTurkError, MTurkThrottled
 from mturk.models import QualificationGrant
 from mturk.services import reconciliation
 from mturk.services.audit import open_mturk
-from mturk.services.qualifications import grant_exclusion
+from mturk.services.qualifications import grant_exclusion, resend_pending_grants
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ def grant_exclusion_qualification(self, grant_pk: int) -> str:
     except MTurkError as exc:
         if exc.outcome_unknown or isinstance(exc, MTurkThrottled):
             raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
-        raise
+        logger.warning("MTurk refused exclusion grant %s: %s", grant_pk, exc)  # recorded on the row
+        return QualificationGrant.State.FAILED
     return QualificationGrant.State.GRANTED
 
 
@@ -40,6 +41,6 @@ def sync_published_batches() -> dict:
         report = reconciliation.sync_and_reconcile(
             mturk=mturk, participants=reconciliation.default_participant_source()
         )
-        summary[str(mode)] = report.as_dict()
+        summary[str(mode)] = {**report.as_dict(), "grants_resent": resend_pending_grants(mturk=mturk)}
         logger.info("MTurk %s sync: %s", mode, report.as_dict())
     return summary

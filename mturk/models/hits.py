@@ -68,8 +68,8 @@ class HitBatch(models.Model):
                 | Q(allow_ten_plus_assignments=True),
                 name="mturk_batch_20_percent_tier_unless_opted_out",
                 violation_error_message=(
-                    "At most 9 assignments per HIT keeps MTurk's fee at 20 %; tick 'allow 10+ assignments' to "
-                    "accept the 40 % fee."
+                    "At most 9 assignments per HIT keeps MTurk's fee at 20 %%; tick 'allow 10+ assignments' to "
+                    "accept the 40 %% fee."
                 ),
             ),
             models.CheckConstraint(condition=Q(max_assignments_per_hit__gte=1), name="mturk_batch_per_hit_positive"),

@@ -127,7 +127,7 @@ def publish_batch(
     _start(batch, actor=actor)
 
     report = PublishReport(batch=batch)
-    with mturk.audit_context(study_id=batch.study_id, batch_id=batch.pk):
+    with mturk.audit_context(study_id=batch.study_id, batch_id=batch.pk, actor=actor):
         exclusion = (
             ensure_exclusion_qualification(study=batch.study, mturk=mturk) if batch.exclude_returning_workers else None
         )

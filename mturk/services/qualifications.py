@@ -7,12 +7,17 @@ them with a delay, so the worker entry page also checks our own rows (``selector
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
 from mturk.client import MTurk, MTurkError
 from mturk.models import ExclusionQualification, MTurkStudy, QualificationGrant
 from mturk.modes import Mode
+
+logger = logging.getLogger(__name__)
 
 
 def exclusion_name(study: MTurkStudy) -> str:
@@ -52,10 +57,19 @@ def record_worker_start(*, study: MTurkStudy, mode: Mode, worker_id: str) -> Qua
         return None
     grant, created = QualificationGrant.objects.get_or_create(exclusion=exclusion, worker_id=worker_id)
     if created:
-        from mturk.tasks import grant_exclusion_qualification
-
-        transaction.on_commit(lambda: grant_exclusion_qualification.delay(grant.pk))
+        transaction.on_commit(lambda: _dispatch_grant(grant.pk))
     return grant
+
+
+def _dispatch_grant(grant_pk: int) -> None:
+    # A worker's page must never fail because MTurk (or the broker) did: the row already excludes the
+    # worker in our database, and the periodic sync re-sends grants that are still pending.
+    from mturk.tasks import grant_exclusion_qualification
+
+    try:
+        grant_exclusion_qualification.delay(grant_pk)
+    except Exception:
+        logger.exception("Could not dispatch exclusion grant %s; the periodic sync will retry it.", grant_pk)
 
 
 def grant_exclusion(*, grant: QualificationGrant, mturk: MTurk) -> QualificationGrant:
@@ -77,3 +91,20 @@ def grant_exclusion(*, grant: QualificationGrant, mturk: MTurk) -> Qualification
     grant.state, grant.error, grant.granted_at = QualificationGrant.State.GRANTED, "", timezone.now()
     grant.save(update_fields=["state", "error", "granted_at"])
     return grant
+
+
+def resend_pending_grants(*, mturk: MTurk, older_than_s: int = 300) -> int:
+    """Grants whose dispatch or call was lost (still pending after a while) are sent again by the sync."""
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_s)
+    pending = QualificationGrant.objects.filter(
+        state=QualificationGrant.State.PENDING, exclusion__mode=mturk.mode, created_at__lt=cutoff
+    ).select_related("exclusion")
+    sent = 0
+    for grant in pending:
+        try:
+            grant_exclusion(grant=grant, mturk=mturk)
+        except MTurkError as exc:
+            logger.warning("Exclusion grant %s still failing: %s", grant.pk, exc)
+        else:
+            sent += 1
+    return sent
