@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("annotation.urls")),
+    path("api/mturk/", include("mturk.api.urls")),
 ]
 
 if settings.DEBUG and settings.STORAGE_BACKEND == "local":
