@@ -58,7 +58,7 @@ def test_publish_live_needs_the_flag(mturk_stub):
 
 def test_review_commands(mturk_stub):
     batch = publish_rows(make_batch())
-    a1, a2 = (MTurkAssignmentFactory(hit=batch.hits.get()) for _ in range(2))
+    a1, _a2 = (MTurkAssignmentFactory(hit=batch.hits.get()) for _ in range(2))
     with pytest.raises(CommandError, match="rejection reason is required"):
         run("mturk_review", "reject", "--assignment", a1.assignment_id)
     mturk_stub.sandbox.add_response("approve_assignment", {})
