@@ -213,6 +213,12 @@ CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
 # never from settings. MTURK_AWS_PROFILE optionally names a profile (not a secret) for the MTurk account.
 MTURK_AWS_PROFILE = env("MTURK_AWS_PROFILE", default=None)
 MTURK_MAX_RETRIES = env.int("MTURK_MAX_RETRIES", default=8)
+# The public origin workers reach this site at; HITs frame <this>/mturk/e/<experiment slug>/ (HTTPS for live).
+MTURK_PUBLIC_BASE_URL = env("MTURK_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Hosts the completion form may post to (MTurk's turkSubmitTo); tests add their local capture server.
+MTURK_SUBMIT_HOSTS = env.list(
+    "MTURK_SUBMIT_HOSTS", default=["https://www.mturk.com", "https://workersandbox.mturk.com"]
+)
 CELERY_BEAT_SCHEDULE["mturk-sync"] = {
     "task": "mturk.tasks.sync_published_batches",
     "schedule": env.int("MTURK_SYNC_INTERVAL_S", default=600),

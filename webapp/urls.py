@@ -6,6 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("annotation.urls")),
     path("api/mturk/", include("mturk.api.urls")),
+    path("mturk/", include("mturk.urls")),
 ]
 
 if settings.DEBUG and settings.STORAGE_BACKEND == "local":

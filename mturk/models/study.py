@@ -13,10 +13,21 @@ def _nonce() -> str:
 class MTurkStudy(models.Model):
     """An experiment's presence on MTurk: its spending cap and its returning-worker exclusion.
 
+    Each marketplace (sandbox, live) has its own budget of ``spending_cap``, so a sandbox rehearsal
+    exercises the cap without eating the live money.
+
     ``nonce`` namespaces every UniqueRequestToken and qualification name we send, so two installations
     (or a database restored from a backup) sharing one requester account never collide on row ids.
     """
 
+    experiment = models.OneToOneField(
+        "experiments.Experiment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mturk_study",
+        help_text="The experiment whose worker page the HITs show (empty: batches carry their own task URL).",
+    )
     name = models.CharField(max_length=200, unique=True)
     spending_cap = models.DecimalField(
         max_digits=10,

@@ -16,7 +16,8 @@ from mturk.reconcile import DEFAULT_GRACE, LocalParticipant, Reconciliation, rec
 
 from .sync import SyncReport, sync_batch, sync_hits
 
-ParticipantSource = Callable[[HitBatch], list[LocalParticipant]]
+# Our participants on a batch's HITs, or None when we keep no record to compare (external task URL).
+ParticipantSource = Callable[[HitBatch], list[LocalParticipant] | None]
 ACTIVE_STATES = [HitBatch.State.PUBLISHING, HitBatch.State.PUBLISHED]
 
 
@@ -57,9 +58,10 @@ def sync_and_reconcile(
         report = sync_batch(batch=batch, mturk=mturk)
         summary.hits.merge(report)
         counts = {"assignments": sum(len(found) for found in report.assignments_by_hit.values())}
-        if participants is not None:
+        local = participants(batch) if participants is not None else None
+        if local is not None:
             remote = [assignment for found in report.assignments_by_hit.values() for assignment in found]
-            result = reconcile(remote, participants(batch), now=now or timezone.now(), grace=grace)
+            result = reconcile(remote, local, now=now or timezone.now(), grace=grace)
             record_findings(batch=batch, result=result)
             counts.update(result.counts())
         summary.batches[batch.pk] = counts
@@ -100,6 +102,8 @@ def _open(batch: HitBatch, key: tuple[str, str, str], *, hit_id: str, detail: st
         discrepancy.save(update_fields=["resolved_at", "resolution"])
 
 
-def default_participant_source() -> ParticipantSource | None:
-    """Where reconciliation finds our participants: the experiments app once it is installed."""
-    return None
+def default_participant_source() -> ParticipantSource:
+    """Our participants come from the experiments app (see ``services.experiments``)."""
+    from .experiments import participants_for_batch
+
+    return participants_for_batch
