@@ -63,8 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "annotation",
-    "experiments",
+    # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
     "mturk",
+    "experiments",
 ]
 
 MIDDLEWARE = [

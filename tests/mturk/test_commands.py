@@ -88,3 +88,19 @@ def test_sync_and_balance_commands(mturk_stub):
     assert "available $9990.00" in run("mturk_balance", "--mode", "sandbox")
     with pytest.raises(CommandError, match="LIVE"):
         run("mturk_balance", "--mode", "live")
+
+
+def test_batch_for_an_experiment(settings):
+    from experiments.services.lifecycle import open_experiment
+    from tests.factories.experiments import make_experiment
+
+    settings.MTURK_PUBLIC_BASE_URL = "https://mvfit.example.org"
+    experiment = open_experiment(
+        experiment=make_experiment(slug="fit-a", trials_per_assignment=4), allow_unrendered=True
+    )
+    with pytest.raises(CommandError, match="spending cap"):
+        run("mturk_batch", "--experiment", "fit-a", "--mode", "sandbox", "--reward", "1.00")
+    out = run("mturk_batch", "--experiment", "fit-a", "--mode", "sandbox", "--reward", "1.00", "--cap", "80")
+    batch = HitBatch.objects.get()
+    assert batch.task_url == "https://mvfit.example.org/mturk/e/fit-a/" and batch.study.experiment == experiment
+    assert f"batch {batch.pk} (sandbox, draft)" in out

@@ -51,3 +51,5 @@ def user_errors() -> Iterator[None]:
         raise CommandError(str(exc)) from exc
     except ValidationError as exc:
         raise CommandError("; ".join(exc.messages)) from exc
+    except ValueError as exc:  # bad locale, no open bundles, missing cap...
+        raise CommandError(str(exc)) from exc

@@ -2,7 +2,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
+from experiments.models import Experiment
 from mturk.models import MTurkStudy
+from mturk.services.experiments import create_batch_for_experiment
 from mturk.services.publishing import create_batch
 
 from ._common import user_errors
@@ -16,17 +18,26 @@ def _money(value: str) -> Decimal:
 
 
 class Command(BaseCommand):
-    help = "Create a draft HIT batch and print its cost estimate (nothing is sent to MTurk yet)."
+    help = (
+        "Create a draft HIT batch and print its cost estimate (nothing is sent to MTurk yet). Either for an "
+        "experiment (--experiment SLUG: frames its MTurk entry page, one assignment per open bundle) or for any "
+        "page (--study NAME --task-url URL)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--study", required=True, help="study name (see mturk_study)")
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--experiment", help="experiment slug")
+        target.add_argument("--study", help="study name (see mturk_study), with --task-url")
+        parser.add_argument("--cap", type=_money, help="spending cap in USD (creates the experiment's MTurk study)")
         parser.add_argument("--mode", choices=["sandbox", "live"], required=True)
-        parser.add_argument("--task-url", required=True, help="the worker page MTurk will frame (HTTPS for live)")
-        parser.add_argument("--title", required=True)
-        parser.add_argument("--description", required=True)
-        parser.add_argument("--keywords", default="")
+        parser.add_argument("--task-url", help="the worker page MTurk will frame (HTTPS for live); with --study")
+        parser.add_argument("--title", default="", help="default: the experiment's title")
+        parser.add_argument("--description", default="", help="default: a sentence about the experiment")
+        parser.add_argument("--keywords", default="music, video, rating")
         parser.add_argument("--reward", required=True, type=_money, help="USD per assignment, e.g. 1.50")
-        parser.add_argument("--assignments", required=True, type=int, help="worker assignments wanted in total")
+        parser.add_argument(
+            "--assignments", type=int, help="worker assignments in total (default for an experiment: open bundles)"
+        )
         parser.add_argument("--per-hit", type=int, default=9, help="assignments per HIT (>9 needs --allow-ten-plus)")
         parser.add_argument("--allow-ten-plus", action="store_true", help="accept MTurk's 40 %% fee tier")
         parser.add_argument("--bonus", type=_money, default=Decimal("0.00"), help="planned bonus per assignment")
@@ -41,19 +52,42 @@ class Command(BaseCommand):
         parser.add_argument("--frame-height", type=int, default=800, help="pixels, 0 = whole window")
 
     def handle(self, *args, **options):
-        study = MTurkStudy.objects.filter(name=options["study"]).first()
-        if study is None:
-            raise CommandError(f"No study {options['study']!r}: create it first with mturk_study --cap.")
+        common = {
+            "mode": options["mode"],
+            "keywords": options["keywords"],
+            "reward": options["reward"],
+            "created_by": "command line",
+        }
+        if options["experiment"]:
+            experiment = Experiment.objects.filter(slug=options["experiment"]).first()
+            if experiment is None:
+                raise CommandError(f"No experiment {options['experiment']!r}.")
+            create = create_batch_for_experiment
+            common |= {
+                "experiment": experiment,
+                "spending_cap": options["cap"],
+                "n_assignments": options["assignments"],
+                "title": options["title"],
+                "description": options["description"],
+            }
+        else:
+            study = MTurkStudy.objects.filter(name=options["study"]).first()
+            if study is None:
+                raise CommandError(f"No study {options['study']!r}: create it first with mturk_study --cap.")
+            missing = [flag for flag in ("task_url", "title", "description", "assignments") if not options[flag]]
+            if missing:
+                raise CommandError("With --study, also give " + ", ".join("--" + m.replace("_", "-") for m in missing))
+            create = create_batch
+            common |= {
+                "study": study,
+                "task_url": options["task_url"],
+                "title": options["title"],
+                "description": options["description"],
+                "n_assignments": options["assignments"],
+            }
         with user_errors():
-            batch = create_batch(
-                study=study,
-                mode=options["mode"],
-                task_url=options["task_url"],
-                title=options["title"],
-                description=options["description"],
-                keywords=options["keywords"],
-                reward=options["reward"],
-                n_assignments=options["assignments"],
+            batch = create(
+                **common,
                 max_assignments_per_hit=options["per_hit"],
                 allow_ten_plus_assignments=options["allow_ten_plus"],
                 planned_bonus_per_assignment=options["bonus"],
@@ -66,7 +100,6 @@ class Command(BaseCommand):
                 lifetime_s=options["lifetime"],
                 auto_approval_delay_s=options["auto_approve"],
                 frame_height=options["frame_height"],
-                created_by="command line",
             )
         self.stdout.write(self.style.SUCCESS(f"batch {batch.pk} ({batch.mode}, draft)"))
         for line in batch.cost_estimate().lines():
