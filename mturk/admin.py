@@ -22,13 +22,14 @@ from .models import (
     MTurkCall,
     MTurkStudy,
     QualificationGrant,
+    ReviewSuggestion,
     Spend,
     WorkerBlock,
 )
 from .modes import Mode
 from .safety import LiveModeNotConfirmed
 from .selectors import batch_progress, spending
-from .services import review
+from .services import review, suggestions
 from .services.audit import open_mturk
 from .services.budget import SpendingCapExceeded
 from .services.publishing import PublishError, publish_batch
@@ -103,6 +104,12 @@ class MTurkStudyAdmin(admin.ModelAdmin):
         return spending(study=obj, mode=Mode.LIVE).line() if obj.pk else "-"
 
 
+class SuggestForm(forms.Form):
+    min_pass_rate = forms.FloatField(
+        min_value=0, max_value=1, initial=0.8, help_text="Suggest rejecting below this attention-check pass rate."
+    )
+
+
 class HitInline(admin.TabularInline):
     model = Hit
     extra = 0
@@ -136,7 +143,7 @@ class HitBatchAdmin(admin.ModelAdmin):
         "progress",
     ]
     inlines = [HitInline]
-    actions = ["publish", "sync"]
+    actions = ["publish", "sync", "suggest_rejections"]
 
     def has_change_permission(self, request, obj=None):
         # A batch on MTurk is history: changing its fields here would not change the HITs.
@@ -203,6 +210,34 @@ class HitBatchAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{mode}: {exc}", messages.ERROR)
                 continue
             self.message_user(request, f"{mode}: {summary.as_dict()}", messages.SUCCESS)
+
+    @admin.action(description="Suggest rejections from attention checks")
+    def suggest_rejections(self, request, queryset):
+        form = SuggestForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            created = sum(
+                len(suggestions.suggest_for_batch(batch=batch, min_pass_rate=form.cleaned_data["min_pass_rate"]))
+                for batch in queryset
+            )
+            self.message_user(
+                request,
+                f"{created} new suggestion(s): review them under Review suggestions (nothing sent to MTurk).",
+                messages.SUCCESS,
+            )
+            return None
+        return render(
+            request,
+            "admin/mturk/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Suggest rejections",
+                "form": form,
+                "queryset": queryset,
+                "action": "suggest_rejections",
+                "live": False,
+                "opts": self.model._meta,
+            },
+        )
 
 
 class BonusInline(admin.TabularInline):
@@ -418,3 +453,46 @@ class DiscrepancyAdmin(admin.ModelAdmin):
             resolved_at=timezone.now(), resolution=f"manually resolved by {request.user.username}"
         )
         self.message_user(request, f"{n} discrepancy(ies) marked resolved.", messages.SUCCESS)
+
+
+@admin.register(ReviewSuggestion)
+class ReviewSuggestionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "assignment", "action", "rule", "state", "decided_by"]
+    list_filter = ["state", "action"]
+    readonly_fields = ["assignment", "action", "reason", "rule", "state", "created_at", "decided_by", "decided_at"]
+    actions = ["confirm", "dismiss"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Confirm: carry out (rejects the assignments)")
+    def confirm(self, request, queryset):
+        pending = queryset.filter(state=ReviewSuggestion.State.PENDING).select_related("assignment__hit__batch")
+        live = pending.filter(assignment__hit__batch__mode=Mode.LIVE).exists()
+
+        def handle(data):
+            by_mode: dict[str, list] = {}
+            for suggestion in pending:
+                by_mode.setdefault(suggestion.assignment.hit.batch.mode, []).append(suggestion)
+            for mode, items in by_mode.items():
+                mturk = open_mturk(mode=mode, confirm_live=data["confirm_live"], actor=request.user.username)
+                result = suggestions.confirm(
+                    suggestions=items, mturk=mturk, actor=request.user.username, confirmed=True
+                )
+                _report(self, request, result, "Rejected")
+
+        return _intermediate(
+            self,
+            request,
+            pending,
+            form_class=ConfirmForm,
+            title="Carry out suggestions",
+            action="confirm",
+            handle=handle,
+            live=live,
+        )
+
+    @admin.action(description="Dismiss")
+    def dismiss(self, request, queryset):
+        n = suggestions.dismiss(suggestions=list(queryset), actor=request.user.username)
+        self.message_user(request, f"{n} suggestion(s) dismissed.", messages.SUCCESS)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from mturk.models import Discrepancy, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy
+from mturk.models import Discrepancy, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy, ReviewSuggestion
 from mturk.modes import Mode
 from mturk.selectors import batch_progress, spending
 
@@ -112,3 +112,22 @@ class DiscrepancySerializer(serializers.ModelSerializer):
     class Meta:
         model = Discrepancy
         fields = ["id", "batch", "kind", "worker_id", "assignment_id", "hit_id", "detail", "detected_at", "resolved_at"]
+
+
+class SuggestionSerializer(serializers.ModelSerializer):
+    assignment_id = serializers.CharField(source="assignment.assignment_id")
+    worker_id = serializers.CharField(source="assignment.worker_id")
+
+    class Meta:
+        model = ReviewSuggestion
+        fields = ["id", "assignment_id", "worker_id", "action", "reason", "rule", "state", "created_at", "decided_by"]
+
+
+class SuggestRequestSerializer(serializers.Serializer):
+    min_pass_rate = serializers.FloatField(min_value=0, max_value=1)
+
+
+class ConfirmSuggestionsSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+    confirmed = serializers.BooleanField(help_text="Must be true: the experimenter's explicit decision.")
+    confirm_live = serializers.BooleanField(required=False, default=False)

@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mturk.client import MTurkError
-from mturk.models import Discrepancy, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy
+from mturk.models import Discrepancy, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy, ReviewSuggestion
 from mturk.modes import Mode
 from mturk.safety import LiveModeNotConfirmed, UnsafeTaskURL
-from mturk.services import review
+from mturk.services import review, suggestions
 from mturk.services.audit import open_mturk
 from mturk.services.budget import SpendingCapExceeded
 from mturk.services.publishing import PublishError, create_batch, publish_batch
@@ -218,3 +218,52 @@ class DiscrepancyList(generics.ListAPIView):
         if self.request.query_params.get("open") in {"1", "true"}:
             queryset = queryset.filter(resolved_at__isnull=True)
         return queryset
+
+
+class SuggestionList(generics.ListAPIView):
+    serializer_class = s.SuggestionSerializer
+
+    def get_queryset(self):
+        queryset = ReviewSuggestion.objects.select_related("assignment")
+        if batch := self.request.query_params.get("batch"):
+            queryset = queryset.filter(assignment__hit__batch_id=batch)
+        if state := self.request.query_params.get("state"):
+            queryset = queryset.filter(state=state)
+        return queryset
+
+
+class BatchSuggest(APIView):
+    """Run the attention-check rule: records pending suggestions, sends nothing to MTurk."""
+
+    @translate_errors
+    def post(self, request, pk):
+        batch = get_object_or_404(HitBatch, pk=pk)
+        serializer = s.SuggestRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = suggestions.suggest_for_batch(batch=batch, min_pass_rate=serializer.validated_data["min_pass_rate"])
+        return Response(s.SuggestionSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class ConfirmSuggestions(APIView):
+    @translate_errors
+    def post(self, request):
+        serializer = s.ConfirmSuggestionsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        items = list(
+            ReviewSuggestion.objects.select_related("assignment__hit__batch").filter(
+                pk__in=data["ids"], state=ReviewSuggestion.State.PENDING
+            )
+        )
+        modes = {item.assignment.hit.batch.mode for item in items}
+        if len(modes) != 1:
+            raise ValueError("Select pending suggestions of one marketplace.")
+        mturk = open_mturk(mode=modes.pop(), confirm_live=data["confirm_live"], actor=_actor(request))
+        result = suggestions.confirm(suggestions=items, mturk=mturk, actor=_actor(request), confirmed=data["confirmed"])
+        return Response(
+            {
+                "confirmed": [item.pk for item in result.succeeded],
+                "failed": [{"id": item.pk, "error": error} for item, error in result.failed],
+            },
+            status=status.HTTP_207_MULTI_STATUS if result.failed else status.HTTP_200_OK,
+        )

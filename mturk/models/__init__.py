@@ -4,6 +4,7 @@ from .discrepancies import Discrepancy
 from .hits import Hit, HitBatch, HitExtension, HitState
 from .payments import Bonus, PaymentState, Spend, WorkerBlock
 from .study import ExclusionQualification, MTurkStudy, QualificationGrant
+from .suggestions import ReviewSuggestion
 
 __all__ = [
     "AssignmentStatus",
@@ -19,6 +20,7 @@ __all__ = [
     "MTurkStudy",
     "PaymentState",
     "QualificationGrant",
+    "ReviewSuggestion",
     "Spend",
     "WorkerBlock",
 ]

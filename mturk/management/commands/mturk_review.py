@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mturk.models import AssignmentStatus, MTurkAssignment
-from mturk.services import review
+from mturk.models import AssignmentStatus, HitBatch, MTurkAssignment, ReviewSuggestion
+from mturk.services import review, suggestions
 
 from ._common import client, user_errors
 
@@ -9,11 +9,16 @@ from ._common import client, user_errors
 class Command(BaseCommand):
     help = (
         "Review and pay submitted assignments: approve, reject (reason required), bonus, pay (bonus then approve) "
-        "or block a worker. Select assignments by id, or every submitted one of a batch."
+        "or block a worker. Select assignments by id, or every submitted one of a batch. 'suggest' lists "
+        "rejections a rule proposes (attention checks below --min-pass-rate); 'confirm-suggestions' carries out "
+        "the batch's pending ones -- nothing is rejected before that."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["approve", "reject", "bonus", "pay", "block"])
+        parser.add_argument(
+            "action", choices=["approve", "reject", "bonus", "pay", "block", "suggest", "confirm-suggestions"]
+        )
+        parser.add_argument("--min-pass-rate", type=float, default=0.8, help="suggest: attention-check threshold")
         parser.add_argument("--assignment", action="append", default=[], help="MTurk assignment id (repeatable)")
         parser.add_argument("--batch", type=int, help="every Submitted assignment of this batch")
         parser.add_argument("--worker", help="worker id (block)")
@@ -39,6 +44,9 @@ class Command(BaseCommand):
                 )
             self.stdout.write(self.style.SUCCESS(f"blocked {block.worker_id} on {block.mode}"))
             return
+
+        if action in {"suggest", "confirm-suggestions"}:
+            return self._suggestions(action, options)
 
         assignments = MTurkAssignment.objects.select_related("hit__batch")
         if options["assignment"]:
@@ -90,6 +98,36 @@ class Command(BaseCommand):
         message = result.summary(
             {"approve": "approved", "reject": "rejected", "bonus": "bonused", "pay": "paid"}[action]
         )
+        if result.failed:
+            raise CommandError(message)
+        self.stdout.write(self.style.SUCCESS(message))
+
+    def _suggestions(self, action, options):
+        batch = HitBatch.objects.filter(pk=options["batch"]).first() if options["batch"] else None
+        if batch is None:
+            raise CommandError(f"{action} needs --batch with an existing batch.")
+        if action == "suggest":
+            with user_errors():
+                suggestions.suggest_for_batch(batch=batch, min_pass_rate=options["min_pass_rate"])
+        pending = list(
+            ReviewSuggestion.objects.filter(assignment__hit__batch=batch, state=ReviewSuggestion.State.PENDING)
+            .select_related("assignment")
+            .order_by("pk")
+        )
+        if action == "suggest":
+            for suggestion in pending:
+                self.stdout.write(
+                    f"  reject {suggestion.assignment.assignment_id} ({suggestion.assignment.worker_id}): {suggestion.reason}"
+                )
+            self.stdout.write(
+                f"{len(pending)} pending suggestion(s); carry them out with: "
+                f"python manage.py mturk_review confirm-suggestions --batch {batch.pk}"
+            )
+            return
+        mturk = client(batch.mode, options)
+        with user_errors():
+            result = suggestions.confirm(suggestions=pending, mturk=mturk, actor="command line", confirmed=True)
+        message = result.summary("rejected")
         if result.failed:
             raise CommandError(message)
         self.stdout.write(self.style.SUCCESS(message))
