@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "annotation",
+    # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
+    "mturk",
     "experiments",
 ]
 
@@ -205,6 +207,22 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
     "task": "experiments.tasks.release_abandoned_assignments",
     "schedule": env.int("MVFIT_RELEASE_ABANDONED_EVERY_S", default=60),
+}
+
+# --- Mechanical Turk ------------------------------------------------------------------------
+# Credentials come only from the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE),
+# never from settings. MTURK_AWS_PROFILE optionally names a profile (not a secret) for the MTurk account.
+MTURK_AWS_PROFILE = env("MTURK_AWS_PROFILE", default=None)
+MTURK_MAX_RETRIES = env.int("MTURK_MAX_RETRIES", default=8)
+# The public origin workers reach this site at; HITs frame <this>/mturk/e/<experiment slug>/ (HTTPS for live).
+MTURK_PUBLIC_BASE_URL = env("MTURK_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Hosts the completion form may post to (MTurk's turkSubmitTo); tests add their local capture server.
+MTURK_SUBMIT_HOSTS = env.list(
+    "MTURK_SUBMIT_HOSTS", default=["https://www.mturk.com", "https://workersandbox.mturk.com"]
+)
+CELERY_BEAT_SCHEDULE["mturk-sync"] = {
+    "task": "mturk.tasks.sync_published_batches",
+    "schedule": env.int("MTURK_SYNC_INTERVAL_S", default=600),
 }
 
 # --- REST framework ------------------------------------------------------------------------
