@@ -233,3 +233,44 @@ def test_answers_given_offline_are_stored_once_when_the_connection_returns(
     page.wait_for_function("() => document.getElementById('banner').hidden")
     response = Response.objects.get()
     assert (response.trial.position, response.rating) == (0, 7)
+
+
+def test_a_study_rendered_by_the_library_pipeline_runs_end_to_end(page, live_server, tmp_path, settings):
+    """No shortcuts: synthetic source files -> clips/excerpts -> pairings rendered by the library's
+    Celery tasks (eager here) when the design commits -> open -> a worker completes the bundle."""
+    from annotation.models import Pairing, RenderState
+    from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
+    from tests.support.media import library_track, library_video, synthetic_music, synthetic_video
+
+    settings.MVFIT_RENDER_SIZE, settings.MVFIT_RENDER_FPS, settings.MVFIT_RENDER_PRESET = "96x64", 10, "ultrafast"
+    clips = [
+        VideoClipFactory(
+            video=library_video(synthetic_video(tmp_path, f"v{i}.mp4", duration_s=2.0, pattern=p)),
+            start_s=0.5,
+            duration_s=1.0,
+        )
+        for i, p in enumerate(["testsrc2", "mandelbrot"])
+    ]
+    excerpts = [
+        MusicExcerptFactory(
+            track=library_track(synthetic_music(tmp_path, f"m{i}.ogg", duration_s=2.0, style=s)),
+            start_s=0.5,
+            duration_s=1.0,
+        )
+        for i, s in enumerate(["melody", "chords"])
+    ]
+    experiment = make_experiment(
+        config={"clip_ids": [c.pk for c in clips], "excerpt_ids": [e.pk for e in excerpts]},
+        judgments_per_item=1,
+        trials_per_assignment=4,
+        catch_trials_per_assignment=1,
+    )
+    assert set(Pairing.objects.values_list("state", flat=True)) == {RenderState.READY}
+    experiment = open_experiment(experiment=experiment)  # refuses unless every pairing and catch is rendered
+    participant = enter(page, live_server, experiment)
+    for _ in range(5):
+        position, _ = answer_trial(page, participant, "2")
+        if position < 4:
+            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+    page.get_by_test_id("done").wait_for()
+    assert Response.objects.filter(assignment__participant=participant).count() == 5
