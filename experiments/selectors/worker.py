@@ -46,11 +46,24 @@ class Step:
 
 
 def participant_for_token(token: str) -> Participant | None:
-    return Participant.objects.select_related("experiment").filter(token=token).first()
+    try:
+        return Participant.objects.select_related("experiment").get(token=token)
+    except Participant.DoesNotExist:
+        return None
 
 
 def current_assignment(participant: Participant) -> Assignment | None:
     return participant.assignments.select_related("bundle").order_by("-pk").first()
+
+
+def assignment_for_token(token: str) -> Assignment | None:
+    """The session's current assignment with its participant and experiment, in one query (hot path)."""
+    return (
+        Assignment.objects.select_related("participant__experiment")
+        .filter(participant__token=token)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def worker_step(participant: Participant, assignment: Assignment | None) -> str:
@@ -68,7 +81,7 @@ def worker_step(participant: Participant, assignment: Assignment | None) -> str:
 
 
 def unanswered_positions(assignment: Assignment) -> list[int]:
-    answered = set(Response.objects.filter(assignment=assignment).values_list("trial__position", flat=True))
+    answered = set(Response.objects.filter(assignment=assignment).order_by().values_list("trial__position", flat=True))
     return [p for p in range(assignment.n_trials) if p not in answered]
 
 
@@ -84,33 +97,44 @@ def state_payload(assignment: Assignment) -> dict:
 
 
 def may_fetch(assignment: Assignment, position: int) -> bool:
-    """Only the first unanswered trials (and already answered ones) are visible: no scanning ahead."""
-    if not 0 <= position < assignment.n_trials:
-        return False
-    unanswered = unanswered_positions(assignment)
-    return not unanswered or position <= unanswered[0] + PRELOAD_WINDOW
+    """No scanning ahead: a worker sees at most ``PRELOAD_WINDOW`` trials beyond as many as they answered.
+
+    (The first unanswered position is never above the number answered, so this admits the current
+    trial and the preloaded ones without a query.)
+    """
+    return 0 <= position < assignment.n_trials and position <= assignment.n_answered + PRELOAD_WINDOW
 
 
 def trial_for(bundle_id: int, position: int) -> Trial | None:
+    try:
+        return Trial.objects.select_related(
+            "catch", "item__pairing", "item__first_pairing", "item__second_pairing"
+        ).get(bundle_id=bundle_id, position=position)
+    except Trial.DoesNotExist:
+        return None
+
+
+def trial_direction(bundle_id: int, position: int) -> str:
+    """The only per-trial fact a worker's trial JSON depends on (the prompt of a choice)."""
     return (
-        Trial.objects.select_related(
-            "catch", "item__pairing", "item__first_pairing", "item__second_pairing", "bundle__experiment"
-        )
-        .filter(bundle_id=bundle_id, position=position)
-        .first()
+        Trial.objects.filter(bundle_id=bundle_id, position=position).values_list("direction", flat=True).first() or ""
     )
 
 
-def trial_payload(trial: Trial, experiment: Experiment, *, media_scope: dict) -> dict:
-    """The worker-facing description of one trial. ``media_scope`` names who may fetch its media."""
+def trial_payload(*, position: int, direction: str, experiment: Experiment, media_scope: dict) -> dict:
+    """The worker-facing description of one trial. ``media_scope`` names who may fetch its media.
+
+    Everything here follows from the experiment, the position and the direction; which files play
+    is resolved only when a media URL is fetched (``media_file_for``).
+    """
     slots = ["left", "right"] if experiment.is_choice else ["main"]
     return {
-        "position": trial.position,
-        "prompt": PROMPTS[trial.direction if experiment.is_choice else ""],
+        "position": position,
+        "prompt": PROMPTS[direction if experiment.is_choice else ""],
         "answer": "choice" if experiment.is_choice else "rating",
         "scale": [{"value": v, "label": label} for v, label in RATING_SCALE] if not experiment.is_choice else None,
         "media": [
-            {"slot": slot, "kind": "video", "url": media_url({**media_scope, "p": trial.position, "s": slot})}
+            {"slot": slot, "kind": "video", "url": media_url({**media_scope, "p": position, "s": slot})}
             for slot in slots
         ],
     }

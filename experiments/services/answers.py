@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -76,34 +77,60 @@ def progress_of(assignment: Assignment) -> dict:
 
 
 @transaction.atomic
-def record_answer(*, participant: Participant, answer: AnswerInput, now: datetime | None = None) -> AnswerReceipt:
+def record_answer(
+    *,
+    answer: AnswerInput,
+    participant: Participant | None = None,
+    session_token: str | None = None,
+    now: datetime | None = None,
+) -> AnswerReceipt:
+    """Store the answer once; a repeated key gets the stored answer's receipt (``replayed``).
+
+    The participant is given as a row or, on the hot path, by its session token (saving a query).
+    Raises ``AnswerRejected`` for answers that cannot be stored. (If the database itself refuses
+    a duplicate -- only possible if the row lock were bypassed -- the ``IntegrityError`` propagates
+    and the transaction rolls back; the view answers 409.)
+    """
+    if (participant is None) == (session_token is None):
+        raise TypeError("give exactly one of participant and session_token")
     now = now or timezone.now()
+    who = {"participant": participant} if participant is not None else {"participant__token": session_token}
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
         .select_related("experiment")
-        .filter(participant=participant)
+        .filter(**who)
         .order_by("-pk")
         .first()
     )
     if assignment is None:
         raise AnswerRejected("You have no assignment yet.", status=409, code="no_assignment")
 
-    previous = Response.objects.filter(idempotency_key=answer.idempotency_key).only("assignment_id", "trial_id").first()
-    if previous is not None:
-        if (
-            previous.assignment_id != assignment.pk
-            and not participant.assignments.filter(pk=previous.assignment_id).exists()
-        ):
-            raise AnswerRejected("This answer key was used by another session.", status=409, code="key_reused")
-        position = Trial.objects.filter(pk=previous.trial_id).values_list("position", flat=True).get()
-        return AnswerReceipt(
-            key=answer.idempotency_key, position=position, replayed=True, progress=progress_of(assignment)
+    # One query answers both questions: was this key stored before, and is this trial answered already?
+    stored = list(
+        Response.objects.filter(
+            Q(idempotency_key=answer.idempotency_key) | Q(assignment=assignment, trial__position=answer.position)
         )
-
+        .order_by()
+        .values("idempotency_key", "assignment_id", "trial__position", "assignment__participant_id")
+    )
+    previous = next((r for r in stored if r["idempotency_key"] == answer.idempotency_key), None)
+    if previous is not None:
+        if previous["assignment__participant_id"] != assignment.participant_id:
+            raise AnswerRejected("This answer key was used by another session.", status=409, code="key_reused")
+        return AnswerReceipt(
+            key=answer.idempotency_key,
+            position=previous["trial__position"],
+            replayed=True,
+            progress=progress_of(assignment),
+        )
     if answer.assignment_ref != assignment_ref(assignment):
         # An answer queued for an earlier assignment of this participant must not land on a trial of
         # the current one that happens to have the same position.
         raise AnswerRejected("This answer belongs to an earlier assignment.", status=409, code="stale_assignment")
+    if stored:
+        raise AnswerRejected(
+            "This trial is already answered.", status=409, code="already_answered", progress=progress_of(assignment)
+        )
     if assignment.status == AssignmentStatus.ABANDONED:
         if not revive_assignment(assignment=assignment, now=now):
             raise AnswerRejected(
@@ -112,23 +139,16 @@ def record_answer(*, participant: Participant, answer: AnswerInput, now: datetim
                 code="expired",
             )
         assignment.refresh_from_db()
-    trial = (
-        Trial.objects.select_related("catch", "item")
-        .filter(bundle_id=assignment.bundle_id, position=answer.position)
-        .first()
-    )
-    if trial is None:
-        raise AnswerRejected(
-            f"There is no trial {answer.position} in your assignment.", status=400, code="bad_position"
-        )
-    if Response.objects.filter(assignment=assignment, trial=trial).exists():
-        raise AnswerRejected(
-            "This trial is already answered.", status=409, code="already_answered", progress=progress_of(assignment)
-        )
     if assignment.status != AssignmentStatus.ACTIVE:
         raise AnswerRejected(
             "This assignment is finished.", status=409, code="finished", progress=progress_of(assignment)
         )
+    try:
+        trial = Trial.objects.select_related("catch").get(bundle_id=assignment.bundle_id, position=answer.position)
+    except Trial.DoesNotExist:
+        raise AnswerRejected(
+            f"There is no trial {answer.position} in your assignment.", status=400, code="bad_position"
+        ) from None
     _validate(assignment, answer)
 
     catch_passed = None
@@ -138,26 +158,20 @@ def record_answer(*, participant: Participant, answer: AnswerInput, now: datetim
             catch_passed = answer.chosen_side == expected
         else:
             catch_passed = answer.rating == trial.catch.expected_rating
-    try:
-        with transaction.atomic():
-            Response.objects.create(
-                assignment=assignment,
-                trial=trial,
-                idempotency_key=answer.idempotency_key,
-                rating=answer.rating,
-                chosen_side=answer.chosen_side,
-                is_catch=trial.catch_id is not None,
-                catch_passed=catch_passed,
-                rt_ms=answer.rt_ms,
-                play_count=answer.play_count,
-                presented_at=answer.presented_at,
-                answered_at=answer.answered_at,
-                events=answer.events[:MAX_EVENTS],
-            )
-    except IntegrityError as exc:
-        # Only reachable if the row locks above were bypassed (e.g. SQLite); the constraint still holds.
-        raise AnswerRejected("This answer was already stored.", status=409, code="already_answered") from exc
-
+    Response.objects.create(
+        assignment=assignment,
+        trial=trial,
+        idempotency_key=answer.idempotency_key,
+        rating=answer.rating,
+        chosen_side=answer.chosen_side,
+        is_catch=trial.catch_id is not None,
+        catch_passed=catch_passed,
+        rt_ms=answer.rt_ms,
+        play_count=answer.play_count,
+        presented_at=answer.presented_at,
+        answered_at=answer.answered_at,
+        events=answer.events[:MAX_EVENTS],
+    )
     assignment.n_answered += 1
     assignment.last_activity_at = now
     fields = ["n_answered", "last_activity_at"]

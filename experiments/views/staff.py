@@ -86,7 +86,9 @@ def preview_trial(request: HttpRequest, pk: int, position: int) -> JsonResponse:
     trial = worker_selectors.trial_for(bundle.pk, position)
     if trial is None:
         raise Http404("No such trial.")
-    payload = worker_selectors.trial_payload(trial, experiment, media_scope={"b": bundle.pk})
+    payload = worker_selectors.trial_payload(
+        position=position, direction=trial.direction, experiment=experiment, media_scope={"b": bundle.pk}
+    )
     payload["debug"] = progress_selectors.trial_answer_key(trial)
     return JsonResponse(payload)
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -168,29 +169,38 @@ def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
 # --- JSON API ---------------------------------------------------------------------------------
 
 
-def _active_assignment(participant: Participant):
-    assignment = selectors.current_assignment(participant)
-    if assignment is None:
-        raise Http404("No assignment.")
-    return assignment
+def worker_api_view(view):
+    """Like ``worker_view`` for the JSON API: resolves the token straight to its current assignment."""
+
+    @functools.wraps(view)
+    @csrf_exempt
+    @never_cache
+    def wrapper(request: HttpRequest, token: str, *args, **kwargs):
+        assignment = selectors.assignment_for_token(token)
+        if assignment is None:
+            raise Http404("Unknown session, or no assignment yet.")
+        return worker_headers(view(request, assignment, *args, **kwargs))
+
+    return wrapper
 
 
-@worker_view
+@worker_api_view
 @require_GET
-def api_state(request: HttpRequest, participant: Participant) -> JsonResponse:
-    assignment = _active_assignment(participant)
+def api_state(request: HttpRequest, assignment: Assignment) -> JsonResponse:
     answers.touch_assignment(assignment=assignment)
     return JsonResponse(selectors.state_payload(assignment))
 
 
-@worker_view
+@worker_api_view
 @require_GET
-def api_trial(request: HttpRequest, participant: Participant, position: int) -> JsonResponse:
-    assignment = _active_assignment(participant)
+def api_trial(request: HttpRequest, assignment: Assignment, position: int) -> JsonResponse:
     if not selectors.may_fetch(assignment, position):
         return JsonResponse({"error": "Answer the current trial first.", "code": "not_yet"}, status=403)
-    trial = selectors.trial_for(assignment.bundle_id, position)
-    payload = selectors.trial_payload(trial, participant.experiment, media_scope={"t": assignment.pk})
+    experiment = assignment.participant.experiment
+    direction = selectors.trial_direction(assignment.bundle_id, position) if experiment.is_choice else ""
+    payload = selectors.trial_payload(
+        position=position, direction=direction, experiment=experiment, media_scope={"t": assignment.pk}
+    )
     return JsonResponse(payload)
 
 
@@ -255,14 +265,21 @@ def parse_answer(body: bytes) -> answers.AnswerInput:
     )
 
 
-@worker_view
+@csrf_exempt
+@never_cache
 @require_POST
-def api_answer(request: HttpRequest, participant: Participant) -> JsonResponse:
+def api_answer(request: HttpRequest, token: str) -> JsonResponse:
+    # The hot path: the service resolves the token while locking the assignment (one query less).
     try:
-        receipt = answers.record_answer(participant=participant, answer=parse_answer(request.body))
+        receipt = answers.record_answer(session_token=token, answer=parse_answer(request.body))
     except answers.AnswerRejected as exc:
-        return JsonResponse({"error": exc.message, "code": exc.code, **exc.progress}, status=exc.status)
-    return JsonResponse(receipt.as_json(), status=200)
+        status = 404 if exc.code == "no_assignment" else exc.status
+        response = JsonResponse({"error": exc.message, "code": exc.code, **exc.progress}, status=status)
+    except IntegrityError:
+        response = JsonResponse({"error": "This answer was already stored.", "code": "already_answered"}, status=409)
+    else:
+        response = JsonResponse(receipt.as_json(), status=200)
+    return worker_headers(response)
 
 
 # --- media ------------------------------------------------------------------------------------

@@ -1,0 +1,469 @@
+"""Load test of the worker flow: >=200 simulated crowd workers against gunicorn + PostgreSQL.
+
+    python bench/load.py                     # defaults: 240 workers, 45 s, three restarts mid-run
+    python bench/load.py --workers 300 --duration 60 --restart hup
+
+What it does, all on 127.0.0.1 and bounded in time and count:
+
+1. creates its own database (``mvfit_bench`` by default; dropped at the end unless --keep-db),
+   migrates it and seeds a Langlois-sized rating study (100 clips x 20 excerpts, k = 9, bundles of
+   50: 18,000 answers to give) plus participants that have passed consent and the audio check;
+2. starts gunicorn (gthread) on a free loopback port;
+3. runs N concurrent simulated workers (asyncio + httpx): each takes a bundle (POST begin), then
+   per trial fetches it (GET trial JSON), "thinks", and submits the answer with a fresh
+   idempotency key, retrying the *same* key with backoff on connection errors and 5xx until the
+   server acknowledges; a worker whose bundle is done takes another participant;
+4. restarts gunicorn mid-run: a graceful reload (SIGHUP) at 1/4, a full stop/start (SIGTERM) at 2/4
+   and a crash (SIGKILL of master and workers, in-flight requests die) at 3/4 of the run
+   (``--restart`` picks all, both = hup + full, hup, full, kill or none);
+5. reports p50/p99 latency of fetching a trial and of submitting, answers/s, and checks the database:
+   every acknowledged answer is stored (none lost) and no trial is answered twice (none duplicated).
+
+Latencies count successful requests only; attempts that failed during a restart are reported as
+retries. The load generator shares the machine's cores with gunicorn and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import os
+import random
+import resource
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_P99_MS = 100.0
+TARGET_ANSWERS_PER_S = 300.0
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=240, help="concurrent simulated workers (>= 200)")
+    parser.add_argument("--duration", type=float, default=45.0, help="seconds of load (hard bound)")
+    parser.add_argument("--max-answers", type=int, default=18_000, help="stop after this many acknowledged answers")
+    parser.add_argument("--think-ms", type=float, default=450.0, help="mean think time between fetch and answer")
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument("--gunicorn-threads", type=int, default=8)
+    parser.add_argument("--restart", choices=["all", "both", "hup", "full", "kill", "none"], default="all")
+    parser.add_argument("--db", default="mvfit_bench", help="benchmark database (created and dropped)")
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (loopback)")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    if args.workers < 1 or args.duration <= 0 or args.duration > 600 or args.max_answers < 1:
+        parser.error("workers >= 1, 0 < duration <= 600 s and max-answers >= 1 keep the run bounded")
+    host = args.pg.split("@")[-1].split(":")[0].split("/")[0]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error(f"the benchmark only runs against a loopback PostgreSQL, not {host!r}")
+    if not args.db.replace("_", "").isalnum():
+        parser.error("--db must be a plain identifier")
+    return args
+
+
+# --- database and seed --------------------------------------------------------------------------
+
+
+def recreate_database(pg: str, name: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed(n_participants: int) -> tuple[int, list[str]]:
+    """Migrate and seed the bench database (Django runs in this process for the seed only)."""
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from django.utils import timezone
+
+    from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
+    from experiments.models import Participant, ParticipantSource
+    from experiments.services.designs import create_experiment
+    from experiments.services.lifecycle import open_experiment
+
+    def asset(model, i, **extra):
+        return model(
+            file=f"bench/{model.__name__.lower()}-{i}",
+            sha256=hashlib.sha256(f"{model.__name__}-{i}".encode()).hexdigest(),
+            original_name=f"{i}",
+            size_bytes=1,
+            duration_s=30.0,
+            codec="h264",
+            label=f"label-{i % 5}",
+            **extra,
+        )
+
+    from itertools import product
+
+    videos = Video.objects.bulk_create([asset(Video, i, width=640, height=360, fps=25.0) for i in range(100)])
+    tracks = MusicTrack.objects.bulk_create([asset(MusicTrack, i, sample_rate=44100, channels=2) for i in range(20)])
+    clips = VideoClip.objects.bulk_create([VideoClip(video=v, start_s=0, duration_s=5, seed=1) for v in videos])
+    excerpts = MusicExcerpt.objects.bulk_create(
+        [MusicExcerpt(track=t, start_s=0, duration_s=5, seed=1) for t in tracks]
+    )
+    # The load test measures the JSON API, not media bytes: the pairings exist "rendered" up front,
+    # so the design schedules no rendering.
+    Pairing.objects.bulk_create(
+        [
+            Pairing(clip=c, excerpt=e, state=RenderState.READY, rendered_file="bench/none.mp4")
+            for c, e in product(clips, excerpts)
+        ]
+    )
+    experiment = create_experiment(
+        slug="bench",
+        title="bench",
+        kind="rating",
+        config={"clip_ids": [c.pk for c in clips], "excerpt_ids": [e.pk for e in excerpts]},
+        seed=1,
+        judgments_per_item=9,
+        trials_per_assignment=50,
+        catch_trials_per_assignment=0,
+    )
+    experiment = open_experiment(experiment=experiment)
+    now = timezone.now()
+    participants = Participant.objects.bulk_create(
+        [
+            Participant(
+                experiment=experiment,
+                source=ParticipantSource.LINK,
+                worker_id=f"bench-{i}",
+                token=secrets.token_urlsafe(32),
+                consented_at=now,
+                audio_check_passed_at=now,
+            )
+            for i in range(n_participants)
+        ]
+    )
+    from django.db import connections
+
+    connections.close_all()
+    return experiment.pk, [p.token for p in participants]
+
+
+def check_database(acked: set[str]) -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT idempotency_key FROM experiments_response")
+        stored = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT COUNT(*) FROM (SELECT assignment_id, trial_id FROM experiments_response "
+            "GROUP BY assignment_id, trial_id HAVING COUNT(*) > 1) d"
+        )
+        duplicated = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*), COUNT(DISTINCT idempotency_key) FROM experiments_response")
+        rows, distinct_keys = cursor.fetchone()
+        cursor.execute("SELECT COALESCE(SUM(n_answered), 0) FROM experiments_assignment")
+        counted = cursor.fetchone()[0]
+    connection.close()
+    return {
+        "stored": rows,
+        "lost": len(acked - stored),
+        "duplicated_trials": duplicated,
+        "duplicated_keys": rows - distinct_keys,
+        "counter_mismatch": counted - rows,
+        "stored_not_acked": len(stored - acked),
+    }
+
+
+# --- gunicorn -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, *, port: int, env: dict, workers: int, threads: int, log: Path) -> None:
+        self.port, self.env, self.workers, self.threads, self.log = port, env, workers, threads, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn", "webapp.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}",
+            "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
+            "--graceful-timeout", "10", "--keep-alive", "30", "--backlog", "2048",
+            "--access-logfile", "-" if os.environ.get("MVFIT_BENCH_ACCESS_LOG") else "/dev/null",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT
+        )
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn not healthy after {timeout}s:\n{self.log.read_text()[-3000:]}")
+
+    def reload(self) -> None:
+        """Graceful: the master starts new workers and retires the old ones after their requests."""
+        self.process.send_signal(signal.SIGHUP)
+
+    def crash(self) -> None:
+        """SIGKILL the master and its workers, as an OOM kill or power loss would: in-flight requests die."""
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        for pid in [*map(int, children.split()), self.process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# --- the crowd ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    fetch_ms: list[float] = field(default_factory=list)
+    submit_ms: list[float] = field(default_factory=list)
+    begin_ms: list[float] = field(default_factory=list)
+    acked: set[str] = field(default_factory=set)
+    replayed: int = 0
+    retries: int = 0
+    assignments: int = 0
+    first_ack: float | None = None
+    last_ack: float | None = None
+
+
+class Done(Exception):
+    pass
+
+
+async def call(client, method: str, url: str, stats: Stats, deadline: float, **kwargs):
+    """One request, retried (same body, same key) on connection errors and 5xx until answered."""
+    import httpx
+
+    delay = 0.05
+    while True:
+        if time.monotonic() > deadline + 30:  # give in-flight answers a grace period to land
+            raise Done
+        start = time.perf_counter()
+        try:
+            response = await client.request(method, url, **kwargs)
+            if response.status_code < 500:
+                return response, (time.perf_counter() - start) * 1000
+        except httpx.TransportError:
+            pass
+        stats.retries += 1
+        await asyncio.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 1.0)
+
+
+async def simulated_worker(base_url: str, tls, tokens: list[str], stats: Stats, args, deadline: float) -> None:
+    """One crowd worker with its own keep-alive connection (a browser tab has its own, too)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url, verify=tls, timeout=30.0) as client:
+        await _work(client, tokens, stats, args, deadline)
+
+
+async def _work(client, tokens: list[str], stats: Stats, args, deadline: float) -> None:
+    rng = random.Random()
+    while tokens and time.monotonic() < deadline and len(stats.acked) < args.max_answers:
+        token = tokens.pop()
+        response, ms = await call(client, "POST", f"/w/s/{token}/begin", stats, deadline)
+        if response.status_code != 302:
+            return  # no work left for anyone
+        stats.begin_ms.append(ms)
+        stats.assignments += 1
+        state, _ = await call(client, "GET", f"/w/s/{token}/api/state", stats, deadline)
+        state = state.json()
+        for position in state["unanswered"]:
+            if time.monotonic() > deadline or len(stats.acked) >= args.max_answers:
+                return
+            trial, ms = await call(client, "GET", f"/w/s/{token}/api/trials/{position}", stats, deadline)
+            if trial.status_code != 200:
+                raise RuntimeError(f"trial fetch failed: {trial.status_code} {trial.text[:200]}")
+            stats.fetch_ms.append(ms)
+            await asyncio.sleep(rng.expovariate(1000 / args.think_ms) if args.think_ms else 0)
+            key = uuid.uuid4().hex
+            body = {
+                "idempotency_key": key,
+                "assignment": state["assignment"],
+                "position": position,
+                "rating": rng.randint(1, 7),
+                "rt_ms": 1000,
+                "play_count": 1,
+            }
+            answer, ms = await call(client, "POST", f"/w/s/{token}/api/answers", stats, deadline, json=body)
+            if answer.status_code != 200:
+                raise RuntimeError(f"answer refused: {answer.status_code} {answer.text[:200]}")
+            stats.submit_ms.append(ms)
+            stats.replayed += answer.json()["replayed"]
+            stats.acked.add(key)
+            now = time.monotonic()
+            stats.first_ack = stats.first_ack or now
+            stats.last_ack = now
+
+
+async def run_crowd(args, base_url: str, tokens: list[str], server: Server, stats: Stats) -> list[str]:
+    import ssl
+
+    # One TLS context for all clients: building one per httpx client costs tens of ms of CPU each,
+    # which at 200+ clients would measure the load generator instead of the server.
+    tls = ssl.create_default_context()
+    events = []
+    start = time.monotonic()
+    deadline = start + args.duration
+
+    async def restarts():
+        plan = {
+            "all": [("hup", 1 / 4), ("full", 2 / 4), ("kill", 3 / 4)],
+            "both": [("hup", 1 / 3), ("full", 2 / 3)],
+            "hup": [("hup", 0.5)],
+            "full": [("full", 0.5)],
+            "kill": [("kill", 0.5)],
+        }
+        for kind, at in plan.get(args.restart, []):
+            await asyncio.sleep(max(0.0, start + at * args.duration - time.monotonic()))
+            t = time.monotonic() - start
+            if kind == "hup":
+                server.reload()
+                events.append(f"t={t:.1f}s graceful reload (SIGHUP)")
+            else:
+                began = time.monotonic()
+                await asyncio.to_thread(server.stop if kind == "full" else server.crash)
+                await asyncio.to_thread(server.start)
+                how = "full restart (SIGTERM" if kind == "full" else "crash (SIGKILL of master and workers"
+                events.append(f"t={t:.1f}s {how}, start, healthy) took {time.monotonic() - began:.1f}s")
+
+    workers = [simulated_worker(base_url, tls, tokens, stats, args, deadline) for _ in range(args.workers)]
+    results = await asyncio.gather(restarts(), *workers, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, Done)]
+    if errors:
+        raise errors[0]
+    return events
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    args = parse_args()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{args.pg}/{args.db}",
+        "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
+        "MVFIT_PSEUDONYM_KEY": "bench-only",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_CONN_MAX_AGE": "60",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "MVFIT_LOG_LEVEL": "WARNING",
+        "MVFIT_DATA_DIR": tempfile.mkdtemp(prefix="mvfit-bench-"),
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    env.pop("MVFIT_TEST_DATABASE_NAME", None)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    print(
+        f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min), {os.cpu_count()} cores"
+    )
+    recreate_database(args.pg, args.db)
+    server = None
+    try:
+        t = time.monotonic()
+        experiment_id, tokens = seed(n_participants=args.workers * 4)
+        print(f"seeded {args.db}: experiment {experiment_id}, {len(tokens)} participants ({time.monotonic() - t:.1f}s)")
+        port = free_port()
+        log = Path(env["MVFIT_DATA_DIR"]) / "gunicorn.log"
+        server = Server(port=port, env=env, workers=args.gunicorn_workers, threads=args.gunicorn_threads, log=log)
+        server.start()
+        stats = Stats()
+        print(f"gunicorn on 127.0.0.1:{port} ({args.gunicorn_workers} workers x {args.gunicorn_threads} threads); "
+              f"{args.workers} simulated workers for up to {args.duration:.0f}s / {args.max_answers} answers")  # fmt: skip
+        began = time.monotonic()
+        client_cpu = time.process_time()
+        events = asyncio.run(run_crowd(args, f"http://127.0.0.1:{port}", tokens, server, stats))
+        elapsed = time.monotonic() - began
+        client_cpu = time.process_time() - client_cpu
+        server.stop()
+        # Every gunicorn process has been waited for by now, so its CPU time is in RUSAGE_CHILDREN.
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu = usage.ru_utime + usage.ru_stime
+        db = check_database(stats.acked)
+    finally:
+        if server:
+            server.stop()
+        if not args.keep_db:
+            from django.db import connections
+
+            connections.close_all()
+            recreate_database(args.pg, args.db, drop_only=True)
+
+    window = (stats.last_ack - stats.first_ack) if stats.first_ack and stats.last_ack else elapsed
+    rate = len(stats.acked) / window if window else 0.0
+    rows = [
+        ("fetch trial", percentile(stats.fetch_ms, 50), percentile(stats.fetch_ms, 99), len(stats.fetch_ms)),
+        ("submit answer", percentile(stats.submit_ms, 50), percentile(stats.submit_ms, 99), len(stats.submit_ms)),
+        ("take a bundle", percentile(stats.begin_ms, 50), percentile(stats.begin_ms, 99), len(stats.begin_ms)),
+    ]
+    print()
+    for event in events:
+        print("restart:", event)
+    print(f"\n{'request':<15}{'p50 ms':>10}{'p99 ms':>10}{'n':>8}{'p99/target':>12}")
+    for name, p50, p99, n in rows:
+        ratio = f"{p99 / TARGET_P99_MS:.2f}" if name != "take a bundle" else "-"
+        print(f"{name:<15}{p50:>10.1f}{p99:>10.1f}{n:>8}{ratio:>12}")
+    print(
+        f"\nanswers acknowledged: {len(stats.acked)} in {window:.1f}s = {rate:.0f} answers/s "
+        f"(target {TARGET_ANSWERS_PER_S:.0f}: ratio {rate / TARGET_ANSWERS_PER_S:.2f}); "
+        f"assignments taken: {stats.assignments}; retried attempts: {stats.retries}; replayed keys: {stats.replayed}"
+    )
+    print(
+        f"database: {db['stored']} stored, lost {db['lost']}, duplicated trials {db['duplicated_trials']}, "
+        f"duplicated keys {db['duplicated_keys']}, answer-counter mismatch {db['counter_mismatch']}, "
+        f"stored but unacknowledged at the end {db['stored_not_acked']}"
+    )
+    n = max(len(stats.acked), 1)
+    print(
+        f"CPU: gunicorn {server_cpu:.1f}s ({1000 * server_cpu / n:.1f} ms per answer incl. its fetch), "
+        f"load generator {client_cpu:.1f}s, over {elapsed:.1f}s wall on {os.cpu_count()} cores"
+    )
+    print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    if db["lost"] or db["duplicated_trials"] or db["duplicated_keys"] or db["counter_mismatch"]:
+        sys.exit("FAILED: an answer was lost or duplicated")
+
+
+if __name__ == "__main__":
+    main()
