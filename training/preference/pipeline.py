@@ -99,7 +99,9 @@ def _features(config: PreferenceRunConfig, export, items: pd.DataFrame, streams:
     )
 
 
-def train_preference(config: PreferenceRunConfig, *, streams: list[Stream], progress: bool = True, log=print) -> dict:
+def train_preference(
+    config: PreferenceRunConfig, *, streams: list[Stream], progress: bool = True, log=print, record: dict | None = None
+) -> dict:
     """Train the head on cached frozen features and write the run directory; returns the summary."""
     if config.variant not in VARIANT_LABELS:
         raise TrainingInputError(f"--variant must be one of {sorted(VARIANT_LABELS)}, not {config.variant!r}.")
@@ -170,6 +172,7 @@ def train_preference(config: PreferenceRunConfig, *, streams: list[Stream], prog
         "run": asdict(config),
         "model": model.config.to_dict(),
         "streams": stream_description(streams),
+        **(record or {}),
         "export_manifest": export.manifest,
         "torch": str(torch.__version__),
         "python": platform.python_version(),

@@ -171,7 +171,9 @@ def _features(config: RetrievalRunConfig, export: Export, clips, excerpts, strea
     )
 
 
-def train_retrieval(config: RetrievalRunConfig, *, streams: list[Stream], progress: bool = True, log=print) -> dict:
+def train_retrieval(
+    config: RetrievalRunConfig, *, streams: list[Stream], progress: bool = True, log=print, record: dict | None = None
+) -> dict:
     out = Path(config.out)
     if (out / "checkpoint.pt").exists():
         raise TrainingInputError(f"{out} already holds a trained run; choose a new --out directory.")
@@ -218,6 +220,7 @@ def train_retrieval(config: RetrievalRunConfig, *, streams: list[Stream], progre
         "run": asdict(config),
         "model": model.config.to_dict(),
         "streams": stream_description(streams),
+        **(record or {}),
         "export_manifest": export.manifest,
         "torch": str(torch.__version__),
         "python": platform.python_version(),
