@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "annotation",
+    # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
+    "mturk",
+    "experiments",
 ]
 
 MIDDLEWARE = [
@@ -163,6 +166,21 @@ WHITENOISE_USE_FINDERS = DEBUG
 # ffmpeg defaults to the static binary shipped by imageio-ffmpeg, so no system package is needed.
 FFMPEG_BINARY = env("MVFIT_FFMPEG", default=None)
 MVFIT_SHARED_MEDIA_DIR = Path(env("MVFIT_SHARED_MEDIA_DIR", default=str(BASE_DIR.parent / "shared" / "media")))
+# Prepared excerpts share one format so any clip can be muxed with any excerpt by stream copy.
+MVFIT_RENDER_SIZE = env("MVFIT_RENDER_SIZE", default="1280x720")
+MVFIT_RENDER_FPS = env.int("MVFIT_RENDER_FPS", default=25)
+MVFIT_RENDER_CRF = env.int("MVFIT_RENDER_CRF", default=23)
+MVFIT_RENDER_PRESET = env("MVFIT_RENDER_PRESET", default="veryfast")
+MVFIT_LOUDNESS_TARGET_LUFS = env.float("MVFIT_LOUDNESS_TARGET_LUFS", default=-23.0)
+# Pairings of one clip rendered by one task (one ffmpeg process muxes them all).
+MVFIT_RENDER_BATCH_SIZE = env.int("MVFIT_RENDER_BATCH_SIZE", default=32)
+MVFIT_MIN_MEDIA_DURATION_S = env.float("MVFIT_MIN_MEDIA_DURATION_S", default=1.0)
+# Server-side folders the import API may read (the CLI may import from anywhere).
+MVFIT_IMPORT_ROOTS = [
+    Path(p).resolve()
+    for p in env.list("MVFIT_IMPORT_ROOTS", default=[str(MVFIT_SHARED_MEDIA_DIR), str(DATA_DIR / "imports")])
+]
+MVFIT_MAX_UPLOAD_MB = env.int("MVFIT_MAX_UPLOAD_MB", default=2048)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)
@@ -186,6 +204,26 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
+    "task": "experiments.tasks.release_abandoned_assignments",
+    "schedule": env.int("MVFIT_RELEASE_ABANDONED_EVERY_S", default=60),
+}
+
+# --- Mechanical Turk ------------------------------------------------------------------------
+# Credentials come only from the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE),
+# never from settings. MTURK_AWS_PROFILE optionally names a profile (not a secret) for the MTurk account.
+MTURK_AWS_PROFILE = env("MTURK_AWS_PROFILE", default=None)
+MTURK_MAX_RETRIES = env.int("MTURK_MAX_RETRIES", default=8)
+# The public origin workers reach this site at; HITs frame <this>/mturk/e/<experiment slug>/ (HTTPS for live).
+MTURK_PUBLIC_BASE_URL = env("MTURK_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Hosts the completion form may post to (MTurk's turkSubmitTo); tests add their local capture server.
+MTURK_SUBMIT_HOSTS = env.list(
+    "MTURK_SUBMIT_HOSTS", default=["https://www.mturk.com", "https://workersandbox.mturk.com"]
+)
+CELERY_BEAT_SCHEDULE["mturk-sync"] = {
+    "task": "mturk.tasks.sync_published_batches",
+    "schedule": env.int("MTURK_SYNC_INTERVAL_S", default=600),
+}
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -208,6 +246,33 @@ LOGGING = {
 }
 
 LOGIN_URL = "/admin/login/"
+
+# --- experiments ---------------------------------------------------------------------------
+
+
+def _pseudonym_key() -> str | None:
+    """HMAC key that pseudonymises worker ids in exports. Like the secret key: no default in production
+    (exports then refuse to run, see experiments.services.pseudonyms), generated once into the data dir
+    for embedded/debug runs."""
+    key = env("MVFIT_PSEUDONYM_KEY", default=None)
+    if key:
+        return key
+    if not (DEBUG or EMBEDDED):
+        return None
+    path = DATA_DIR / "pseudonym_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+MVFIT_PSEUDONYM_KEY = _pseudonym_key()
+# Worker pages run inside MTurk's ExternalQuestion iframe; everything else keeps X-Frame-Options DENY.
+MVFIT_WORKER_FRAME_ANCESTORS = env(
+    "MVFIT_WORKER_FRAME_ANCESTORS", default="'self' https://www.mturk.com https://workersandbox.mturk.com"
+)
+# Lifetime of a signed media URL handed to a worker (the page fetches fresh ones on every trial).
+MVFIT_MEDIA_URL_MAX_AGE_S = env.int("MVFIT_MEDIA_URL_MAX_AGE_S", default=6 * 3600)
 
 if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)

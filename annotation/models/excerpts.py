@@ -16,6 +16,11 @@ class Excerpt(models.Model):
     seed = models.BigIntegerField(
         help_text="RNG seed that chose start_s; re-running the sampler with it reproduces it."
     )
+    sampling = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the span was chosen: the run's base seed, the excerpt's index and the sampling options.",
+    )
     prepared_file = models.FileField(max_length=500, blank=True)
     state = models.CharField(max_length=16, choices=RenderState.choices, default=RenderState.PENDING, db_index=True)
     error = models.TextField(blank=True)

@@ -9,6 +9,7 @@ class ImportBatch(models.Model):
         FOLDER = "folder", "Folder"
         MANIFEST = "manifest", "Manifest CSV"
         UPLOAD = "upload", "Upload"
+        FILE = "file", "Single file"
 
     source = models.CharField(max_length=16, choices=Source.choices)
     location = models.TextField(help_text="Folder or manifest path, or the uploaded file name.")
@@ -20,6 +21,12 @@ class ImportBatch(models.Model):
     n_imported = models.PositiveIntegerField(default=0)
     n_duplicate = models.PositiveIntegerField(default=0)
     n_rejected = models.PositiveIntegerField(default=0)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Import options (default kind/label, licence) so a worker can run it."
+    )
+    error = models.TextField(
+        blank=True, help_text="Why the whole batch stopped (e.g. a manifest without a kind column)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

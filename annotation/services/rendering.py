@@ -1,0 +1,310 @@
+"""Rendering: prepare each excerpt once, then make pairings by stream-copy muxing.
+
+Entry points for other apps (the experiments app schedules only the pairings it needs — "lazy mode"):
+
+* :func:`request_pairings` — get or create the pairings for ``(clip_id, excerpt_id)`` pairs and schedule
+  rendering for those not rendered yet (dispatched after the surrounding transaction commits).
+* :func:`schedule_render` — (re)schedule rendering of existing pairings.
+* :func:`create_library_pairings` — the full factorial design (every clip x every excerpt).
+
+The work itself (:func:`prepare_clip`, :func:`prepare_excerpt`, :func:`render_pairings`) runs in Celery tasks
+(``annotation.tasks``) and is idempotent: finished work is detected and skipped, files get deterministic
+storage names and are published atomically (``annotation.files.atomic_output``), so a task that is run twice
+— or redelivered after its worker was killed — ends with exactly one complete file per item.
+
+State changes are single UPDATE statements outside long transactions on purpose: ffmpeg runs for seconds,
+and holding a transaction (and row locks) open that long would block other workers and hide progress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.files import atomic_output, local_path, storage_file_exists
+from annotation.media import MediaError
+from annotation.media.render import RenderSpec, mux_pairings, prepare_music_excerpt, prepare_video_clip
+from annotation.models import MusicExcerpt, Pairing, RenderState, VideoClip
+
+
+class PreparationFailed(Exception):
+    """A clip or excerpt could not be prepared for a permanent reason (recorded on its row)."""
+
+
+def render_spec() -> RenderSpec:
+    """The prepared-media format configured in settings (``MVFIT_RENDER_*``)."""
+    try:
+        width, height = (int(v) for v in settings.MVFIT_RENDER_SIZE.lower().split("x"))
+    except ValueError as exc:
+        raise ValueError(f"MVFIT_RENDER_SIZE must look like 1280x720, not {settings.MVFIT_RENDER_SIZE!r}") from exc
+    if width % 2 or height % 2:
+        raise ValueError(f"MVFIT_RENDER_SIZE must have even width and height (H.264 4:2:0), not {width}x{height}")
+    return RenderSpec(
+        width=width,
+        height=height,
+        fps=settings.MVFIT_RENDER_FPS,
+        crf=settings.MVFIT_RENDER_CRF,
+        preset=settings.MVFIT_RENDER_PRESET,
+        loudness_lufs=settings.MVFIT_LOUDNESS_TARGET_LUFS,
+    )
+
+
+# --- deterministic storage names -------------------------------------------------------------
+# Names carry only primary keys: nothing about labels or ground truth reaches a worker's browser.
+
+
+def _shard(pk: int) -> str:
+    return f"{pk // 1000:04d}"
+
+
+def clip_storage_name(clip_id: int) -> str:
+    return f"prepared/clips/{_shard(clip_id)}/clip-{clip_id}.mp4"
+
+
+def excerpt_storage_name(excerpt_id: int) -> str:
+    return f"prepared/excerpts/{_shard(excerpt_id)}/excerpt-{excerpt_id}.m4a"
+
+
+def pairing_storage_name(pairing_id: int) -> str:
+    return f"pairings/{_shard(pairing_id)}/pairing-{pairing_id}.mp4"
+
+
+# --- scheduling --------------------------------------------------------------------------------
+
+
+def _dispatch_render(batch: list[int]) -> None:
+    from annotation.tasks import render_pairings_task  # tasks import this module
+
+    render_pairings_task.delay(batch)
+
+
+def _batches_by_clip(rows: Iterable[tuple[int, int]], *, size: int) -> list[list[int]]:
+    """Group ``(pairing_id, clip_id)`` rows into batches of one clip: a batch is one ffmpeg mux process."""
+    by_clip: dict[int, list[int]] = defaultdict(list)
+    for pairing_id, clip_id in rows:
+        by_clip[clip_id].append(pairing_id)
+    batches = []
+    for clip_id in sorted(by_clip):
+        ids = sorted(by_clip[clip_id])
+        batches += [ids[i : i + size] for i in range(0, len(ids), size)]
+    return batches
+
+
+@transaction.atomic
+def schedule_render(*, pairing_ids: Iterable[int]) -> int:
+    """Schedule rendering of the given pairings that are not rendered yet; return how many were scheduled.
+
+    Failed pairings are reset to pending (a retry after fixing the cause). Tasks are dispatched with
+    ``transaction.on_commit`` so a worker never looks for rows that are not committed yet.
+    """
+    ids = sorted(set(pairing_ids))
+    rows = list(
+        Pairing.objects.filter(pk__in=ids).exclude(state=RenderState.READY).values_list("pk", "clip_id").order_by()
+    )
+    Pairing.objects.filter(pk__in=[pk for pk, _ in rows], state=RenderState.FAILED).update(
+        state=RenderState.PENDING, error=""
+    )
+    for batch in _batches_by_clip(rows, size=settings.MVFIT_RENDER_BATCH_SIZE):
+        transaction.on_commit(functools.partial(_dispatch_render, batch))
+    return len(rows)
+
+
+@transaction.atomic
+def request_pairings(*, pairs: list[tuple[int, int]]) -> list[Pairing]:
+    """Get or create a pairing for every ``(clip_id, excerpt_id)`` and schedule rendering of unrendered ones.
+
+    Returns the pairings in the order of ``pairs`` (duplicates in ``pairs`` return the same pairing).
+    Raises ``ValidationError`` naming unknown clip or excerpt ids; nothing is created then.
+    """
+    wanted = [(int(c), int(e)) for c, e in pairs]
+    if not wanted:
+        return []
+    clip_ids = {c for c, _ in wanted}
+    excerpt_ids = {e for _, e in wanted}
+    missing_clips = clip_ids - set(VideoClip.objects.filter(pk__in=clip_ids).values_list("pk", flat=True))
+    missing_excerpts = excerpt_ids - set(MusicExcerpt.objects.filter(pk__in=excerpt_ids).values_list("pk", flat=True))
+    if missing_clips or missing_excerpts:
+        problems = []
+        if missing_clips:
+            problems.append(f"unknown video clip ids {sorted(missing_clips)}")
+        if missing_excerpts:
+            problems.append(f"unknown music excerpt ids {sorted(missing_excerpts)}")
+        raise ValidationError("; ".join(problems))
+    Pairing.objects.bulk_create(
+        [Pairing(clip_id=c, excerpt_id=e) for c, e in dict.fromkeys(wanted)], ignore_conflicts=True
+    )
+    wanted_set = set(wanted)
+    found = {
+        (p.clip_id, p.excerpt_id): p
+        for p in Pairing.objects.filter(clip_id__in=clip_ids, excerpt_id__in=excerpt_ids)
+        if (p.clip_id, p.excerpt_id) in wanted_set
+    }
+    schedule_render(pairing_ids=[p.pk for p in found.values() if p.state != RenderState.READY])
+    return [found[pair] for pair in wanted]
+
+
+@transaction.atomic
+def create_library_pairings(
+    *, clip_ids: Iterable[int] | None = None, excerpt_ids: Iterable[int] | None = None, chunk_size: int = 5000
+) -> int:
+    """Create the full factorial design: every clip x every excerpt (or the given subsets). Returns how many
+    pairings were new. Existing pairings are left alone (``ignore_conflicts``), so this is safe to repeat."""
+    clips = VideoClip.objects.all() if clip_ids is None else VideoClip.objects.filter(pk__in=list(clip_ids))
+    excerpts = (
+        MusicExcerpt.objects.all() if excerpt_ids is None else MusicExcerpt.objects.filter(pk__in=list(excerpt_ids))
+    )
+    clip_pks = list(clips.values_list("pk", flat=True).order_by("pk"))
+    excerpt_pks = list(excerpts.values_list("pk", flat=True).order_by("pk"))
+    before = Pairing.objects.count()
+    pairs = itertools.product(clip_pks, excerpt_pks)
+    while chunk := list(itertools.islice(pairs, chunk_size)):
+        Pairing.objects.bulk_create([Pairing(clip_id=c, excerpt_id=e) for c, e in chunk], ignore_conflicts=True)
+    return Pairing.objects.count() - before
+
+
+# --- the work (called from Celery tasks) -------------------------------------------------------
+
+
+@transaction.atomic
+def _mark(model: type[models.Model], pks: Iterable[int], *, state: str, error: str = "", **extra) -> None:
+    model.objects.filter(pk__in=list(pks)).update(state=state, error=error[:4000], **extra)
+
+
+def _start(model: type[models.Model], pks: Iterable[int]) -> None:
+    model.objects.filter(pk__in=list(pks)).exclude(state=RenderState.READY).update(
+        state=RenderState.RENDERING, attempts=F("attempts") + 1
+    )
+
+
+def mark_failed(model: type[models.Model], pks: Iterable[int], *, reason: str) -> None:
+    """Record a permanent failure (also used by tasks that gave up retrying)."""
+    _mark(model, pks, state=RenderState.FAILED, error=reason)
+
+
+def _is_done(item: VideoClip | MusicExcerpt) -> bool:
+    return item.state == RenderState.READY and storage_file_exists(item.prepared_file.name)
+
+
+def prepare_clip(*, clip_id: int, force: bool = False) -> VideoClip:
+    """Cut, scale and encode a video clip once (H.264, no audio). Idempotent; raises PreparationFailed."""
+    clip = VideoClip.objects.select_related("video").get(pk=clip_id)
+    if _is_done(clip) and not force:
+        return clip
+    _start(VideoClip, [clip_id])
+    name = clip_storage_name(clip_id)
+    try:
+        with local_path(clip.video.file) as source, atomic_output(name) as tmp:
+            prepare_video_clip(
+                source=source, output=tmp, start_s=clip.start_s, duration_s=clip.duration_s, spec=render_spec()
+            )
+    except (MediaError, FileNotFoundError) as exc:
+        mark_failed(VideoClip, [clip_id], reason=str(exc))
+        raise PreparationFailed(f"clip {clip_id} could not be prepared: {exc}") from exc
+    _mark(VideoClip, [clip_id], state=RenderState.READY, prepared_file=name, prepared_at=timezone.now())
+    clip.refresh_from_db()
+    return clip
+
+
+def prepare_excerpt(*, excerpt_id: int, force: bool = False) -> MusicExcerpt:
+    """Cut an excerpt and normalise its loudness once (AAC). Idempotent; raises PreparationFailed."""
+    excerpt = MusicExcerpt.objects.select_related("track").get(pk=excerpt_id)
+    if _is_done(excerpt) and not force:
+        return excerpt
+    _start(MusicExcerpt, [excerpt_id])
+    name = excerpt_storage_name(excerpt_id)
+    try:
+        with local_path(excerpt.track.file) as source, atomic_output(name) as tmp:
+            lufs = prepare_music_excerpt(
+                source=source, output=tmp, start_s=excerpt.start_s, duration_s=excerpt.duration_s, spec=render_spec()
+            )
+    except (MediaError, FileNotFoundError) as exc:
+        mark_failed(MusicExcerpt, [excerpt_id], reason=str(exc))
+        raise PreparationFailed(f"excerpt {excerpt_id} could not be prepared: {exc}") from exc
+    _mark(
+        MusicExcerpt,
+        [excerpt_id],
+        state=RenderState.READY,
+        prepared_file=name,
+        prepared_at=timezone.now(),
+        loudness_lufs=lufs,
+    )
+    excerpt.refresh_from_db()
+    return excerpt
+
+
+@dataclass
+class RenderOutcome:
+    rendered: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def render_pairings(*, pairing_ids: Iterable[int]) -> RenderOutcome:
+    """Render pairings (normally of one clip): prepare what is missing, then one stream-copy mux per clip.
+
+    Already rendered pairings are skipped. Permanent problems mark the affected pairings FAILED with the
+    reason; transient ones (database, storage, network) propagate so the task retries.
+    """
+    outcome = RenderOutcome()
+    pairings = list(Pairing.objects.filter(pk__in=list(pairing_ids)).order_by("clip_id", "pk"))
+    todo = []
+    for pairing in pairings:
+        if pairing.state == RenderState.READY and storage_file_exists(pairing.rendered_file.name):
+            outcome.skipped.append(pairing.pk)
+        else:
+            todo.append(pairing)
+    for clip_id, group in itertools.groupby(todo, key=lambda p: p.clip_id):
+        _render_clip_group(clip_id, list(group), outcome)
+    return outcome
+
+
+def _render_clip_group(clip_id: int, group: list[Pairing], outcome: RenderOutcome) -> None:
+    _start(Pairing, [p.pk for p in group])
+    try:
+        clip = prepare_clip(clip_id=clip_id)
+    except PreparationFailed as exc:
+        _fail_pairings(group, str(exc), outcome)
+        return
+    excerpts: dict[int, MusicExcerpt] = {}
+    for excerpt_id in sorted({p.excerpt_id for p in group}):
+        try:
+            excerpts[excerpt_id] = prepare_excerpt(excerpt_id=excerpt_id)
+        except PreparationFailed as exc:
+            _fail_pairings([p for p in group if p.excerpt_id == excerpt_id], str(exc), outcome)
+    ready = [p for p in group if p.excerpt_id in excerpts]
+    if not ready:
+        return
+    try:
+        with contextlib.ExitStack() as stack:
+            clip_path = stack.enter_context(local_path(clip.prepared_file))
+            excerpt_paths = {pk: stack.enter_context(local_path(e.prepared_file)) for pk, e in excerpts.items()}
+            outputs = [
+                (excerpt_paths[p.excerpt_id], stack.enter_context(atomic_output(pairing_storage_name(p.pk))))
+                for p in ready
+            ]
+            mux_pairings(clip=clip_path, outputs=outputs)
+    except (MediaError, FileNotFoundError) as exc:
+        _fail_pairings(ready, f"mux failed: {exc}", outcome)
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        for pairing in ready:
+            Pairing.objects.filter(pk=pairing.pk).update(
+                state=RenderState.READY, error="", rendered_file=pairing_storage_name(pairing.pk), rendered_at=now
+            )
+    outcome.rendered += [p.pk for p in ready]
+
+
+def _fail_pairings(pairings: list[Pairing], reason: str, outcome: RenderOutcome) -> None:
+    mark_failed(Pairing, [p.pk for p in pairings], reason=reason)
+    outcome.failed.update({p.pk: reason for p in pairings})
