@@ -6,6 +6,7 @@ Commands
     train-retrieval       VM-NET embedding from ground-truth (or chosen) clip-excerpt pairs
     rank                  rankings file of a retrieval run (the experiments app's search source)
     make-synthetic-export planted-rule media + export for smoke tests and the walkthrough
+    simulate-choices      simulated choices on the stimuli (real media) of another export
 
 Bad input ends with one ``error: ...`` line and exit status 2, never a traceback.
 """
@@ -243,6 +244,17 @@ def cmd_make_synthetic_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate_choices(args: argparse.Namespace) -> int:
+    from training.simulate import SimulatedRater, simulate_choices
+
+    _positive(args, "trials_per_clip")
+    rater = SimulatedRater(trials_per_clip=args.trials_per_clip, sensitivity=args.sensitivity, seed=args.seed)
+    media_root = Path(args.media_root) if args.media_root else None
+    out = simulate_choices(args.export, args.out, rater, media_root=media_root, progress=not args.quiet)
+    print(f"wrote simulated choices on the stimuli of {args.export} to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -313,6 +325,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=96, help="frame size of the clips in pixels")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_make_synthetic_export)
+
+    p = commands.add_parser(
+        "simulate-choices", help="simulated 2AFC choices (content-based rater) on the stimuli of a real export"
+    )
+    p.add_argument("--export", required=True, help="export whose stimuli.csv lists the library's clips and excerpts")
+    p.add_argument("--out", required=True, help="new export directory")
+    p.add_argument("--trials-per-clip", type=int, default=12)
+    p.add_argument("--sensitivity", type=float, default=6.0, help="how consistently the rater follows its taste")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--media-root")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_simulate_choices)
     return parser
 
 
