@@ -222,9 +222,13 @@ def cmd_rank(args: argparse.Namespace) -> int:
         export_dir=args.export,
         top=args.top,
         media_root=args.media_root,
+        vectors_out=args.vectors,
         progress=not args.quiet,
     )
-    print(f"wrote {rows} ranked candidates to {args.out}")
+    print(
+        f"wrote {rows} ranked candidates to {args.out}"
+        + (f" and the embeddings to {args.vectors}" if args.vectors else "")
+    )
     return 0
 
 
@@ -307,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="rankings CSV to write")
     p.add_argument("--export", help="rank the stimuli of this export (default: the training export)")
     p.add_argument("--top", type=int, default=50, help="candidates per query (0: all)")
+    p.add_argument("--vectors", help="also write the joint-space embeddings (.npz, the 'features' search source)")
     p.add_argument("--media-root")
     p.add_argument("--resnet50-weights")
     p.add_argument("--i3d-flow-weights")
