@@ -157,7 +157,8 @@ class RgbResNet50(_Extractor):
 
         s = self.settings
         frames = read_frames(path, fps=s.rgb_fps, size=s.frame_size, max_frames=s.rgb_max_frames)
-        return self.model.forward_features(normalize_frames(frames)).numpy()
+        # read_frames returns a read-only view of ffmpeg's buffer; torch wants writable memory.
+        return self.model.forward_features(normalize_frames(frames.copy())).numpy()
 
 
 class FlowResNet50(_Extractor):
