@@ -79,12 +79,21 @@ def _backbone_settings(args: argparse.Namespace):
 
 
 def _check_fine_tune(args: argparse.Namespace) -> None:
-    if args.fine_tune:
+    if not args.fine_tune:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
         raise TrainingInputError(
             "--fine-tune trains the backbones end to end, which needs a GPU; this installation is the CPU build of "
             "torch (torch.cuda.is_available() is False). On CPU the backbones stay frozen: features are extracted "
             "once into the cache and only the head is trained. Drop --fine-tune."
         )
+    raise TrainingInputError(
+        "--fine-tune: end-to-end fine-tuning of the backbones is not part of mvfit yet (it needs decoded frames, "
+        "flow stacks and log-mel inputs streamed per epoch rather than cached embeddings). Drop --fine-tune to "
+        "train on frozen, cached features; see docs/training.md."
+    )
 
 
 def _add_training_flags(parser: argparse.ArgumentParser, *, epochs: int, patience: int, lr: float) -> None:
@@ -98,7 +107,7 @@ def _add_training_flags(parser: argparse.ArgumentParser, *, epochs: int, patienc
     group.add_argument("--fractions", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
     group.add_argument("--threads", type=int, default=1, help="torch threads for the head (1 is fastest here)")
     group.add_argument(
-        "--fine-tune", action="store_true", help="train the backbones too (needs a GPU; refused on this CPU build)"
+        "--fine-tune", action="store_true", help="train the backbones too (needs a GPU; not available in this build)"
     )
     group.add_argument("--quiet", action="store_true", help="no progress bars")
 
