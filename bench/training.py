@@ -53,12 +53,15 @@ def resnet_images_per_second(threads: int, batches: int = 3) -> float:
     torch.set_num_threads(threads)
     model = resnet50().eval()
     images = torch.randn(16, 3, 224, 224)
+    best = float("inf")
     with torch.inference_mode():
         model.forward_features(images)  # warm-up
-        started = time.perf_counter()
         for _ in range(batches):
+            started = time.perf_counter()
             model.forward_features(images)
-    return 16 * batches / (time.perf_counter() - started)
+            best = min(best, time.perf_counter() - started)
+    # Best batch, like the best matmul: on a shared machine both measure the least-disturbed moment.
+    return 16 / best
 
 
 def head_epoch_seconds(query_dim: int, epochs: int = 3) -> tuple[float, float]:
