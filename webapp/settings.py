@@ -185,6 +185,10 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)
 # `render` command then renders synchronously with a progress bar). With a broker, tasks go to
 # separate worker processes.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL is None)
+if CELERY_BROKER_URL is None and CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks never touch a broker, but kombu still builds a producer and warns about a missing
+    # host; the in-memory transport keeps the embedded demo's output clean.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="mvfit")
