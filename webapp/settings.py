@@ -145,6 +145,9 @@ elif STORAGE_BACKEND == "s3":
             "file_overwrite": True,
             "default_acl": None,
             "querystring_auth": True,
+            # MinIO and other S3-compatible stores usually want path-style URLs and SigV4.
+            "addressing_style": env("MVFIT_S3_ADDRESSING_STYLE", default=None),
+            "signature_version": env("MVFIT_S3_SIGNATURE_VERSION", default="s3v4"),
         },
     }
 else:
