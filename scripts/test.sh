@@ -22,6 +22,7 @@ export DJANGO_SETTINGS_MODULE=webapp.settings
 # Tests run tasks eagerly unless a test starts a real worker (tests/conftest.py: celery_queue).
 export CELERY_TASK_ALWAYS_EAGER=1
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-test-only-not-a-secret}"
+export MVFIT_PSEUDONYM_KEY="${MVFIT_PSEUDONYM_KEY:-test-only-pseudonym-key}"
 # Test data (media, logs) lives in a throwaway directory, never in ./data.
 MVFIT_DATA_DIR="$(mktemp -d -t mvfit-test-XXXXXX)"
 export MVFIT_DATA_DIR

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "annotation",
+    # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
+    "mturk",
+    "experiments",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +215,26 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
+    "task": "experiments.tasks.release_abandoned_assignments",
+    "schedule": env.int("MVFIT_RELEASE_ABANDONED_EVERY_S", default=60),
+}
+
+# --- Mechanical Turk ------------------------------------------------------------------------
+# Credentials come only from the standard AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE),
+# never from settings. MTURK_AWS_PROFILE optionally names a profile (not a secret) for the MTurk account.
+MTURK_AWS_PROFILE = env("MTURK_AWS_PROFILE", default=None)
+MTURK_MAX_RETRIES = env.int("MTURK_MAX_RETRIES", default=8)
+# The public origin workers reach this site at; HITs frame <this>/mturk/e/<experiment slug>/ (HTTPS for live).
+MTURK_PUBLIC_BASE_URL = env("MTURK_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Hosts the completion form may post to (MTurk's turkSubmitTo); tests add their local capture server.
+MTURK_SUBMIT_HOSTS = env.list(
+    "MTURK_SUBMIT_HOSTS", default=["https://www.mturk.com", "https://workersandbox.mturk.com"]
+)
+CELERY_BEAT_SCHEDULE["mturk-sync"] = {
+    "task": "mturk.tasks.sync_published_batches",
+    "schedule": env.int("MTURK_SYNC_INTERVAL_S", default=600),
+}
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -234,6 +257,33 @@ LOGGING = {
 }
 
 LOGIN_URL = "/admin/login/"
+
+# --- experiments ---------------------------------------------------------------------------
+
+
+def _pseudonym_key() -> str | None:
+    """HMAC key that pseudonymises worker ids in exports. Like the secret key: no default in production
+    (exports then refuse to run, see experiments.services.pseudonyms), generated once into the data dir
+    for embedded/debug runs."""
+    key = env("MVFIT_PSEUDONYM_KEY", default=None)
+    if key:
+        return key
+    if not (DEBUG or EMBEDDED):
+        return None
+    path = DATA_DIR / "pseudonym_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+MVFIT_PSEUDONYM_KEY = _pseudonym_key()
+# Worker pages run inside MTurk's ExternalQuestion iframe; everything else keeps X-Frame-Options DENY.
+MVFIT_WORKER_FRAME_ANCESTORS = env(
+    "MVFIT_WORKER_FRAME_ANCESTORS", default="'self' https://www.mturk.com https://workersandbox.mturk.com"
+)
+# Lifetime of a signed media URL handed to a worker (the page fetches fresh ones on every trial).
+MVFIT_MEDIA_URL_MAX_AGE_S = env.int("MVFIT_MEDIA_URL_MAX_AGE_S", default=6 * 3600)
 
 if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)

@@ -1,0 +1,183 @@
+"""Validation of design parameters (the ``config`` of an experiment), one schema per kind.
+
+The validated, normalised dict is what gets stored on the experiment, so a stored config is always
+complete and explicit (defaults filled in) and reproduces the design with the stored seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DIRECTIONS = ("V2M", "M2V")
+CONDITIONS = ("GR", "GS", "SR")
+RATING_CATCH_KINDS = ("rating_instruction", "rating_silence")
+CHOICE_CATCH_KINDS = ("choice_instruction",)
+
+
+class DesignError(ValueError):
+    """Design parameters that cannot produce an experiment; the message says what to change."""
+
+
+def _ids(config: dict, key: str, *, required: bool) -> list[int] | None:
+    value = config.get(key)
+    if value is None:
+        if required:
+            raise DesignError(f"'{key}' is required: a list of ids.")
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise DesignError(f"'{key}' must be a list of integer ids.")
+    if len(set(value)) != len(value):
+        raise DesignError(f"'{key}' lists an id more than once.")
+    return value
+
+
+def _positive_int(config: dict, key: str, default: int | None) -> int | None:
+    value = config.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise DesignError(f"'{key}' must be a positive integer, not {value!r}.")
+    return value
+
+
+def _subset(config: dict, key: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> list[str]:
+    value = config.get(key, list(default))
+    if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+        raise DesignError(f"'{key}' must be a non-empty list drawn from {', '.join(allowed)}; got {value!r}.")
+    return [v for v in allowed if v in value]
+
+
+def _catch(config: dict, allowed: tuple[str, ...]) -> dict[str, Any]:
+    value = config.get("catch", {})
+    if not isinstance(value, dict):
+        raise DesignError("'catch' must be an object like {\"kinds\": [...]}.")
+    kinds = value.get("kinds", list(allowed))
+    if not isinstance(kinds, list) or any(k not in allowed for k in kinds):
+        raise DesignError(f"catch 'kinds' must be drawn from {', '.join(allowed)}; got {kinds!r}.")
+    return {"kinds": kinds}
+
+
+def _check_keys(config: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise DesignError(f"unknown design parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}.")
+
+
+def validate_rating(config: dict) -> dict[str, Any]:
+    _check_keys(config, {"clip_ids", "excerpt_ids", "pairs", "sample_pairs", "catch"})
+    pairs = config.get("pairs")
+    if pairs is not None:
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(x, int) for x in p) for p in pairs
+        ):
+            raise DesignError("'pairs' must be a list of [clip_id, excerpt_id] pairs.")
+        normalised = [[int(c), int(e)] for c, e in pairs]
+        if len({tuple(p) for p in normalised}) != len(normalised):
+            raise DesignError("'pairs' lists a (clip, excerpt) pair more than once.")
+        if not normalised:
+            raise DesignError("'pairs' is empty.")
+        clip_ids = excerpt_ids = None
+    else:
+        normalised = None
+        clip_ids = _ids(config, "clip_ids", required=True)
+        excerpt_ids = _ids(config, "excerpt_ids", required=True)
+        if not clip_ids or not excerpt_ids:
+            raise DesignError("a full factorial needs at least one clip and one excerpt.")
+    return {
+        "clip_ids": clip_ids,
+        "excerpt_ids": excerpt_ids,
+        "pairs": normalised,
+        "sample_pairs": _positive_int(config, "sample_pairs", None),
+        "catch": _catch(config, RATING_CATCH_KINDS),
+    }
+
+
+def validate_afc(config: dict) -> dict[str, Any]:
+    _check_keys(config, {"clip_ids", "excerpt_ids", "directions", "items_per_query", "triples", "catch"})
+    triples = config.get("triples")
+    if triples is not None:
+        if not isinstance(triples, list) or not triples:
+            raise DesignError("'triples' must be a non-empty list of [direction, query_id, option_a_id, option_b_id].")
+        normalised = []
+        for t in triples:
+            if not (
+                isinstance(t, list | tuple)
+                and len(t) == 4
+                and t[0] in DIRECTIONS
+                and all(isinstance(x, int) for x in t[1:])
+                and t[2] != t[3]
+            ):
+                raise DesignError(f'bad triple {t!r}: expected ["V2M"|"M2V", query_id, option_a_id, option_b_id].')
+            normalised.append([t[0], int(t[1]), int(t[2]), int(t[3])])
+        return {"triples": normalised, "catch": _catch(config, CHOICE_CATCH_KINDS)}
+    directions = _subset(config, "directions", DIRECTIONS, ("V2M",))
+    clip_ids = _ids(config, "clip_ids", required=True)
+    excerpt_ids = _ids(config, "excerpt_ids", required=True)
+    option_pool = {"V2M": excerpt_ids, "M2V": clip_ids}
+    for d in directions:
+        if len(option_pool[d]) < 2:
+            raise DesignError(f"{d} needs at least two options to choose between.")
+    return {
+        "clip_ids": clip_ids,
+        "excerpt_ids": excerpt_ids,
+        "directions": directions,
+        "items_per_query": _positive_int(config, "items_per_query", 1),
+        "triples": None,
+        "catch": _catch(config, CHOICE_CATCH_KINDS),
+    }
+
+
+def validate_preference(config: dict) -> dict[str, Any]:
+    _check_keys(
+        config,
+        {
+            "clip_ids",
+            "excerpt_ids",
+            "directions",
+            "conditions",
+            "queries_per_direction",
+            "search",
+            "block_by_direction",
+            "catch",
+        },
+    )
+    conditions = _subset(config, "conditions", CONDITIONS, CONDITIONS)
+    search = config.get("search")
+    needs_search = any("S" in c for c in conditions)
+    if needs_search:
+        if (
+            not isinstance(search, dict)
+            or search.get("kind") not in ("ranking-file", "features")
+            or not search.get("path")
+        ):
+            raise DesignError(
+                "conditions GS and SR need a search source: "
+                '"search": {"kind": "ranking-file" | "features", "path": "..."}.'
+            )
+        search = {"kind": search["kind"], "path": str(search["path"])}
+    else:
+        search = None
+    block = config.get("block_by_direction", True)
+    if not isinstance(block, bool):
+        raise DesignError("'block_by_direction' must be true or false.")
+    return {
+        "clip_ids": _ids(config, "clip_ids", required=False),
+        "excerpt_ids": _ids(config, "excerpt_ids", required=False),
+        "directions": _subset(config, "directions", DIRECTIONS, DIRECTIONS),
+        "conditions": conditions,
+        "queries_per_direction": _positive_int(config, "queries_per_direction", None),
+        "search": search,
+        "block_by_direction": block,
+        "catch": _catch(config, CHOICE_CATCH_KINDS),
+    }
+
+
+VALIDATORS = {"rating": validate_rating, "afc": validate_afc, "preference": validate_preference}
+
+
+def validate_config(kind: str, config: dict) -> dict[str, Any]:
+    if kind not in VALIDATORS:
+        raise DesignError(f"experiment kind must be one of {', '.join(VALIDATORS)}, not {kind!r}.")
+    if not isinstance(config, dict):
+        raise DesignError("the design config must be a JSON object.")
+    return VALIDATORS[kind](config)

@@ -1,0 +1,51 @@
+from django.db import models
+
+
+class Side(models.TextChoices):
+    LEFT = "left", "Left"
+    RIGHT = "right", "Right"
+
+
+class Response(models.Model):
+    """One stored answer. Exactly once per (assignment, trial), and once per idempotency key.
+
+    The client generates ``idempotency_key`` before the first send and reuses it on every retry;
+    a repeat is answered from the stored row instead of writing another one.
+    """
+
+    assignment = models.ForeignKey("experiments.Assignment", on_delete=models.CASCADE, related_name="responses")
+    trial = models.ForeignKey("experiments.Trial", on_delete=models.PROTECT, related_name="responses")
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    chosen_side = models.CharField(max_length=5, choices=Side.choices, blank=True)
+    is_catch = models.BooleanField(default=False)
+    catch_passed = models.BooleanField(null=True, blank=True)
+    rt_ms = models.PositiveIntegerField(null=True, blank=True)
+    play_count = models.PositiveSmallIntegerField(default=1)
+    presented_at = models.DateTimeField(null=True, blank=True, help_text="Client clock.")
+    answered_at = models.DateTimeField(null=True, blank=True, help_text="Client clock.")
+    received_at = models.DateTimeField(auto_now_add=True, help_text="Server clock.")
+    events = models.JSONField(default=list, blank=True, help_text="Playback errors and stalls seen by the client.")
+
+    class Meta:
+        ordering = ["assignment", "trial__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "trial"], name="one_response_per_trial"),
+            models.CheckConstraint(
+                name="rating_in_scale",
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=7),
+            ),
+            models.CheckConstraint(
+                name="response_is_rating_or_choice",
+                condition=models.Q(rating__isnull=False, chosen_side="")
+                | models.Q(rating__isnull=True, chosen_side__in=["left", "right"]),
+            ),
+            models.CheckConstraint(
+                name="catch_passed_only_on_catch",
+                condition=models.Q(is_catch=True) | models.Q(catch_passed__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        answer = self.rating if self.rating is not None else self.chosen_side
+        return f"response {self.pk}: {answer}"

@@ -1,0 +1,208 @@
+"""Handing out assignment bundles, releasing abandoned ones, and completing them.
+
+Invariants and what backs them:
+
+* one live (active or completed) assignment per bundle -- partial unique constraint
+  ``one_live_assignment_per_bundle``; with ``k`` replicas of each item spread over distinct bundles,
+  completed work never holds more than ``k`` judgments of an item;
+* no worker is shown a pairing twice -- ``Exposure`` rows written with the assignment under the
+  unique constraint ``no_repeated_pairing_per_worker``; the allocator skips bundles that overlap the
+  worker's exposures, and a concurrent start that slips through fails on the constraint and retries;
+* concurrent starts never get the same bundle -- ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL
+  (other starts take the next free bundle instead of waiting); on SQLite writes are serialised and
+  the partial unique constraint is the backstop.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from experiments.models import (
+    Assignment,
+    AssignmentStatus,
+    Bundle,
+    BundlePairing,
+    BundleStatus,
+    Experiment,
+    ExperimentStatus,
+    Exposure,
+    Item,
+    Participant,
+    Response,
+    Trial,
+)
+
+MAX_ALLOCATION_ATTEMPTS = 5
+
+
+class AllocationError(Exception):
+    """No assignment can be handed out; ``reason`` is shown to the worker."""
+
+    def __init__(self, reason: str, *, code: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@transaction.atomic
+def allocate_assignment(*, participant: Participant, now: datetime | None = None) -> Assignment:
+    """Give the participant a bundle, or return the one they already work on (idempotent)."""
+    now = now or timezone.now()
+    # Locking the participant serialises double clicks / two tabs of one participant.
+    participant = (
+        Participant.objects.select_for_update(of=("self",)).select_related("experiment").get(pk=participant.pk)
+    )
+    active = participant.assignments.filter(status=AssignmentStatus.ACTIVE).first()
+    if active is not None:
+        return active
+    experiment = participant.experiment
+    if experiment.status != ExperimentStatus.OPEN:
+        raise AllocationError("This study is not accepting new work right now.", code="closed")
+    for _ in range(MAX_ALLOCATION_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _take_bundle(experiment=experiment, participant=participant, now=now)
+        except IntegrityError:
+            # Another start of the same worker (a second MTurk assignment in another tab) exposed one of
+            # these pairings first, or SQLite let two starts race for one bundle: try the next bundle.
+            continue
+    raise AllocationError("We could not reserve work for you; please reload the page.", code="contention")
+
+
+def _take_bundle(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment:
+    exposed = Exposure.objects.filter(experiment=experiment, worker_id=participant.worker_id).values("pairing_id")
+    overlapping = BundlePairing.objects.filter(bundle__experiment=experiment, pairing_id__in=exposed).values(
+        "bundle_id"
+    )
+    bundle = (
+        Bundle.objects.filter(experiment=experiment, status=BundleStatus.AVAILABLE)
+        .exclude(pk__in=overlapping)
+        .order_by("round", "index")
+        .select_for_update(skip_locked=True)
+        .first()
+    )
+    if bundle is None:
+        raise AllocationError(
+            "There is no work left for you in this study (all of it is taken, or you have already seen it). Thank you!",
+            code="no_work",
+        )
+    bundle.status = BundleStatus.ASSIGNED
+    bundle.save(update_fields=["status"])
+    assignment = Assignment.objects.create(
+        experiment=experiment,
+        bundle=bundle,
+        participant=participant,
+        n_trials=bundle.n_trials,
+        completion_code=secrets.token_hex(6).upper(),
+        last_activity_at=now,
+    )
+    pairing_ids = BundlePairing.objects.filter(bundle=bundle).values_list("pairing_id", flat=True)
+    Exposure.objects.bulk_create(
+        [
+            Exposure(experiment=experiment, worker_id=participant.worker_id, pairing_id=p, assignment=assignment)
+            for p in pairing_ids
+        ]
+    )
+    return assignment
+
+
+@transaction.atomic
+def release_abandoned_assignments(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Release active assignments idle longer than their experiment's timeout; returns how many.
+
+    The bundle goes back on offer; the worker keeps the exposures of pairings they answered (so
+    they are never shown those again) and loses the rest.
+    """
+    now = now or timezone.now()
+    timeouts = dict(
+        Experiment.objects.filter(assignments__status=AssignmentStatus.ACTIVE)
+        .values_list("pk", "abandon_after_s")
+        .distinct()
+    )
+    released = 0
+    for experiment_id, timeout_s in timeouts.items():
+        idle = list(
+            Assignment.objects.select_for_update(skip_locked=True)
+            .filter(
+                experiment_id=experiment_id,
+                status=AssignmentStatus.ACTIVE,
+                last_activity_at__lt=now - timedelta(seconds=timeout_s),
+            )
+            .order_by("pk")[: limit - released]
+        )
+        for assignment in idle:
+            _release(assignment, now=now)
+            released += 1
+        if released >= limit:
+            break
+    return released
+
+
+def _release(assignment: Assignment, *, now: datetime) -> None:
+    Bundle.objects.filter(pk=assignment.bundle_id).update(status=BundleStatus.AVAILABLE)
+    assignment.status = AssignmentStatus.ABANDONED
+    assignment.abandoned_at = now
+    assignment.save(update_fields=["status", "abandoned_at"])
+    answered = Response.objects.filter(assignment=assignment).values_list(
+        "trial__item__pairing_id", "trial__item__first_pairing_id", "trial__item__second_pairing_id"
+    )
+    keep = {p for row in answered for p in row if p is not None}
+    assignment.exposures.exclude(pairing_id__in=keep).delete()
+
+
+@transaction.atomic
+def revive_assignment(*, assignment: Assignment, now: datetime | None = None) -> bool:
+    """Reactivate an abandoned assignment if its bundle is still on offer (the worker came back).
+
+    Returns False when the bundle was handed to someone else meanwhile; the worker then starts a new
+    bundle and their answers in the abandoned one stay stored (but uncounted).
+    """
+    now = now or timezone.now()
+    assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.status == AssignmentStatus.ACTIVE:
+        return True
+    if assignment.status != AssignmentStatus.ABANDONED:
+        return False
+    bundle = Bundle.objects.select_for_update().get(pk=assignment.bundle_id)
+    if bundle.status != BundleStatus.AVAILABLE:
+        return False
+    if assignment.participant.assignments.filter(status=AssignmentStatus.ACTIVE).exists():
+        return False
+    worker_id = assignment.participant.worker_id
+    held = set(assignment.exposures.values_list("pairing_id", flat=True))
+    missing = [
+        p for p in BundlePairing.objects.filter(bundle=bundle).values_list("pairing_id", flat=True) if p not in held
+    ]
+    try:
+        with transaction.atomic():
+            Exposure.objects.bulk_create(
+                [
+                    Exposure(
+                        experiment_id=assignment.experiment_id, worker_id=worker_id, pairing_id=p, assignment=assignment
+                    )
+                    for p in missing
+                ]
+            )
+    except IntegrityError:
+        return False
+    bundle.status = BundleStatus.ASSIGNED
+    bundle.save(update_fields=["status"])
+    assignment.status = AssignmentStatus.ACTIVE
+    assignment.abandoned_at = None
+    assignment.last_activity_at = now
+    assignment.save(update_fields=["status", "abandoned_at", "last_activity_at"])
+    return True
+
+
+def complete_assignment(*, assignment: Assignment, now: datetime) -> None:
+    """Mark a fully answered assignment complete and count its items. Called with the row locked."""
+    assignment.status = AssignmentStatus.COMPLETED
+    assignment.completed_at = now
+    Bundle.objects.filter(pk=assignment.bundle_id).update(status=BundleStatus.COMPLETED)
+    item_ids = Trial.objects.filter(bundle_id=assignment.bundle_id, item__isnull=False).values("item_id")
+    Item.objects.filter(pk__in=item_ids).update(completed_count=F("completed_count") + 1)

@@ -1,0 +1,448 @@
+"""Create experiments and generate their designs (items, catch stimuli, bundles, trials) from a seed."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.models import MusicExcerpt, VideoClip
+from experiments.design.config import DesignError, validate_config
+from experiments.design.planner import PlanError, PlanItem, plan_bundles
+from experiments.models import (
+    Bundle,
+    BundlePairing,
+    CatchKind,
+    CatchStimulus,
+    Experiment,
+    ExperimentKind,
+    ExperimentStatus,
+    Item,
+    Trial,
+)
+from experiments.search import SearchSourceError, load_search_source
+from experiments.services.pairings import ensure_pairings
+
+Pair = tuple[int, int]  # (clip_id, excerpt_id)
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """An item before it has database ids for its pairings."""
+
+    pair: Pair | None = None  # rating
+    direction: str = ""
+    condition: str = ""
+    query_id: int | None = None  # clip (V2M) or excerpt (M2V)
+    first: Pair | None = None
+    second: Pair | None = None
+    first_kind: str = ""
+    second_kind: str = ""
+    search_source: str = ""
+    search_rank: int | None = None
+
+    @property
+    def pairs(self) -> tuple[Pair, ...]:
+        return (self.pair,) if self.pair else (self.first, self.second)
+
+
+@transaction.atomic
+def create_experiment(
+    *,
+    slug: str,
+    title: str,
+    kind: str,
+    config: dict,
+    seed: int | None = None,
+    judgments_per_item: int = 9,
+    trials_per_assignment: int = 50,
+    catch_trials_per_assignment: int = 1,
+    abandon_after_s: int = 1800,
+    instructions: str = "",
+    consent_text: str = "",
+    created_by=None,
+) -> Experiment:
+    """Validate the parameters, store them with the seed, and generate the design."""
+    if Experiment.objects.filter(slug=slug).exists():
+        raise DesignError(f"an experiment with slug {slug!r} already exists.")
+    for name, value, minimum in (
+        ("judgments_per_item", judgments_per_item, 1),
+        ("trials_per_assignment", trials_per_assignment, 1),
+        ("catch_trials_per_assignment", catch_trials_per_assignment, 0),
+        ("abandon_after_s", abandon_after_s, 60),
+    ):
+        if not isinstance(value, int) or value < minimum:
+            raise DesignError(f"{name} must be an integer ≥ {minimum}, not {value!r}.")
+    experiment = Experiment.objects.create(
+        slug=slug,
+        title=title,
+        kind=kind,
+        seed=seed if seed is not None else secrets.randbelow(2**31),
+        config=validate_config(kind, config),
+        judgments_per_item=judgments_per_item,
+        trials_per_assignment=trials_per_assignment,
+        catch_trials_per_assignment=catch_trials_per_assignment,
+        abandon_after_s=abandon_after_s,
+        instructions=instructions or default_instructions(kind),
+        consent_text=consent_text or DEFAULT_CONSENT,
+        created_by=created_by,
+    )
+    return generate_design(experiment=experiment)
+
+
+@transaction.atomic
+def generate_design(*, experiment: Experiment) -> Experiment:
+    """(Re)build items, catch stimuli, bundles and trials from the stored seed and config.
+
+    Allowed until the first participant arrives; afterwards the design is frozen.
+    """
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.participants.exists():
+        raise DesignError("participants have started this experiment; its design can no longer change.")
+    config = validate_config(experiment.kind, experiment.config)
+    Trial.objects.filter(bundle__experiment=experiment).delete()
+    Bundle.objects.filter(experiment=experiment).delete()
+    Item.objects.filter(experiment=experiment).delete()
+    CatchStimulus.objects.filter(experiment=experiment).delete()
+
+    item_rng = random.Random(f"{experiment.seed}:items")
+    builders = {
+        ExperimentKind.RATING: _rating_specs,
+        ExperimentKind.AFC: _afc_specs,
+        ExperimentKind.PREFERENCE: _preference_specs,
+    }
+    specs = builders[experiment.kind](config, item_rng)
+    if not specs:
+        raise DesignError("the design has no items: check the clip and excerpt selection.")
+    pairing_ids = ensure_pairings(pairs=itertools.chain.from_iterable(s.pairs for s in specs))
+    items = Item.objects.bulk_create([_item_row(experiment, index, s, pairing_ids) for index, s in enumerate(specs)])
+
+    catch_pool = _create_catch_stimuli(experiment, config, random.Random(f"{experiment.seed}:catch"))
+    try:
+        plan = plan_bundles(
+            [
+                PlanItem(
+                    pairings=tuple(pairing_ids[p] for p in s.pairs),
+                    side_group=f"{s.direction}/{s.condition}" if s.direction else None,
+                    direction=s.direction,
+                )
+                for s in specs
+            ],
+            k=experiment.judgments_per_item,
+            n=experiment.trials_per_assignment,
+            seed=f"{experiment.seed}:plan",
+            catch_per_bundle=experiment.catch_trials_per_assignment,
+            n_catch=len(catch_pool),
+            choice=experiment.is_choice,
+            block_by_direction=bool(config.get("block_by_direction")),
+        )
+    except PlanError as exc:
+        raise DesignError(str(exc)) from exc
+
+    bundles = Bundle.objects.bulk_create(
+        [Bundle(experiment=experiment, index=i, round=b.round, n_trials=len(b.trials)) for i, b in enumerate(plan)],
+        batch_size=2000,
+    )
+    trials, bundle_pairings = [], []
+    for bundle, planned in zip(bundles, plan, strict=True):
+        for position, t in enumerate(planned.trials):
+            item = items[t.item] if t.item is not None else None
+            trials.append(
+                Trial(
+                    bundle=bundle,
+                    position=position,
+                    item=item,
+                    catch=catch_pool[t.catch] if t.catch is not None else None,
+                    direction=t.direction,
+                    first_on_left=t.first_on_left,
+                )
+            )
+            if item is not None:
+                bundle_pairings.extend(BundlePairing(bundle=bundle, pairing_id=p) for p in item.pairing_ids)
+    Trial.objects.bulk_create(trials, batch_size=5000)
+    BundlePairing.objects.bulk_create(bundle_pairings, batch_size=5000)
+
+    experiment.config = config
+    experiment.status = ExperimentStatus.DESIGNED
+    experiment.designed_at = timezone.now()
+    experiment.save(update_fields=["config", "status", "designed_at"])
+    if catch_pool:
+        from experiments.tasks import render_catch_stimulus
+
+        for catch in catch_pool:
+            transaction.on_commit(lambda pk=catch.pk: render_catch_stimulus.delay(pk))
+    return experiment
+
+
+def _item_row(experiment: Experiment, index: int, spec: ItemSpec, pairing_ids: dict[Pair, int]) -> Item:
+    if spec.pair:
+        return Item(experiment=experiment, index=index, pairing_id=pairing_ids[spec.pair])
+    return Item(
+        experiment=experiment,
+        index=index,
+        direction=spec.direction,
+        condition=spec.condition,
+        query_clip_id=spec.query_id if spec.direction == "V2M" else None,
+        query_excerpt_id=spec.query_id if spec.direction == "M2V" else None,
+        first_pairing_id=pairing_ids[spec.first],
+        second_pairing_id=pairing_ids[spec.second],
+        first_kind=spec.first_kind,
+        second_kind=spec.second_kind,
+        search_source=spec.search_source,
+        search_rank=spec.search_rank,
+    )
+
+
+def _require_existing(model, ids: list[int], what: str) -> None:
+    found = set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        raise DesignError(f"{len(missing)} {what} id(s) do not exist: {shown}.")
+
+
+# --- item builders, one per kind ------------------------------------------------------------
+
+
+def _rating_specs(config: dict, rng: random.Random) -> list[ItemSpec]:
+    if config["pairs"]:
+        pairs = [tuple(p) for p in config["pairs"]]
+        _require_existing(VideoClip, sorted({c for c, _ in pairs}), "clip")
+        _require_existing(MusicExcerpt, sorted({e for _, e in pairs}), "excerpt")
+    else:
+        _require_existing(VideoClip, config["clip_ids"], "clip")
+        _require_existing(MusicExcerpt, config["excerpt_ids"], "excerpt")
+        pairs = list(itertools.product(config["clip_ids"], config["excerpt_ids"]))
+    if config["sample_pairs"]:
+        if config["sample_pairs"] > len(pairs):
+            raise DesignError(f"sample_pairs={config['sample_pairs']} exceeds the {len(pairs)} available pairs.")
+        pairs = rng.sample(pairs, config["sample_pairs"])
+    return [ItemSpec(pair=p) for p in pairs]
+
+
+def _afc_specs(config: dict, rng: random.Random) -> list[ItemSpec]:
+    specs = []
+    if config["triples"]:
+        for direction, query, a, b in config["triples"]:
+            specs.append(_choice_spec(direction, query, a, b, "none", "", ""))
+        clips: set[int] = set()
+        excerpts: set[int] = set()
+        for direction, query, a, b in config["triples"]:
+            queries, options = (clips, excerpts) if direction == "V2M" else (excerpts, clips)
+            queries.add(query)
+            options.update((a, b))
+        _require_existing(VideoClip, sorted(clips), "clip")
+        _require_existing(MusicExcerpt, sorted(excerpts), "excerpt")
+        return specs
+    _require_existing(VideoClip, config["clip_ids"], "clip")
+    _require_existing(MusicExcerpt, config["excerpt_ids"], "excerpt")
+    per_query = config["items_per_query"]
+    for direction in config["directions"]:
+        queries, options = (
+            (config["clip_ids"], config["excerpt_ids"])
+            if direction == "V2M"
+            else (config["excerpt_ids"], config["clip_ids"])
+        )
+        n_pairs = len(options) * (len(options) - 1) // 2
+        if per_query > n_pairs:
+            raise DesignError(
+                f"items_per_query={per_query} exceeds the {n_pairs} distinct option pairs for {direction}."
+            )
+        for query in queries:
+            seen: set[frozenset[int]] = set()
+            while len(seen) < per_query:
+                a, b = rng.sample(options, 2)
+                if frozenset((a, b)) in seen:
+                    continue
+                seen.add(frozenset((a, b)))
+                specs.append(_choice_spec(direction, query, a, b, "none", "", ""))
+    return specs
+
+
+def _choice_spec(
+    direction: str,
+    query: int,
+    first: int,
+    second: int,
+    condition: str,
+    first_kind: str,
+    second_kind: str,
+    search_source: str = "",
+    search_rank: int | None = None,
+) -> ItemSpec:
+    def pair(option: int) -> Pair:
+        return (query, option) if direction == "V2M" else (option, query)
+
+    return ItemSpec(
+        direction=direction,
+        condition=condition,
+        query_id=query,
+        first=pair(first),
+        second=pair(second),
+        first_kind=first_kind,
+        second_kind=second_kind,
+        search_source=search_source,
+        search_rank=search_rank,
+    )
+
+
+def _preference_specs(config: dict, rng: random.Random) -> list[ItemSpec]:
+    try:
+        source = load_search_source(config["search"]) if config["search"] else None
+    except SearchSourceError as exc:
+        raise DesignError(str(exc)) from exc
+    clips = VideoClip.objects.all()
+    if config["clip_ids"] is not None:
+        _require_existing(VideoClip, config["clip_ids"], "clip")
+        clips = clips.filter(pk__in=config["clip_ids"])
+    excerpts = MusicExcerpt.objects.all()
+    if config["excerpt_ids"] is not None:
+        _require_existing(MusicExcerpt, config["excerpt_ids"], "excerpt")
+        excerpts = excerpts.filter(pk__in=config["excerpt_ids"])
+    else:
+        excerpts = excerpts.filter(ground_truth_clip__isnull=False)
+    clip_video = dict(clips.values_list("pk", "video_id"))
+    if config["clip_ids"] is None:
+        linked = set(excerpts.values_list("ground_truth_clip_id", flat=True))
+        clip_video = {c: v for c, v in clip_video.items() if c in linked}
+    excerpt_rows = list(excerpts.values_list("pk", "track_id", "ground_truth_clip_id"))
+    excerpt_track = {e: t for e, t, _ in excerpt_rows}
+    # G pairs whose two halves are both in the pools.
+    gt_of_excerpt = {e: c for e, _, c in excerpt_rows if c is not None and c in clip_video}
+    gt_of_clip = {c: e for e, c in gt_of_excerpt.items()}
+    if not gt_of_excerpt:
+        raise DesignError(
+            "the preference test needs ground-truth pairs: excerpts cut from a music video's soundtrack "
+            "(MusicExcerpt.ground_truth_clip) whose clip is in the clip pool. None were found."
+        )
+    # Each option's "source": a clip's video, or for an excerpt the video its track came from (or the track).
+    pools = {"V2M": sorted(excerpt_track), "M2V": sorted(clip_video)}
+    queries = {"V2M": sorted(gt_of_clip), "M2V": sorted(gt_of_excerpt)}
+    partner = {"V2M": gt_of_clip, "M2V": gt_of_excerpt}
+
+    def option_source(direction: str, option: int) -> tuple[str, int]:
+        return ("track", excerpt_track[option]) if direction == "V2M" else ("video", clip_video[option])
+
+    specs = []
+    for direction in config["directions"]:
+        chosen = queries[direction]
+        if config["queries_per_direction"]:
+            if config["queries_per_direction"] > len(chosen):
+                raise DesignError(
+                    f"queries_per_direction={config['queries_per_direction']} exceeds the {len(chosen)} "
+                    f"{direction} queries that have a ground-truth partner."
+                )
+            chosen = sorted(rng.sample(chosen, config["queries_per_direction"]))
+        pool = pools[direction]
+        in_pool = set(pool)
+        for query in chosen:
+            g = partner[direction][query]
+            s = rank = None
+            if source is not None:
+                try:
+                    ranked = source.ranked(direction=direction, query_id=query)
+                except SearchSourceError as exc:
+                    raise DesignError(str(exc)) from exc
+                hit = next((r for r in ranked if r.candidate_id != g and r.candidate_id in in_pool), None)
+                if hit is None:
+                    raise DesignError(
+                        f"search source {source.name} has no result (other than the ground truth) for "
+                        f"{direction} query {query}; add it or restrict the queries (clip_ids/excerpt_ids)."
+                    )
+                s, rank = hit.candidate_id, hit.rank
+            excluded_sources = {option_source(direction, g)}
+            randoms = [o for o in pool if o not in (g, s) and option_source(direction, o) not in excluded_sources]
+            if not randoms:
+                raise DesignError(
+                    f"no random option is available for {direction} query {query}: the pool is too small."
+                )
+            for condition in config["conditions"]:
+                kinds = {"G": g, "S": s}
+                first_kind, second_kind = condition[0], condition[1]
+                first = kinds.get(first_kind) if first_kind != "R" else rng.choice(randoms)
+                second = kinds.get(second_kind) if second_kind != "R" else rng.choice(randoms)
+                specs.append(
+                    _choice_spec(
+                        direction,
+                        query,
+                        first,
+                        second,
+                        condition,
+                        first_kind,
+                        second_kind,
+                        search_source=source.name if "S" in condition else "",
+                        search_rank=rank if "S" in condition else None,
+                    )
+                )
+    return specs
+
+
+# --- catch stimuli ----------------------------------------------------------------------------
+
+
+def _create_catch_stimuli(experiment: Experiment, config: dict, rng: random.Random) -> list[CatchStimulus]:
+    if not experiment.catch_trials_per_assignment:
+        return []
+    rows = []
+    kinds = config["catch"]["kinds"]
+    if not kinds:
+        raise DesignError("catch trials are requested (catch_trials_per_assignment > 0) but 'catch.kinds' is empty.")
+    if CatchKind.RATING_INSTRUCTION in kinds:
+        for value in sorted(rng.sample(range(2, 8), 3)):
+            rows.append(
+                CatchStimulus(
+                    experiment=experiment,
+                    kind=CatchKind.RATING_INSTRUCTION,
+                    text=f"Attention check: please answer {value}",
+                    expected_rating=value,
+                )
+            )
+    if CatchKind.RATING_SILENCE in kinds:
+        clip_ids = sorted(
+            Item.objects.filter(experiment=experiment, pairing__isnull=False)
+            .values_list("pairing__clip_id", flat=True)
+            .distinct()
+        )
+        rows.append(
+            CatchStimulus(
+                experiment=experiment,
+                kind=CatchKind.RATING_SILENCE,
+                expected_rating=1,
+                source_clip_id=rng.choice(clip_ids) if clip_ids else None,
+            )
+        )
+    if CatchKind.CHOICE_INSTRUCTION in kinds:
+        rows.append(
+            CatchStimulus(
+                experiment=experiment,
+                kind=CatchKind.CHOICE_INSTRUCTION,
+                text="Attention check: choose THIS option",
+            )
+        )
+    return CatchStimulus.objects.bulk_create(rows)
+
+
+def default_instructions(kind: str) -> str:
+    if kind == ExperimentKind.RATING:
+        return (
+            "You will watch short videos with music. Play each one to the end, then rate how well the music "
+            "and the video fit, from 1 (Extremely poor fit) to 7 (Extremely good fit). You can play a clip again "
+            "before answering. Some clips are attention checks: if a clip has no music at all, answer 1; if a clip "
+            "tells you which answer to give, give that answer. Keys 1-7 answer; Space plays."
+        )
+    return (
+        "Each question shows two options. Play both to the end, then choose the one where music and video fit "
+        "better. You can replay them before answering. Some questions are attention checks that tell you which "
+        "option to choose: follow them. Keys ← and → choose left or right; Space plays."
+    )
+
+
+DEFAULT_CONSENT = (
+    "This is a research study about how well music fits video. It takes about the time shown in the task "
+    "description. Your answers are stored with a pseudonymous identifier and used for research only. You may "
+    "stop at any time. By continuing you confirm that you are at least 18 years old and agree to take part."
+)

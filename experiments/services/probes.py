@@ -1,0 +1,144 @@
+"""Generated media that is not a pairing: audio-check sounds and attention-check (catch) stimuli.
+
+Files get random storage names: the name of a file never says what it is, even to someone who
+finds it in storage, and no worker URL carries it anyway.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import tempfile
+import uuid
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from annotation.models import Pairing, RenderState
+from experiments.media.ffmpeg import AUDIO_OUT, VIDEO_OUT, MediaError, render_text_frame, run_ffmpeg
+from experiments.models import AudioCheckSound, CatchKind, CatchStimulus, Item
+
+AUDIO_CHECK_SOUNDS = {
+    # name: (what the worker reads, lavfi source)
+    "tone": ("A steady tone", "sine=frequency=660:sample_rate=44100:duration=2"),
+    "sweep": ("A rising sweep", "aevalsrc='0.5*sin(2*PI*(200+500*t)*t)':s=44100:d=2"),
+    "noise": ("Hissing noise", "anoisesrc=color=white:amplitude=0.3:sample_rate=44100:duration=2"),
+    "beeps": ("Three short beeps", "aevalsrc='0.5*sin(2*PI*880*t)*lt(mod(t\\,0.6)\\,0.25)':s=44100:d=1.8"),
+}
+# A soft two-note chord: catch stimuli must have "music", or they would read as the silence check.
+CATCH_MUSIC = "aevalsrc='0.15*sin(2*PI*330*t)+0.12*sin(2*PI*415*t)+0.1*sin(2*PI*494*t)':s=44100:d={d}"
+
+
+def _save(local: Path, *, folder: str, suffix: str) -> str:
+    with local.open("rb") as handle:
+        return default_storage.save(f"experiments/{folder}/{uuid.uuid4().hex}{suffix}", File(handle))
+
+
+def ensure_audio_check_sounds() -> list[AudioCheckSound]:
+    """The audio-check sounds, generated with ffmpeg the first time they are needed."""
+    existing = {s.name: s for s in AudioCheckSound.objects.exclude(file="")}
+    for name, (description, source) in AUDIO_CHECK_SOUNDS.items():
+        if name in existing:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "sound.m4a"
+            run_ffmpeg(["-f", "lavfi", "-i", source, *AUDIO_OUT, out.as_posix()])
+            stored = _save(out, folder="audio-check", suffix=".m4a")
+        try:
+            with transaction.atomic():
+                sound, created = AudioCheckSound.objects.get_or_create(
+                    name=name, defaults={"description": description, "file": stored}
+                )
+                if not created and not sound.file:
+                    sound.file = stored
+                    sound.save(update_fields=["file"])
+        except IntegrityError:
+            sound = AudioCheckSound.objects.get(name=name)
+        existing[name] = sound
+    return [existing[name] for name in AUDIO_CHECK_SOUNDS]
+
+
+def _typical_duration(catch: CatchStimulus) -> float:
+    """Catch stimuli last as long as the experiment's real clips, so their length gives nothing away."""
+    items = Item.objects.filter(experiment_id=catch.experiment_id).select_related(
+        "pairing__clip", "first_pairing__clip"
+    )[:50]
+    durations = [(i.pairing or i.first_pairing).clip.duration_s for i in items]
+    return round(statistics.median(durations), 3) if durations else 5.0
+
+
+def _silent_video_source(catch: CatchStimulus, tmp: Path) -> str | None:
+    """A real clip's picture for the no-music check: the source clip's prepared file, else a rendered pairing."""
+    names = []
+    clip = catch.source_clip
+    if clip is not None and clip.prepared_file:
+        names.append(clip.prepared_file.name)
+    pairing = (
+        Pairing.objects.filter(state=RenderState.READY, rating_items__experiment_id=catch.experiment_id)
+        .exclude(rendered_file="")
+        .first()
+    )
+    if pairing is not None:
+        names.append(pairing.rendered_file.name)
+    for name in names:
+        if default_storage.exists(name):
+            local = tmp / f"source{Path(name).suffix}"
+            with default_storage.open(name, "rb") as src, local.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            return local.as_posix()
+    return None
+
+
+def _render_instruction(text: str, out: Path, *, duration: float, tmp: Path) -> None:
+    frame = tmp / f"{uuid.uuid4().hex}.png"
+    render_text_frame(text, frame)
+    run_ffmpeg(
+        [
+            "-loop", "1", "-framerate", "25", "-t", str(duration), "-i", frame.as_posix(),
+            "-f", "lavfi", "-i", CATCH_MUSIC.format(d=duration),
+            "-t", str(duration), *VIDEO_OUT, *AUDIO_OUT, "-shortest", out.as_posix(),
+        ]
+    )  # fmt: skip
+
+
+def _render_silence(source: str | None, out: Path, *, duration: float) -> None:
+    video = ["-i", source] if source else ["-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={duration}"]
+    run_ffmpeg(
+        [
+            *video,
+            "-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=44100",
+            "-map", "0:v:0", "-map", "1:a:0", "-t", str(duration),
+            "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", *VIDEO_OUT, *AUDIO_OUT, out.as_posix(),
+        ]
+    )  # fmt: skip
+
+
+def render_catch_stimulus(*, catch_id: int) -> CatchStimulus:
+    """Render a catch stimulus' media (idempotent: a ready stimulus is left alone)."""
+    catch = CatchStimulus.objects.select_related("source_clip").get(pk=catch_id)
+    if catch.state == RenderState.READY and catch.file:
+        return catch
+    duration = _typical_duration(catch)
+    try:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            target = tmp / "target.mp4"
+            foil = None
+            if catch.kind == CatchKind.RATING_SILENCE:
+                _render_silence(_silent_video_source(catch, tmp), target, duration=duration)
+            else:
+                _render_instruction(catch.text, target, duration=duration, tmp=tmp)
+            if catch.kind == CatchKind.CHOICE_INSTRUCTION:
+                foil = tmp / "foil.mp4"
+                _render_instruction("Attention check: do NOT choose this option", foil, duration=duration, tmp=tmp)
+            catch.file = _save(target, folder="catch", suffix=".mp4")
+            catch.foil_file = _save(foil, folder="catch", suffix=".mp4") if foil else ""
+    except MediaError as exc:
+        CatchStimulus.objects.filter(pk=catch.pk).update(state=RenderState.FAILED, error=str(exc))
+        raise
+    catch.state = RenderState.READY
+    catch.error = ""
+    catch.save(update_fields=["file", "foil_file", "state", "error"])
+    return catch

@@ -1,0 +1,498 @@
+"""Admin: studies and batches with their cost estimate and spending, review actions, the audit log.
+
+Actions that need input (a rejection reason, a bonus, a live confirmation) show an intermediate form;
+nothing is sent to MTurk until it is submitted.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils.html import format_html_join
+
+from .client import MTurkError
+from .models import (
+    Bonus,
+    Discrepancy,
+    ExclusionQualification,
+    Hit,
+    HitBatch,
+    MTurkAssignment,
+    MTurkCall,
+    MTurkStudy,
+    QualificationGrant,
+    ReviewSuggestion,
+    Spend,
+    WorkerBlock,
+)
+from .modes import Mode
+from .safety import LiveModeNotConfirmed
+from .selectors import batch_progress, spending
+from .services import review, suggestions
+from .services.audit import open_mturk
+from .services.budget import SpendingCapExceeded
+from .services.publishing import PublishError, publish_batch
+from .services.reconciliation import default_participant_source, sync_and_reconcile
+
+USER_ERRORS = (MTurkError, LiveModeNotConfirmed, SpendingCapExceeded, PublishError, review.ReviewError, ValueError)
+
+
+class ConfirmForm(forms.Form):
+    confirm_live = forms.BooleanField(required=False, label="Yes, use LIVE Mechanical Turk (real workers, real money)")
+
+
+class RejectForm(ConfirmForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=1024, help_text="Shown to the worker."
+    )
+
+
+class BonusForm(ConfirmForm):
+    amount = forms.DecimalField(min_value=0.01, decimal_places=2, help_text="USD per selected assignment.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=1024, help_text="Shown to the worker."
+    )
+    approve = forms.BooleanField(required=False, initial=True, label="Approve after the bonus is paid")
+
+
+class BlockForm(ConfirmForm):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=1024)
+
+
+def _intermediate(modeladmin, request, queryset, *, form_class, title, action, handle, live):
+    """Render ``form_class`` for the selection; on a valid submission call ``handle(form.cleaned_data)``."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        if live and not form.cleaned_data["confirm_live"]:
+            form.add_error("confirm_live", "The selection includes live items: confirm to continue.")
+        else:
+            handle(form.cleaned_data)
+            return None
+    return render(
+        request,
+        "admin/mturk/action_form.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "queryset": queryset,
+            "action": action,
+            "live": live,
+            "opts": modeladmin.model._meta,
+        },
+    )
+
+
+def _report(modeladmin, request, result: review.BulkResult, verb: str) -> None:
+    level = messages.ERROR if result.failed else messages.SUCCESS
+    modeladmin.message_user(request, result.summary(verb), level)
+
+
+@admin.register(MTurkStudy)
+class MTurkStudyAdmin(admin.ModelAdmin):
+    list_display = ["name", "spending_cap", "sandbox_spending", "live_spending", "created_at"]
+    readonly_fields = ["nonce", "sandbox_spending", "live_spending"]
+    search_fields = ["name"]
+
+    @admin.display(description="sandbox")
+    def sandbox_spending(self, obj):
+        return spending(study=obj, mode=Mode.SANDBOX).line() if obj.pk else "-"
+
+    @admin.display(description="live")
+    def live_spending(self, obj):
+        return spending(study=obj, mode=Mode.LIVE).line() if obj.pk else "-"
+
+
+class SuggestForm(forms.Form):
+    min_pass_rate = forms.FloatField(
+        min_value=0, max_value=1, initial=0.8, help_text="Suggest rejecting below this attention-check pass rate."
+    )
+
+
+class HitInline(admin.TabularInline):
+    model = Hit
+    extra = 0
+    can_delete = False
+    fields = [
+        "index",
+        "hit_id",
+        "state",
+        "max_assignments",
+        "status",
+        "available",
+        "pending",
+        "completed",
+        "expiration",
+    ]
+    readonly_fields = fields
+
+
+@admin.register(HitBatch)
+class HitBatchAdmin(admin.ModelAdmin):
+    list_display = ["pk", "title", "study", "mode", "state", "n_assignments", "reward", "estimated_cost", "created_at"]
+    list_filter = ["mode", "state"]
+    search_fields = ["title", "study__name", "hit_type_id"]
+    readonly_fields = [
+        "state",
+        "hit_type_id",
+        "live_confirmed_by",
+        "live_confirmed_at",
+        "published_at",
+        "estimate",
+        "progress",
+    ]
+    inlines = [HitInline]
+    actions = ["publish", "sync", "suggest_rejections"]
+
+    def has_change_permission(self, request, obj=None):
+        # A batch on MTurk is history: changing its fields here would not change the HITs.
+        return super().has_change_permission(request, obj) and (obj is None or obj.state == HitBatch.State.DRAFT)
+
+    @admin.display(description="estimated total")
+    def estimated_cost(self, obj):
+        return f"${obj.cost_estimate().total}"
+
+    @admin.display(description="cost estimate")
+    def estimate(self, obj):
+        if not obj.pk:
+            return "-"
+        return format_html_join("", "<div>{}</div>", ((line,) for line in obj.cost_estimate().lines()))
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        return ", ".join(f"{k} {v}" for k, v in batch_progress(obj).items()) if obj.pk else "-"
+
+    @admin.action(description="Publish on MTurk (re-run safe)")
+    def publish(self, request, queryset):
+        live = queryset.filter(mode=Mode.LIVE).exists()
+
+        def handle(data):
+            for batch in queryset:
+                try:
+                    mturk = open_mturk(mode=batch.mode, confirm_live=data["confirm_live"], actor=request.user.username)
+                    balance = mturk.get_account_balance()
+                    report = publish_batch(
+                        batch=batch, mturk=mturk, confirm_live=data["confirm_live"], actor=request.user.username
+                    )
+                except USER_ERRORS as exc:
+                    self.message_user(request, f"batch {batch.pk}: {exc}", messages.ERROR)
+                    continue
+                self.message_user(
+                    request,
+                    f"batch {batch.pk}: {len(report.created)} created, {len(report.recovered)} recovered, "
+                    f"{report.already_published} already on MTurk (balance ${balance.available}; "
+                    f"{spending(study=batch.study, mode=batch.mode).line()})",
+                    messages.SUCCESS,
+                )
+
+        return _intermediate(
+            self,
+            request,
+            queryset,
+            form_class=ConfirmForm,
+            title="Publish HIT batches",
+            action="publish",
+            handle=handle,
+            live=live,
+        )
+
+    @admin.action(description="Sync with MTurk and reconcile")
+    def sync(self, request, queryset):
+        for mode in {b.mode for b in queryset}:
+            try:
+                # Reading live MTurk moves no money; the batches were confirmed when published.
+                mturk = open_mturk(mode=mode, confirm_live=True, actor=request.user.username)
+                summary = sync_and_reconcile(
+                    mturk=mturk, participants=default_participant_source(), batches=list(queryset.filter(mode=mode))
+                )
+            except USER_ERRORS as exc:
+                self.message_user(request, f"{mode}: {exc}", messages.ERROR)
+                continue
+            self.message_user(request, f"{mode}: {summary.as_dict()}", messages.SUCCESS)
+
+    @admin.action(description="Suggest rejections from attention checks")
+    def suggest_rejections(self, request, queryset):
+        form = SuggestForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            created = sum(
+                len(suggestions.suggest_for_batch(batch=batch, min_pass_rate=form.cleaned_data["min_pass_rate"]))
+                for batch in queryset
+            )
+            self.message_user(
+                request,
+                f"{created} new suggestion(s): review them under Review suggestions (nothing sent to MTurk).",
+                messages.SUCCESS,
+            )
+            return None
+        return render(
+            request,
+            "admin/mturk/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Suggest rejections",
+                "form": form,
+                "queryset": queryset,
+                "action": "suggest_rejections",
+                "live": False,
+                "opts": self.model._meta,
+            },
+        )
+
+
+class BonusInline(admin.TabularInline):
+    model = Bonus
+    extra = 0
+    can_delete = False
+    readonly_fields = ["worker_id", "amount", "reason", "state", "attempts", "error", "sent_at"]
+    fields = readonly_fields
+
+
+@admin.register(MTurkAssignment)
+class MTurkAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["assignment_id", "worker_id", "hit", "status", "submit_time", "batch_mode"]
+    list_filter = ["status", "hit__batch__mode", "hit__batch"]
+    search_fields = ["assignment_id", "worker_id", "hit__hit_id"]
+    readonly_fields = [f.name for f in MTurkAssignment._meta.fields]
+    inlines = [BonusInline]
+    actions = ["approve", "reject", "bonus", "block"]
+
+    def has_add_permission(self, request):
+        return False  # rows come from MTurk through the sync
+
+    @admin.display(description="mode")
+    def batch_mode(self, obj):
+        return obj.hit.batch.mode
+
+    def _run(self, request, queryset, data, verb, act):
+        by_mode: dict[str, list] = {}
+        for assignment in queryset.select_related("hit__batch"):
+            by_mode.setdefault(assignment.hit.batch.mode, []).append(assignment)
+        for mode, assignments in by_mode.items():
+            try:
+                mturk = open_mturk(mode=mode, confirm_live=data.get("confirm_live", False), actor=request.user.username)
+            except LiveModeNotConfirmed as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            _report(self, request, review.bulk(assignments, lambda a, m=mturk: act(a, m)), verb)
+
+    @admin.action(description="Approve (pays the reward)")
+    def approve(self, request, queryset):
+        actor = request.user.username
+        return _intermediate(
+            self,
+            request,
+            queryset,
+            form_class=ConfirmForm,
+            title="Approve assignments",
+            action="approve",
+            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
+            handle=lambda data: self._run(
+                request, queryset, data, "Approved", lambda a, m: review.approve(assignment=a, mturk=m, actor=actor)
+            ),
+        )
+
+    @admin.action(description="Reject (reason required)")
+    def reject(self, request, queryset):
+        actor = request.user.username
+        return _intermediate(
+            self,
+            request,
+            queryset,
+            form_class=RejectForm,
+            title="Reject assignments",
+            action="reject",
+            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
+            handle=lambda data: self._run(
+                request,
+                queryset,
+                data,
+                "Rejected",
+                lambda a, m: review.reject(assignment=a, mturk=m, reason=data["reason"], actor=actor),
+            ),
+        )
+
+    @admin.action(description="Bonus (then approve)")
+    def bonus(self, request, queryset):
+        actor = request.user.username
+
+        def act(data):
+            def one(a, m):
+                if data["approve"]:
+                    return review.pay(
+                        assignment=a, mturk=m, bonus=data["amount"], bonus_reason=data["reason"], actor=actor
+                    )
+                return review.send_bonus(
+                    assignment=a, mturk=m, amount=data["amount"], reason=data["reason"], actor=actor
+                )
+
+            self._run(request, queryset, data, "Bonused", one)
+
+        return _intermediate(
+            self,
+            request,
+            queryset,
+            form_class=BonusForm,
+            title="Bonus assignments",
+            action="bonus",
+            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
+            handle=act,
+        )
+
+    @admin.action(description="Block the workers")
+    def block(self, request, queryset):
+        actor = request.user.username
+
+        def act(data):
+            self._run(
+                request,
+                queryset,
+                data,
+                "Blocked",
+                lambda a, m: review.block_worker(
+                    mode=a.hit.batch.mode, worker_id=a.worker_id, reason=data["reason"], mturk=m, actor=actor
+                ),
+            )
+
+        return _intermediate(
+            self,
+            request,
+            queryset,
+            form_class=BlockForm,
+            title="Block workers",
+            action="block",
+            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
+            handle=act,
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MTurkCall)
+class MTurkCallAdmin(ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "operation",
+        "mode",
+        "ok",
+        "error_code",
+        "retry_attempts",
+        "duration_ms",
+        "batch",
+        "actor",
+    ]
+    list_filter = ["mode", "operation", "error_code"]
+    search_fields = ["operation", "error_message", "actor"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(Spend)
+class SpendAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "study", "mode", "kind", "amount", "state", "settled_at"]
+    list_filter = ["mode", "kind", "state"]
+
+
+@admin.register(Bonus)
+class BonusAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "worker_id", "assignment", "amount", "state", "attempts", "sent_at"]
+    list_filter = ["state"]
+    search_fields = ["worker_id", "assignment__assignment_id"]
+
+
+@admin.register(WorkerBlock)
+class WorkerBlockAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "worker_id", "mode", "state", "reason"]
+    list_filter = ["mode", "state"]
+    search_fields = ["worker_id"]
+
+
+@admin.register(Hit)
+class HitAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "hit_id", "batch", "state", "status", "max_assignments", "completed", "expiration"]
+    list_filter = ["state", "status", "batch__mode"]
+    search_fields = ["hit_id"]
+
+
+@admin.register(ExclusionQualification)
+class ExclusionQualificationAdmin(ReadOnlyAdmin):
+    list_display = ["name", "study", "mode", "qualification_type_id"]
+
+
+@admin.register(QualificationGrant)
+class QualificationGrantAdmin(ReadOnlyAdmin):
+    list_display = ["worker_id", "exclusion", "state", "attempts", "granted_at"]
+    list_filter = ["state"]
+    search_fields = ["worker_id"]
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(admin.ModelAdmin):
+    list_display = ["detected_at", "kind", "worker_id", "assignment_id", "batch", "resolved_at", "resolution"]
+    list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["worker_id", "assignment_id"]
+    readonly_fields = ["batch", "kind", "worker_id", "assignment_id", "hit_id", "detail", "detected_at", "resolved_at"]
+    actions = ["mark_resolved"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark resolved (dealt with by hand)")
+    def mark_resolved(self, request, queryset):
+        from django.utils import timezone
+
+        n = queryset.filter(resolved_at__isnull=True).update(
+            resolved_at=timezone.now(), resolution=f"manually resolved by {request.user.username}"
+        )
+        self.message_user(request, f"{n} discrepancy(ies) marked resolved.", messages.SUCCESS)
+
+
+@admin.register(ReviewSuggestion)
+class ReviewSuggestionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "assignment", "action", "rule", "state", "decided_by"]
+    list_filter = ["state", "action"]
+    readonly_fields = ["assignment", "action", "reason", "rule", "state", "created_at", "decided_by", "decided_at"]
+    actions = ["confirm", "dismiss"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Confirm: carry out (rejects the assignments)")
+    def confirm(self, request, queryset):
+        pending = queryset.filter(state=ReviewSuggestion.State.PENDING).select_related("assignment__hit__batch")
+        live = pending.filter(assignment__hit__batch__mode=Mode.LIVE).exists()
+
+        def handle(data):
+            by_mode: dict[str, list] = {}
+            for suggestion in pending:
+                by_mode.setdefault(suggestion.assignment.hit.batch.mode, []).append(suggestion)
+            for mode, items in by_mode.items():
+                mturk = open_mturk(mode=mode, confirm_live=data["confirm_live"], actor=request.user.username)
+                result = suggestions.confirm(
+                    suggestions=items, mturk=mturk, actor=request.user.username, confirmed=True
+                )
+                _report(self, request, result, "Rejected")
+
+        return _intermediate(
+            self,
+            request,
+            pending,
+            form_class=ConfirmForm,
+            title="Carry out suggestions",
+            action="confirm",
+            handle=handle,
+            live=live,
+        )
+
+    @admin.action(description="Dismiss")
+    def dismiss(self, request, queryset):
+        n = suggestions.dismiss(suggestions=list(queryset), actor=request.user.username)
+        self.message_user(request, f"{n} suggestion(s) dismissed.", messages.SUCCESS)

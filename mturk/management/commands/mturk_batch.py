@@ -1,0 +1,108 @@
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError
+
+from experiments.models import Experiment
+from mturk.models import MTurkStudy
+from mturk.services.experiments import create_batch_for_experiment
+from mturk.services.publishing import create_batch
+
+from ._common import user_errors
+
+
+def _money(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise CommandError(f"{value!r} is not an amount in dollars") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a draft HIT batch and print its cost estimate (nothing is sent to MTurk yet). Either for an "
+        "experiment (--experiment SLUG: frames its MTurk entry page, one assignment per open bundle) or for any "
+        "page (--study NAME --task-url URL)."
+    )
+
+    def add_arguments(self, parser):
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--experiment", help="experiment slug")
+        target.add_argument("--study", help="study name (see mturk_study), with --task-url")
+        parser.add_argument("--cap", type=_money, help="spending cap in USD (creates the experiment's MTurk study)")
+        parser.add_argument("--mode", choices=["sandbox", "live"], required=True)
+        parser.add_argument("--task-url", help="the worker page MTurk will frame (HTTPS for live); with --study")
+        parser.add_argument("--title", default="", help="default: the experiment's title")
+        parser.add_argument("--description", default="", help="default: a sentence about the experiment")
+        parser.add_argument("--keywords", default="music, video, rating")
+        parser.add_argument("--reward", required=True, type=_money, help="USD per assignment, e.g. 1.50")
+        parser.add_argument(
+            "--assignments", type=int, help="worker assignments in total (default for an experiment: open bundles)"
+        )
+        parser.add_argument("--per-hit", type=int, default=9, help="assignments per HIT (>9 needs --allow-ten-plus)")
+        parser.add_argument("--allow-ten-plus", action="store_true", help="accept MTurk's 40 %% fee tier")
+        parser.add_argument("--bonus", type=_money, default=Decimal("0.00"), help="planned bonus per assignment")
+        parser.add_argument("--approval-rate", type=int, help="minimum approval rate in percent")
+        parser.add_argument("--approved-hits", type=int, help="minimum number of approved HITs")
+        parser.add_argument("--locale", action="append", default=[], help="e.g. US or US-NY (repeatable)")
+        parser.add_argument("--masters", action="store_true", help="require Masters (adds 5 %% fee)")
+        parser.add_argument("--allow-returning", action="store_true", help="do not exclude workers who took part")
+        parser.add_argument("--duration", type=int, default=3600, help="seconds a worker has per assignment")
+        parser.add_argument("--lifetime", type=int, default=7 * 24 * 3600, help="seconds the HITs stay available")
+        parser.add_argument("--auto-approve", type=int, default=3 * 24 * 3600, help="seconds until auto-approval")
+        parser.add_argument("--frame-height", type=int, default=800, help="pixels, 0 = whole window")
+
+    def handle(self, *args, **options):
+        common = {
+            "mode": options["mode"],
+            "keywords": options["keywords"],
+            "reward": options["reward"],
+            "created_by": "command line",
+        }
+        if options["experiment"]:
+            experiment = Experiment.objects.filter(slug=options["experiment"]).first()
+            if experiment is None:
+                raise CommandError(f"No experiment {options['experiment']!r}.")
+            create = create_batch_for_experiment
+            common |= {
+                "experiment": experiment,
+                "spending_cap": options["cap"],
+                "n_assignments": options["assignments"],
+                "title": options["title"],
+                "description": options["description"],
+            }
+        else:
+            study = MTurkStudy.objects.filter(name=options["study"]).first()
+            if study is None:
+                raise CommandError(f"No study {options['study']!r}: create it first with mturk_study --cap.")
+            missing = [flag for flag in ("task_url", "title", "description", "assignments") if not options[flag]]
+            if missing:
+                raise CommandError("With --study, also give " + ", ".join("--" + m.replace("_", "-") for m in missing))
+            create = create_batch
+            common |= {
+                "study": study,
+                "task_url": options["task_url"],
+                "title": options["title"],
+                "description": options["description"],
+                "n_assignments": options["assignments"],
+            }
+        with user_errors():
+            batch = create(
+                **common,
+                max_assignments_per_hit=options["per_hit"],
+                allow_ten_plus_assignments=options["allow_ten_plus"],
+                planned_bonus_per_assignment=options["bonus"],
+                min_approval_rate=options["approval_rate"],
+                min_approved_hits=options["approved_hits"],
+                locales=options["locale"],
+                require_masters=options["masters"],
+                exclude_returning_workers=not options["allow_returning"],
+                assignment_duration_s=options["duration"],
+                lifetime_s=options["lifetime"],
+                auto_approval_delay_s=options["auto_approve"],
+                frame_height=options["frame_height"],
+            )
+        self.stdout.write(self.style.SUCCESS(f"batch {batch.pk} ({batch.mode}, draft)"))
+        for line in batch.cost_estimate().lines():
+            self.stdout.write("  " + line)
+        flag = " --confirm-live" if batch.mode == "live" else ""
+        self.stdout.write(f"publish with: python manage.py mturk_publish {batch.pk}{flag}")

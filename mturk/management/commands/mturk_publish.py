@@ -1,0 +1,49 @@
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from mturk.models import HitBatch
+from mturk.modes import WORKER_SITES
+from mturk.selectors import spending
+from mturk.services.publishing import publish_batch
+
+from ._common import client, user_errors
+
+
+class Command(BaseCommand):
+    help = "Publish a HIT batch on MTurk. Safe to re-run: HITs already created are never created again."
+
+    def add_arguments(self, parser):
+        parser.add_argument("batch", type=int)
+        parser.add_argument("--confirm-live", action="store_true", help="required for a live batch")
+        parser.add_argument("--dry-run", action="store_true", help="show the estimate, balance and cap, then stop")
+
+    def handle(self, *args, **options):
+        batch = HitBatch.objects.select_related("study").filter(pk=options["batch"]).first()
+        if batch is None:
+            raise CommandError(f"No batch {options['batch']}.")
+        mturk = client(batch.mode, options)
+        with user_errors():
+            balance = mturk.get_account_balance()
+        self.stdout.write(f"batch {batch.pk}: {batch.title!r} on {batch.mode.upper()} MTurk")
+        for line in batch.cost_estimate().lines():
+            self.stdout.write("  " + line)
+        self.stdout.write(f"  account balance ${balance.available}")
+        self.stdout.write("  " + spending(study=batch.study, mode=batch.mode).line())
+        if options["dry_run"]:
+            return
+        todo = batch.hits.filter(hit_id__isnull=True).count()
+        with tqdm(total=todo, unit="HIT", desc="publishing", disable=todo == 0) as bar, user_errors():
+            report = publish_batch(
+                batch=batch,
+                mturk=mturk,
+                confirm_live=options["confirm_live"],
+                actor="command line",
+                on_hit=lambda hit, outcome: bar.update(1),
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{len(report.created)} HIT(s) created, {len(report.recovered)} recovered from an earlier run, "
+                f"{report.already_published} already published."
+            )
+        )
+        self.stdout.write(f"Workers find it at {WORKER_SITES[batch.mode]} (HIT type {batch.hit_type_id}).")

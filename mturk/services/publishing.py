@@ -1,0 +1,263 @@
+"""Create HIT batches and publish them on MTurk, idempotently.
+
+Publishing never duplicates a HIT:
+
+* each HIT row's UniqueRequestToken (and RequesterAnnotation) is derived from the row, and the attempt
+  is recorded *before* the call; a re-run sends the same token, and MTurk's "already exists" answer is
+  resolved by looking the existing HIT up (id quoted in the message, else by annotation);
+* MTurk forgets tokens after 24 hours, so a HIT whose first attempt is older than that is first searched
+  for by its annotation before it is created again;
+* the HIT id is stored as soon as MTurk returns it; the batch counts as published only when every row
+  has one.
+
+No database transaction is held across an MTurk call (see ``services.audit``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from mturk import fees
+from mturk.client import MTurk, MTurkError, MTurkRequestError, RemoteHit
+from mturk.models import Hit, HitBatch, HitState, MTurkStudy, Spend
+from mturk.modes import Mode
+from mturk.qualifications import build_requirements, parse_locale
+from mturk.safety import check_task_url, require_live_confirmation
+
+from . import budget
+from .qualifications import ensure_exclusion_qualification
+
+# MTurk keeps a UniqueRequestToken for 24 hours; stay well inside that window.
+TOKEN_TRUST_WINDOW = dt.timedelta(hours=23)
+
+
+class PublishError(Exception):
+    def __init__(self, message: str, report: PublishReport):
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class PublishReport:
+    batch: HitBatch
+    created: list[Hit] = field(default_factory=list)
+    recovered: list[Hit] = field(default_factory=list)
+    already_published: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.batch.hits.filter(hit_id__isnull=True).exists()
+
+
+@transaction.atomic
+def create_batch(
+    *,
+    study: MTurkStudy,
+    mode: Mode | str,
+    task_url: str,
+    title: str,
+    description: str,
+    reward: Decimal,
+    n_assignments: int,
+    created_by: str = "",
+    **options,
+) -> HitBatch:
+    """A draft batch and its HIT rows (assignments split into HITs of at most ``max_assignments_per_hit``)."""
+    mode = Mode(mode)
+    check_task_url(task_url, mode=mode)
+    for locale in options.get("locales") or []:
+        parse_locale(locale)
+    batch = HitBatch(
+        study=study,
+        mode=mode,
+        task_url=task_url,
+        title=title,
+        description=description,
+        reward=Decimal(reward),
+        n_assignments=n_assignments,
+        created_by=created_by,
+        **options,
+    )
+    batch.full_clean()
+    batch.save()
+    sizes = fees.split_into_hits(batch.n_assignments, batch.max_assignments_per_hit)
+    Hit.objects.bulk_create(Hit(batch=batch, index=i, max_assignments=n) for i, n in enumerate(sizes))
+    return batch
+
+
+def hit_reservation(batch: HitBatch, hit: Hit) -> Decimal:
+    return fees.hit_cost(batch.reward, max_assignments=hit.max_assignments, masters=batch.require_masters)
+
+
+def remaining_cost(batch: HitBatch) -> Decimal:
+    """What publishing the not-yet-created HITs can still cost, planned bonuses included."""
+    total = Decimal("0.00")
+    for hit in batch.hits.filter(hit_id__isnull=True):
+        if not Spend.objects.filter(hit=hit, state=Spend.State.RESERVED).exists():
+            total += hit_reservation(batch, hit)
+        if batch.planned_bonus_per_assignment:
+            total += fees.bonus_cost(batch.planned_bonus_per_assignment) * hit.max_assignments
+    return total
+
+
+def publish_batch(
+    *,
+    batch: HitBatch,
+    mturk: MTurk,
+    confirm_live: bool = False,
+    actor: str = "",
+    on_hit: Callable[[Hit, str], None] | None = None,
+) -> PublishReport:
+    """Publish every HIT of ``batch`` that is not on MTurk yet. Safe to re-run after any failure."""
+    mode = Mode(batch.mode)
+    if mturk.mode != mode:
+        raise ValueError(f"Batch {batch.pk} is a {mode} batch but the client talks to {mturk.mode} MTurk.")
+    require_live_confirmation(mode, confirm_live=confirm_live)
+    check_task_url(batch.task_url, mode=mode)
+    if batch.state == HitBatch.State.CLOSED:
+        raise ValueError(f"Batch {batch.pk} is closed.")
+    # Refuse before any call if what is left to publish (plus planned bonuses) cannot fit under the cap.
+    budget.check_headroom(study=batch.study, mode=mode, amount=remaining_cost(batch))
+    _start(batch, actor=actor)
+
+    report = PublishReport(batch=batch)
+    with mturk.audit_context(study_id=batch.study_id, batch_id=batch.pk, actor=actor):
+        exclusion = (
+            ensure_exclusion_qualification(study=batch.study, mturk=mturk) if batch.exclude_returning_workers else None
+        )
+        if not batch.hit_type_id:
+            requirements = build_requirements(
+                batch.qualification_settings(
+                    exclusion_qualification_type_id=exclusion.qualification_type_id if exclusion else None
+                ),
+                mode=mode,
+            )
+            batch.hit_type_id = mturk.create_hit_type(
+                title=batch.title,
+                description=batch.description,
+                keywords=batch.keywords,
+                reward=batch.reward,
+                assignment_duration_s=batch.assignment_duration_s,
+                auto_approval_delay_s=batch.auto_approval_delay_s,
+                qualification_requirements=requirements,
+            )
+            batch.save(update_fields=["hit_type_id"])
+
+        for hit in batch.hits.order_by("index"):
+            if hit.hit_id:
+                report.already_published += 1
+                continue
+            try:
+                outcome = _publish_hit(hit=hit, batch=batch, mturk=mturk)
+            except (MTurkError, budget.SpendingCapExceeded) as exc:
+                done = report.already_published + len(report.created) + len(report.recovered)
+                raise PublishError(
+                    f"{done} of {batch.hits.count()} HITs are on MTurk; HIT row {hit.pk} (#{hit.index}) failed: "
+                    f"{exc}. Re-run publish to continue: it will not duplicate HITs.",
+                    report,
+                ) from exc
+            (report.created if outcome == "created" else report.recovered).append(hit)
+            if on_hit:
+                on_hit(hit, outcome)
+    _finish(batch)
+    return report
+
+
+@transaction.atomic
+def _start(batch: HitBatch, *, actor: str) -> None:
+    batch.state = HitBatch.State.PUBLISHING if batch.state == HitBatch.State.DRAFT else batch.state
+    if batch.mode == Mode.LIVE and batch.live_confirmed_at is None:
+        batch.live_confirmed_at, batch.live_confirmed_by = timezone.now(), actor
+    batch.save(update_fields=["state", "live_confirmed_at", "live_confirmed_by"])
+
+
+@transaction.atomic
+def _finish(batch: HitBatch) -> None:
+    if not batch.hits.filter(hit_id__isnull=True).exists() and batch.state == HitBatch.State.PUBLISHING:
+        batch.state, batch.published_at = HitBatch.State.PUBLISHED, timezone.now()
+        batch.save(update_fields=["state", "published_at"])
+
+
+def _publish_hit(*, hit: Hit, batch: HitBatch, mturk: MTurk) -> str:
+    spend = budget.reserve(
+        study=batch.study, mode=batch.mode, kind=Spend.Kind.HIT, amount=hit_reservation(batch, hit), hit=hit
+    )
+    token = hit.request_token
+    token_forgotten = hit.first_attempt_at and timezone.now() - hit.first_attempt_at > TOKEN_TRUST_WINDOW
+    # Once MTurk no longer remembers the token, look for the HIT an earlier attempt may have created.
+    if token_forgotten and (remote := find_hit_by_annotation(mturk, token)) is not None:
+        _store(hit, remote, spend)
+        return "recovered"
+    Hit.objects.filter(pk=hit.pk).update(
+        create_attempts=hit.create_attempts + 1, first_attempt_at=hit.first_attempt_at or timezone.now()
+    )
+    hit.refresh_from_db()
+    try:
+        remote = mturk.create_hit_with_hit_type(
+            hit_type_id=batch.hit_type_id,
+            external_url=batch.task_url,
+            frame_height=batch.frame_height,
+            max_assignments=hit.max_assignments,
+            lifetime_s=batch.lifetime_s,
+            requester_annotation=token,
+            unique_request_token=token,
+        )
+    except MTurkError as exc:
+        if exc.is_duplicate_request and (remote := _existing_hit(mturk, token, exc)) is not None:
+            _store(hit, remote, spend)
+            return "recovered"
+        _record_failure(hit, spend, exc)
+        raise
+    _store(hit, remote, spend)
+    return "created"
+
+
+def _existing_hit(mturk: MTurk, token: str, exc: MTurkError) -> RemoteHit | None:
+    """The HIT an earlier call with ``token`` created: by the id MTurk quotes, else by our annotation."""
+    for candidate in exc.mentioned_ids():
+        try:
+            remote = mturk.get_hit(candidate)
+        except MTurkRequestError:
+            continue
+        if remote.requester_annotation == token:
+            return remote
+    return find_hit_by_annotation(mturk, token)
+
+
+def find_hit_by_annotation(mturk: MTurk, token: str) -> RemoteHit | None:
+    for remote in mturk.iter_hits():
+        if remote.requester_annotation == token:
+            return remote
+    return None
+
+
+@transaction.atomic
+def _store(hit: Hit, remote: RemoteHit, spend: Spend) -> None:
+    hit.hit_id = remote.hit_id
+    hit.hit_type_id = remote.hit_type_id
+    hit.state = HitState.CREATED
+    hit.published_at = timezone.now()
+    hit.status = remote.status
+    hit.available, hit.pending, hit.completed = remote.available, remote.pending, remote.completed
+    hit.expiration = remote.expiration
+    hit.last_error = ""
+    hit.save()
+    budget.commit(spend=spend)
+
+
+def _record_failure(hit: Hit, spend: Spend, exc: MTurkError) -> None:
+    hit.last_error = str(exc)
+    fields = ["last_error"]
+    if not exc.outcome_unknown:
+        # Definitely not created: give the reservation back. (Unknown outcomes keep it until resolved.)
+        budget.release(spend=spend)
+        if isinstance(exc, MTurkRequestError):
+            hit.state = HitState.FAILED
+            fields.append("state")
+    hit.save(update_fields=fields)

@@ -1,0 +1,110 @@
+"""The per-study exclusion qualification: one participation per worker per study.
+
+A worker who starts the study is granted our qualification, and every HIT of the study requires that
+workers do NOT have it (comparator DoesNotExist). Grants reach MTurk asynchronously and MTurk applies
+them with a delay, so the worker entry page also checks our own rows (``selectors.worker_has_taken_part``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from mturk.client import MTurk, MTurkError
+from mturk.models import ExclusionQualification, MTurkStudy, QualificationGrant
+from mturk.modes import Mode
+
+logger = logging.getLogger(__name__)
+
+
+def exclusion_name(study: MTurkStudy) -> str:
+    # Qualification type names are unique per requester account; the nonce keeps them unique across installs.
+    return f"{study.name[:150]} - already took part ({study.nonce})"
+
+
+def ensure_exclusion_qualification(*, study: MTurkStudy, mturk: MTurk) -> ExclusionQualification:
+    existing = ExclusionQualification.objects.filter(study=study, mode=mturk.mode).first()
+    if existing is not None:
+        return existing
+    name = exclusion_name(study)
+    with mturk.audit_context(study_id=study.pk):
+        try:
+            qualification_type_id = mturk.create_qualification_type(
+                name=name,
+                description="Granted when you start this study, so that each worker takes part only once.",
+                keywords="mvfit",
+            )
+        except MTurkError as exc:
+            # A previous run may have created it and crashed before storing the id: find it by its unique name.
+            found = mturk.find_own_qualification_type(name=name) if exc.code == "RequestError" else None
+            if found is None:
+                raise
+            qualification_type_id = found
+    exclusion, _ = ExclusionQualification.objects.get_or_create(
+        study=study, mode=mturk.mode, defaults={"name": name, "qualification_type_id": qualification_type_id}
+    )
+    return exclusion
+
+
+@transaction.atomic
+def record_worker_start(*, study: MTurkStudy, mode: Mode, worker_id: str) -> QualificationGrant | None:
+    """A worker began the study: remember it and grant the exclusion qualification in the background."""
+    exclusion = ExclusionQualification.objects.filter(study=study, mode=mode).first()
+    if exclusion is None:
+        return None
+    grant, created = QualificationGrant.objects.get_or_create(exclusion=exclusion, worker_id=worker_id)
+    if created:
+        transaction.on_commit(lambda: _dispatch_grant(grant.pk))
+    return grant
+
+
+def _dispatch_grant(grant_pk: int) -> None:
+    # A worker's page must never fail because MTurk (or the broker) did: the row already excludes the
+    # worker in our database, and the periodic sync re-sends grants that are still pending.
+    from mturk.tasks import grant_exclusion_qualification
+
+    try:
+        grant_exclusion_qualification.delay(grant_pk)
+    except Exception:
+        logger.exception("Could not dispatch exclusion grant %s; the periodic sync will retry it.", grant_pk)
+
+
+def grant_exclusion(*, grant: QualificationGrant, mturk: MTurk) -> QualificationGrant:
+    """Send one grant to MTurk (idempotent: granting an existing qualification just sets its value)."""
+    if grant.state == QualificationGrant.State.GRANTED:
+        return grant
+    QualificationGrant.objects.filter(pk=grant.pk).update(attempts=grant.attempts + 1)
+    grant.attempts += 1
+    with mturk.audit_context(study_id=grant.exclusion.study_id):
+        try:
+            mturk.associate_qualification_with_worker(
+                qualification_type_id=grant.exclusion.qualification_type_id, worker_id=grant.worker_id
+            )
+        except MTurkError as exc:
+            grant.error = str(exc)
+            grant.state = QualificationGrant.State.PENDING if exc.outcome_unknown else QualificationGrant.State.FAILED
+            grant.save(update_fields=["error", "state"])
+            raise
+    grant.state, grant.error, grant.granted_at = QualificationGrant.State.GRANTED, "", timezone.now()
+    grant.save(update_fields=["state", "error", "granted_at"])
+    return grant
+
+
+def resend_pending_grants(*, mturk: MTurk, older_than_s: int = 300) -> int:
+    """Grants whose dispatch or call was lost (still pending after a while) are sent again by the sync."""
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_s)
+    pending = QualificationGrant.objects.filter(
+        state=QualificationGrant.State.PENDING, exclusion__mode=mturk.mode, created_at__lt=cutoff
+    ).select_related("exclusion")
+    sent = 0
+    for grant in pending:
+        try:
+            grant_exclusion(grant=grant, mturk=mturk)
+        except MTurkError as exc:
+            logger.warning("Exclusion grant %s still failing: %s", grant.pk, exc)
+        else:
+            sent += 1
+    return sent

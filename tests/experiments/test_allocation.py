@@ -1,0 +1,181 @@
+"""Handing out bundles: order, idempotence, no repeated pairing per worker, concurrency, timeouts."""
+
+import threading
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from experiments.models import Assignment, AssignmentStatus, Bundle, BundleStatus, Exposure, Trial
+from experiments.services.allocation import (
+    AllocationError,
+    allocate_assignment,
+    release_abandoned_assignments,
+    revive_assignment,
+)
+from experiments.services.answers import AnswerInput, assignment_ref, record_answer
+from experiments.services.lifecycle import close_experiment, open_experiment
+from experiments.services.participants import enter_via_mturk
+from tests.factories.experiments import make_experiment, make_library
+
+
+def open_study(**kwargs):
+    kwargs.setdefault("library", make_library(n_clips=6, n_excerpts=4))
+    kwargs.setdefault("judgments_per_item", 3)
+    kwargs.setdefault("trials_per_assignment", 8)
+    kwargs.setdefault("catch_trials_per_assignment", 0)
+    experiment = make_experiment(**kwargs)
+    return open_experiment(experiment=experiment, allow_unrendered=True)
+
+
+def participant(experiment, worker="W1", assignment=None):
+    return enter_via_mturk(experiment=experiment, worker_id=worker, assignment_id=assignment or uuid.uuid4().hex)
+
+
+def answer_all(assignment, *, skip_last=False):
+    trials = list(Trial.objects.filter(bundle=assignment.bundle).order_by("position"))
+    if skip_last:
+        trials = trials[:-1]
+    for trial in trials:
+        record_answer(
+            participant=assignment.participant,
+            answer=AnswerInput(
+                idempotency_key=uuid.uuid4().hex,
+                assignment_ref=assignment_ref(assignment),
+                position=trial.position,
+                rating=4,
+            ),
+        )
+
+
+@pytest.mark.django_db
+def test_bundles_go_out_least_filled_first_and_a_repeat_start_returns_the_same_one():
+    experiment = open_study()
+    a = allocate_assignment(participant=participant(experiment, "W1"))
+    b = allocate_assignment(participant=participant(experiment, "W2"))
+    assert (a.bundle.index, b.bundle.index) == (0, 1)
+    assert allocate_assignment(participant=a.participant).pk == a.pk
+    assert Bundle.objects.get(pk=a.bundle_id).status == BundleStatus.ASSIGNED
+
+
+@pytest.mark.django_db
+def test_a_worker_with_a_second_mturk_assignment_never_gets_a_pairing_twice():
+    experiment = open_study()
+    first = allocate_assignment(participant=participant(experiment, "W1", "A1"))
+    answer_all(first)
+    second = allocate_assignment(participant=participant(experiment, "W1", "A2"))
+    seen_first = set(first.exposures.values_list("pairing_id", flat=True))
+    seen_second = set(second.exposures.values_list("pairing_id", flat=True))
+    assert seen_first and seen_second and not seen_first & seen_second
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_repeated_pairing_for_a_worker():
+    experiment = open_study()
+    assignment = allocate_assignment(participant=participant(experiment, "W1"))
+    exposure = assignment.exposures.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Exposure.objects.create(
+            experiment=experiment, worker_id="W1", pairing_id=exposure.pairing_id, assignment=assignment
+        )
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_two_live_assignments_for_one_bundle():
+    experiment = open_study()
+    assignment = allocate_assignment(participant=participant(experiment, "W1"))
+    other = participant(experiment, "W2")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Assignment.objects.create(
+            experiment=experiment,
+            bundle=assignment.bundle,
+            participant=other,
+            n_trials=1,
+            completion_code="X",
+            last_activity_at=timezone.now(),
+        )
+
+
+@pytest.mark.django_db
+def test_when_everything_is_taken_or_seen_the_worker_is_told_so():
+    experiment = open_study(
+        library=make_library(n_clips=2, n_excerpts=1), judgments_per_item=1, trials_per_assignment=2
+    )
+    assignment = allocate_assignment(participant=participant(experiment, "W1"))
+    answer_all(assignment)
+    with pytest.raises(AllocationError) as info:
+        allocate_assignment(participant=participant(experiment, "W2"))
+    assert info.value.code == "no_work"
+
+
+@pytest.mark.django_db
+def test_a_closed_experiment_hands_out_nothing_new():
+    experiment = open_study()
+    p = participant(experiment, "W1")
+    close_experiment(experiment=experiment)
+    with pytest.raises(AllocationError) as info:
+        allocate_assignment(participant=p)
+    assert info.value.code == "closed"
+
+
+@pytest.mark.django_db
+def test_an_idle_assignment_is_released_and_re_offered_and_keeps_only_answered_exposures():
+    experiment = open_study(trials_per_assignment=4)
+    assignment = allocate_assignment(participant=participant(experiment, "W1"))
+    first = Trial.objects.filter(bundle=assignment.bundle).order_by("position").first()
+    record_answer(
+        participant=assignment.participant,
+        answer=AnswerInput(
+            idempotency_key="k1", assignment_ref=assignment_ref(assignment), position=first.position, rating=5
+        ),
+    )
+    assert release_abandoned_assignments(now=timezone.now() + timedelta(seconds=60)) == 0
+    later = timezone.now() + timedelta(seconds=experiment.abandon_after_s + 1)
+    assert release_abandoned_assignments(now=later) == 1
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.ABANDONED
+    assert list(assignment.exposures.values_list("pairing_id", flat=True)) == [first.item.pairing_id]
+    # The released bundle is offered first again (lowest round/index).
+    again = allocate_assignment(participant=participant(experiment, "W2"))
+    assert again.bundle_id == assignment.bundle_id
+
+
+@pytest.mark.django_db
+def test_a_worker_who_comes_back_gets_their_released_bundle_back_if_nobody_took_it():
+    experiment = open_study(trials_per_assignment=4)
+    assignment = allocate_assignment(participant=participant(experiment, "W1"))
+    release_abandoned_assignments(now=timezone.now() + timedelta(seconds=experiment.abandon_after_s + 1))
+    assert revive_assignment(assignment=assignment)
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.ACTIVE
+    assert assignment.exposures.count() == 4
+    release_abandoned_assignments(now=timezone.now() + timedelta(seconds=experiment.abandon_after_s + 1))
+    allocate_assignment(participant=participant(experiment, "W2"))
+    assert not revive_assignment(assignment=assignment)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_on_postgresql_never_share_a_bundle():
+    experiment = open_study(library=make_library(n_clips=10, n_excerpts=4), trials_per_assignment=4)
+    participants = [participant(experiment, f"W{i}") for i in range(12)]
+    results, errors = [], []
+    barrier = threading.Barrier(len(participants))
+
+    def start(p):
+        try:
+            barrier.wait()
+            results.append(allocate_assignment(participant=p).bundle_id)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(results) == len(set(results)) == 12

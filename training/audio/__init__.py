@@ -1,0 +1,1 @@
+"""Audio front ends for the training backbones (VGGish log-mel examples)."""
