@@ -18,9 +18,6 @@ from django.views.decorators.http import require_GET
 from annotation import selectors
 from annotation.models import RenderState
 
-# Stimulus files a crowd worker's browser must be able to load. Their names carry only primary keys.
-# Everything else under MEDIA_ROOT (the imported originals) is for staff only.
-PUBLIC_MEDIA_PREFIXES = ("pairings/", "prepared/")
 _RANGE = re.compile(r"^bytes=(?P<start>\d*)-(?P<end>\d*)$")
 
 
@@ -83,11 +80,12 @@ def _range_response(path: Path, header: str, content_type: str) -> HttpResponse:
 
 @require_GET
 def media_file(request: HttpRequest, path: str) -> HttpResponse:
-    """Serve a file of local media storage, with HTTP Range support (browsers seek in <video> with it).
+    """Serve a file of local media storage to staff, with HTTP Range support (browsers seek in <video>).
 
-    Only used with local storage; with S3 the storage hands out (signed) object URLs instead.
+    Staff only: crowd workers get their trial's media through the experiments app's signed, per-assignment
+    URLs, never by guessing storage names. Only routed with local storage; S3 hands out signed URLs itself.
     """
-    if not path.startswith(PUBLIC_MEDIA_PREFIXES) and not (request.user.is_authenticated and request.user.is_staff):
+    if not (request.user.is_authenticated and request.user.is_staff):
         raise Http404("not found")
     try:
         full = Path(default_storage.path(path))

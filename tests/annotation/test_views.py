@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
@@ -56,7 +59,8 @@ def test_the_library_page_plays_rendered_pairings_for_staff_only(staff_client, r
     assert staff_client.get(reverse("annotation:library"), {"state": "failed"}).content.decode().count("<video") == 0
 
 
-def test_rendered_files_are_served_with_range_support(client, rendered_pairing):
+def test_rendered_files_are_served_to_staff_with_range_support(staff_client, rendered_pairing):
+    client = staff_client
     url = rendered_pairing.rendered_file.url
     whole = client.get(url)
     assert whole.status_code == 200 and whole["Content-Type"] == "video/mp4"
@@ -71,10 +75,12 @@ def test_rendered_files_are_served_with_range_support(client, rendered_pairing):
     assert client.get(url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
 
 
-def test_originals_are_staff_only_and_paths_cannot_escape_media(staff_client, rendered_pairing):
+def test_media_is_staff_only_and_paths_cannot_escape_media(staff_client, rendered_pairing):
     anonymous = Client()
-    original = rendered_pairing.clip.video.file.url
-    assert anonymous.get(original).status_code == 404
-    assert staff_client.get(original).status_code == 200
+    for field_file in (rendered_pairing.rendered_file, rendered_pairing.clip.video.file):
+        assert anonymous.get(field_file.url).status_code == 404  # workers use the experiments' signed URLs
+        assert staff_client.get(field_file.url).status_code == 200
     assert staff_client.get("/media/../webapp/settings.py").status_code == 404
-    assert anonymous.get("/media/pairings/0000/.partial-abc-pairing-1.mp4").status_code == 404
+    partial = Path(default_storage.path(rendered_pairing.rendered_file.name)).with_name(".partial-abc-pairing-1.mp4")
+    partial.write_bytes(b"half a file")
+    assert staff_client.get("/media/pairings/0000/.partial-abc-pairing-1.mp4").status_code == 404
