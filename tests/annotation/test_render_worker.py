@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from annotation.files import PARTIAL_PREFIX
 from annotation.media import probe
@@ -63,11 +65,11 @@ def pairing(media_files):
     return clip, excerpt
 
 
-def assert_complete_pairing(path: Path) -> None:
+def assert_complete_pairing(path: Path, *, duration_s: float = 2.0) -> None:
     info = probe(path)
     assert info.video is not None and info.audio is not None
     assert not info.decode_errors, info.decode_errors
-    assert info.decoded_duration_s == pytest.approx(2.0, abs=0.1)
+    assert info.decoded_duration_s == pytest.approx(duration_s, abs=0.1)
 
 
 def test_a_real_worker_renders_lazily_requested_pairings(private_broker, celery_queue, pairing):
@@ -142,3 +144,21 @@ def test_a_worker_killed_mid_render_leaves_no_corrupt_file_and_another_worker_fi
     assert requested.attempts == 2
     assert_complete_pairing(final)
     assert probe(final).video.width == 160  # made by the second worker
+
+
+def test_the_render_command_follows_real_workers_through_the_database(celery_queue, media_files):
+    celery_queue(extra_env={"MVFIT_RENDER_SIZE": "160x90"})
+    videos = [library_video(media_files[name]) for name in ("video", "video2")]
+    tracks = [library_track(media_files[name]) for name in ("music", "music2")]
+    for video in videos:
+        VideoClipFactory(video=video, start_s=0.0, duration_s=1.0)
+    for track in tracks:
+        MusicExcerptFactory(track=track, start_s=0.5, duration_s=1.0)
+    out = io.StringIO()
+
+    call_command("render", stall_timeout=120, stdout=out, verbosity=0)
+
+    assert "library: 4 new pairings" in out.getvalue()
+    assert "pairings: 4 ready, 0 failed, 0 still queued (of 4)" in out.getvalue()
+    for pairing in Pairing.objects.all():
+        assert_complete_pairing(Path(settings.MEDIA_ROOT) / pairing.rendered_file.name, duration_s=1.0)
