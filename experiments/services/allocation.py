@@ -54,7 +54,9 @@ def allocate_assignment(*, participant: Participant, now: datetime | None = None
     """Give the participant a bundle, or return the one they already work on (idempotent)."""
     now = now or timezone.now()
     # Locking the participant serialises double clicks / two tabs of one participant.
-    participant = Participant.objects.select_for_update().select_related("experiment").get(pk=participant.pk)
+    participant = (
+        Participant.objects.select_for_update(of=("self",)).select_related("experiment").get(pk=participant.pk)
+    )
     active = participant.assignments.filter(status=AssignmentStatus.ACTIVE).first()
     if active is not None:
         return active

@@ -98,7 +98,7 @@ def redeem_invite(*, token: str, user_agent: str = "") -> Participant:
     except signing.BadSignature as exc:
         raise EntryError("This invitation link is not valid. Please check that you copied all of it.") from exc
     link = (
-        InviteLink.objects.select_for_update()
+        InviteLink.objects.select_for_update(of=("self",))
         .select_related("experiment", "participant")
         .filter(nonce=payload.get("n"), experiment_id=payload.get("x"))
         .first()
@@ -152,7 +152,9 @@ def _draw_sound(participant: Participant) -> AudioCheckSound:
 @transaction.atomic
 def answer_audio_check(*, participant: Participant, answer: str) -> bool:
     """True when the worker named the sound they heard. A miss draws a different sound to try."""
-    participant = Participant.objects.select_for_update().select_related("audio_check_sound").get(pk=participant.pk)
+    participant = (
+        Participant.objects.select_for_update(of=("self",)).select_related("audio_check_sound").get(pk=participant.pk)
+    )
     if participant.audio_check_passed_at is not None:
         return True
     participant.audio_check_attempts += 1

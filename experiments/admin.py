@@ -1,0 +1,171 @@
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from experiments.design.config import DesignError
+from experiments.models import (
+    Assignment,
+    Bundle,
+    CatchStimulus,
+    Experiment,
+    InviteLink,
+    Item,
+    Participant,
+    Response,
+)
+from experiments.services import designs, lifecycle
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ["slug", "title", "kind", "status", "judgments_per_item", "trials_per_assignment", "seed", "links"]
+    list_filter = ["kind", "status"]
+    search_fields = ["slug", "title"]
+    readonly_fields = ["status", "designed_at", "opened_at", "closed_at", "created_at", "created_by"]
+    actions = ["regenerate_design", "open_for_workers", "close_for_workers"]
+
+    @admin.display(description="")
+    def links(self, obj: Experiment) -> str:
+        return format_html(
+            '<a href="{}">progress</a> · <a href="{}">preview</a>',
+            reverse("experiments:staff_progress", args=[obj.pk]),
+            reverse("experiments:preview", args=[obj.pk]),
+        )
+
+    def save_model(self, request, obj, form, change):
+        # New experiments go through the service so the config is validated and the design generated.
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            created = designs.create_experiment(
+                slug=obj.slug,
+                title=obj.title,
+                kind=obj.kind,
+                config=obj.config,
+                seed=obj.seed,
+                judgments_per_item=obj.judgments_per_item,
+                trials_per_assignment=obj.trials_per_assignment,
+                catch_trials_per_assignment=obj.catch_trials_per_assignment,
+                abandon_after_s=obj.abandon_after_s,
+                instructions=obj.instructions,
+                consent_text=obj.consent_text,
+                created_by=request.user,
+            )
+        except DesignError as exc:
+            messages.error(request, f"Design not created: {exc}")
+            raise
+        obj.pk = created.pk
+
+    def _each(self, request, queryset, fn, done: str) -> None:
+        for experiment in queryset:
+            try:
+                fn(experiment=experiment)
+                messages.success(request, f"{experiment.slug}: {done}")
+            except DesignError as exc:
+                messages.error(request, f"{experiment.slug}: {exc}")
+
+    @admin.action(description="Regenerate design from the stored seed")
+    def regenerate_design(self, request, queryset):
+        self._each(request, queryset, designs.generate_design, "design regenerated")
+
+    @admin.action(description="Open to workers")
+    def open_for_workers(self, request, queryset):
+        self._each(request, queryset, lifecycle.open_experiment, "open")
+
+    @admin.action(description="Close to new workers")
+    def close_for_workers(self, request, queryset):
+        self._each(request, queryset, lifecycle.close_experiment, "closed")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Design and response rows are written by services only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Item)
+class ItemAdmin(ReadOnlyAdmin):
+    list_display = [
+        "experiment",
+        "index",
+        "pairing",
+        "direction",
+        "condition",
+        "first_kind",
+        "second_kind",
+        "completed_count",
+    ]
+    list_filter = ["experiment", "direction", "condition"]
+
+
+@admin.register(Bundle)
+class BundleAdmin(ReadOnlyAdmin):
+    list_display = ["experiment", "index", "round", "status", "n_trials"]
+    list_filter = ["experiment", "status"]
+
+
+@admin.register(CatchStimulus)
+class CatchStimulusAdmin(ReadOnlyAdmin):
+    list_display = ["experiment", "kind", "text", "expected_rating", "state"]
+    list_filter = ["experiment", "kind", "state"]
+
+
+@admin.register(Participant)
+class ParticipantAdmin(ReadOnlyAdmin):
+    list_display = [
+        "experiment",
+        "source",
+        "worker_id",
+        "assignment_id",
+        "hit_id",
+        "consented_at",
+        "audio_check_passed_at",
+        "created_at",
+    ]
+    list_filter = ["experiment", "source"]
+    search_fields = ["worker_id", "assignment_id", "hit_id"]
+    exclude = ["token"]
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "experiment",
+        "participant",
+        "bundle",
+        "status",
+        "n_answered",
+        "n_trials",
+        "started_at",
+        "completed_at",
+    ]
+    list_filter = ["experiment", "status"]
+
+
+@admin.register(Response)
+class ResponseAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "assignment",
+        "trial",
+        "rating",
+        "chosen_side",
+        "is_catch",
+        "catch_passed",
+        "rt_ms",
+        "received_at",
+    ]
+    list_filter = ["assignment__experiment", "is_catch", "catch_passed"]
+
+
+@admin.register(InviteLink)
+class InviteLinkAdmin(ReadOnlyAdmin):
+    list_display = ["experiment", "note", "created_at", "used_at", "participant"]
+    list_filter = ["experiment"]
+    exclude = ["nonce"]

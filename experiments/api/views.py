@@ -1,0 +1,110 @@
+"""Staff-only REST API (DRF default permission: IsAdminUser). Thin: validate, call a service."""
+
+from __future__ import annotations
+
+import os
+
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from experiments.api import serializers
+from experiments.design.config import DesignError
+from experiments.models import Experiment
+from experiments.selectors.progress import experiment_progress
+from experiments.services import allocation, designs, lifecycle, participants
+from experiments.services.export import export_zip
+
+
+class ExperimentListCreate(ListAPIView):
+    queryset = Experiment.objects.order_by("-created_at")
+    serializer_class = serializers.ExperimentSerializer
+
+    def post(self, request: Request) -> Response:
+        data = serializers.ExperimentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            experiment = designs.create_experiment(created_by=request.user, **data.validated_data)
+        except DesignError as exc:
+            raise ValidationError({"design": [str(exc)]}) from exc
+        return Response(serializers.ExperimentSerializer(experiment).data, status=status.HTTP_201_CREATED)
+
+
+class ExperimentDetail(RetrieveAPIView):
+    queryset = Experiment.objects.all()
+    serializer_class = serializers.ExperimentSerializer
+
+
+def _design_call(fn, **kwargs) -> Response:
+    try:
+        experiment = fn(**kwargs)
+    except DesignError as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    return Response(serializers.ExperimentSerializer(experiment).data)
+
+
+@api_view(["POST"])
+def regenerate_design(request: Request, pk: int) -> Response:
+    return _design_call(designs.generate_design, experiment=get_object_or_404(Experiment, pk=pk))
+
+
+@api_view(["POST"])
+def open_experiment(request: Request, pk: int) -> Response:
+    data = serializers.OpenRequestSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return _design_call(
+        lifecycle.open_experiment, experiment=get_object_or_404(Experiment, pk=pk), **data.validated_data
+    )
+
+
+@api_view(["POST"])
+def close_experiment(request: Request, pk: int) -> Response:
+    return _design_call(lifecycle.close_experiment, experiment=get_object_or_404(Experiment, pk=pk))
+
+
+@api_view(["GET"])
+def progress(request: Request, pk: int) -> Response:
+    return Response(experiment_progress(get_object_or_404(Experiment, pk=pk)))
+
+
+@api_view(["POST"])
+def invites(request: Request, pk: int) -> Response:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    data = serializers.InviteRequestSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    links = participants.create_invite_links(experiment=experiment, **data.validated_data)
+    return Response(
+        {"links": [request.build_absolute_uri(reverse("experiments:invite", args=[token])) for _, token in links]},
+        status=status.HTTP_201_CREATED,
+    )
+
+
+@api_view(["POST"])
+def release_abandoned(request: Request) -> Response:
+    return Response({"released": allocation.release_abandoned_assignments()})
+
+
+@api_view(["GET"])
+def export(request: Request) -> FileResponse:
+    """GET /api/experiments/export?experiment=3&experiment=4[&include_incomplete=1] -> zip."""
+    ids = request.query_params.getlist("experiment")
+    if not ids or not all(i.isdigit() for i in ids):
+        raise ValidationError({"experiment": ["give one or more experiment ids: ?experiment=3&experiment=4"]})
+    experiments = list(Experiment.objects.filter(pk__in=ids))
+    missing = sorted(set(map(int, ids)) - {e.pk for e in experiments})
+    if missing:
+        raise ValidationError({"experiment": [f"no experiment with id(s) {missing}"]})
+    include = request.query_params.get("include_incomplete") in ("1", "true", "yes")
+    path = export_zip(experiments=experiments, include_incomplete=include)
+    handle = path.open("rb")
+    os.unlink(path)  # the open handle keeps the data readable until the response is sent
+    slugs = "+".join(e.slug for e in sorted(experiments, key=lambda e: e.pk))
+    return FileResponse(
+        handle, as_attachment=True, filename=f"mvfit-export-{slugs}.zip", content_type="application/zip"
+    )

@@ -1,0 +1,42 @@
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from experiments.models import Experiment
+from experiments.services.export import write_export
+
+
+class Command(BaseCommand):
+    help = "Export responses of experiments (by id or slug) as docs/export-format.md describes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("experiments", nargs="+", help="experiment ids or slugs")
+        parser.add_argument("--out", required=True, type=Path, help="output directory (created if missing)")
+        parser.add_argument(
+            "--include-incomplete",
+            action="store_true",
+            help="also export answers of active and abandoned assignments (default: completed assignments only)",
+        )
+        parser.add_argument("--no-parquet", action="store_true", help="write CSV only")
+
+    def handle(self, *args, **options):
+        experiments = []
+        for ref in options["experiments"]:
+            found = Experiment.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+            found = found or Experiment.objects.filter(slug=ref).first()
+            if found is None:
+                raise CommandError(f"no experiment with id or slug {ref!r}.")
+            experiments.append(found)
+        try:
+            result = write_export(
+                experiments=experiments,
+                out_dir=options["out"],
+                include_incomplete=options["include_incomplete"],
+                parquet=not options["no_parquet"],
+                progress=True,
+            )
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        counts = ", ".join(f"{n} {name}" for name, n in result.row_counts.items())
+        self.stdout.write(self.style.SUCCESS(f"wrote {result.directory}: {counts} ({', '.join(result.files)})"))

@@ -1,0 +1,362 @@
+"""Rows of an export, exactly as docs/export-format.md defines them (values still Python-typed).
+
+Reads only. Which responses: those of completed assignments unless ``include_incomplete``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.core.files.storage import default_storage
+
+from annotation.models import MusicExcerpt, VideoClip
+from experiments.models import AssignmentStatus, Experiment, Response
+from experiments.services.pseudonyms import pseudonymise
+
+RATING_COLUMNS = [
+    "worker_id",
+    "assignment_id",
+    "experiment_id",
+    "trial_index",
+    "pairing_id",
+    "video_id",
+    "scene_label",
+    "clip_id",
+    "clip_start_s",
+    "clip_duration_s",
+    "music_id",
+    "genre_label",
+    "excerpt_id",
+    "excerpt_start_s",
+    "excerpt_duration_s",
+    "rating",
+    "rt_ms",
+    "play_count",
+    "is_catch",
+    "catch_passed",
+    "presented_at",
+    "answered_at",
+    "received_at",
+]
+CHOICE_COLUMNS = [
+    "worker_id",
+    "assignment_id",
+    "experiment_id",
+    "trial_index",
+    "direction",
+    "condition",
+    "query_id",
+    "query_label",
+    "query_source_id",
+    "left_id",
+    "left_label",
+    "left_source_id",
+    "left_kind",
+    "left_pairing_id",
+    "right_id",
+    "right_label",
+    "right_source_id",
+    "right_kind",
+    "right_pairing_id",
+    "search_source",
+    "search_rank",
+    "chosen_side",
+    "chosen_id",
+    "chosen_kind",
+    "first_preferred",
+    "rt_ms",
+    "play_count",
+    "is_catch",
+    "catch_passed",
+    "presented_at",
+    "answered_at",
+    "received_at",
+]
+STIMULI_COLUMNS = [
+    "item_kind",
+    "item_id",
+    "source_id",
+    "label",
+    "start_s",
+    "duration_s",
+    "seed",
+    "ground_truth_id",
+    "file",
+    "source_file",
+]
+# Column types for the typed (Parquet) tables; CSV writes the same values as text.
+COLUMN_TYPES = {
+    **dict.fromkeys(
+        [
+            "assignment_id",
+            "experiment_id",
+            "trial_index",
+            "pairing_id",
+            "video_id",
+            "clip_id",
+            "music_id",
+            "excerpt_id",
+            "rating",
+            "rt_ms",
+            "play_count",
+            "query_id",
+            "query_source_id",
+            "left_id",
+            "left_source_id",
+            "left_pairing_id",
+            "right_id",
+            "right_source_id",
+            "right_pairing_id",
+            "search_rank",
+            "chosen_id",
+            "item_id",
+            "source_id",
+            "seed",
+            "ground_truth_id",
+        ],
+        "int",
+    ),
+    **dict.fromkeys(
+        ["clip_start_s", "clip_duration_s", "excerpt_start_s", "excerpt_duration_s", "start_s", "duration_s"], "float"
+    ),
+    **dict.fromkeys(["is_catch", "catch_passed", "first_preferred"], "bool"),
+    **dict.fromkeys(["presented_at", "answered_at", "received_at"], "timestamp"),
+}
+
+_BASE = [
+    "assignment_id",
+    "assignment__experiment_id",
+    "assignment__participant__worker_id",
+    "trial__position",
+    "rating",
+    "chosen_side",
+    "rt_ms",
+    "play_count",
+    "is_catch",
+    "catch_passed",
+    "presented_at",
+    "answered_at",
+    "received_at",
+]
+
+
+def responses(experiments: Iterable[Experiment], *, include_incomplete: bool = False):
+    qs = Response.objects.filter(assignment__experiment__in=list(experiments))
+    if not include_incomplete:
+        qs = qs.filter(assignment__status=AssignmentStatus.COMPLETED)
+    return qs.order_by("assignment__experiment_id", "assignment_id", "trial__position")
+
+
+def _common(row: dict, key: str) -> dict:
+    return {
+        "worker_id": pseudonymise(row["assignment__participant__worker_id"], key=key),
+        "assignment_id": row["assignment_id"],
+        "experiment_id": row["assignment__experiment_id"],
+        "trial_index": row["trial__position"],
+    }
+
+
+def _tail(row: dict) -> dict:
+    return {
+        "rt_ms": row["rt_ms"],
+        "play_count": row["play_count"],
+        "is_catch": row["is_catch"],
+        "catch_passed": row["catch_passed"],
+        "presented_at": row["presented_at"],
+        "answered_at": row["answered_at"],
+        "received_at": row["received_at"],
+    }
+
+
+def rating_rows(experiments: list[Experiment], *, key: str, include_incomplete: bool = False) -> Iterator[dict]:
+    rating_experiments = [e for e in experiments if not e.is_choice]
+    p = "trial__item__pairing__"
+    c = "trial__catch__source_clip__"
+    fields = [
+        *_BASE,
+        f"{p}id",
+        f"{p}clip_id",
+        f"{p}clip__video_id",
+        f"{p}clip__video__label",
+        f"{p}clip__start_s",
+        f"{p}clip__duration_s",
+        f"{p}excerpt_id",
+        f"{p}excerpt__track_id",
+        f"{p}excerpt__track__label",
+        f"{p}excerpt__start_s",
+        f"{p}excerpt__duration_s",
+        f"{c}id",
+        f"{c}video_id",
+        f"{c}video__label",
+        f"{c}start_s",
+        f"{c}duration_s",
+    ]
+    for row in responses(rating_experiments, include_incomplete=include_incomplete).values(*fields).iterator(2000):
+        if row[f"{p}id"] is not None:
+            stimulus = {
+                "pairing_id": row[f"{p}id"],
+                "video_id": row[f"{p}clip__video_id"],
+                "scene_label": row[f"{p}clip__video__label"],
+                "clip_id": row[f"{p}clip_id"],
+                "clip_start_s": row[f"{p}clip__start_s"],
+                "clip_duration_s": row[f"{p}clip__duration_s"],
+                "music_id": row[f"{p}excerpt__track_id"],
+                "genre_label": row[f"{p}excerpt__track__label"],
+                "excerpt_id": row[f"{p}excerpt_id"],
+                "excerpt_start_s": row[f"{p}excerpt__start_s"],
+                "excerpt_duration_s": row[f"{p}excerpt__duration_s"],
+            }
+        else:
+            # A catch trial: describe the clip it showed, if it showed a real one (no music).
+            stimulus = dict.fromkeys(RATING_COLUMNS[4:15])
+            if row[f"{c}id"] is not None:
+                stimulus |= {
+                    "video_id": row[f"{c}video_id"],
+                    "scene_label": row[f"{c}video__label"],
+                    "clip_id": row[f"{c}id"],
+                    "clip_start_s": row[f"{c}start_s"],
+                    "clip_duration_s": row[f"{c}duration_s"],
+                }
+        yield {**_common(row, key), **stimulus, "rating": row["rating"], **_tail(row)}
+
+
+def _option(row: dict, role: str, direction: str) -> dict:
+    p = f"trial__item__{role}_pairing__"
+    if direction == "V2M":
+        return {
+            "id": row[f"{p}excerpt_id"],
+            "label": row[f"{p}excerpt__track__label"],
+            "source_id": row[f"{p}excerpt__track_id"],
+            "kind": row[f"trial__item__{role}_kind"],
+            "pairing_id": row[f"{p}id"],
+        }
+    return {
+        "id": row[f"{p}clip_id"],
+        "label": row[f"{p}clip__video__label"],
+        "source_id": row[f"{p}clip__video_id"],
+        "kind": row[f"trial__item__{role}_kind"],
+        "pairing_id": row[f"{p}id"],
+    }
+
+
+def choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: bool = False) -> Iterator[dict]:
+    choice_experiments = [e for e in experiments if e.is_choice]
+    i = "trial__item__"
+    option_fields = [
+        f"{i}{role}_pairing__{f}"
+        for role in ("first", "second")
+        for f in (
+            "id",
+            "excerpt_id",
+            "excerpt__track_id",
+            "excerpt__track__label",
+            "clip_id",
+            "clip__video_id",
+            "clip__video__label",
+        )
+    ]
+    fields = [
+        *_BASE,
+        "trial__direction",
+        "trial__first_on_left",
+        f"{i}id",
+        f"{i}condition",
+        f"{i}first_kind",
+        f"{i}second_kind",
+        f"{i}search_source",
+        f"{i}search_rank",
+        f"{i}query_clip_id",
+        f"{i}query_clip__video_id",
+        f"{i}query_clip__video__label",
+        f"{i}query_excerpt_id",
+        f"{i}query_excerpt__track_id",
+        f"{i}query_excerpt__track__label",
+        *option_fields,
+    ]
+    for row in responses(choice_experiments, include_incomplete=include_incomplete).values(*fields).iterator(2000):
+        direction = row["trial__direction"]
+        out = {**_common(row, key), "direction": direction}
+        side = row["chosen_side"]
+        if row[f"{i}id"] is None:  # catch trial: no real options
+            out |= {
+                "condition": "none",
+                **dict.fromkeys(CHOICE_COLUMNS[6:21]),
+                "left_kind": "",
+                "right_kind": "",
+                "search_source": "",
+                "chosen_side": side,
+                "chosen_id": None,
+                "chosen_kind": "",
+                "first_preferred": None,
+            }
+        else:
+            first, second = _option(row, "first", direction), _option(row, "second", direction)
+            left, right = (first, second) if row["trial__first_on_left"] else (second, first)
+            chosen = left if side == "left" else right
+            condition = row[f"{i}condition"]
+            if direction == "V2M":
+                query = (row[f"{i}query_clip_id"], row[f"{i}query_clip__video__label"], row[f"{i}query_clip__video_id"])
+            else:
+                query = (
+                    row[f"{i}query_excerpt_id"],
+                    row[f"{i}query_excerpt__track__label"],
+                    row[f"{i}query_excerpt__track_id"],
+                )
+            out |= {
+                "condition": condition,
+                "query_id": query[0],
+                "query_label": query[1],
+                "query_source_id": query[2],
+                **{f"left_{k}": v for k, v in left.items()},
+                **{f"right_{k}": v for k, v in right.items()},
+                "search_source": row[f"{i}search_source"],
+                "search_rank": row[f"{i}search_rank"],
+                "chosen_side": side,
+                "chosen_id": chosen["id"],
+                "chosen_kind": chosen["kind"],
+                "first_preferred": (chosen is first) if condition != "none" else None,
+            }
+        yield {column: out.get(column) for column in CHOICE_COLUMNS[:25]} | _tail(row)
+
+
+def _file_location(name: str) -> str:
+    if not name:
+        return ""
+    try:
+        return default_storage.path(name)  # local storage: an absolute path training can open
+    except NotImplementedError:
+        return name  # remote storage (S3): the key
+
+
+def stimulus_rows(*, clip_ids: set[int], excerpt_ids: set[int]) -> Iterator[dict]:
+    clips = VideoClip.objects.filter(pk__in=clip_ids).select_related("video").order_by("pk")
+    gt_excerpt = dict(
+        MusicExcerpt.objects.filter(ground_truth_clip_id__in=clip_ids).values_list("ground_truth_clip_id", "pk")
+    )
+    for clip in clips.iterator(2000):
+        yield {
+            "item_kind": "clip",
+            "item_id": clip.pk,
+            "source_id": clip.video_id,
+            "label": clip.video.label,
+            "start_s": clip.start_s,
+            "duration_s": clip.duration_s,
+            "seed": clip.seed,
+            "ground_truth_id": gt_excerpt.get(clip.pk),
+            "file": _file_location(clip.prepared_file.name),
+            "source_file": _file_location(clip.video.file.name),
+        }
+    excerpts = MusicExcerpt.objects.filter(pk__in=excerpt_ids).select_related("track").order_by("pk")
+    for excerpt in excerpts.iterator(2000):
+        yield {
+            "item_kind": "excerpt",
+            "item_id": excerpt.pk,
+            "source_id": excerpt.track_id,
+            "label": excerpt.track.label,
+            "start_s": excerpt.start_s,
+            "duration_s": excerpt.duration_s,
+            "seed": excerpt.seed,
+            "ground_truth_id": excerpt.ground_truth_clip_id,
+            "file": _file_location(excerpt.prepared_file.name),
+            "source_file": _file_location(excerpt.track.file.name),
+        }

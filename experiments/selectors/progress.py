@@ -1,0 +1,112 @@
+"""Read models for experimenters: progress of an experiment and the answer key of a trial (staff only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Count, Q
+
+from experiments.models import (
+    Assignment,
+    AssignmentStatus,
+    Bundle,
+    Experiment,
+    Item,
+    Participant,
+    Response,
+    Trial,
+)
+
+
+def experiment_progress(experiment: Experiment, *, short_limit: int = 50) -> dict:
+    k = experiment.judgments_per_item
+    items = Item.objects.filter(experiment=experiment)
+    fill = Counter(items.values_list("completed_count", flat=True))
+    short = (
+        items.filter(completed_count__lt=k)
+        .select_related("pairing", "first_pairing", "second_pairing")
+        .order_by("completed_count", "index")[:short_limit]
+    )
+    bundles = Counter(Bundle.objects.filter(experiment=experiment).values_list("status", flat=True))
+    assignments = Counter(Assignment.objects.filter(experiment=experiment).values_list("status", flat=True))
+    catch = (
+        Response.objects.filter(assignment__experiment=experiment, is_catch=True)
+        .values("assignment__participant__worker_id")
+        .annotate(answered=Count("pk"), failed=Count("pk", filter=Q(catch_passed=False)))
+        .order_by("-failed", "assignment__participant__worker_id")
+    )
+    n_items = sum(fill.values())
+    return {
+        "k": k,
+        "items": n_items,
+        "items_complete": sum(n for c, n in fill.items() if c >= k),
+        "items_short": sum(n for c, n in fill.items() if c < k),
+        "judgments_missing": sum((k - c) * n for c, n in fill.items() if c < k),
+        "fill_histogram": sorted(fill.items()),
+        "short_items": [
+            {
+                "index": i.index,
+                "pairings": list(i.pairing_ids),
+                "completed": i.completed_count,
+                "missing": k - i.completed_count,
+            }
+            for i in short
+        ],
+        "bundles": {status: bundles.get(status, 0) for status in ("available", "assigned", "completed")},
+        "assignments": {
+            "started": sum(assignments.values()),
+            "active": assignments.get(AssignmentStatus.ACTIVE, 0),
+            "completed": assignments.get(AssignmentStatus.COMPLETED, 0),
+            "abandoned": assignments.get(AssignmentStatus.ABANDONED, 0),
+        },
+        "participants": Participant.objects.filter(experiment=experiment).count(),
+        "responses": Response.objects.filter(assignment__experiment=experiment).count(),
+        "catch_by_worker": [
+            {
+                "worker_id": row["assignment__participant__worker_id"],
+                "answered": row["answered"],
+                "failed": row["failed"],
+            }
+            for row in catch
+        ],
+    }
+
+
+def trial_answer_key(trial: Trial) -> dict:
+    """What a trial really is -- for the experimenter's preview only, never for workers."""
+    if trial.catch_id:
+        catch = trial.catch
+        expected = (
+            f"answer {catch.expected_rating}"
+            if catch.expected_rating
+            else f"choose {'left' if trial.first_on_left else 'right'}"
+        )
+        return {"catch": True, "kind": catch.kind, "expected": expected}
+    item = trial.item
+    if item.pairing_id:
+        p = item.pairing
+        return {
+            "catch": False,
+            "pairing": p.pk,
+            "clip": f"{p.clip_id} ({p.clip.video.label})",
+            "excerpt": f"{p.excerpt_id} ({p.excerpt.track.label})",
+        }
+    first, second = item.first_pairing, item.second_pairing
+    left, right = (first, second) if trial.first_on_left else (second, first)
+    left_kind, right_kind = (
+        (item.first_kind, item.second_kind) if trial.first_on_left else (item.second_kind, item.first_kind)
+    )
+
+    def describe(pairing, kind):
+        option = pairing.excerpt if item.direction == "V2M" else pairing.clip
+        label = option.track.label if item.direction == "V2M" else option.video.label
+        return f"{kind or '-'} {type(option).__name__} {option.pk} ({label})"
+
+    return {
+        "catch": False,
+        "direction": item.direction,
+        "condition": item.condition,
+        "left": describe(left, left_kind),
+        "right": describe(right, right_kind),
+        "search": f"{item.search_source} rank {item.search_rank}" if item.search_source else "",
+    }

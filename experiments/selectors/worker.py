@@ -1,0 +1,156 @@
+"""Everything a worker's browser is allowed to see, built here and nowhere else.
+
+Worker JSON carries trial *positions*, prompts, the answer scale and opaque signed media URLs --
+never database ids, option kinds (G/R/S), labels, ground-truth partners, catch flags or expected
+answers. ``tests/experiments/test_answer_key.py`` checks every worker response for those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from experiments.models import Assignment, AssignmentStatus, Experiment, Participant, Response, Trial
+from experiments.services.answers import assignment_ref
+
+MEDIA_SALT = "mvfit.experiments.media"
+RATING_SCALE = [
+    (1, "Extremely poor fit"),
+    (2, "Poor fit"),
+    (3, "Somewhat poor fit"),
+    (4, "Neither good nor poor fit"),
+    (5, "Somewhat good fit"),
+    (6, "Good fit"),
+    (7, "Extremely good fit"),
+]
+PROMPTS = {
+    "": "How well do the music and the video fit?",
+    "V2M": "Which music fits the video better?",
+    "M2V": "Which video fits the music better?",
+}
+# Trials a worker may fetch beyond the first unanswered one: the next trial preloads, and one
+# more answer may be waiting in the browser's outbox while offline.
+PRELOAD_WINDOW = 2
+
+
+class Step:
+    CONSENT = "consent"
+    AUDIO = "audio"
+    START = "start"
+    TRIALS = "trials"
+    DONE = "done"
+    EXPIRED = "expired"
+
+
+def participant_for_token(token: str) -> Participant | None:
+    return Participant.objects.select_related("experiment").filter(token=token).first()
+
+
+def current_assignment(participant: Participant) -> Assignment | None:
+    return participant.assignments.select_related("bundle").order_by("-pk").first()
+
+
+def worker_step(participant: Participant, assignment: Assignment | None) -> str:
+    if participant.consented_at is None:
+        return Step.CONSENT
+    if participant.audio_check_passed_at is None:
+        return Step.AUDIO
+    if assignment is None:
+        return Step.START
+    if assignment.status == AssignmentStatus.COMPLETED:
+        return Step.DONE
+    if assignment.status == AssignmentStatus.ABANDONED:
+        return Step.EXPIRED
+    return Step.TRIALS
+
+
+def unanswered_positions(assignment: Assignment) -> list[int]:
+    answered = set(Response.objects.filter(assignment=assignment).values_list("trial__position", flat=True))
+    return [p for p in range(assignment.n_trials) if p not in answered]
+
+
+def state_payload(assignment: Assignment) -> dict:
+    unanswered = unanswered_positions(assignment)
+    return {
+        "assignment": assignment_ref(assignment),
+        "total": assignment.n_trials,
+        "answered": assignment.n_trials - len(unanswered),
+        "done": assignment.status == AssignmentStatus.COMPLETED,
+        "unanswered": unanswered,
+    }
+
+
+def may_fetch(assignment: Assignment, position: int) -> bool:
+    """Only the first unanswered trials (and already answered ones) are visible: no scanning ahead."""
+    if not 0 <= position < assignment.n_trials:
+        return False
+    unanswered = unanswered_positions(assignment)
+    return not unanswered or position <= unanswered[0] + PRELOAD_WINDOW
+
+
+def trial_for(bundle_id: int, position: int) -> Trial | None:
+    return (
+        Trial.objects.select_related(
+            "catch", "item__pairing", "item__first_pairing", "item__second_pairing", "bundle__experiment"
+        )
+        .filter(bundle_id=bundle_id, position=position)
+        .first()
+    )
+
+
+def trial_payload(trial: Trial, experiment: Experiment, *, media_scope: dict) -> dict:
+    """The worker-facing description of one trial. ``media_scope`` names who may fetch its media."""
+    slots = ["left", "right"] if experiment.is_choice else ["main"]
+    return {
+        "position": trial.position,
+        "prompt": PROMPTS[trial.direction if experiment.is_choice else ""],
+        "answer": "choice" if experiment.is_choice else "rating",
+        "scale": [{"value": v, "label": label} for v, label in RATING_SCALE] if not experiment.is_choice else None,
+        "media": [
+            {"slot": slot, "kind": "video", "url": media_url({**media_scope, "p": trial.position, "s": slot})}
+            for slot in slots
+        ],
+    }
+
+
+def media_url(payload: dict) -> str:
+    token = signing.TimestampSigner(salt=MEDIA_SALT).sign_object(payload, compress=True)
+    return reverse("experiments:media", args=[token])
+
+
+def read_media_token(token: str) -> dict:
+    """The payload of a media URL; raises ``signing.BadSignature`` (or ``SignatureExpired``)."""
+    return signing.TimestampSigner(salt=MEDIA_SALT).unsign_object(token, max_age=settings.MVFIT_MEDIA_URL_MAX_AGE_S)
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    name: str  # storage name; never sent to the browser
+    content_type: str
+
+
+def media_file_for(trial: Trial, slot: str) -> MediaFile | None:
+    """Which stored file plays in a slot of a trial (resolving left/right and catch targets)."""
+    if trial.catch_id:
+        catch = trial.catch
+        if slot == "main":
+            name = catch.file.name
+        elif slot in ("left", "right"):
+            target_left = trial.first_on_left
+            name = catch.file.name if (slot == "left") == target_left else catch.foil_file.name
+        else:
+            return None
+    elif trial.item.pairing_id:
+        if slot != "main":
+            return None
+        name = trial.item.pairing.rendered_file.name
+    elif slot in ("left", "right"):
+        first, second = trial.item.first_pairing, trial.item.second_pairing
+        pairing = first if (slot == "left") == trial.first_on_left else second
+        name = pairing.rendered_file.name
+    else:
+        return None
+    return MediaFile(name=name, content_type="video/mp4") if name else None

@@ -1,0 +1,485 @@
+/*
+ * mvfit trial runner: plays each trial's media, collects one answer per trial, and delivers every
+ * answer exactly once.
+ *
+ * - Answers go to a localStorage outbox *before* they are sent, with a client-generated
+ *   idempotency key; the outbox is retried with exponential backoff until the server acknowledges
+ *   (a replayed key is acknowledged with the stored receipt, never stored twice). Closing the tab
+ *   or losing the network loses nothing: the next visit flushes the outbox first.
+ * - The server is the source of truth for progress: on load the runner asks which positions are
+ *   unanswered and resumes at the first one that is not waiting in the outbox.
+ * - Media must play to the end once before answering (no seeking ahead on the first play; replay
+ *   allowed). Playback starts from a click or key press, because browsers block unmuted autoplay.
+ * - Playback errors and stalls are recorded and sent with the trial's answer.
+ * No framework, no build step.
+ */
+(function () {
+  "use strict";
+
+  var cfg = JSON.parse(document.getElementById("runner-config").textContent);
+  var preview = cfg.mode === "preview";
+  var OUTBOX = "mvfit.outbox." + cfg.storageKey;
+  var csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
+  var stage = document.getElementById("trial");
+  var banner = document.getElementById("banner");
+  var preloadBox = document.getElementById("preload");
+  var debugBox = document.getElementById("debug");
+
+  var state = null; // {assignment, total, unanswered: [...]}
+  var doneSet = new Set(); // positions answered (server, outbox, or this page)
+  var trials = new Map(); // position -> Promise of trial payload
+  var preloaded = new Map(); // position -> [media elements]
+  var current = null;
+  var sending = false;
+  var retryTimer = null;
+  var attempt = 0;
+  var finished = false;
+
+  // ---------------------------------------------------------------- outbox
+  function loadOutbox() {
+    try {
+      return JSON.parse(localStorage.getItem(OUTBOX) || "[]");
+    } catch (e) {
+      return [];
+    }
+  }
+  function saveOutbox(box) {
+    localStorage.setItem(OUTBOX, JSON.stringify(box));
+  }
+  function removeFromOutbox(key) {
+    saveOutbox(
+      loadOutbox().filter(function (a) {
+        return a.idempotency_key !== key;
+      })
+    );
+  }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return ("0" + b.toString(16)).slice(-2);
+      })
+      .join("");
+  }
+  function headers() {
+    var h = { "Content-Type": "application/json" };
+    if (csrfInput) h["X-CSRFToken"] = csrfInput.value;
+    return h;
+  }
+
+  function flush() {
+    if (sending) return;
+    var box = loadOutbox();
+    if (!box.length) {
+      maybeFinish();
+      return;
+    }
+    sending = true;
+    var answer = box[0];
+    fetch(cfg.answerUrl, {
+      method: "POST",
+      headers: headers(),
+      body: JSON.stringify(answer),
+      credentials: "same-origin",
+      cache: "no-store",
+    })
+      .then(function (r) {
+        return r
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (body) {
+            return { status: r.status, body: body };
+          });
+      })
+      .then(
+        function (res) {
+          sending = false;
+          if (res.status === 200 || res.status === 409 || res.status === 400 || res.status === 404) {
+            // Stored now, stored before (replay / already answered), or can never be stored: done with it.
+            if (res.status !== 200) console.warn("answer not stored:", res.status, res.body);
+            removeFromOutbox(answer.idempotency_key);
+            attempt = 0;
+            setOffline(false);
+            if (res.body && res.body.done && state) state.done = true;
+            flush();
+          } else if (res.status === 410) {
+            removeFromOutbox(answer.idempotency_key);
+            showBanner(res.body.error || "Your session expired.");
+            setTimeout(reload, 2500);
+          } else {
+            scheduleRetry();
+          }
+        },
+        function () {
+          sending = false;
+          setOffline(true);
+          scheduleRetry();
+        }
+      );
+  }
+
+  function scheduleRetry() {
+    attempt += 1;
+    var delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(flush, delay);
+  }
+
+  window.addEventListener("online", function () {
+    clearTimeout(retryTimer);
+    attempt = 0;
+    flush();
+    if (!current && state && !finished) advance();
+  });
+
+  // ---------------------------------------------------------------- banners & progress
+  function showBanner(text) {
+    banner.textContent = text;
+    banner.hidden = !text;
+  }
+  function setOffline(offline) {
+    showBanner(
+      offline
+        ? "Connection lost. Your answers are kept on this device and will be sent when the connection is back."
+        : ""
+    );
+  }
+  function updateProgress() {
+    if (!state) return;
+    var pct = state.total ? Math.round((100 * doneSet.size) / state.total) : 0;
+    document.getElementById("progress-fill").style.width = pct + "%";
+    document.getElementById("progress-text").textContent = doneSet.size + " of " + state.total + " done";
+  }
+  function reload() {
+    window.location.assign(cfg.reloadUrl);
+  }
+
+  function maybeFinish() {
+    if (!state || doneSet.size < state.total) return;
+    if (loadOutbox().length) return;
+    finished = true;
+    if (preview) {
+      stage.innerHTML = '<h2>End of preview</h2><p class="lead">Nothing was stored.</p>';
+      return;
+    }
+    stage.innerHTML = '<p class="lead">Saving…</p>';
+    reload();
+  }
+
+  // ---------------------------------------------------------------- trials
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (!r.ok) {
+        var err = new Error("HTTP " + r.status);
+        err.status = r.status;
+        throw err;
+      }
+      return r.json();
+    });
+  }
+  function trialUrl(position) {
+    return cfg.trialUrl.replace(/\/0(\?|$)/, "/" + position + "$1");
+  }
+  function loadTrial(position) {
+    if (!trials.has(position)) {
+      var promise = getJSON(trialUrl(position));
+      promise.catch(function () {
+        trials.delete(position);
+      });
+      trials.set(position, promise);
+    }
+    return trials.get(position);
+  }
+  function nextPosition(after) {
+    for (var i = 0; i < state.unanswered.length; i++) {
+      var p = state.unanswered[i];
+      if (p > after && !doneSet.has(p)) return p;
+    }
+    return null;
+  }
+
+  function start() {
+    flush();
+    getJSON(cfg.stateUrl).then(
+      function (s) {
+        state = s;
+        doneSet = new Set();
+        for (var p = 0; p < s.total; p++) if (s.unanswered.indexOf(p) < 0) doneSet.add(p);
+        loadOutbox().forEach(function (a) {
+          if (a.assignment === s.assignment) doneSet.add(a.position);
+        });
+        if (s.done) {
+          finished = true;
+          reload();
+          return;
+        }
+        advance();
+      },
+      function () {
+        showBanner("Cannot reach the server. Retrying…");
+        setTimeout(start, 3000);
+      }
+    );
+  }
+
+  function advance() {
+    current = null;
+    updateProgress();
+    var position = nextPosition(-1);
+    if (position === null) {
+      stage.innerHTML = '<p class="lead">Saving your answers…</p>';
+      flush();
+      maybeFinish();
+      return;
+    }
+    loadTrial(position).then(
+      function (payload) {
+        present(payload);
+        var following = nextPosition(position);
+        if (following !== null) preload(following);
+      },
+      function (err) {
+        stage.innerHTML = '<p class="lead">Waiting for the connection…</p>';
+        if (err.status !== 403) setOffline(true);
+        setTimeout(advance, 2000 + Math.random() * 1000);
+      }
+    );
+  }
+
+  function makeMedia(m) {
+    var el = document.createElement("video");
+    el.preload = "auto";
+    el.playsInline = true;
+    el.setAttribute("playsinline", "");
+    el.disablePictureInPicture = true;
+    el.setAttribute("controlslist", "nodownload noplaybackrate noremoteplayback");
+    el.src = m.url;
+    return el;
+  }
+
+  function preload(position) {
+    loadTrial(position).then(
+      function (payload) {
+        if (preloaded.has(position)) return;
+        var els = payload.media.map(makeMedia);
+        els.forEach(function (el) {
+          preloadBox.appendChild(el);
+        });
+        preloaded.set(position, els);
+      },
+      function () {}
+    );
+  }
+
+  function present(payload) {
+    var position = payload.position;
+    var els = preloaded.get(position) || payload.media.map(makeMedia);
+    preloaded.delete(position);
+    current = {
+      payload: payload,
+      slots: [],
+      plays: 0,
+      events: [],
+      presentedAt: new Date().toISOString(),
+      readyAt: null,
+      answered: false,
+    };
+    stage.innerHTML = "";
+    var prompt = document.createElement("h2");
+    prompt.className = "prompt";
+    prompt.textContent = payload.prompt;
+    stage.appendChild(prompt);
+    var row = document.createElement("div");
+    row.className = "stage " + (payload.media.length > 1 ? "pair" : "single");
+    stage.appendChild(row);
+    payload.media.forEach(function (m, i) {
+      row.appendChild(buildSlot(m, els[i]));
+    });
+    var answers = document.createElement("div");
+    answers.className = "answers " + payload.answer;
+    if (payload.answer === "rating") {
+      payload.scale.forEach(function (s) {
+        answers.appendChild(answerButton(s.value, s.value + "", s.label, function () {
+          answer({ rating: s.value });
+        }));
+      });
+    } else {
+      answers.appendChild(answerButton("left", "◀ Left", "fits better", function () {
+        answer({ chosen_side: "left" });
+      }));
+      answers.appendChild(answerButton("right", "Right ▶", "fits better", function () {
+        answer({ chosen_side: "right" });
+      }));
+    }
+    stage.appendChild(answers);
+    var hint = document.createElement("p");
+    hint.className = "hint";
+    hint.id = "hint";
+    hint.textContent =
+      payload.media.length > 1 ? "Play both options to the end to answer." : "Play the clip to the end to answer.";
+    stage.appendChild(hint);
+    setAnswerable(false);
+    if (debugBox) debugBox.textContent = JSON.stringify(payload.debug, null, 2);
+  }
+
+  function answerButton(value, big, small, onClick) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "answer";
+    b.dataset.value = value;
+    b.innerHTML = "<strong></strong><span></span>";
+    b.querySelector("strong").textContent = big;
+    b.querySelector("span").textContent = small;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function setAnswerable(on) {
+    stage.querySelectorAll("button.answer").forEach(function (b) {
+      b.disabled = !on;
+    });
+    var hint = document.getElementById("hint");
+    if (hint && on) hint.textContent = "Answer with a click or the keyboard (" +
+      (current.payload.answer === "rating" ? "1–7" : "← / →") + "). You can replay first.";
+  }
+
+  function buildSlot(m, el) {
+    var figure = document.createElement("figure");
+    figure.className = "option";
+    figure.dataset.slot = m.slot;
+    var player = document.createElement("div");
+    player.className = "player";
+    player.appendChild(el);
+    figure.appendChild(player);
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "play";
+    button.textContent = "▶ Play";
+    figure.appendChild(button);
+    if (m.slot !== "main") {
+      var caption = document.createElement("figcaption");
+      caption.textContent = m.slot === "left" ? "Left" : "Right";
+      figure.appendChild(caption);
+    }
+    var slot = { media: m, el: el, button: button, played: false, maxTime: 0 };
+    current.slots.push(slot);
+    var record = function (type, extra) {
+      if (current.events.length >= 100) return;
+      var e = { type: type, slot: m.slot, t: Math.round(performance.now()), at: Math.round(el.currentTime * 1000) / 1000 };
+      current.events.push(Object.assign(e, extra || {}));
+    };
+    button.addEventListener("click", function () {
+      playSlot(slot);
+    });
+    el.addEventListener("timeupdate", function () {
+      if (!slot.played) slot.maxTime = Math.max(slot.maxTime, el.currentTime);
+    });
+    el.addEventListener("seeking", function () {
+      // No skipping ahead on the first play-through.
+      if (!slot.played && el.currentTime > slot.maxTime + 0.5) el.currentTime = slot.maxTime;
+    });
+    el.addEventListener("ended", function () {
+      button.textContent = "↻ Play again";
+      button.disabled = false;
+      figure.classList.remove("playing");
+      if (!slot.played) {
+        slot.played = true;
+        figure.classList.add("played");
+        var all = current.slots.every(function (s) {
+          return s.played;
+        });
+        if (all && current.readyAt === null) {
+          current.readyAt = performance.now();
+          setAnswerable(true);
+        }
+      }
+    });
+    el.addEventListener("error", function () {
+      record("error", { code: el.error ? el.error.code : null });
+      figure.classList.remove("playing");
+      button.disabled = false;
+      button.textContent = "⟳ Retry";
+      slot.failed = true;
+    });
+    el.addEventListener("stalled", function () {
+      record("stalled");
+    });
+    el.addEventListener("waiting", function () {
+      record("waiting");
+    });
+    return figure;
+  }
+
+  function playSlot(slot) {
+    current.slots.forEach(function (other) {
+      if (other !== slot && !other.el.paused) other.el.pause();
+    });
+    if (slot.failed) {
+      slot.failed = false;
+      slot.el.load();
+    }
+    if (slot.played || slot.el.ended) slot.el.currentTime = 0;
+    current.plays += 1;
+    slot.button.disabled = true;
+    slot.button.textContent = "Playing…";
+    slot.button.parentNode.classList.add("playing");
+    var p = slot.el.play();
+    if (p && p.catch) {
+      p.catch(function (err) {
+        current.events.push({ type: "play_rejected", slot: slot.media.slot, message: String(err && err.name) });
+        slot.button.disabled = false;
+        slot.button.textContent = "▶ Play";
+      });
+    }
+  }
+
+  function answer(value) {
+    if (!current || current.answered || current.readyAt === null) return;
+    current.answered = true;
+    current.slots.forEach(function (s) {
+      s.el.pause();
+    });
+    var a = {
+      idempotency_key: newKey(),
+      assignment: state.assignment,
+      position: current.payload.position,
+      rt_ms: Math.round(performance.now() - current.readyAt),
+      play_count: current.plays,
+      presented_at: current.presentedAt,
+      answered_at: new Date().toISOString(),
+      events: current.events,
+    };
+    Object.assign(a, value);
+    var box = loadOutbox();
+    box.push(a); // persisted before the first send: a crash or reload cannot lose it
+    saveOutbox(box);
+    doneSet.add(a.position);
+    flush();
+    advance();
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (!current || e.altKey || e.ctrlKey || e.metaKey) return;
+    var kind = current.payload.answer;
+    if (kind === "rating" && /^[1-7]$/.test(e.key)) {
+      answer({ rating: parseInt(e.key, 10) });
+    } else if (kind === "choice" && e.key === "ArrowLeft") {
+      answer({ chosen_side: "left" });
+    } else if (kind === "choice" && e.key === "ArrowRight") {
+      answer({ chosen_side: "right" });
+    } else if (e.key === " ") {
+      e.preventDefault();
+      var next =
+        current.slots.find(function (s) {
+          return !s.played;
+        }) || current.slots[0];
+      if (next.el.paused) playSlot(next);
+    }
+  });
+
+  start();
+})();

@@ -1,0 +1,30 @@
+from django.urls import include, path
+
+from experiments.views import staff, worker
+
+app_name = "experiments"
+
+worker_patterns = [
+    path("", worker.worker_page, name="worker"),
+    path("consent", worker.consent, name="consent"),
+    path("audio-check", worker.audio_check, name="audio_check"),
+    path("begin", worker.begin, name="begin"),
+    path("api/state", worker.api_state, name="api_state"),
+    path("api/trials/<int:position>", worker.api_trial, name="api_trial"),
+    path("api/answers", worker.api_answer, name="api_answer"),
+]
+
+urlpatterns = [
+    # Worker side: everything under /w/, authenticated by the session token or a signature.
+    path("w/invite/<str:signed>/", worker.invite, name="invite"),
+    path("w/mturk/<slug:slug>/", worker.mturk_entry, name="mturk_entry"),
+    path("w/m/<str:signed>", worker.media, name="media"),
+    path("w/s/<str:token>/", include(worker_patterns)),
+    # Experimenter side (staff only).
+    path("experiments/", staff.experiment_list, name="staff_list"),
+    path("experiments/<int:pk>/", staff.experiment_progress, name="staff_progress"),
+    path("experiments/<int:pk>/preview/", staff.preview_page, name="preview"),
+    path("experiments/<int:pk>/preview/api/state", staff.preview_state, name="preview_state"),
+    path("experiments/<int:pk>/preview/api/trials/<int:position>", staff.preview_trial, name="preview_trial"),
+    path("experiments/<int:pk>/preview/api/answers", staff.preview_answer, name="preview_answer"),
+]

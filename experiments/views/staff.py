@@ -1,0 +1,103 @@
+"""Experimenter pages: list, progress, and "preview as a worker" (which stores nothing)."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from experiments.models import Bundle, Experiment
+from experiments.selectors import progress as progress_selectors
+from experiments.selectors import worker as worker_selectors
+from experiments.services.answers import AnswerRejected
+from experiments.views.worker import parse_answer
+
+
+@staff_member_required
+@require_GET
+def experiment_list(request: HttpRequest) -> HttpResponse:
+    experiments = Experiment.objects.order_by("-created_at")
+    return render(request, "experiments/staff/list.html", {"experiments": experiments})
+
+
+@staff_member_required
+@require_GET
+def experiment_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    context = {"experiment": experiment, "progress": progress_selectors.experiment_progress(experiment)}
+    return render(request, "experiments/staff/progress.html", context)
+
+
+def _preview_bundle(request: HttpRequest, experiment: Experiment) -> Bundle:
+    try:
+        index = int(request.GET.get("bundle", 0))
+    except ValueError as exc:
+        raise Http404("bundle must be a number") from exc
+    return get_object_or_404(Bundle, experiment=experiment, index=index)
+
+
+@staff_member_required
+@require_GET
+def preview_page(request: HttpRequest, pk: int) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    bundle = _preview_bundle(request, experiment)
+    query = f"?bundle={bundle.index}"
+    runner = {
+        "mode": "preview",
+        "stateUrl": reverse("experiments:preview_state", args=[pk]) + query,
+        "trialUrl": reverse("experiments:preview_trial", args=[pk, 0]) + query,
+        "answerUrl": reverse("experiments:preview_answer", args=[pk]) + query,
+        "storageKey": f"preview-{pk}-{bundle.index}",
+        "reloadUrl": reverse("experiments:preview", args=[pk]) + query,
+    }
+    context = {
+        "experiment": experiment,
+        "bundle": bundle,
+        "n_bundles": Bundle.objects.filter(experiment=experiment).count(),
+        "runner": runner,
+        "preview": True,
+    }
+    return render(request, "experiments/worker/trials.html", context)
+
+
+@staff_member_required
+@require_GET
+def preview_state(request: HttpRequest, pk: int) -> JsonResponse:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    bundle = _preview_bundle(request, experiment)
+    return JsonResponse(
+        {
+            "assignment": "preview",
+            "total": bundle.n_trials,
+            "answered": 0,
+            "done": False,
+            "unanswered": list(range(bundle.n_trials)),
+        }
+    )
+
+
+@staff_member_required
+@require_GET
+def preview_trial(request: HttpRequest, pk: int, position: int) -> JsonResponse:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    bundle = _preview_bundle(request, experiment)
+    trial = worker_selectors.trial_for(bundle.pk, position)
+    if trial is None:
+        raise Http404("No such trial.")
+    payload = worker_selectors.trial_payload(trial, experiment, media_scope={"b": bundle.pk})
+    payload["debug"] = progress_selectors.trial_answer_key(trial)
+    return JsonResponse(payload)
+
+
+@staff_member_required
+@require_POST
+def preview_answer(request: HttpRequest, pk: int) -> JsonResponse:
+    """Validate like the real endpoint, store nothing."""
+    get_object_or_404(Experiment, pk=pk)
+    try:
+        answer = parse_answer(request.body)
+    except AnswerRejected as exc:
+        return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status)
+    return JsonResponse({"key": answer.idempotency_key, "position": answer.position, "stored": False, "preview": True})

@@ -1,0 +1,297 @@
+"""Worker pages and the worker JSON API. Thin: parse, call a service or selector, render.
+
+Authentication is the random session token in the URL (MTurk shows our pages in a third-party
+iframe, where cookies are unreliable), so these views are CSRF-exempt by design: a forged
+cross-site request cannot know the token.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from experiments.media.ranges import ranged_file_response
+from experiments.models import Assignment, AudioCheckSound, Experiment, Participant
+from experiments.selectors import worker as selectors
+from experiments.services import allocation, answers, participants
+
+KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def worker_headers(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Content-Security-Policy"] = f"frame-ancestors {settings.MVFIT_WORKER_FRAME_ANCESTORS}"
+    return response
+
+
+def worker_view(view):
+    """Resolve the session token to its participant (404 otherwise) and set the worker headers."""
+
+    @functools.wraps(view)
+    @csrf_exempt
+    @xframe_options_exempt
+    @never_cache
+    def wrapper(request: HttpRequest, token: str, *args, **kwargs):
+        participant = selectors.participant_for_token(token)
+        if participant is None:
+            raise Http404("Unknown session.")
+        return worker_headers(view(request, participant, *args, **kwargs))
+
+    return wrapper
+
+
+def message_page(request: HttpRequest, title: str, message: str, *, status: int = 200) -> HttpResponse:
+    response = render(request, "experiments/worker/message.html", {"title": title, "message": message}, status=status)
+    return worker_headers(response)
+
+
+# --- entry ------------------------------------------------------------------------------------
+
+
+@require_GET
+@xframe_options_exempt
+def invite(request: HttpRequest, signed: str) -> HttpResponse:
+    try:
+        participant = participants.redeem_invite(token=signed, user_agent=request.headers.get("User-Agent", ""))
+    except participants.EntryError as exc:
+        return message_page(request, "Cannot start", str(exc), status=403)
+    return redirect("experiments:worker", token=participant.token)
+
+
+@require_GET
+@xframe_options_exempt
+def mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
+    """MTurk ExternalQuestion landing page: (workerId, assignmentId) -> this participant's session."""
+    experiment = get_object_or_404(Experiment, slug=slug)
+    params = request.GET
+    if params.get("assignmentId", "") in ("", participants.MTURK_PREVIEW_ASSIGNMENT):
+        response = render(request, "experiments/worker/mturk_preview.html", {"experiment": experiment})
+        return worker_headers(response)
+    try:
+        participant = participants.enter_via_mturk(
+            experiment=experiment,
+            worker_id=params.get("workerId", ""),
+            assignment_id=params.get("assignmentId", ""),
+            hit_id=params.get("hitId", ""),
+            turk_submit_to=params.get("turkSubmitTo", ""),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except participants.EntryError as exc:
+        return message_page(request, "Cannot start", str(exc), status=403)
+    return redirect("experiments:worker", token=participant.token)
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+@worker_view
+@require_GET
+def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
+    assignment = selectors.current_assignment(participant)
+    step = selectors.worker_step(participant, assignment)
+    experiment = participant.experiment
+    context = {"participant": participant, "experiment": experiment, "token": participant.token}
+    if step == selectors.Step.CONSENT:
+        return render(request, "experiments/worker/consent.html", context)
+    if step == selectors.Step.AUDIO:
+        participants.issue_audio_check(participant=participant)  # which sound it is stays server-side
+        context |= {
+            "sound_url": selectors.media_url({"a": participant.pk, "n": participant.audio_check_attempts}),
+            "options": AudioCheckSound.objects.order_by("description").values_list("name", "description"),
+            "missed": participant.audio_check_attempts > 0,
+        }
+        return render(request, "experiments/worker/audio_check.html", context)
+    if step == selectors.Step.START:
+        return render(request, "experiments/worker/start.html", context)
+    if step == selectors.Step.EXPIRED:
+        if allocation.revive_assignment(assignment=assignment):
+            return redirect("experiments:worker", token=participant.token)
+        return render(request, "experiments/worker/start.html", context | {"expired": True})
+    if step == selectors.Step.DONE:
+        return render(request, "experiments/worker/done.html", context | {"assignment": assignment})
+    answers.touch_assignment(assignment=assignment)
+    context["runner"] = {
+        "mode": "live",
+        "stateUrl": reverse("experiments:api_state", args=[participant.token]),
+        "trialUrl": reverse("experiments:api_trial", args=[participant.token, 0]),
+        "answerUrl": reverse("experiments:api_answer", args=[participant.token]),
+        "storageKey": participant.token[:16],
+        "reloadUrl": reverse("experiments:worker", args=[participant.token]),
+    }
+    return render(request, "experiments/worker/trials.html", context)
+
+
+@worker_view
+@require_POST
+def consent(request: HttpRequest, participant: Participant) -> HttpResponse:
+    if request.POST.get("agree") != "yes":
+        return message_page(
+            request, "Thank you", "You did not agree to take part, so nothing was recorded. You can close this page."
+        )
+    participants.record_consent(participant=participant)
+    return redirect("experiments:worker", token=participant.token)
+
+
+@worker_view
+@require_POST
+def audio_check(request: HttpRequest, participant: Participant) -> HttpResponse:
+    participants.answer_audio_check(participant=participant, answer=request.POST.get("sound", ""))
+    return redirect("experiments:worker", token=participant.token)
+
+
+@worker_view
+@require_POST
+def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
+    if participant.audio_check_passed_at is None or participant.consented_at is None:
+        return redirect("experiments:worker", token=participant.token)
+    try:
+        allocation.allocate_assignment(participant=participant)
+    except allocation.AllocationError as exc:
+        return message_page(request, "No work available", exc.reason)
+    return redirect("experiments:worker", token=participant.token)
+
+
+# --- JSON API ---------------------------------------------------------------------------------
+
+
+def _active_assignment(participant: Participant):
+    assignment = selectors.current_assignment(participant)
+    if assignment is None:
+        raise Http404("No assignment.")
+    return assignment
+
+
+@worker_view
+@require_GET
+def api_state(request: HttpRequest, participant: Participant) -> JsonResponse:
+    assignment = _active_assignment(participant)
+    answers.touch_assignment(assignment=assignment)
+    return JsonResponse(selectors.state_payload(assignment))
+
+
+@worker_view
+@require_GET
+def api_trial(request: HttpRequest, participant: Participant, position: int) -> JsonResponse:
+    assignment = _active_assignment(participant)
+    if not selectors.may_fetch(assignment, position):
+        return JsonResponse({"error": "Answer the current trial first.", "code": "not_yet"}, status=403)
+    trial = selectors.trial_for(assignment.bundle_id, position)
+    payload = selectors.trial_payload(trial, participant.experiment, media_scope={"t": assignment.pk})
+    return JsonResponse(payload)
+
+
+def parse_answer(body: bytes) -> answers.AnswerInput:
+    """Validate the JSON of an answer at the edge; raises ``AnswerRejected`` (400) with the reason."""
+
+    def bad(message: str) -> answers.AnswerRejected:
+        return answers.AnswerRejected(message, status=400, code="bad_request")
+
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad("The body must be JSON.") from exc
+    if not isinstance(data, dict):
+        raise bad("The body must be a JSON object.")
+    key = data.get("idempotency_key")
+    if not isinstance(key, str) or not 8 <= len(key) <= 64 or not set(key) <= KEY_CHARS:
+        raise bad("idempotency_key must be 8-64 characters of [A-Za-z0-9_-].")
+    position = data.get("position")
+    if not isinstance(position, int) or isinstance(position, bool):
+        raise bad("position must be an integer.")
+    rating = data.get("rating")
+    if rating is not None and (not isinstance(rating, int) or isinstance(rating, bool)):
+        raise bad("rating must be an integer from 1 to 7.")
+    side = data.get("chosen_side") or ""
+    if side not in ("", "left", "right"):
+        raise bad("chosen_side must be 'left' or 'right'.")
+
+    def number(name: str, upper: int) -> int | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise bad(f"{name} must be a non-negative number.")
+        return min(int(value), upper)
+
+    def moment(name: str) -> datetime | None:
+        value = data.get(name)
+        if value in (None, ""):
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None or parsed.tzinfo is None:
+            raise bad(f"{name} must be an ISO 8601 timestamp with a time zone.")
+        return parsed
+
+    events = data.get("events") or []
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise bad("events must be a list of objects.")
+    if len(json.dumps(events)) > 20_000:
+        events = [*events[:20], {"type": "truncated", "n": len(events)}]
+    return answers.AnswerInput(
+        idempotency_key=key,
+        assignment_ref=str(data.get("assignment", "")),
+        position=position,
+        rating=rating,
+        chosen_side=side,
+        rt_ms=number("rt_ms", 24 * 3600 * 1000),
+        play_count=number("play_count", 1000) or 1,
+        presented_at=moment("presented_at"),
+        answered_at=moment("answered_at"),
+        events=events,
+    )
+
+
+@worker_view
+@require_POST
+def api_answer(request: HttpRequest, participant: Participant) -> JsonResponse:
+    try:
+        receipt = answers.record_answer(participant=participant, answer=parse_answer(request.body))
+    except answers.AnswerRejected as exc:
+        return JsonResponse({"error": exc.message, "code": exc.code, **exc.progress}, status=exc.status)
+    return JsonResponse(receipt.as_json(), status=200)
+
+
+# --- media ------------------------------------------------------------------------------------
+
+
+@require_GET
+@xframe_options_exempt
+def media(request: HttpRequest, signed: str) -> HttpResponse:
+    """Serve one trial's media (or the audio-check sound) from an opaque signed token."""
+    try:
+        payload = selectors.read_media_token(signed)
+    except signing.BadSignature as exc:
+        raise Http404("This media link is invalid or expired; reload the page.") from exc
+    if "a" in payload:  # the audio-check sound of a participant
+        participant = Participant.objects.select_related("audio_check_sound").filter(pk=payload["a"]).first()
+        sound = participant.audio_check_sound if participant else None
+        if sound is None or not sound.file:
+            raise Http404("No sound.")
+        return ranged_file_response(request, sound.file.name, content_type="audio/mp4", max_age_s=0)
+    if "b" in payload:  # staff preview of a bundle
+        if not (request.user.is_authenticated and request.user.is_staff):
+            raise Http404("Not found.")
+        bundle_id = payload["b"]
+    else:
+        bundle_id = Assignment.objects.filter(pk=payload.get("t")).values_list("bundle_id", flat=True).first()
+    trial = selectors.trial_for(bundle_id, payload.get("p")) if bundle_id else None
+    found = selectors.media_file_for(trial, payload.get("s")) if trial else None
+    if found is None or not default_storage.exists(found.name):
+        raise Http404("This trial's media is not available yet.")
+    return ranged_file_response(
+        request, found.name, content_type=found.content_type, max_age_s=settings.MVFIT_MEDIA_URL_MAX_AGE_S
+    )

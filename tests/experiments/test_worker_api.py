@@ -1,0 +1,191 @@
+"""The worker flow over HTTP (no browser): entry, consent, audio check, trials, answers, media, completion."""
+
+import json
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from experiments.models import AssignmentStatus, Participant, Response
+from experiments.services.lifecycle import open_experiment
+from experiments.services.participants import create_invite_links
+from tests.factories.experiments import make_experiment, make_library
+from tests.support.media import attach_rendered_media
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def study(tmp_path, django_capture_on_commit_callbacks):
+    library = make_library(n_clips=3, n_excerpts=2, duration_s=1.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        experiment = make_experiment(
+            library=library, judgments_per_item=2, trials_per_assignment=3, catch_trials_per_assignment=1
+        )
+    pairings = [i.pairing for i in experiment.items.select_related("pairing")]
+    attach_rendered_media(pairings, source_dir=tmp_path)
+    return open_experiment(experiment=experiment)
+
+
+def enter(client, experiment):
+    ((_, token),) = create_invite_links(experiment=experiment, count=1)
+    response = client.get(reverse("experiments:invite", args=[token]))
+    assert response.status_code == 302
+    participant = Participant.objects.get(worker_id__startswith="link:")
+    assert response["Location"] == reverse("experiments:worker", args=[participant.token])
+    return participant, token
+
+
+def through_to_trials(client, participant):
+    page = reverse("experiments:worker", args=[participant.token])
+    assert b"Consent" in client.get(page).content
+    client.post(reverse("experiments:consent", args=[participant.token]), {"agree": "yes"})
+    assert b"Sound check" in client.get(page).content
+    participant.refresh_from_db()
+    client.post(
+        reverse("experiments:audio_check", args=[participant.token]), {"sound": participant.audio_check_sound.name}
+    )
+    assert b"Start" in client.get(page).content
+    assert client.post(reverse("experiments:begin", args=[participant.token])).status_code == 302
+    html = client.get(page).content.decode()
+    assert "runner-config" in html
+    return page
+
+
+def post_answer(client, participant, body):
+    return client.post(
+        reverse("experiments:api_answer", args=[participant.token]), json.dumps(body), content_type="application/json"
+    )
+
+
+def answer_body(state, position, **extra):
+    return {
+        "idempotency_key": uuid.uuid4().hex,
+        "assignment": state["assignment"],
+        "position": position,
+        "rt_ms": 812,
+        "play_count": 1,
+        "presented_at": "2026-11-22T21:03:04.123Z",
+        "answered_at": "2026-11-22T21:03:09.456Z",
+        **extra,
+    }
+
+
+def test_a_worker_goes_from_invite_to_completion_and_each_answer_is_stored_once(client, study):
+    participant, token = enter(client, study)
+    # The invite is single-use: visiting it again resumes the same participant instead of creating one.
+    client.get(reverse("experiments:invite", args=[token]))
+    assert Participant.objects.count() == 1
+    through_to_trials(client, participant)
+
+    state = client.get(reverse("experiments:api_state", args=[participant.token])).json()
+    assert state["total"] == 4 and state["answered"] == 0 and state["unanswered"] == [0, 1, 2, 3]
+    assignment = participant.assignments.get()
+    for position in range(state["total"]):
+        trial = client.get(reverse("experiments:api_trial", args=[participant.token, position])).json()
+        media = client.get(trial["media"][0]["url"], HTTP_RANGE="bytes=0-99")
+        assert media.status_code == 206 and media["Content-Range"].startswith("bytes 0-99/")
+        expected = assignment.bundle.trials.get(position=position)
+        rating = expected.catch.expected_rating if expected.catch_id else 5
+        body = answer_body(state, position, rating=rating)
+        first = post_answer(client, participant, body)
+        assert first.status_code == 200 and first.json()["replayed"] is False
+        # The same key again (a retry after a lost response) is acknowledged, not stored again.
+        again = post_answer(client, participant, body)
+        assert again.status_code == 200 and again.json()["replayed"] is True
+        # A different key for an answered trial is refused.
+        assert post_answer(client, participant, answer_body(state, position, rating=1)).status_code == 409
+    assert Response.objects.filter(assignment=assignment).count() == 4
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.COMPLETED
+    done = client.get(reverse("experiments:worker", args=[participant.token]))
+    assert assignment.completion_code in done.content.decode()
+    catch = Response.objects.get(assignment=assignment, is_catch=True)
+    assert catch.catch_passed is True
+    stored = Response.objects.filter(assignment=assignment, is_catch=False).first()
+    assert (stored.rt_ms, stored.play_count, stored.presented_at.isoformat()) == (
+        812,
+        1,
+        "2026-11-22T21:03:04.123000+00:00",
+    )
+
+
+def test_bad_answers_get_a_clear_400_and_store_nothing(client, study):
+    participant, _ = enter(client, study)
+    through_to_trials(client, participant)
+    state = client.get(reverse("experiments:api_state", args=[participant.token])).json()
+    cases = [
+        (answer_body(state, 0, rating=8), "1 to 7"),
+        (answer_body(state, 0, chosen_side="left"), "1 to 7"),
+        (answer_body(state, 99, rating=3), "no trial 99"),
+        ({**answer_body(state, 0, rating=3), "idempotency_key": "x"}, "idempotency_key"),
+        ({**answer_body(state, 0, rating=3), "presented_at": "yesterday"}, "ISO 8601"),
+    ]
+    for body, message in cases:
+        response = post_answer(client, participant, body)
+        assert response.status_code == 400, body
+        assert message in response.json()["error"]
+    raw = client.post(
+        reverse("experiments:api_answer", args=[participant.token]), "not json", content_type="application/json"
+    )
+    assert raw.status_code == 400
+    assert not Response.objects.exists()
+
+
+def test_an_answer_queued_for_an_earlier_assignment_never_lands_on_the_current_one(client, study):
+    participant, _ = enter(client, study)
+    through_to_trials(client, participant)
+    state = client.get(reverse("experiments:api_state", args=[participant.token])).json()
+    stale = answer_body({**state, "assignment": "0" * 20}, 0, rating=3)
+    response = post_answer(client, participant, stale)
+    assert response.status_code == 409 and response.json()["code"] == "stale_assignment"
+    assert not Response.objects.exists()
+
+
+def test_a_worker_cannot_fetch_trials_ahead_or_of_unknown_sessions(client, study):
+    participant, _ = enter(client, study)
+    through_to_trials(client, participant)
+    assert client.get(reverse("experiments:api_trial", args=[participant.token, 2])).status_code == 200
+    assert client.get(reverse("experiments:api_trial", args=[participant.token, 3])).status_code == 403
+    assert client.get(reverse("experiments:api_state", args=["not-a-token"])).status_code == 404
+    assert client.get(reverse("experiments:api_trial", args=["not-a-token", 0])).status_code == 404
+
+
+def test_media_urls_are_signed_and_support_ranges(client, study):
+    participant, _ = enter(client, study)
+    through_to_trials(client, participant)
+    url = client.get(reverse("experiments:api_trial", args=[participant.token, 0])).json()["media"][0]["url"]
+    full = client.get(url)
+    body = b"".join(full.streaming_content)
+    assert full.status_code == 200 and full["Accept-Ranges"] == "bytes" and len(body) == int(full["Content-Length"])
+    assert "Content-Disposition" not in full
+    tail = client.get(url, HTTP_RANGE="bytes=-10")
+    assert tail.status_code == 206 and b"".join(tail.streaming_content) == body[-10:]
+    assert client.get(url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
+    tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    assert client.get(tampered).status_code == 404
+
+
+def test_the_mturk_entry_keys_participants_by_worker_and_assignment(client, study):
+    url = reverse("experiments:mturk_entry", args=[study.slug])
+    preview = client.get(url, {"assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE", "hitId": "H1"})
+    assert preview.status_code == 200 and b"Preview" in preview.content
+    assert not Participant.objects.exists()
+    params = {
+        "workerId": "A1B2",
+        "assignmentId": "ASG1",
+        "hitId": "H1",
+        "turkSubmitTo": "https://workersandbox.mturk.com",
+    }
+    first = client.get(url, params)
+    second = client.get(url, params)
+    assert first["Location"] == second["Location"]
+    participant = Participant.objects.get()
+    assert (participant.worker_id, participant.assignment_id, participant.hit_id, participant.turk_submit_to) == (
+        "A1B2",
+        "ASG1",
+        "H1",
+        "https://workersandbox.mturk.com",
+    )
+    client.get(url, {**params, "assignmentId": "ASG2"})
+    assert Participant.objects.filter(worker_id="A1B2").count() == 2

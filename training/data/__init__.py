@@ -1,0 +1,1 @@
+"""Reading exports and turning them into training items and leakage-free splits."""

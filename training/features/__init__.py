@@ -1,0 +1,1 @@
+"""Frozen-backbone features, cached on disk per media file (see cache.py for the layout)."""

@@ -1,0 +1,113 @@
+"""On-disk cache of per-stimulus features from frozen backbones.
+
+Layout: ``ROOT/<extractor name>/<config hash>/<media sha256>.npy``, each file a float32 array of
+shape (T, D): one row per sampled frame / flow stack / audio example, pooled later. The key is the
+*content* of the media file plus everything that changes the output (the extractor's config,
+including the identity of its weights), so re-exported or moved media hit the cache and changed
+settings never return stale features. Writes go to a temporary file that is renamed into place, so an
+interrupted run leaves no half-written entry and simply resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+
+class FeatureExtractor(Protocol):
+    """A frozen backbone wrapped to turn one media file into a (T, D) float32 array."""
+
+    name: str  # stable id, e.g. "rgb-resnet50"
+    dim: int
+
+    def config(self) -> dict:
+        """JSON-serialisable settings that determine the output (sampling, sizes, weights identity)."""
+        ...
+
+    def extract(self, path: Path) -> np.ndarray: ...
+
+
+def config_hash(config: dict) -> str:
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def file_sha256(path: Path, *, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class FeatureCache:
+    """Content-addressed store of extractor outputs under one root directory."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._sha_memo: dict[tuple[str, int, int], str] = {}
+
+    def directory(self, extractor: FeatureExtractor) -> Path:
+        return self.root / extractor.name / config_hash(extractor.config())
+
+    def media_sha(self, path: Path) -> str:
+        stat = path.stat()
+        memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if memo_key not in self._sha_memo:
+            self._sha_memo[memo_key] = file_sha256(path)
+        return self._sha_memo[memo_key]
+
+    def entry(self, extractor: FeatureExtractor, media: Path) -> Path:
+        return self.directory(extractor) / f"{self.media_sha(media)}.npy"
+
+    def load(self, extractor: FeatureExtractor, media: Path) -> np.ndarray | None:
+        """The cached array, or None when absent or unreadable (a corrupt entry is recomputed)."""
+        entry = self.entry(extractor, media)
+        if not entry.exists():
+            return None
+        try:
+            array = np.load(entry, allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return None
+        if array.ndim != 2 or array.shape[1] != extractor.dim or array.shape[0] == 0:
+            return None
+        return array
+
+    def store(self, extractor: FeatureExtractor, media: Path, array: np.ndarray) -> None:
+        directory = self.directory(extractor)
+        config_file = directory / "config.json"
+        if not config_file.exists():
+            # Self-describing cache: what produced the files in this directory.
+            text = json.dumps(
+                {"extractor": extractor.name, **extractor.config()}, indent=2, sort_keys=True, default=str
+            )
+            atomic_write_bytes(config_file, text.encode("utf-8"))
+        buffer = _npy_bytes(np.ascontiguousarray(array, dtype=np.float32))
+        atomic_write_bytes(self.entry(extractor, media), buffer)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    handle = io.BytesIO()
+    np.save(handle, array, allow_pickle=False)
+    return handle.getvalue()
