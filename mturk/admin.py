@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.shortcuts import render
 from django.utils.html import format_html_join
 
@@ -27,12 +28,12 @@ from .models import (
     WorkerBlock,
 )
 from .modes import Mode
-from .safety import LiveModeNotConfirmed
+from .safety import LiveModeNotConfirmed, UnsafeTaskURL
 from .selectors import batch_progress, spending
 from .services import review, suggestions
 from .services.audit import open_mturk
 from .services.budget import SpendingCapExceeded
-from .services.publishing import PublishError, publish_batch
+from .services.publishing import PublishError, create_hit_rows, publish_batch, validate_batch_inputs
 from .services.reconciliation import default_participant_source, sync_and_reconcile
 
 USER_ERRORS = (MTurkError, LiveModeNotConfirmed, SpendingCapExceeded, PublishError, review.ReviewError, ValueError)
@@ -128,8 +129,31 @@ class HitInline(admin.TabularInline):
     readonly_fields = fields
 
 
+class HitBatchForm(forms.ModelForm):
+    class Meta:
+        model = HitBatch
+        fields = [
+            "study", "mode", "task_url", "frame_height", "title", "description", "keywords", "reward",
+            "assignment_duration_s", "auto_approval_delay_s", "lifetime_s", "n_assignments",
+            "max_assignments_per_hit", "allow_ten_plus_assignments", "planned_bonus_per_assignment",
+            "min_approval_rate", "min_approved_hits", "locales", "require_masters", "exclude_returning_workers",
+        ]  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") and data.get("task_url"):
+            try:
+                validate_batch_inputs(
+                    mode=Mode(data["mode"]), task_url=data["task_url"], locales=data.get("locales") or []
+                )
+            except (UnsafeTaskURL, ValueError) as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return data
+
+
 @admin.register(HitBatch)
 class HitBatchAdmin(admin.ModelAdmin):
+    form = HitBatchForm
     list_display = ["pk", "title", "study", "mode", "state", "n_assignments", "reward", "estimated_cost", "created_at"]
     list_filter = ["mode", "state"]
     search_fields = ["title", "study__name", "hit_type_id"]
@@ -144,6 +168,15 @@ class HitBatchAdmin(admin.ModelAdmin):
     ]
     inlines = [HitInline]
     actions = ["publish", "sync", "suggest_rejections"]
+
+    def save_model(self, request, obj, form, change):
+        # A new batch gets its HIT rows like one made by the command or the API.
+        if not change:
+            obj.created_by = request.user.username
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                create_hit_rows(batch=obj)
 
     def has_change_permission(self, request, obj=None):
         # A batch on MTurk is history: changing its fields here would not change the HITs.
@@ -369,6 +402,15 @@ class MTurkAssignmentAdmin(admin.ModelAdmin):
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # A new batch gets its HIT rows like one made by the command or the API.
+        if not change:
+            obj.created_by = request.user.username
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                create_hit_rows(batch=obj)
 
     def has_change_permission(self, request, obj=None):
         return False

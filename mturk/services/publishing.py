@@ -70,9 +70,7 @@ def create_batch(
 ) -> HitBatch:
     """A draft batch and its HIT rows (assignments split into HITs of at most ``max_assignments_per_hit``)."""
     mode = Mode(mode)
-    check_task_url(task_url, mode=mode)
-    for locale in options.get("locales") or []:
-        parse_locale(locale)
+    validate_batch_inputs(mode=mode, task_url=task_url, locales=options.get("locales") or [])
     batch = HitBatch(
         study=study,
         mode=mode,
@@ -86,9 +84,24 @@ def create_batch(
     )
     batch.full_clean()
     batch.save()
-    sizes = fees.split_into_hits(batch.n_assignments, batch.max_assignments_per_hit)
-    Hit.objects.bulk_create(Hit(batch=batch, index=i, max_assignments=n) for i, n in enumerate(sizes))
+    create_hit_rows(batch=batch)
     return batch
+
+
+def validate_batch_inputs(*, mode: Mode, task_url: str, locales: list[str]) -> None:
+    """Checks the model cannot express: a task URL live workers can load, ISO 3166 locales."""
+    check_task_url(task_url, mode=mode)
+    for locale in locales:
+        parse_locale(locale)
+
+
+@transaction.atomic
+def create_hit_rows(*, batch: HitBatch) -> list[Hit]:
+    """The batch's HIT rows (assignments split into HITs of at most ``max_assignments_per_hit``)."""
+    if batch.hits.exists():
+        raise ValueError(f"Batch {batch.pk} already has its HIT rows.")
+    sizes = fees.split_into_hits(batch.n_assignments, batch.max_assignments_per_hit)
+    return Hit.objects.bulk_create(Hit(batch=batch, index=i, max_assignments=n) for i, n in enumerate(sizes))
 
 
 def hit_reservation(batch: HitBatch, hit: Hit) -> Decimal:
