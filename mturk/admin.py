@@ -478,9 +478,9 @@ class QualificationGrantAdmin(ReadOnlyAdmin):
 
 @admin.register(Discrepancy)
 class DiscrepancyAdmin(admin.ModelAdmin):
-    list_display = ["detected_at", "kind", "worker_id", "assignment_id", "batch", "resolved_at", "resolution"]
+    list_display = ["detected_at", "kind", "worker_id", "assignment_id", "batch", "detail", "resolved_at"]
     list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
-    search_fields = ["worker_id", "assignment_id"]
+    search_fields = ["worker_id", "assignment_id", "detail"]  # a worker may quote their completion code
     readonly_fields = ["batch", "kind", "worker_id", "assignment_id", "hit_id", "detail", "detected_at", "resolved_at"]
     actions = ["mark_resolved"]
 
