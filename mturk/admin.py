@@ -6,10 +6,13 @@ nothing is sent to MTurk until it is submitted.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.html import format_html_join
 
 from .client import MTurkError
@@ -30,6 +33,7 @@ from .models import (
 from .modes import Mode
 from .safety import LiveModeNotConfirmed, UnsafeTaskURL
 from .selectors import batch_progress, spending
+from .services import hits as hit_changes
 from .services import review, suggestions
 from .services.audit import open_mturk
 from .services.budget import SpendingCapExceeded
@@ -457,11 +461,75 @@ class WorkerBlockAdmin(ReadOnlyAdmin):
     search_fields = ["worker_id"]
 
 
+class ExtendForm(ConfirmForm):
+    hours = forms.FloatField(min_value=0.1, initial=24, help_text="New expiration: this many hours from now.")
+
+
+class AddAssignmentsForm(ConfirmForm):
+    number = forms.IntegerField(min_value=1, max_value=1000, help_text="Assignments to add to each selected HIT.")
+
+
 @admin.register(Hit)
 class HitAdmin(ReadOnlyAdmin):
     list_display = ["pk", "hit_id", "batch", "state", "status", "max_assignments", "completed", "expiration"]
     list_filter = ["state", "status", "batch__mode"]
     search_fields = ["hit_id"]
+    actions = ["expire", "extend", "add_assignments"]
+
+    def _change(self, request, queryset, data, verb, act):
+        by_mode: dict[str, list] = {}
+        for hit in queryset.filter(hit_id__isnull=False).select_related("batch__study"):
+            by_mode.setdefault(hit.batch.mode, []).append(hit)
+        for mode, hits in by_mode.items():
+            try:
+                mturk = open_mturk(mode=mode, confirm_live=data["confirm_live"], actor=request.user.username)
+            except LiveModeNotConfirmed as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            result = review.bulk(hits, lambda hit, m=mturk: act(hit, m))
+            _report(self, request, result, verb)
+
+    def _live(self, queryset) -> bool:
+        return queryset.filter(batch__mode=Mode.LIVE).exists()
+
+    @admin.action(description="Expire now (workers on it can still submit)")
+    def expire(self, request, queryset):
+        actor = request.user.username
+        return _intermediate(
+            self, request, queryset, form_class=ConfirmForm, title="Expire HITs", action="expire",
+            live=self._live(queryset),
+            handle=lambda data: self._change(
+                request, queryset, data, "Expired", lambda h, m: hit_changes.expire_hit(hit=h, mturk=m, actor=actor)
+            ),
+        )  # fmt: skip
+
+    @admin.action(description="Extend the expiration")
+    def extend(self, request, queryset):
+        actor = request.user.username
+
+        def handle(data):
+            until = timezone.now() + dt.timedelta(hours=data["hours"])
+            self._change(
+                request, queryset, data, "Extended",
+                lambda h, m: hit_changes.extend_hit(hit=h, mturk=m, until=until, actor=actor),
+            )  # fmt: skip
+
+        return _intermediate(
+            self, request, queryset, form_class=ExtendForm, title="Extend HITs", action="extend",
+            live=self._live(queryset), handle=handle,
+        )  # fmt: skip
+
+    @admin.action(description="Add assignments (costs money)")
+    def add_assignments(self, request, queryset):
+        actor = request.user.username
+        return _intermediate(
+            self, request, queryset, form_class=AddAssignmentsForm, title="Add assignments", action="add_assignments",
+            live=self._live(queryset),
+            handle=lambda data: self._change(
+                request, queryset, data, "Extended",
+                lambda h, m: hit_changes.add_assignments(hit=h, mturk=m, number=data["number"], actor=actor),
+            ),
+        )  # fmt: skip
 
 
 @admin.register(ExclusionQualification)

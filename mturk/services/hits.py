@@ -17,7 +17,7 @@ from . import budget
 EXPIRE_NOW = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 
 
-class HitChangeError(Exception):
+class HitChangeError(ValueError):
     """The change cannot be made; nothing was sent to MTurk."""
 
 

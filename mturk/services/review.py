@@ -280,7 +280,7 @@ def bulk(items: Iterable[T], action: Callable[[T], object]) -> BulkResult:
     for item in items:
         try:
             action(item)
-        except (ReviewError, MTurkError, budget.SpendingCapExceeded) as exc:
+        except (ReviewError, MTurkError, budget.SpendingCapExceeded, ValueError) as exc:
             result.failed.append((item, str(exc)))
         else:
             result.succeeded.append(item)
