@@ -12,6 +12,8 @@ from mturk.services.budget import SpendingCapExceeded
 from mturk.services.hits import EXPIRE_NOW, HitChangeError, add_assignments, expire_hit, extend_hit, retry_extension
 from tests.factories.mturk import MTurkStudyFactory, make_batch, publish_rows
 
+from . import stubs
+
 pytestmark = pytest.mark.django_db
 
 
@@ -91,6 +93,7 @@ def test_an_extension_with_an_unknown_outcome_is_resent_with_the_same_token(mtur
             "UniqueRequestToken": extension.request_token,
         },
     )
+    stub.add_response("get_hit", {"HIT": stubs.hit(hit_id=hit.hit_id, max_assignments=7)})
     retry_extension(extension=extension, mturk=mturk)
     extension.refresh_from_db()
     hit.refresh_from_db()
