@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 
 from analysis import schema
-from analysis.profiles import Clustering, correlation_linkage
+from analysis.profiles import correlation_linkage
 
 FIT_CMAP = "RdBu_r"
 
@@ -80,7 +80,7 @@ def genre_fit_clustermap(
     row_linkage = correlation_linkage(profiles.to_numpy(), method)
     col_linkage = correlation_linkage(profiles.to_numpy().T, method)
     scene_colours, scene_legend = _palette(scenes.reindex(profiles.index).astype(str), "tab20")
-    cluster_colours, cluster_legend = _palette(clusters.reindex(profiles.index), "Set2")
+    cluster_colours, _ = _palette(clusters.reindex(profiles.index), "Set2")
     row_colors = pd.DataFrame({"scene": scene_colours, "cluster": cluster_colours})
     show_rows = len(profiles) <= 60
     labels = profiles.copy()
@@ -98,6 +98,7 @@ def genre_fit_clustermap(
         yticklabels=show_rows,
         xticklabels=True,
         dendrogram_ratio=(0.15, 0.12),
+        cbar_pos=(0.02, 0.9, 0.025, 0.08),
         cbar_kws={"label": value_label},
     )
     grid.ax_heatmap.set_xlabel("music genre")
@@ -132,7 +133,7 @@ def cluster_profiles_figure(means: pd.DataFrame, composition: pd.DataFrame, valu
     bottom.set_xlabel("share of the cluster's videos")
     bottom.set_ylabel("video cluster")
     bottom.invert_yaxis()
-    bottom.legend(title="scene", fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.35), frameon=False)
+    bottom.legend(title="scene", fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -230,7 +231,3 @@ def power_curve(table: pd.DataFrame, *, x: str, ys: dict[str, str], target: floa
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def cluster_names(clustering: Clustering) -> list[int]:
-    return sorted(clustering.video_clusters.unique().tolist())

@@ -209,10 +209,12 @@ def _to_arrow(frame: pd.DataFrame, table: str) -> pa.Table:
     return pa.table(arrays)
 
 
-def _atomic_path(target: Path):
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False)
-    handle.close()
-    return Path(handle.name)
+def _atomic_path(target: Path) -> Path:
+    """A fresh temporary file next to ``target``; writers fill it and rename it over ``target``."""
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(descriptor)
+    os.chmod(name, 0o644)  # mkstemp makes 0600; exports are shared with analysts
+    return Path(name)
 
 
 def write_table_csv(frame: pd.DataFrame, file: Path, table: str) -> None:

@@ -39,7 +39,8 @@ def wilson_interval(
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-    return low, high
+    # At k = 0 and k = n the bounds are exactly 0 and 1; round-off would leave 1 - 1e-16.
+    return np.where(k == 0, 0.0, low), np.where(k == n, 1.0, high)
 
 
 def binomial_p_value(successes: int, trials: int, p: float = 0.5) -> float:

@@ -96,7 +96,7 @@ class Context:
 
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "–"
+        return "-"
     if isinstance(value, float | np.floating):
         return f"{value:.{digits}f}"
     return html.escape(str(value))
@@ -104,7 +104,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 def _p(value: float) -> str:
     if value is None or np.isnan(value):
-        return "–"
+        return "-"
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
@@ -152,7 +152,7 @@ class Writer:
             index=index,
             border=0,
             classes="data",
-            na_rep="–",
+            na_rep="-",
             float_format=lambda v: f"{v:.3f}",
             formatters=formatters,
             escape=True,
@@ -173,17 +173,17 @@ def step_provenance(ctx: Context, w: Writer) -> Section:
     counts = manifest.get("row_counts") or {}
     rows = [
         ("export directory", str(ctx.export.path)),
-        ("exported at", manifest.get("exported_at", "–")),
-        ("source", manifest.get("source", "–")),
+        ("exported at", manifest.get("exported_at", "-")),
+        ("source", manifest.get("source", "-")),
         ("format", f"{manifest.get('format')} v{manifest.get('format_version')} (read as {ctx.export.file_format})"),
-        ("pseudonymised worker ids", str(manifest.get("pseudonymised", "–"))),
+        ("pseudonymised worker ids", str(manifest.get("pseudonymised", "-"))),
     ]
     for table in ("ratings", "choices", "stimuli"):
         loaded = len(getattr(ctx.export, table))
-        rows.append((f"{table} rows", f"{loaded:,} loaded / {counts.get(table, '–')} in manifest"))
+        rows.append((f"{table} rows", f"{loaded:,} loaded / {counts.get(table, '-')} in manifest"))
     simulation = ctx.export.simulation
     if simulation:
-        rows.append(("simulation seed", str(simulation.get("config", {}).get("seed", "–"))))
+        rows.append(("simulation seed", str(simulation.get("config", {}).get("seed", "-"))))
     rows.append(("analysis seed", str(ctx.options.seed)))
     rows.append(("report generated", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")))
     rows.append(
@@ -275,7 +275,7 @@ def step_ratings(ctx: Context, w: Writer) -> Section:
 
 
 def step_mixed(ctx: Context, w: Writer) -> Section:
-    section = Section("mixed", "Mixed model: scene × genre with worker random intercepts")
+    section = Section("mixed", "Mixed model: scene x genre with worker random intercepts")
     ratings = _need_ratings(ctx)
     if len(ratings) < 20 or ratings["worker_id"].nunique() < 3:
         raise Skip("the mixed model needs at least 20 ratings from at least 3 workers")
@@ -287,9 +287,9 @@ def step_mixed(ctx: Context, w: Writer) -> Section:
         item_max_rows=options.item_max_rows,
         seed=options.seed,
     )
-    formula = "rating ~ scene × genre + (1 | worker)"
+    formula = "rating ~ scene x genre + (1 | worker)"
     if result.item_effects:
-        formula = "rating ~ scene × genre + (1 | worker) + (1 | video) + (1 | music track)"
+        formula = "rating ~ scene x genre + (1 | worker) + (1 | video) + (1 | music track)"
     section.text(
         f"<code>{html.escape(formula)}</code>, REML, fitted on {result.n_rows:,} of {result.n_rows_total:,} "
         f"ratings ({result.n_workers:,} workers); converged: {result.converged}."
@@ -308,7 +308,7 @@ def step_mixed(ctx: Context, w: Writer) -> Section:
         section,
         "mixed_cell_means",
         result.cell_means,
-        caption="Estimated mean rating per scene × genre cell (fixed effects) with 95% CIs.",
+        caption="Estimated mean rating per scene x genre cell (fixed effects) with 95% CIs.",
         max_rows=12,
     )
     if result.cell_means["scene_label"].nunique() >= 2 and result.cell_means["genre_label"].nunique() >= 2:
@@ -342,7 +342,7 @@ def step_reliability(ctx: Context, w: Writer) -> Section:
         raise Skip("reliability needs ratings from at least two workers")
     rows = []
     summary: dict[str, Any] = {}
-    for label, item in (("pairing", ("pairing_id",)), ("video × genre profile cell", ("video_id", "genre_label"))):
+    for label, item in (("pairing", ("pairing_id",)), ("video x genre profile cell", ("video_id", "genre_label"))):
         try:
             result = reliability.split_half(
                 ratings, item=item, n_splits=ctx.options.split_half_splits, seed=ctx.options.seed
@@ -354,7 +354,7 @@ def step_reliability(ctx: Context, w: Writer) -> Section:
             {
                 "statistic": f"split-half, Spearman-Brown ({label})",
                 "value": result.reliability,
-                "range": f"{result.ci_low:.3f}–{result.ci_high:.3f} over {result.n_splits} splits",
+                "range": f"{result.ci_low:.3f}-{result.ci_high:.3f} over {result.n_splits} splits",
                 "items": f"{result.n_items:,.0f}",
             }
         )
@@ -365,7 +365,9 @@ def step_reliability(ctx: Context, w: Writer) -> Section:
         except ValueError as exc:
             section.notes.append(f"Krippendorff's alpha ({level}): {exc}")
             continue
-        rows.append({"statistic": f"Krippendorff's α ({level}), pairings", "value": alpha, "range": "", "items": ""})
+        rows.append(
+            {"statistic": f"Krippendorff's alpha ({level}), pairings", "value": alpha, "range": "", "items": ""}
+        )
         summary[f"krippendorff_{level}"] = alpha
     loo = reliability.loo_worker_correlation(ratings)
     valid = loo["r"].dropna()
@@ -374,7 +376,7 @@ def step_reliability(ctx: Context, w: Writer) -> Section:
             {
                 "statistic": "worker vs leave-one-out mean r (median)",
                 "value": float(valid.median()),
-                "range": f"IQR {valid.quantile(0.25):.3f}–{valid.quantile(0.75):.3f}",
+                "range": f"IQR {valid.quantile(0.25):.3f}-{valid.quantile(0.75):.3f}",
                 "items": f"{len(valid)} workers",
             }
         )
@@ -389,7 +391,7 @@ def step_reliability(ctx: Context, w: Writer) -> Section:
             "icc",
             table,
             caption=(
-                f"Shrout & Fleiss ICCs on {matrix.shape[0]:,} pairings × k={matrix.shape[1]} ratings "
+                f"Shrout & Fleiss ICCs on {matrix.shape[0]:,} pairings x k={matrix.shape[1]} ratings "
                 f"({dropped:,} pairings with fewer ratings left out)."
             ),
         )
@@ -409,7 +411,7 @@ def step_reliability(ctx: Context, w: Writer) -> Section:
 
 
 def step_profiles(ctx: Context, w: Writer) -> Section:
-    section = Section("profiles", "Genre-fit profiles and clustering (Langlois Figs. 2–3)")
+    section = Section("profiles", "Genre-fit profiles and clustering (Langlois Figs. 2-3)")
     ratings = _need_ratings(ctx)
     options = ctx.options
     value = options.profile_value
@@ -417,7 +419,7 @@ def step_profiles(ctx: Context, w: Writer) -> Section:
     section.notes.extend(notes)
     if matrix.shape[0] < 3 or matrix.shape[1] < 3:
         raise Skip(
-            f"clustering needs at least 3 videos and 3 genres with ratings (have {matrix.shape[0]} × {matrix.shape[1]})"
+            f"clustering needs at least 3 videos and 3 genres with ratings (have {matrix.shape[0]} x {matrix.shape[1]})"
         )
     clustering = profiles.cluster_profiles(
         matrix,
@@ -430,7 +432,7 @@ def step_profiles(ctx: Context, w: Writer) -> Section:
     section.notes.extend(clustering.notes)
     value_label = "mean z-score (per-worker calibrated)" if value == "z" else "mean rating"
     section.text(
-        f"{matrix.shape[0]:,} videos × {matrix.shape[1]} genres; {value_label}; correlation distance, "
+        f"{matrix.shape[0]:,} videos x {matrix.shape[1]} genres; {value_label}; correlation distance, "
         f"{html.escape(options.linkage)} linkage; {clustering.n_video_clusters} video clusters, "
         f"{clustering.genre_clusters.nunique()} genre clusters."
     )
@@ -450,7 +452,7 @@ def step_profiles(ctx: Context, w: Writer) -> Section:
             title="Genre-fit profiles of videos, hierarchically clustered",
         ),
         (
-            "Videos × genres, rows and columns clustered by correlation distance"
+            "Videos x genres, rows and columns clustered by correlation distance"
             + (
                 f" (cluster-stratified sample of {len(shown)} of {len(matrix):,} videos, as Langlois showed 100)"
                 if sampled
@@ -539,7 +541,7 @@ def step_preference(ctx: Context, w: Writer) -> Section:
 
 
 def step_bradley_terry(ctx: Context, w: Writer) -> Section:
-    section = Section("bradley_terry", "Two-alternative forced choice: Bradley–Terry strengths")
+    section = Section("bradley_terry", "Two-alternative forced choice: Bradley-Terry strengths")
     assert ctx.cleaned is not None
     plain = ctx.cleaned.choices[ctx.cleaned.choices["condition"] == schema.PLAIN_CONDITION]
     if plain.empty:
@@ -562,7 +564,7 @@ def step_bradley_terry(ctx: Context, w: Writer) -> Section:
             ]
         )
         labels = labels[~labels.index.duplicated()]
-        strengths = result.strengths.assign(label=lambda f: f["item"].map(labels)).sort_values(
+        strengths = result.strengths.assign(label=result.strengths["item"].map(labels)).sort_values(
             "log_strength", ascending=False
         )
         section.text(
@@ -573,14 +575,14 @@ def step_bradley_terry(ctx: Context, w: Writer) -> Section:
             section,
             f"bt_{direction.lower()}_items",
             strengths,
-            caption=f"Bradley–Terry log-strengths of {item_kind}s (centred, with SE), strongest first.",
+            caption=f"Bradley-Terry log-strengths of {item_kind}s (centred, with SE), strongest first.",
             max_rows=15,
         )
         w.figure(
             section,
             f"bt_{direction.lower()}_items",
             figures.bt_items_figure(strengths, labels, f"{item_kind.capitalize()} strengths ({direction})"),
-            f"Bradley–Terry strengths of {item_kind}s with 95% CIs.",
+            f"Bradley-Terry strengths of {item_kind}s with 95% CIs.",
         )
         by_category = _bt_by_category(subset, ctx.options.bt_ridge, section)
         if not by_category.empty:
@@ -588,7 +590,7 @@ def step_bradley_terry(ctx: Context, w: Writer) -> Section:
                 section,
                 f"bt_{direction.lower()}_by_{category}",
                 by_category.reset_index(),
-                caption=f"Genre-level strengths per {category} (label-level Bradley–Terry within each {category}).",
+                caption=f"Genre-level strengths per {category} (label-level Bradley-Terry within each {category}).",
                 max_rows=20,
             )
             if by_category.shape[0] >= 1 and by_category.shape[1] >= 2:
@@ -596,7 +598,7 @@ def step_bradley_terry(ctx: Context, w: Writer) -> Section:
                     section,
                     f"bt_{direction.lower()}_by_{category}",
                     figures.bt_category_heatmap(by_category, f"Which option labels win, per query {category}"),
-                    f"Label-level Bradley–Terry log-strengths per query {category}.",
+                    f"Label-level Bradley-Terry log-strengths per query {category}.",
                 )
         item_level = _bt_items_by_category(subset, ctx.options.bt_ridge)
         if not item_level.empty:
@@ -687,22 +689,49 @@ def step_simulation(ctx: Context, w: Writer) -> Section:
                     "agreement": f"ARI {adjusted_rand_score(genres.loc[shared], found_g.loc[shared]):.3f}",
                 }
             )
+            k_genres = genres.nunique()
+            if found_g.nunique() != k_genres and len(shared) > k_genres:
+                at_k = pd.Series(profiles.cut(ctx.clustering.col_linkage, k_genres), index=found_g.index)
+                rows.append(
+                    {
+                        "quantity": "genre clusters cut at the planted k",
+                        "planted": f"{k_genres} clusters",
+                        "recovered": f"{k_genres} clusters",
+                        "agreement": f"ARI {adjusted_rand_score(genres.loc[shared], at_k.loc[shared]):.3f}",
+                    }
+                )
     if ctx.shares is not None and "preference" in truth:
-        expected = truth["preference"]["p_first_expected"]
+        planted = truth["preference"]
         human = ctx.shares[(ctx.shares["subject"] == "Human") & (ctx.shares["direction"] == "total")]
+        tests = ctx.summary.get("preference_subject_tests", [])
+        subject_ci = {t["condition"]: t for t in tests if t["direction"] == "total"}
         for _, row in human.iterrows():
-            planted_share = expected.get(row["condition"])
-            if planted_share is None or row["n"] == 0:
-                continue
-            inside = row["ci_low"] <= planted_share <= row["ci_high"]
-            rows.append(
-                {
-                    "quantity": f"preference {row['condition']} (pooled share)",
-                    "planted": f"{100 * planted_share:.1f}%",
-                    "recovered": f"{100 * row['share']:.1f}% [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]",
-                    "agreement": "inside 95% CI" if inside else "outside 95% CI",
-                }
-            )
+            condition = row["condition"]
+            realised = planted.get("p_first_realised", {}).get(condition)
+            if realised is not None and row["n"]:
+                inside = row["ci_low"] <= realised <= row["ci_high"]
+                rows.append(
+                    {
+                        "quantity": f"preference {condition}, pooled share vs these subjects' expected share",
+                        "planted": f"{100 * realised:.1f}%",
+                        "recovered": f"{100 * row['share']:.1f}% [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]",
+                        "agreement": "inside Wilson 95% CI" if inside else "outside Wilson 95% CI",
+                    }
+                )
+            population = planted.get("p_first_expected", {}).get(condition)
+            test = subject_ci.get(condition)
+            if population is not None and test and test.get("ci_low") is not None:
+                inside = test["ci_low"] <= population <= test["ci_high"]
+                rows.append(
+                    {
+                        "quantity": f"preference {condition}, mean subject share vs population share",
+                        "planted": f"{100 * population:.1f}%",
+                        "recovered": (
+                            f"{100 * test['mean_share']:.1f}% [{100 * test['ci_low']:.1f}, {100 * test['ci_high']:.1f}]"
+                        ),
+                        "agreement": "inside t 95% CI" if inside else "outside t 95% CI",
+                    }
+                )
     if ctx.cleaned is not None and "ratings" in truth:
         workers = truth["ratings"]["workers"]
         careless = pd.Series(workers["careless"], index=workers["worker_id"])
@@ -717,7 +746,7 @@ def step_simulation(ctx: Context, w: Writer) -> Section:
                 "recovered": f"{len(flagged)} flagged",
                 "agreement": f"recall {caught / len(truly):.2f}, precision {caught / len(flagged):.2f}"
                 if truly and flagged
-                else "–",
+                else "-",
             }
         )
     if not rows:
@@ -742,11 +771,11 @@ TITLES = {
     "provenance": "Data provenance",
     "exclusions": "Exclusions",
     "ratings": "Fit ratings: overview and calibration",
-    "mixed model": "Mixed model: scene × genre with worker random intercepts",
+    "mixed model": "Mixed model: scene x genre with worker random intercepts",
     "reliability": "Reliability",
-    "profiles": "Genre-fit profiles and clustering (Langlois Figs. 2–3)",
+    "profiles": "Genre-fit profiles and clustering (Langlois Figs. 2-3)",
     "preference test": "Preference test (VM-NET Table IV, Fig. 7)",
-    "bradley-terry": "Two-alternative forced choice: Bradley–Terry strengths",
+    "bradley-terry": "Two-alternative forced choice: Bradley-Terry strengths",
     "simulation check": "Simulated export: planted vs recovered structure",
 }
 
@@ -843,7 +872,7 @@ figcaption,.caption{font-size:.85em;color:#555} .file{font-family:monospace;colo
 
 
 def render_html(ctx: Context, sections: list[Section]) -> str:
-    title = f"mvfit analysis report – {html.escape(ctx.export.path.name)}"
+    title = f"mvfit analysis report - {html.escape(ctx.export.path.name)}"
     toc = "".join(f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in sections)
     body = []
     for section in sections:

@@ -63,8 +63,11 @@ GENRE_NAMES = (
     "chiptune",
     "opera",
 )
+# Ordered so that contiguous blocks (coast, land nature, urban, ...) form the planted video clusters.
 SCENE_NAMES = (
     "beach",
+    "ocean",
+    "sunset",
     "forest",
     "mountains",
     "pasture",
@@ -72,8 +75,6 @@ SCENE_NAMES = (
     "machinery",
     "sports",
     "amusement park",
-    "ocean",
-    "sunset",
     "construction",
     "airport",
 )
@@ -229,8 +230,8 @@ def draw_latent(config: SimulationConfig, rng: np.random.Generator) -> Latent:
     genre_cluster = rng.permutation(np.arange(g) % min(config.genre_clusters, g))
     block = _cluster_profiles(rng, c, min(config.genre_clusters, g), config.affinity_sd)
     affinity = block[:, genre_cluster] + rng.normal(0, 0.25 * config.affinity_sd, size=(c, g))
-    # Scenes belong to clusters (nature scenes to one, urban to another, ...).
-    scene_cluster = np.arange(config.scenes) % c
+    # Scenes belong to clusters in contiguous blocks (coast scenes to one, urban to another, ...).
+    scene_cluster = np.arange(config.scenes) * c // config.scenes
     video_cluster = rng.permutation(np.arange(config.videos) % c)
     video_scene = np.empty(config.videos, dtype=int)
     for cluster in range(c):
@@ -575,6 +576,8 @@ def simulate_preference(
     truth = {
         "p_first_median_subject": config.preference,
         "p_first_expected": {c: expected_pooled_share(p, config.subject_sd) for c, p in config.preference.items()},
+        # The same for the subjects actually drawn (what the pooled binomial CI should cover).
+        "p_first_realised": {c: float(expit(logit(p) + subject_offset).mean()) for c, p in config.preference.items()},
         "subject_sd": config.subject_sd,
         "subjects": {"worker_id": subject_ids.tolist(), "offset": np.round(subject_offset, 4).tolist()},
         "machine_gr": config.machine_gr,
