@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -126,9 +127,13 @@ def preference_power(
         pooled = answers.sum(axis=1)
         p_binomial = binomial_two_sided_p(pooled, n * questions)
         shares = answers / questions
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            # Identical shares in a replicate (e.g. everyone 100 %) make scipy warn; p is then NaN -> 1.
+            warnings.simplefilter("ignore", RuntimeWarning)
             p_t = stats.ttest_1samp(shares, 0.5, axis=1).pvalue
-        p_t = np.where(np.isnan(p_t), 1.0, p_t)  # all subjects identical: no evidence
+        # All subjects identical: t is infinite unless they sit exactly at 50 %.
+        identical = shares.std(axis=1) == 0
+        p_t = np.where(identical, np.where(shares[:, 0] == 0.5, 1.0, 0.0), p_t)
         rows.append(
             {
                 "subjects": n,

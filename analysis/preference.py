@@ -120,10 +120,12 @@ def subject_tests(per_subject: pd.DataFrame) -> pd.DataFrame:
             if len(shares) >= 2:
                 t = stats.ttest_1samp(shares, 0.5)
                 ci = t.confidence_interval(0.95)
-                centred = shares - 0.5
-                wilcoxon_p = (
-                    float(stats.wilcoxon(centred[centred != 0]).pvalue) if (centred != 0).sum() >= 1 else np.nan
-                )
+                centred = shares[shares != 0.5] - 0.5
+                # Shares come in steps of 1/questions, so ties are the rule; scipy's "auto" then runs a
+                # slow permutation test. Exact for <= 12 untied subjects, else tie-corrected normal approx.
+                untied = len(np.unique(np.abs(centred))) == len(centred)
+                method = "exact" if untied and len(centred) <= 12 else "asymptotic"
+                wilcoxon_p = float(stats.wilcoxon(centred, method=method).pvalue) if len(centred) else np.nan
                 row.update(
                     mean_share=float(shares.mean()),
                     median_share=float(np.median(shares)),
