@@ -93,29 +93,28 @@ def genre_fit_clustermap(
         col_linkage=col_linkage,
         row_colors=row_colors,
         cmap=FIT_CMAP,
-        center=0 if value_label.startswith("z") else None,
+        center=0 if value_label.startswith("mean z") else None,
         figsize=(max(7, 0.3 * profiles.shape[1] + 4), max(7, 0.11 * len(profiles) + 4)),
         yticklabels=show_rows,
         xticklabels=True,
         dendrogram_ratio=(0.15, 0.12),
         cbar_pos=(0.02, 0.9, 0.025, 0.08),
-        cbar_kws={"label": value_label},
     )
+    grid.ax_cbar.set_title("mean z" if value_label.startswith("mean z") else "mean\nrating", fontsize=8)
     grid.ax_heatmap.set_xlabel("music genre")
     grid.ax_heatmap.set_ylabel("video" if not show_rows else "")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in scene_legend.values()]
-    grid.ax_col_dendrogram.legend(
+    grid.figure.legend(
         handles,
         list(scene_legend),
         title="scene",
-        loc="center left",
-        bbox_to_anchor=(1.02, 0.5),
-        fontsize=7,
-        title_fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 0.98),
+        fontsize=8,
+        title_fontsize=9,
         frameon=False,
-        ncol=1 if len(scene_legend) <= 8 else 2,
     )
-    grid.figure.suptitle(title, y=1.0, fontsize=11)
+    grid.figure.suptitle(title, y=1.02, fontsize=11)
     return grid.figure
 
 

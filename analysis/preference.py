@@ -16,6 +16,7 @@ option closer to the query, evaluated once per distinct question (docs/analysis.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -118,8 +119,11 @@ def subject_tests(per_subject: pd.DataFrame) -> pd.DataFrame:
             ].to_numpy(dtype=float)
             row = {"condition": condition, "direction": direction, "subjects": len(shares)}
             if len(shares) >= 2:
-                t = stats.ttest_1samp(shares, 0.5)
-                ci = t.confidence_interval(0.95)
+                with warnings.catch_warnings():
+                    # identical shares (e.g. every subject at 100 %) make scipy warn; t is then inf or NaN
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    t = stats.ttest_1samp(shares, 0.5)
+                    ci = t.confidence_interval(0.95)
                 centred = shares[shares != 0.5] - 0.5
                 # Shares come in steps of 1/questions, so ties are the rule; scipy's "auto" then runs a
                 # slow permutation test. Exact for <= 12 untied subjects, else tie-corrected normal approx.

@@ -14,6 +14,7 @@ import io
 import json
 import platform
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -629,7 +630,11 @@ def _bt_by_category(subset: pd.DataFrame, ridge: float, section: Section) -> pd.
         if result.ridge:
             section.notes.append(f"{category}: label-level MLE does not exist; ridge {ridge} used.")
         rows[category] = result.strengths.set_index("item")["log_strength"]
-    return pd.DataFrame(rows).T.sort_index(axis=0).sort_index(axis=1) if rows else pd.DataFrame()
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame(rows).T.sort_index(axis=0).sort_index(axis=1)
+    table.index.name, table.columns.name = "query label", "option label"
+    return table
 
 
 def _bt_items_by_category(subset: pd.DataFrame, ridge: float) -> pd.DataFrame:
@@ -811,22 +816,12 @@ def build_report(
     sections: list[Section] = []
     skipped: dict[str, str] = {}
     bar = tqdm(STEPS, desc="report", unit="step", disable=not options.progress, leave=False)
-    for name, step in bar:
-        bar.set_postfix_str(name)
-        began = time.perf_counter()
-        try:
-            section = step(ctx, writer)
-        except Skip as reason:
-            section = Section(name.replace(" ", "-"), TITLES[name], notes=[f"Skipped: {reason}."])
-            skipped[name] = str(reason)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            section = Section(name.replace(" ", "-"), TITLES[name], notes=[f"Could not be computed: {exc}"])
-            skipped[name] = f"error: {exc}"
-        elapsed = time.perf_counter() - began
-        ctx.timings[name] = elapsed
-        if on_step:
-            on_step(name, elapsed)
-        sections.append(section)
+    with warnings.catch_warnings():
+        # seaborn 0.13 calls matplotlib APIs that matplotlib 3.11 deprecates; nothing to act on here.
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="seaborn")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="seaborn")
+        for name, step in bar:
+            sections.append(_run_step(ctx, writer, name, step, skipped, on_step, bar))
     bar.close()
     began = time.perf_counter()
     page = out / "report.html"
@@ -838,6 +833,32 @@ def build_report(
     if on_step:
         on_step("write html", ctx.timings["write html"])
     return ReportResult(page, ctx.figures, ctx.tables, ctx.summary, ctx.timings, skipped)
+
+
+def _run_step(
+    ctx: Context,
+    writer: Writer,
+    name: str,
+    step: Callable[[Context, Writer], Section],
+    skipped: dict[str, str],
+    on_step: Callable[[str, float], None] | None,
+    bar,
+) -> Section:
+    bar.set_postfix_str(name)
+    began = time.perf_counter()
+    try:
+        section = step(ctx, writer)
+    except Skip as reason:
+        section = Section(name.replace(" ", "-"), TITLES[name], notes=[f"Skipped: {reason}."])
+        skipped[name] = str(reason)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        section = Section(name.replace(" ", "-"), TITLES[name], notes=[f"Could not be computed: {exc}"])
+        skipped[name] = f"error: {exc}"
+    elapsed = time.perf_counter() - began
+    ctx.timings[name] = elapsed
+    if on_step:
+        on_step(name, elapsed)
+    return section
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -36,46 +36,49 @@ from scipy.special import expit, logit
 from analysis import schema
 from analysis.io import write_export
 
-GENRE_NAMES = (
-    "classical piano",
-    "violin & cello",
-    "ambient",
-    "country",
-    "smooth jazz",
-    "folk",
-    "new age",
-    "acoustic guitar",
-    "heavy metal",
-    "alternative rock",
-    "house techno",
-    "bebop jazz",
-    "punk",
-    "drum and bass",
-    "hip hop",
-    "pop",
-    "funk",
-    "reggae",
-    "latin",
-    "orchestral score",
-    "blues",
-    "dubstep",
-    "gospel",
-    "chiptune",
-    "opera",
+# (genre, family): calm genres suit nature scenes, energetic ones urban scenes (Langlois Fig. 2), the
+# rest leisure scenes. Interleaved by family so that any prefix of the list covers all families.
+GENRES = (
+    ("classical piano", 0),
+    ("heavy metal", 1),
+    ("pop", 2),
+    ("ambient", 0),
+    ("house techno", 1),
+    ("funk", 2),
+    ("country", 0),
+    ("alternative rock", 1),
+    ("hip hop", 2),
+    ("smooth jazz", 0),
+    ("bebop jazz", 1),
+    ("reggae", 2),
+    ("violin & cello", 0),
+    ("punk", 1),
+    ("latin", 2),
+    ("folk", 0),
+    ("drum and bass", 1),
+    ("chiptune", 2),
+    ("new age", 0),
+    ("dubstep", 1),
+    ("gospel", 2),
+    ("acoustic guitar", 0),
+    ("blues", 1),
+    ("disco", 2),
+    ("opera", 0),
 )
-# Ordered so that contiguous blocks (coast, land nature, urban, ...) form the planted video clusters.
+GENRE_NAMES = tuple(name for name, _ in GENRES)
+# Ordered so that contiguous blocks form the planted video clusters: nature, urban, leisure, ...
 SCENE_NAMES = (
     "beach",
-    "ocean",
-    "sunset",
     "forest",
     "mountains",
-    "pasture",
     "city street",
     "machinery",
+    "construction",
     "sports",
     "amusement park",
-    "construction",
+    "ocean",
+    "pasture",
+    "sunset",
     "airport",
 )
 EPOCH = np.datetime64("2026-11-01T08:00:00.000", "ms")
@@ -91,7 +94,7 @@ class SimulationConfig:
     genres: int = 10
     scenes: int = 8
     video_clusters: int = 3
-    genre_clusters: int = 4
+    genre_clusters: int = 3
     affinity_sd: float = 1.0
     scene_sd: float = 0.25
     video_sd: float = 0.3
@@ -211,9 +214,19 @@ class Latent:
 
 
 def _cluster_profiles(rng: np.random.Generator, clusters: int, genre_clusters: int, sd: float) -> np.ndarray:
-    """Cluster x genre-cluster affinities. When possible the clusters' profiles are made mutually
-    uncorrelated (orthogonal after centring), so planted clusters are distinct by construction and
-    recovering them is a question of rating noise, not of luck in the draw."""
+    """Cluster x genre-cluster affinities, built so that planted clusters are distinct by construction
+    (recovering them is then a question of rating noise, not of luck in the draw):
+
+    * as many video as genre clusters: video cluster c prefers genre cluster c (like Langlois'
+      nature scenes preferring calm music), so both clusterings are identifiable;
+    * fewer video clusters than genre clusters: mutually uncorrelated (orthogonal after centring)
+      video-cluster profiles;
+    * otherwise random normal profiles.
+    """
+    if clusters == genre_clusters and clusters > 1:
+        block = np.eye(clusters) - 1 / clusters
+        block /= block.std(axis=1, keepdims=True)
+        return sd * (block + rng.normal(0, 0.2, size=block.shape))
     raw = rng.normal(0, 1, size=(clusters, genre_clusters))
     if clusters <= genre_clusters - 1:
         centred = raw - raw.mean(axis=1, keepdims=True)
@@ -227,7 +240,10 @@ def draw_latent(config: SimulationConfig, rng: np.random.Generator) -> Latent:
     g, c = config.n_genres, config.video_clusters
     genre_names = _label_names(GENRE_NAMES, g)
     scene_names = _label_names(SCENE_NAMES, config.scenes)
-    genre_cluster = rng.permutation(np.arange(g) % min(config.genre_clusters, g))
+    families = np.array([family for _, family in GENRES])[np.arange(g) % len(GENRES)]
+    genre_cluster = families % min(config.genre_clusters, g)
+    if len(np.unique(genre_cluster)) < min(config.genre_clusters, g):  # more genre clusters than families
+        genre_cluster = rng.permutation(np.arange(g) % min(config.genre_clusters, g))
     block = _cluster_profiles(rng, c, min(config.genre_clusters, g), config.affinity_sd)
     affinity = block[:, genre_cluster] + rng.normal(0, 0.25 * config.affinity_sd, size=(c, g))
     # Scenes belong to clusters in contiguous blocks (coast scenes to one, urban to another, ...).

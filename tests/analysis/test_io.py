@@ -135,7 +135,14 @@ def test_row_count_mismatch_with_the_manifest_is_noted(tmp_path):
 
 
 def test_written_csv_uses_the_documented_conventions(tmp_path):
-    rows = [RatingRowFactory(is_catch=True, catch_passed=True, scene_label='city, "night"')]
+    rows = [
+        RatingRowFactory(
+            is_catch=True,
+            catch_passed=True,
+            scene_label='city, "night"',
+            presented_at=pd.Timestamp("2026-11-22T20:00:00Z"),
+        )
+    ]
     root = write_export(
         tmp_path / "e",
         manifest=MANIFEST,
