@@ -19,7 +19,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from experiments.models import (
@@ -75,13 +75,15 @@ def allocate_assignment(*, participant: Participant, now: datetime | None = None
 
 
 def _take_bundle(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment:
-    exposed = Exposure.objects.filter(experiment=experiment, worker_id=participant.worker_id).values("pairing_id")
-    overlapping = BundlePairing.objects.filter(bundle__experiment=experiment, pairing_id__in=exposed).values(
-        "bundle_id"
+    # NOT EXISTS lets PostgreSQL walk bundles in offer order and stop at the first one that shares no
+    # pairing with the worker's exposures (two index probes per pairing of a candidate bundle).
+    seen = Exposure.objects.filter(
+        experiment=experiment, worker_id=participant.worker_id, pairing_id=OuterRef("pairing_id")
     )
+    overlaps = BundlePairing.objects.filter(bundle_id=OuterRef("pk")).filter(Exists(seen))
     bundle = (
         Bundle.objects.filter(experiment=experiment, status=BundleStatus.AVAILABLE)
-        .exclude(pk__in=overlapping)
+        .filter(~Exists(overlaps))
         .order_by("round", "index")
         .select_for_update(skip_locked=True)
         .first()

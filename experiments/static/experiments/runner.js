@@ -298,6 +298,7 @@
       answered: false,
     };
     stage.innerHTML = "";
+    stage.dataset.position = position;
     var prompt = document.createElement("h2");
     prompt.className = "prompt";
     prompt.textContent = payload.prompt;

@@ -1,0 +1,235 @@
+"""Real pages in headless Chromium against the live server, with real (tiny) rendered media.
+
+Covers: completing a rating and a 2AFC assignment; resuming after reload and after closing the tab;
+a double submit (a retried request whose response was lost, and a double click) and an
+offline->online switch each storing exactly one answer; catch trials flagged.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from experiments.models import AssignmentStatus, Participant, Response
+from experiments.services.lifecycle import open_experiment
+from experiments.services.participants import create_invite_links
+from tests.factories.experiments import make_experiment, make_library
+from tests.support.media import attach_rendered_media
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def open_study(tmp_path, *, kind="rating", n=3, catch=1, k=2, n_clips=3, n_excerpts=2, config=None):
+    library = make_library(n_clips=n_clips, n_excerpts=n_excerpts, duration_s=1.0)
+    if config is None and kind == "afc":
+        config = {"clip_ids": library.clip_ids, "excerpt_ids": library.excerpt_ids}
+    experiment = make_experiment(
+        kind=kind,
+        library=library,
+        config=config,
+        judgments_per_item=k,
+        trials_per_assignment=n,
+        catch_trials_per_assignment=catch,
+    )
+    pairings = {p for item in experiment.items.all() for p in item.pairing_ids}
+    from annotation.models import Pairing
+
+    attach_rendered_media(Pairing.objects.filter(pk__in=pairings), source_dir=tmp_path)
+    return open_experiment(experiment=experiment)
+
+
+def enter(page, live_server, experiment) -> Participant:
+    """Invite link -> consent -> audio check (one miss, then right) -> start."""
+    ((_, token),) = create_invite_links(experiment=experiment, count=1)
+    page.goto(live_server.url + reverse("experiments:invite", args=[token]))
+    page.get_by_test_id("agree").click()
+    participant = Participant.objects.get(experiment=experiment)
+
+    def listen_and_answer(correct: bool):
+        page.click("#play-check")
+        page.wait_for_selector("#audio-options:not([disabled])")
+        participant.refresh_from_db()
+        name = participant.audio_check_sound.name
+        choice = name if correct else next(v for v in ("tone", "sweep", "noise", "beeps") if v != name)
+        page.check(f"input[name=sound][value={choice}]")
+        page.get_by_test_id("audio-submit").click()
+
+    listen_and_answer(correct=False)
+    assert page.get_by_test_id("audio-missed").is_visible()
+    listen_and_answer(correct=True)
+    page.get_by_test_id("begin").click()
+    page.wait_for_selector("#trial[data-position]")
+    return participant
+
+
+def current_position(page) -> int:
+    return int(page.get_attribute("#trial", "data-position"))
+
+
+def play_all(page):
+    """Play each option to its end (the answer buttons unlock only then)."""
+    for index in range(page.locator("button.play").count()):
+        page.locator("button.play").nth(index).click()
+        page.wait_for_selector(f"figure.option:nth-child({index + 1}).played")
+    page.wait_for_selector("button.answer:not([disabled])")
+
+
+def expected_or(participant, position, default):
+    """The right answer for a catch trial (from the server's answer key), else ``default``."""
+    trial = participant.assignments.get(status=AssignmentStatus.ACTIVE).bundle.trials.get(position=position)
+    if not trial.catch_id:
+        return default, False
+    if trial.catch.expected_rating:
+        return str(trial.catch.expected_rating), True
+    return ("ArrowLeft" if trial.first_on_left else "ArrowRight"), True
+
+
+def answer_trial(page, participant, key, *, fail_catch=False):
+    position = current_position(page)
+    play_all(page)
+    answer, is_catch = expected_or(participant, position, key)
+    if is_catch and fail_catch:
+        answer = {"ArrowLeft": "ArrowRight", "ArrowRight": "ArrowLeft"}.get(answer, "1" if answer != "1" else "2")
+    page.keyboard.press(answer)
+    return position, is_catch
+
+
+def wait_until_stored(participant, count, page):
+    page.wait_for_function(
+        "key => JSON.parse(localStorage.getItem(key) || '[]').length === 0",
+        arg=f"mvfit.outbox.{participant.token[:16]}",
+    )
+    assert Response.objects.filter(assignment__participant=participant).count() == count
+
+
+def test_a_worker_completes_a_rating_assignment_and_catch_trials_are_flagged(page, live_server, tmp_path):
+    experiment = open_study(tmp_path, n=3, catch=2)
+    participant = enter(page, live_server, experiment)
+    assignment = participant.assignments.get()
+    assert assignment.n_trials == 5
+
+    # Before the clip has played through, answers are locked: a key press does nothing.
+    assert page.locator("button.answer:not([disabled])").count() == 0
+    page.keyboard.press("4")
+    assert current_position(page) == 0
+
+    catch_seen = 0
+    for _ in range(assignment.n_trials):
+        position, is_catch = answer_trial(page, participant, "5", fail_catch=catch_seen == 1)
+        catch_seen += is_catch
+        if position < assignment.n_trials - 1:
+            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+    page.get_by_test_id("done").wait_for()
+    assignment.refresh_from_db()
+    assert page.get_by_test_id("completion-code").inner_text() == assignment.completion_code
+    assert assignment.status == AssignmentStatus.COMPLETED
+
+    stored = Response.objects.filter(assignment=assignment).order_by("trial__position")
+    assert [r.trial.position for r in stored] == list(range(5))
+    catches = [r for r in stored if r.is_catch]
+    assert len(catches) == 2 and sorted(r.catch_passed for r in catches) == [False, True]
+    for response in stored:
+        assert response.play_count >= 1 and response.rt_ms is not None and response.rt_ms >= 0
+        assert response.presented_at <= response.answered_at <= response.received_at
+        if not response.is_catch:
+            assert response.rating == 5 and response.catch_passed is None
+
+
+def test_a_worker_completes_a_2afc_assignment(page, live_server, tmp_path):
+    experiment = open_study(tmp_path, kind="afc", n=3, catch=1, n_clips=4, n_excerpts=3)
+    participant = enter(page, live_server, experiment)
+    assignment = participant.assignments.get()
+    assert page.locator("figure.option").count() == 2
+    for _ in range(assignment.n_trials):
+        position, _ = answer_trial(page, participant, "ArrowLeft")
+        if position < assignment.n_trials - 1:
+            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+    page.get_by_test_id("done").wait_for()
+    stored = Response.objects.filter(assignment=assignment)
+    assert stored.count() == 4
+    assert set(stored.filter(is_catch=False).values_list("chosen_side", flat=True)) == {"left"}
+    assert stored.get(is_catch=True).catch_passed is True
+    assert all(r.play_count >= 2 for r in stored)  # both options played
+
+
+def test_reload_and_a_closed_tab_resume_at_the_first_unanswered_trial(page, live_server, tmp_path, browser_context):
+    experiment = open_study(tmp_path, n=4, catch=0)
+    participant = enter(page, live_server, experiment)
+    for _ in range(2):
+        position, _ = answer_trial(page, participant, "3")
+        page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+    wait_until_stored(participant, 2, page)
+
+    page.reload()
+    page.wait_for_selector("#trial[data-position='2']")
+    assert page.get_by_test_id("progress-text").inner_text() == "2 of 4 done"
+    answer_trial(page, participant, "3")
+    page.wait_for_selector("#trial[data-position='3']")
+    wait_until_stored(participant, 3, page)
+
+    url = page.url
+    page.close()
+    reopened = browser_context.new_page()
+    reopened.goto(url)
+    reopened.wait_for_selector("#trial[data-position='3']")
+    assert reopened.get_by_test_id("progress-text").inner_text() == "3 of 4 done"
+    answer_trial(reopened, participant, "3")
+    reopened.get_by_test_id("done").wait_for()
+    assert Response.objects.filter(assignment__participant=participant).count() == 4
+
+
+def test_a_retried_submit_whose_response_was_lost_and_a_double_click_store_one_answer(page, live_server, tmp_path):
+    experiment = open_study(tmp_path, n=3, catch=0)
+    participant = enter(page, live_server, experiment)
+    sent = []
+
+    def lose_first_response(route):
+        body = json.loads(route.request.post_data)
+        sent.append(body["idempotency_key"])
+        if len(sent) == 1:
+            route.fetch()  # the server stores the answer ...
+            route.abort("connectionreset")  # ... but the browser never hears back, so it retries
+        else:
+            route.continue_()
+
+    page.route("**/api/answers", lose_first_response)
+    answer_trial(page, participant, "6")
+    page.wait_for_selector("#trial[data-position='1']")
+    wait_until_stored(participant, 1, page)
+    assert len(sent) == 2 and sent[0] == sent[1], "the retry reused the idempotency key"
+
+    # A double click on an answer button sends one answer.
+    play_all(page)
+    page.locator("button.answer[data-value='2']").dblclick()
+    page.wait_for_selector("#trial[data-position='2']")
+    wait_until_stored(participant, 2, page)
+    assert len(sent) == 3
+    assert list(
+        Response.objects.filter(assignment__participant=participant)
+        .order_by("trial__position")
+        .values_list("rating", flat=True)
+    ) == [6, 2]
+
+
+def test_answers_given_offline_are_stored_once_when_the_connection_returns(
+    page, live_server, tmp_path, browser_context
+):
+    experiment = open_study(tmp_path, n=3, catch=0)
+    participant = enter(page, live_server, experiment)
+    play_all(page)
+    browser_context.set_offline(True)
+    page.keyboard.press("7")
+    page.get_by_test_id("banner").wait_for()
+    assert "Connection lost" in page.get_by_test_id("banner").inner_text()
+    outbox = page.evaluate(f"JSON.parse(localStorage.getItem('mvfit.outbox.{participant.token[:16]}'))")
+    assert [a["position"] for a in outbox] == [0]
+    assert not Response.objects.exists()
+    # The next trial was preloaded, so the worker can carry on while offline.
+    page.wait_for_selector("#trial[data-position='1']")
+    browser_context.set_offline(False)
+    wait_until_stored(participant, 1, page)
+    page.wait_for_function("() => document.getElementById('banner').hidden")
+    response = Response.objects.get()
+    assert (response.trial.position, response.rating) == (0, 7)
