@@ -1,6 +1,21 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from .models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, Video, VideoClip
+from .services import rendering
+
+
+@admin.action(description="Prepare selected (cut + encode once)")
+def prepare_selected(modeladmin, request, queryset):
+    ids = list(queryset.values_list("pk", flat=True))
+    kind = "clip_ids" if queryset.model is VideoClip else "excerpt_ids"
+    count = rendering.schedule_preparation(**{kind: ids})
+    modeladmin.message_user(request, f"Scheduled preparation of {count} item(s).", messages.SUCCESS)
+
+
+@admin.action(description="Render selected pairings")
+def render_selected(modeladmin, request, queryset):
+    count = rendering.schedule_render(pairing_ids=queryset.values_list("pk", flat=True))
+    modeladmin.message_user(request, f"Scheduled rendering of {count} pairing(s).", messages.SUCCESS)
 
 
 class ImportItemInline(admin.TabularInline):
@@ -42,12 +57,16 @@ class MusicTrackAdmin(admin.ModelAdmin):
 class VideoClipAdmin(admin.ModelAdmin):
     list_display = ["pk", "video", "start_s", "duration_s", "seed", "state"]
     list_filter = ["state"]
+    raw_id_fields = ["video"]
+    actions = [prepare_selected]
 
 
 @admin.register(MusicExcerpt)
 class MusicExcerptAdmin(admin.ModelAdmin):
     list_display = ["pk", "track", "start_s", "duration_s", "seed", "state", "loudness_lufs"]
     list_filter = ["state"]
+    raw_id_fields = ["track", "ground_truth_clip"]
+    actions = [prepare_selected]
 
 
 @admin.register(Pairing)
@@ -55,3 +74,4 @@ class PairingAdmin(admin.ModelAdmin):
     list_display = ["pk", "clip", "excerpt", "state", "attempts", "rendered_at"]
     list_filter = ["state"]
     raw_id_fields = ["clip", "excerpt"]
+    actions = [render_selected]

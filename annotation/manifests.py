@@ -114,9 +114,10 @@ def read_manifest(manifest: Path) -> list[ManifestEntry]:
             entry.problem = f"row {row_number}: empty {path_column}"
         elif not entry.label:
             entry.problem = f"row {row_number}: empty label"
+        entry.with_credit(credits.get(relative))
         if not entry.source_url and re.fullmatch(r"[\w.-]+/[\w.-]+", entry.metadata.get("source_repo", "")):
             entry.source_url = f"https://github.com/{entry.metadata['source_repo']}"
-        entries.append(entry.with_credit(credits.get(relative)))
+        entries.append(entry)
     return entries
 
 

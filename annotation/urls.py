@@ -1,9 +1,20 @@
+from django.conf import settings
 from django.urls import path
 
-from . import views
+from . import api, views
 
 app_name = "annotation"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("credits/", views.credits, name="credits"),
+    path("library/", views.library, name="library"),
+    path("api/library/imports/", api.ImportBatches.as_view(), name="api-imports"),
+    path("api/library/imports/<int:pk>/", api.ImportBatchDetail.as_view(), name="api-import-detail"),
+    path("api/library/uploads/", api.Upload.as_view(), name="api-uploads"),
+    path("api/library/progress/", api.Progress.as_view(), name="api-progress"),
 ]
+
+if settings.STORAGE_BACKEND == "local":
+    # Local media storage is served by Django (with Range support for <video> seeking); S3 serves itself.
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", views.media_file, name="media"))

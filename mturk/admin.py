@@ -6,9 +6,13 @@ nothing is sent to MTurk until it is submitted.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.html import format_html_join
 
 from .client import MTurkError
@@ -27,12 +31,13 @@ from .models import (
     WorkerBlock,
 )
 from .modes import Mode
-from .safety import LiveModeNotConfirmed
+from .safety import LiveModeNotConfirmed, UnsafeTaskURL
 from .selectors import batch_progress, spending
+from .services import hits as hit_changes
 from .services import review, suggestions
 from .services.audit import open_mturk
 from .services.budget import SpendingCapExceeded
-from .services.publishing import PublishError, publish_batch
+from .services.publishing import PublishError, create_hit_rows, publish_batch, validate_batch_inputs
 from .services.reconciliation import default_participant_source, sync_and_reconcile
 
 USER_ERRORS = (MTurkError, LiveModeNotConfirmed, SpendingCapExceeded, PublishError, review.ReviewError, ValueError)
@@ -128,8 +133,31 @@ class HitInline(admin.TabularInline):
     readonly_fields = fields
 
 
+class HitBatchForm(forms.ModelForm):
+    class Meta:
+        model = HitBatch
+        fields = [
+            "study", "mode", "task_url", "frame_height", "title", "description", "keywords", "reward",
+            "assignment_duration_s", "auto_approval_delay_s", "lifetime_s", "n_assignments",
+            "max_assignments_per_hit", "allow_ten_plus_assignments", "planned_bonus_per_assignment",
+            "min_approval_rate", "min_approved_hits", "locales", "require_masters", "exclude_returning_workers",
+        ]  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") and data.get("task_url"):
+            try:
+                validate_batch_inputs(
+                    mode=Mode(data["mode"]), task_url=data["task_url"], locales=data.get("locales") or []
+                )
+            except (UnsafeTaskURL, ValueError) as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return data
+
+
 @admin.register(HitBatch)
 class HitBatchAdmin(admin.ModelAdmin):
+    form = HitBatchForm
     list_display = ["pk", "title", "study", "mode", "state", "n_assignments", "reward", "estimated_cost", "created_at"]
     list_filter = ["mode", "state"]
     search_fields = ["title", "study__name", "hit_type_id"]
@@ -144,6 +172,15 @@ class HitBatchAdmin(admin.ModelAdmin):
     ]
     inlines = [HitInline]
     actions = ["publish", "sync", "suggest_rejections"]
+
+    def save_model(self, request, obj, form, change):
+        # A new batch gets its HIT rows like one made by the command or the API.
+        if not change:
+            obj.created_by = request.user.username
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                create_hit_rows(batch=obj)
 
     def has_change_permission(self, request, obj=None):
         # A batch on MTurk is history: changing its fields here would not change the HITs.
@@ -370,6 +407,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def save_model(self, request, obj, form, change):
+        # A new batch gets its HIT rows like one made by the command or the API.
+        if not change:
+            obj.created_by = request.user.username
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                create_hit_rows(batch=obj)
+
     def has_change_permission(self, request, obj=None):
         return False
 
@@ -415,11 +461,75 @@ class WorkerBlockAdmin(ReadOnlyAdmin):
     search_fields = ["worker_id"]
 
 
+class ExtendForm(ConfirmForm):
+    hours = forms.FloatField(min_value=0.1, initial=24, help_text="New expiration: this many hours from now.")
+
+
+class AddAssignmentsForm(ConfirmForm):
+    number = forms.IntegerField(min_value=1, max_value=1000, help_text="Assignments to add to each selected HIT.")
+
+
 @admin.register(Hit)
 class HitAdmin(ReadOnlyAdmin):
     list_display = ["pk", "hit_id", "batch", "state", "status", "max_assignments", "completed", "expiration"]
     list_filter = ["state", "status", "batch__mode"]
     search_fields = ["hit_id"]
+    actions = ["expire", "extend", "add_assignments"]
+
+    def _change(self, request, queryset, data, verb, act):
+        by_mode: dict[str, list] = {}
+        for hit in queryset.filter(hit_id__isnull=False).select_related("batch__study"):
+            by_mode.setdefault(hit.batch.mode, []).append(hit)
+        for mode, hits in by_mode.items():
+            try:
+                mturk = open_mturk(mode=mode, confirm_live=data["confirm_live"], actor=request.user.username)
+            except LiveModeNotConfirmed as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            result = review.bulk(hits, lambda hit, m=mturk: act(hit, m))
+            _report(self, request, result, verb)
+
+    def _live(self, queryset) -> bool:
+        return queryset.filter(batch__mode=Mode.LIVE).exists()
+
+    @admin.action(description="Expire now (workers on it can still submit)")
+    def expire(self, request, queryset):
+        actor = request.user.username
+        return _intermediate(
+            self, request, queryset, form_class=ConfirmForm, title="Expire HITs", action="expire",
+            live=self._live(queryset),
+            handle=lambda data: self._change(
+                request, queryset, data, "Expired", lambda h, m: hit_changes.expire_hit(hit=h, mturk=m, actor=actor)
+            ),
+        )  # fmt: skip
+
+    @admin.action(description="Extend the expiration")
+    def extend(self, request, queryset):
+        actor = request.user.username
+
+        def handle(data):
+            until = timezone.now() + dt.timedelta(hours=data["hours"])
+            self._change(
+                request, queryset, data, "Extended",
+                lambda h, m: hit_changes.extend_hit(hit=h, mturk=m, until=until, actor=actor),
+            )  # fmt: skip
+
+        return _intermediate(
+            self, request, queryset, form_class=ExtendForm, title="Extend HITs", action="extend",
+            live=self._live(queryset), handle=handle,
+        )  # fmt: skip
+
+    @admin.action(description="Add assignments (costs money)")
+    def add_assignments(self, request, queryset):
+        actor = request.user.username
+        return _intermediate(
+            self, request, queryset, form_class=AddAssignmentsForm, title="Add assignments", action="add_assignments",
+            live=self._live(queryset),
+            handle=lambda data: self._change(
+                request, queryset, data, "Extended",
+                lambda h, m: hit_changes.add_assignments(hit=h, mturk=m, number=data["number"], actor=actor),
+            ),
+        )  # fmt: skip
 
 
 @admin.register(ExclusionQualification)
@@ -436,9 +546,9 @@ class QualificationGrantAdmin(ReadOnlyAdmin):
 
 @admin.register(Discrepancy)
 class DiscrepancyAdmin(admin.ModelAdmin):
-    list_display = ["detected_at", "kind", "worker_id", "assignment_id", "batch", "resolved_at", "resolution"]
+    list_display = ["detected_at", "kind", "worker_id", "assignment_id", "batch", "detail", "resolved_at"]
     list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
-    search_fields = ["worker_id", "assignment_id"]
+    search_fields = ["worker_id", "assignment_id", "detail"]  # a worker may quote their completion code
     readonly_fields = ["batch", "kind", "worker_id", "assignment_id", "hit_id", "detail", "detected_at", "resolved_at"]
     actions = ["mark_resolved"]
 

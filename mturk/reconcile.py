@@ -30,6 +30,7 @@ class LocalParticipant:
     assignment_id: str
     hit_id: str
     completed_at: dt.datetime | None
+    completion_code: str = ""  # what the worker can quote to us if the submit to MTurk failed
     ref: object = None  # the caller's own handle (e.g. a primary key), passed through untouched
 
     @property

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from django.conf import settings
 
+from tests.support.browser import browser, browser_context, page  # noqa: F401  (shared Chromium fixtures)
 from tests.support.celery_worker import start_worker
 from webapp.celery import app as celery_app
 

@@ -148,6 +148,9 @@ elif STORAGE_BACKEND == "s3":
             "file_overwrite": True,
             "default_acl": None,
             "querystring_auth": True,
+            # MinIO and other S3-compatible stores usually want path-style URLs and SigV4.
+            "addressing_style": env("MVFIT_S3_ADDRESSING_STYLE", default=None),
+            "signature_version": env("MVFIT_S3_SIGNATURE_VERSION", default="s3v4"),
         },
     }
 else:
@@ -188,6 +191,10 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)
 # `render` command then renders synchronously with a progress bar). With a broker, tasks go to
 # separate worker processes.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL is None)
+if CELERY_BROKER_URL is None and CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks never touch a broker, but kombu still builds a producer and warns about a missing
+    # host; the in-memory transport keeps the embedded demo's output clean.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="mvfit")
@@ -198,6 +205,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # How often a worker sweeps for unacknowledged messages older than the visibility timeout (those of
+    # killed workers): every interval x throttle seconds. Kombu's defaults (10 x 10) suit production.
+    "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"

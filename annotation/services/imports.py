@@ -19,12 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.files import delete_quietly, sha256_of, store_copy
+from annotation.files import delete_quietly, is_local, sha256_of, store_copy
 from annotation.manifests import LICENSES_FILENAME, ManifestEntry, ManifestError, read_licenses, read_manifest
 from annotation.media import MediaInfo, MediaKind, MediaRejected, ValidationRules, check, probe
 from annotation.media.render import extract_soundtrack
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 # Files a media folder typically carries next to the media; not import candidates.
 SIDECAR_SUFFIXES = {".md", ".txt", ".csv", ".json", ".yaml", ".yml", ".pdf", ".html", ".nfo", ".sha256"}
 UNLABELLED = "unlabelled"
+MANAGED_MEDIA_FOLDERS = ("library", "prepared", "pairings")
 
 Progress = Callable[[ImportItem], None] | None
 
@@ -111,7 +113,8 @@ def import_single_file(
         attribution=attribution,
         source_url=source_url,
     )
-    item = import_entry(batch=batch, entry=entry, original_name=original_name)
+    shown = f"upload:{original_name}" if source == ImportBatch.Source.UPLOAD and original_name else None
+    item = import_entry(batch=batch, entry=entry, original_name=original_name, shown_path=shown)
     _finish(batch)
     return item
 
@@ -212,10 +215,18 @@ def folder_entries(
     if not folder.is_dir():
         raise NotADirectoryError(f"not a folder: {folder}")
     credits = read_licenses(folder / LICENSES_FILENAME)
+    # Never re-import the library's own stored files (when the folder contains the media storage).
+    managed = (
+        [Path(default_storage.location).resolve() / sub for sub in MANAGED_MEDIA_FOLDERS]
+        if is_local(default_storage)
+        else []
+    )
     entries = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if not path.is_file() or any(part.startswith(".") for part in relative.parts):
+            continue
+        if any(folder_ in path.resolve().parents for folder_ in managed):
             continue
         if path.suffix.lower() in SIDECAR_SUFFIXES:
             continue
@@ -241,10 +252,15 @@ class _Duplicate(Exception):
         self.existing = existing
 
 
-def import_entry(*, batch: ImportBatch, entry: ManifestEntry, original_name: str | None = None) -> ImportItem:
-    """Import one file into ``batch``; always returns its ImportItem (imported / duplicate / rejected)."""
+def import_entry(
+    *, batch: ImportBatch, entry: ManifestEntry, original_name: str | None = None, shown_path: str | None = None
+) -> ImportItem:
+    """Import one file into ``batch``; always returns its ImportItem (imported / duplicate / rejected).
+
+    ``shown_path`` replaces the local path in the item (an upload's temporary file means nothing to users).
+    """
     path = Path(entry.path)
-    record = {"batch": batch, "path": str(path), "kind": entry.kind}
+    record = {"batch": batch, "path": shown_path or str(path), "kind": entry.kind}
     try:
         if entry.problem:
             raise MediaRejected(entry.problem)

@@ -88,7 +88,7 @@ def _dispatch_render(batch: list[int]) -> None:
     render_pairings_task.delay(batch)
 
 
-def _batches_by_clip(rows: Iterable[tuple[int, int]], *, size: int) -> list[list[int]]:
+def batches_by_clip(rows: Iterable[tuple[int, int]], *, size: int) -> list[list[int]]:
     """Group ``(pairing_id, clip_id)`` rows into batches of one clip: a batch is one ffmpeg mux process."""
     by_clip: dict[int, list[int]] = defaultdict(list)
     for pairing_id, clip_id in rows:
@@ -114,9 +114,36 @@ def schedule_render(*, pairing_ids: Iterable[int]) -> int:
     Pairing.objects.filter(pk__in=[pk for pk, _ in rows], state=RenderState.FAILED).update(
         state=RenderState.PENDING, error=""
     )
-    for batch in _batches_by_clip(rows, size=settings.MVFIT_RENDER_BATCH_SIZE):
+    for batch in batches_by_clip(rows, size=settings.MVFIT_RENDER_BATCH_SIZE):
         transaction.on_commit(functools.partial(_dispatch_render, batch))
     return len(rows)
+
+
+@transaction.atomic
+def schedule_preparation(*, clip_ids: Iterable[int] = (), excerpt_ids: Iterable[int] = ()) -> int:
+    """Schedule preparation of clips and excerpts ahead of muxing (one task each); returns how many.
+
+    Whole-library renders prepare everything first, so concurrent mux tasks do not all prepare the same
+    excerpt at once. Lazily scheduled pairings prepare what they need themselves.
+    """
+    from annotation.tasks import prepare_clip_task, prepare_excerpt_task
+
+    clips = list(
+        VideoClip.objects.filter(pk__in=list(clip_ids)).exclude(state=RenderState.READY).values_list("pk", flat=True)
+    )
+    excerpts = list(
+        MusicExcerpt.objects.filter(pk__in=list(excerpt_ids))
+        .exclude(state=RenderState.READY)
+        .values_list("pk", flat=True)
+    )
+    # A retry after a permanent failure starts from pending, so progress counts stay meaningful.
+    VideoClip.objects.filter(pk__in=clips, state=RenderState.FAILED).update(state=RenderState.PENDING, error="")
+    MusicExcerpt.objects.filter(pk__in=excerpts, state=RenderState.FAILED).update(state=RenderState.PENDING, error="")
+    for pk in clips:
+        transaction.on_commit(functools.partial(prepare_clip_task.delay, pk))
+    for pk in excerpts:
+        transaction.on_commit(functools.partial(prepare_excerpt_task.delay, pk))
+    return len(clips) + len(excerpts)
 
 
 @transaction.atomic

@@ -131,3 +131,9 @@ class ConfirmSuggestionsSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
     confirmed = serializers.BooleanField(help_text="Must be true: the experimenter's explicit decision.")
     confirm_live = serializers.BooleanField(required=False, default=False)
+
+
+class HitChangeSerializer(serializers.Serializer):
+    hours = serializers.FloatField(required=False, min_value=0.1)
+    number = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    confirm_live = serializers.BooleanField(required=False, default=False)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("batches/<int:pk>/suggest/", views.BatchSuggest.as_view(), name="batch-suggest"),
     path("suggestions/", views.SuggestionList.as_view(), name="suggestions"),
     path("suggestions/confirm/", views.ConfirmSuggestions.as_view(), name="suggestions-confirm"),
+    path("hits/<str:hit_id>/<str:action>/", views.HitChange.as_view(), name="hit-change"),
     path("workers/block/", views.WorkerBlockView.as_view(), name="worker-block"),
     path("calls/", views.CallList.as_view(), name="calls"),
     path("discrepancies/", views.DiscrepancyList.as_view(), name="discrepancies"),

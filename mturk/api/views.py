@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mturk.client import MTurkError
-from mturk.models import Discrepancy, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy, ReviewSuggestion
+from mturk.models import Discrepancy, Hit, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy, ReviewSuggestion
 from mturk.modes import Mode
 from mturk.safety import LiveModeNotConfirmed, UnsafeTaskURL
+from mturk.services import hits as hit_changes
 from mturk.services import review, suggestions
 from mturk.services.audit import open_mturk
 from mturk.services.budget import SpendingCapExceeded
@@ -267,3 +270,30 @@ class ConfirmSuggestions(APIView):
             },
             status=status.HTTP_207_MULTI_STATUS if result.failed else status.HTTP_200_OK,
         )
+
+
+class HitChange(APIView):
+    """Expire, extend (``hours``) or add assignments (``number``, under the spending cap) to one HIT."""
+
+    @translate_errors
+    def post(self, request, hit_id, action):
+        if action not in {"expire", "extend", "add"}:
+            return Response({"detail": f"Unknown action {action!r}."}, status=status.HTTP_404_NOT_FOUND)
+        hit = get_object_or_404(Hit.objects.select_related("batch__study"), hit_id=hit_id)
+        serializer = s.HitChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        mturk = open_mturk(mode=hit.batch.mode, confirm_live=data["confirm_live"], actor=_actor(request))
+        if action == "expire":
+            hit_changes.expire_hit(hit=hit, mturk=mturk, actor=_actor(request))
+        elif action == "extend":
+            if not data.get("hours"):
+                raise ValueError("extend needs hours.")
+            until = timezone.now() + dt.timedelta(hours=data["hours"])
+            hit_changes.extend_hit(hit=hit, mturk=mturk, until=until, actor=_actor(request))
+        else:
+            if not data.get("number"):
+                raise ValueError("add needs number.")
+            hit_changes.add_assignments(hit=hit, mturk=mturk, number=data["number"], actor=_actor(request))
+        hit.refresh_from_db()
+        return Response({"hit_id": hit.hit_id, "max_assignments": hit.max_assignments, "expiration": hit.expiration})

@@ -7,10 +7,18 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.urls import reverse
 
-from experiments.models import Bundle, BundleStatus, Experiment, Participant, ParticipantSource
+from experiments.models import (
+    Assignment,
+    AssignmentStatus,
+    Bundle,
+    BundleStatus,
+    Experiment,
+    Participant,
+    ParticipantSource,
+)
 from mturk.models import HitBatch, MTurkStudy
 from mturk.modes import Mode
 from mturk.reconcile import LocalParticipant
@@ -80,10 +88,17 @@ def participants_for_batch(batch: HitBatch) -> list[LocalParticipant] | None:
     hit_ids = list(batch.hits.filter(hit_id__isnull=False).values_list("hit_id", flat=True))
     rows = (
         Participant.objects.filter(experiment_id=experiment_id, source=ParticipantSource.MTURK, hit_id__in=hit_ids)
-        .annotate(completed_at=Max("assignments__completed_at"))
-        .values_list("pk", "worker_id", "assignment_id", "hit_id", "completed_at")
+        .annotate(
+            completed_at=Max("assignments__completed_at"),
+            completion_code=Subquery(
+                Assignment.objects.filter(participant=OuterRef("pk"), status=AssignmentStatus.COMPLETED)
+                .order_by("-completed_at")
+                .values("completion_code")[:1]
+            ),
+        )
+        .values_list("pk", "worker_id", "assignment_id", "hit_id", "completed_at", "completion_code")
     )
     return [
-        LocalParticipant(worker_id=w, assignment_id=a, hit_id=h, completed_at=done, ref=pk)
-        for pk, w, a, h, done in rows
+        LocalParticipant(worker_id=w, assignment_id=a, hit_id=h, completed_at=done, completion_code=code or "", ref=pk)
+        for pk, w, a, h, done, code in rows
     ]

@@ -17,7 +17,7 @@ from . import budget
 EXPIRE_NOW = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 
 
-class HitChangeError(Exception):
+class HitChangeError(ValueError):
     """The change cannot be made; nothing was sent to MTurk."""
 
 
@@ -100,15 +100,24 @@ def _send_extension(*, extension: HitExtension, spend: Spend, mturk: MTurk, acto
                 hit.hit_id, number=extension.number, unique_request_token=extension.request_token
             )
         except MTurkError as exc:
-            if not exc.is_duplicate_request:
+            # "Token already used": believe it once the HIT shows the extra assignments.
+            if not (exc.is_duplicate_request and _extended(mturk, hit, extension)):
                 extension.error = str(exc)
-                if not exc.outcome_unknown:
+                if not (exc.outcome_unknown or exc.is_duplicate_request):
                     extension.state = HitExtension.State.FAILED
                     budget.release(spend=spend)
                 extension.save(update_fields=["error", "state"])
                 raise
     _extension_done(extension, spend)
     return extension
+
+
+def _extended(mturk: MTurk, hit: Hit, extension: HitExtension) -> bool:
+    try:
+        remote = mturk.get_hit(hit.hit_id)
+    except MTurkError:
+        return False
+    return remote.max_assignments >= hit.max_assignments + extension.number
 
 
 @transaction.atomic

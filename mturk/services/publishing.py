@@ -70,9 +70,7 @@ def create_batch(
 ) -> HitBatch:
     """A draft batch and its HIT rows (assignments split into HITs of at most ``max_assignments_per_hit``)."""
     mode = Mode(mode)
-    check_task_url(task_url, mode=mode)
-    for locale in options.get("locales") or []:
-        parse_locale(locale)
+    validate_batch_inputs(mode=mode, task_url=task_url, locales=options.get("locales") or [])
     batch = HitBatch(
         study=study,
         mode=mode,
@@ -86,9 +84,24 @@ def create_batch(
     )
     batch.full_clean()
     batch.save()
-    sizes = fees.split_into_hits(batch.n_assignments, batch.max_assignments_per_hit)
-    Hit.objects.bulk_create(Hit(batch=batch, index=i, max_assignments=n) for i, n in enumerate(sizes))
+    create_hit_rows(batch=batch)
     return batch
+
+
+def validate_batch_inputs(*, mode: Mode, task_url: str, locales: list[str]) -> None:
+    """Checks the model cannot express: a task URL live workers can load, ISO 3166 locales."""
+    check_task_url(task_url, mode=mode)
+    for locale in locales:
+        parse_locale(locale)
+
+
+@transaction.atomic
+def create_hit_rows(*, batch: HitBatch) -> list[Hit]:
+    """The batch's HIT rows (assignments split into HITs of at most ``max_assignments_per_hit``)."""
+    if batch.hits.exists():
+        raise ValueError(f"Batch {batch.pk} already has its HIT rows.")
+    sizes = fees.split_into_hits(batch.n_assignments, batch.max_assignments_per_hit)
+    return Hit.objects.bulk_create(Hit(batch=batch, index=i, max_assignments=n) for i, n in enumerate(sizes))
 
 
 def hit_reservation(batch: HitBatch, hit: Hit) -> Decimal:
@@ -98,8 +111,9 @@ def hit_reservation(batch: HitBatch, hit: Hit) -> Decimal:
 def remaining_cost(batch: HitBatch) -> Decimal:
     """What publishing the not-yet-created HITs can still cost, planned bonuses included."""
     total = Decimal("0.00")
+    reserved = set(Spend.objects.filter(hit__batch=batch, state=Spend.State.RESERVED).values_list("hit_id", flat=True))
     for hit in batch.hits.filter(hit_id__isnull=True):
-        if not Spend.objects.filter(hit=hit, state=Spend.State.RESERVED).exists():
+        if hit.pk not in reserved:
             total += hit_reservation(batch, hit)
         if batch.planned_bonus_per_assignment:
             total += fees.bonus_cost(batch.planned_bonus_per_assignment) * hit.max_assignments
@@ -149,7 +163,7 @@ def publish_batch(
             )
             batch.save(update_fields=["hit_type_id"])
 
-        for hit in batch.hits.order_by("index"):
+        for hit in batch.hits.select_related("batch__study").order_by("index"):
             if hit.hit_id:
                 report.already_published += 1
                 continue
@@ -185,19 +199,15 @@ def _finish(batch: HitBatch) -> None:
 
 
 def _publish_hit(*, hit: Hit, batch: HitBatch, mturk: MTurk) -> str:
-    spend = budget.reserve(
-        study=batch.study, mode=batch.mode, kind=Spend.Kind.HIT, amount=hit_reservation(batch, hit), hit=hit
-    )
     token = hit.request_token
     token_forgotten = hit.first_attempt_at and timezone.now() - hit.first_attempt_at > TOKEN_TRUST_WINDOW
+    spend = _reserve_and_record_attempt(hit=hit, batch=batch, record_attempt=not token_forgotten)
     # Once MTurk no longer remembers the token, look for the HIT an earlier attempt may have created.
-    if token_forgotten and (remote := find_hit_by_annotation(mturk, token)) is not None:
-        _store(hit, remote, spend)
-        return "recovered"
-    Hit.objects.filter(pk=hit.pk).update(
-        create_attempts=hit.create_attempts + 1, first_attempt_at=hit.first_attempt_at or timezone.now()
-    )
-    hit.refresh_from_db()
+    if token_forgotten:
+        if (remote := find_hit_by_annotation(mturk, token)) is not None:
+            _store(hit, remote, spend)
+            return "recovered"
+        _record_attempt(hit)
     try:
         remote = mturk.create_hit_with_hit_type(
             hit_type_id=batch.hit_type_id,
@@ -216,6 +226,23 @@ def _publish_hit(*, hit: Hit, batch: HitBatch, mturk: MTurk) -> str:
         raise
     _store(hit, remote, spend)
     return "created"
+
+
+@transaction.atomic
+def _reserve_and_record_attempt(*, hit: Hit, batch: HitBatch, record_attempt: bool) -> Spend:
+    """One transaction: the money is reserved and the attempt is on record before MTurk hears of it."""
+    spend = budget.reserve(
+        study=batch.study, mode=batch.mode, kind=Spend.Kind.HIT, amount=hit_reservation(batch, hit), hit=hit
+    )
+    if record_attempt:
+        _record_attempt(hit)
+    return spend
+
+
+def _record_attempt(hit: Hit) -> None:
+    hit.create_attempts += 1
+    hit.first_attempt_at = hit.first_attempt_at or timezone.now()
+    Hit.objects.filter(pk=hit.pk).update(create_attempts=hit.create_attempts, first_attempt_at=hit.first_attempt_at)
 
 
 def _existing_hit(mturk: MTurk, token: str, exc: MTurkError) -> RemoteHit | None:

@@ -79,9 +79,9 @@ def record_findings(*, batch: HitBatch, result: Reconciliation) -> None:
     for participant in result.known_not_submitted:
         key = (Discrepancy.Kind.KNOWN_NOT_SUBMITTED, participant.worker_id, participant.assignment_id)
         found.add(key)
-        _open(
-            batch, key, hit_id=participant.hit_id, detail=f"finished at {participant.completed_at:%Y-%m-%d %H:%M} UTC"
-        )
+        finished = f"{participant.completed_at:%Y-%m-%d %H:%M} UTC"
+        detail = f"finished at {finished}, completion code {participant.completion_code or '-'}"
+        _open(batch, key, hit_id=participant.hit_id, detail=detail)
     for discrepancy in Discrepancy.objects.filter(batch=batch, resolved_at__isnull=True):
         if (discrepancy.kind, discrepancy.worker_id, discrepancy.assignment_id) not in found:
             discrepancy.resolved_at = timezone.now()

@@ -183,7 +183,8 @@ def send_bonus(
                 unique_request_token=bonus.request_token,
             )
         except MTurkError as exc:
-            if exc.is_duplicate_request:
+            # "Token already used": an earlier attempt went through. Believe it once MTurk lists the payment.
+            if exc.is_duplicate_request and _already_paid(bonus, mturk):
                 _bonus_sent(bonus, spend, note=f"MTurk already had this token: {exc.message}")
                 return bonus
             _bonus_failed(bonus, spend, exc)
@@ -208,7 +209,7 @@ def _bonus_sent(bonus: Bonus, spend: Spend, *, note: str = "") -> None:
 
 def _bonus_failed(bonus: Bonus, spend: Spend, exc: MTurkError) -> None:
     bonus.error = str(exc)
-    if exc.outcome_unknown:
+    if exc.outcome_unknown or exc.is_duplicate_request:
         bonus.save(update_fields=["error"])  # stays pending and reserved; the next attempt checks MTurk first
         return
     bonus.state = PaymentState.FAILED
@@ -280,7 +281,7 @@ def bulk(items: Iterable[T], action: Callable[[T], object]) -> BulkResult:
     for item in items:
         try:
             action(item)
-        except (ReviewError, MTurkError, budget.SpendingCapExceeded) as exc:
+        except (ReviewError, MTurkError, budget.SpendingCapExceeded, ValueError) as exc:
             result.failed.append((item, str(exc)))
         else:
             result.succeeded.append(item)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import secrets
 from decimal import Decimal
 
 from botocore.awsrequest import AWSResponse
@@ -26,8 +27,8 @@ _ids = itertools.count(1)
 
 
 def new_id(prefix: str = "3") -> str:
-    """An MTurk-looking id: 30 upper-case alphanumerics."""
-    return f"{prefix}{next(_ids):029d}".replace("0", "X", 3)[:30]
+    """An MTurk-looking id: 30 upper-case alphanumerics, unique across runs sharing a database."""
+    return f"{prefix}{secrets.token_hex(8).upper()}{next(_ids):013d}"[:30]
 
 
 class StubRegistry:

@@ -91,3 +91,24 @@ def test_publish_action(staff_client, mturk_stub):
     assert response.status_code == 302
     batch.refresh_from_db()
     assert batch.state == HitBatch.State.PUBLISHED
+
+
+def test_adding_a_batch_in_the_admin_creates_its_hit_rows_and_checks_the_url(staff_client):
+    from tests.factories.mturk import MTurkStudyFactory
+
+    study = MTurkStudyFactory()
+    form = {
+        "study": study.pk, "mode": "live", "task_url": "https://localhost/mturk/e/x/", "frame_height": 800,
+        "title": "t", "description": "d", "keywords": "", "reward": "1.00", "assignment_duration_s": 3600,
+        "auto_approval_delay_s": 3600, "lifetime_s": 86400, "n_assignments": 20, "max_assignments_per_hit": 9,
+        "planned_bonus_per_assignment": "0.00", "locales": "[]", "exclude_returning_workers": "on",
+        "hits-TOTAL_FORMS": "0", "hits-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    refused = staff_client.post("/admin/mturk/hitbatch/add/", form)
+    assert refused.status_code == 200 and b"Live workers cannot reach" in refused.content
+    added = staff_client.post(
+        "/admin/mturk/hitbatch/add/", {**form, "task_url": "https://mvfit.example.org/mturk/e/x/"}
+    )
+    assert added.status_code == 302
+    batch = HitBatch.objects.get()
+    assert [h.max_assignments for h in batch.hits.all()] == [9, 9, 2] and batch.created_by == "experimenter"

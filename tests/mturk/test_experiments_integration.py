@@ -84,3 +84,5 @@ def test_reconciliation_against_real_participants_including_a_reused_assignment_
         0,
     )
     assert list(Discrepancy.objects.values_list("kind", "worker_id")) == [("known_not_submitted", "A3LOSTSUBMIT")]
+    lost = Assignment.objects.get(participant__worker_id="A3LOSTSUBMIT")
+    assert f"completion code {lost.completion_code}" in Discrepancy.objects.get().detail

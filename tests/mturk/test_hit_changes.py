@@ -12,6 +12,8 @@ from mturk.services.budget import SpendingCapExceeded
 from mturk.services.hits import EXPIRE_NOW, HitChangeError, add_assignments, expire_hit, extend_hit, retry_extension
 from tests.factories.mturk import MTurkStudyFactory, make_batch, publish_rows
 
+from . import stubs
+
 pytestmark = pytest.mark.django_db
 
 
@@ -91,6 +93,7 @@ def test_an_extension_with_an_unknown_outcome_is_resent_with_the_same_token(mtur
             "UniqueRequestToken": extension.request_token,
         },
     )
+    stub.add_response("get_hit", {"HIT": stubs.hit(hit_id=hit.hit_id, max_assignments=7)})
     retry_extension(extension=extension, mturk=mturk)
     extension.refresh_from_db()
     hit.refresh_from_db()
@@ -101,3 +104,19 @@ def test_changes_need_a_published_hit(mturk_stub):
     hit = make_batch().hits.get()
     with pytest.raises(HitChangeError, match="not on MTurk yet"):
         expire_hit(hit=hit, mturk=open_mturk(mode="sandbox"))
+
+
+def test_hit_changes_from_the_admin_and_the_api(staff_client, mturk_stub, hit):
+    mturk_stub.sandbox.add_response(
+        "update_expiration_for_hit", {}, expected_params={"HITId": hit.hit_id, "ExpireAt": EXPIRE_NOW}
+    )
+    staff_client.post("/admin/mturk/hit/", {"action": "expire", "_selected_action": [hit.pk], "apply": "1"})
+    mturk_stub.sandbox.add_response("create_additional_assignments_for_hit", {})
+    response = staff_client.post(f"/api/mturk/hits/{hit.hit_id}/add/", {"number": 2}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["max_assignments"] == 7
+    refused = staff_client.post(f"/api/mturk/hits/{hit.hit_id}/add/", {"number": 5}, content_type="application/json")
+    assert refused.status_code == 400 and "fewer than 10" in refused.json()["detail"]
+    assert list(MTurkCall.objects.order_by("pk").values_list("operation", flat=True)) == [
+        "UpdateExpirationForHIT",
+        "CreateAdditionalAssignmentsForHIT",
+    ]

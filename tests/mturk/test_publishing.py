@@ -330,3 +330,17 @@ def test_a_live_batch_cannot_leave_draft_without_confirmation_at_the_database_le
     batch.state = HitBatch.State.PUBLISHING
     with pytest.raises(ValidationError, match="explicit live confirmation"):
         batch.full_clean()
+
+
+def test_after_24_hours_a_hit_that_was_never_created_is_created_with_its_token(mturk_stub):
+    batch = make_batch(n_assignments=9, exclude_returning_workers=False)
+    batch.hit_type_id, batch.state = HIT_TYPE_ID, HitBatch.State.PUBLISHING
+    batch.save()
+    hit = batch.hits.get()
+    Hit.objects.filter(pk=hit.pk).update(create_attempts=1, first_attempt_at=timezone.now() - dt.timedelta(hours=30))
+    hit.refresh_from_db()
+    mturk_stub.sandbox.add_response("list_hits", {"HITs": []})
+    expect_create(mturk_stub.sandbox, batch, hit, "3NEWXXXXXXXXXXXXXXXXXXXXXXXXXX")
+    report = publish_batch(batch=batch, mturk=open_mturk(mode="sandbox"))
+    hit.refresh_from_db()
+    assert len(report.created) == 1 and hit.create_attempts == 2

@@ -191,11 +191,32 @@ def test_a_bonus_whose_token_mturk_already_knows_counts_as_paid(mturk_stub, assi
             "UniqueRequestToken": bonus_token(assignment.worker_id, assignment.assignment_id),
         },
     )
+    paid = {
+        "WorkerId": assignment.worker_id,
+        "BonusAmount": "0.50",
+        "AssignmentId": assignment.assignment_id,
+        "Reason": "Thanks",
+        "GrantTime": stubs.NOW,
+    }
+    stub.add_response("list_bonus_payments", {"BonusPayments": [paid]})  # the earlier attempt did go through
     mturk = open_mturk(mode="sandbox")
     with pytest.raises(MTurkServiceError):
         review.send_bonus(assignment=assignment, mturk=mturk, amount="0.50", reason="Thanks")
     review.send_bonus(assignment=assignment, mturk=mturk, amount="0.50", reason="Thanks")
     assert Bonus.objects.get().state == PaymentState.SENT
+
+
+def test_a_used_token_without_a_listed_payment_stays_pending_and_reserved(mturk_stub, assignment):
+    stub = mturk_stub.sandbox
+    stub.add_client_error(
+        "send_bonus", service_error_code="RequestError", service_message="This UniqueRequestToken was already used."
+    )
+    stub.add_response("list_bonus_payments", {"BonusPayments": []})
+    with pytest.raises(MTurkRequestError):
+        review.send_bonus(assignment=assignment, mturk=open_mturk(mode="sandbox"), amount="0.50", reason="Thanks")
+    bonus = Bonus.objects.get()
+    assert bonus.state == PaymentState.PENDING and "already used" in bonus.error
+    assert Spend.objects.get(bonus=bonus).state == Spend.State.RESERVED
 
 
 def test_bonuses_respect_the_spending_cap(mturk_stub):

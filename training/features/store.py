@@ -101,7 +101,12 @@ def compute_features(
                 todo.append(item_id)
             else:
                 arrays[item_id] = cached
-        bar = tqdm(todo, desc=f"{stream.name} ({stream.extractor.name})", unit=stream.item_kind, disable=not progress)
+        bar = tqdm(
+            todo,
+            desc=f"{stream.name} ({stream.extractor.name})",
+            unit=stream.item_kind,
+            disable=not progress or not todo,
+        )
         for item_id in bar:
             path = paths[(stream.item_kind, item_id)]
             try:

@@ -68,7 +68,8 @@ def train_one_epoch(
     swap = torch.rand(len(data), generator=generator) < 0.5
     total = 0.0
     batches = range(0, len(data), batch_size)
-    for start in tqdm(batches, desc=description, unit="batch", leave=False, disable=not progress):
+    # A per-batch bar only pays off for long epochs; short ones would just flicker under the epoch bar.
+    for start in tqdm(batches, desc=description, unit="batch", leave=False, disable=not progress or len(batches) < 50):
         rows = order[start : start + batch_size]
         query, a, b, labels = data.batch(rows)
         flip = swap[rows]

@@ -33,6 +33,18 @@ class PreferenceConfig:
         return asdict(self)
 
 
+def safe_std(std: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """Per-dimension scale for standardising, with constant dimensions left unscaled (divisor 1).
+
+    "Constant" is judged relative to the dimension's magnitude, not by an absolute floor: backbone
+    features can be tiny yet informative (a random-init I3D gives values around 1e-7), while a
+    dimension that is constant up to float32 rounding (std ~ 1e-7 x |mean|) must not be blown up
+    into unit-variance noise.
+    """
+    constant = (std <= 1e-5 * mean.abs()) | (std == 0)
+    return torch.where(constant, torch.ones_like(std), std)
+
+
 class PreferenceNet(nn.Module):
     def __init__(self, config: PreferenceConfig) -> None:
         super().__init__()
@@ -59,11 +71,10 @@ class PreferenceNet(nn.Module):
     def set_normalisation(
         self, *, query_mean: torch.Tensor, query_std: torch.Tensor, option_mean: torch.Tensor, option_std: torch.Tensor
     ) -> None:
-        floor = 1e-6  # constant feature dimensions (e.g. dead ReLUs of a backbone) must not divide by 0
         self.query_mean.copy_(query_mean)
-        self.query_std.copy_(query_std.clamp_min(floor))
+        self.query_std.copy_(safe_std(query_std, query_mean))
         self.option_mean.copy_(option_mean)
-        self.option_std.copy_(option_std.clamp_min(floor))
+        self.option_std.copy_(safe_std(option_std, option_mean))
 
     def forward(self, query: torch.Tensor, option_a: torch.Tensor, option_b: torch.Tensor) -> torch.Tensor:
         """Logit of P(option A preferred) for the options in this order (not position-invariant)."""

@@ -99,7 +99,9 @@ def _features(config: PreferenceRunConfig, export, items: pd.DataFrame, streams:
     )
 
 
-def train_preference(config: PreferenceRunConfig, *, streams: list[Stream], progress: bool = True, log=print) -> dict:
+def train_preference(
+    config: PreferenceRunConfig, *, streams: list[Stream], progress: bool = True, log=print, record: dict | None = None
+) -> dict:
     """Train the head on cached frozen features and write the run directory; returns the summary."""
     if config.variant not in VARIANT_LABELS:
         raise TrainingInputError(f"--variant must be one of {sorted(VARIANT_LABELS)}, not {config.variant!r}.")
@@ -117,6 +119,8 @@ def train_preference(config: PreferenceRunConfig, *, streams: list[Stream], prog
         f"split by video: "
         + ", ".join(f"{k} {len(split.indices[k])} items / {len(split.videos[k])} videos" for k in split.indices)
     )
+    if len(split.dropped):
+        log(f"{len(split.dropped)} items left out: their two videos fell into different parts of the split.")
     log("Backbones are frozen: features are extracted once into the cache and only the head is trained (CPU).")
     store = _features(config, export, items, streams, progress)
     data = build_tensors(items, store)
@@ -170,6 +174,7 @@ def train_preference(config: PreferenceRunConfig, *, streams: list[Stream], prog
         "run": asdict(config),
         "model": model.config.to_dict(),
         "streams": stream_description(streams),
+        **(record or {}),
         "export_manifest": export.manifest,
         "torch": str(torch.__version__),
         "python": platform.python_version(),
@@ -209,7 +214,7 @@ def train_preference(config: PreferenceRunConfig, *, streams: list[Stream], prog
 
 
 def _write_items(path: Path, items: pd.DataFrame, split: Split, model: PreferenceNet, data: PreferenceTensors) -> None:
-    part = np.empty(len(items), dtype=object)
+    part = np.full(len(items), "dropped", dtype=object)  # M2V items whose videos straddle two parts
     for name, indices in split.indices.items():
         part[indices] = name
     with torch.no_grad():
@@ -273,7 +278,7 @@ def evaluate_run(run_dir: str | Path, *, streams: list[Stream], progress: bool =
     split = Split.from_dict(payload["split"])
     export = read_export(run["export"])
     items = preference_items(export, direction=run["direction"])
-    if len(items) != sum(len(v) for v in split.indices.values()):
+    if len(items) != sum(len(v) for v in split.indices.values()) + len(split.dropped):
         raise TrainingInputError(f"{run['export']} no longer has the items {run_dir} was trained on.")
     test_items = items.iloc[split.indices["test"]].reset_index(drop=True)
     config = PreferenceRunConfig(**{**run, "fractions": tuple(run["fractions"])})

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from training.preference.model import safe_std
+
 
 @dataclass(frozen=True)
 class RetrievalConfig:
@@ -66,10 +68,9 @@ class VMNet(nn.Module):
 
     def set_normalisation(self, *, video: torch.Tensor, music: torch.Tensor) -> None:
         for branch, data in ((self.video, video), (self.music, music)):
-            branch.mean.copy_(data.mean(0))
-            branch.std.copy_(
-                data.std(0, unbiased=False).clamp_min(1e-6) if len(data) > 1 else torch.ones(data.shape[1])
-            )
+            mean = data.mean(0)
+            branch.mean.copy_(mean)
+            branch.std.copy_(safe_std(data.std(0, unbiased=False), mean) if len(data) > 1 else torch.ones_like(mean))
 
     def forward(self, video: torch.Tensor, music: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.video(video), self.music(music)

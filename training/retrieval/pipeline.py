@@ -171,7 +171,9 @@ def _features(config: RetrievalRunConfig, export: Export, clips, excerpts, strea
     )
 
 
-def train_retrieval(config: RetrievalRunConfig, *, streams: list[Stream], progress: bool = True, log=print) -> dict:
+def train_retrieval(
+    config: RetrievalRunConfig, *, streams: list[Stream], progress: bool = True, log=print, record: dict | None = None
+) -> dict:
     out = Path(config.out)
     if (out / "checkpoint.pt").exists():
         raise TrainingInputError(f"{out} already holds a trained run; choose a new --out directory.")
@@ -218,6 +220,7 @@ def train_retrieval(config: RetrievalRunConfig, *, streams: list[Stream], progre
         "run": asdict(config),
         "model": model.config.to_dict(),
         "streams": stream_description(streams),
+        **(record or {}),
         "export_manifest": export.manifest,
         "torch": str(torch.__version__),
         "python": platform.python_version(),
@@ -330,9 +333,15 @@ def write_rankings(
     export_dir: str | Path | None = None,
     top: int = 50,
     media_root: str | None = None,
+    vectors_out: str | Path | None = None,
     progress: bool = True,
 ) -> int:
-    """Rank every excerpt for every clip and every clip for every excerpt of an export; returns rows written."""
+    """Rank every excerpt for every clip and every clip for every excerpt of an export; returns rows written.
+
+    With ``vectors_out`` the joint-space embeddings are also saved as an ``.npz`` (``clip_ids``,
+    ``clip_vectors``, ``excerpt_ids``, ``excerpt_vectors``, ``model_version``): the experiments app's
+    "features" search source, which ranks on the fly instead of reading a fixed top-N.
+    """
     if top < 0:
         raise TrainingInputError("--top must be 0 (all candidates) or a positive number.")
     payload, model = load_retrieval_run(run_dir)
@@ -365,6 +374,8 @@ def write_rankings(
         )
     similarity = (video @ music.T).numpy()
     version = model_version(run_dir)
+    if vectors_out is not None:
+        _write_vectors(Path(vectors_out), clip_ids, video.numpy(), excerpt_ids, music.numpy(), version)
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_csv.with_name(f".{out_csv.name}.tmp")
@@ -385,3 +396,20 @@ def write_rankings(
                     rows += 1
     tmp.replace(out_csv)
     return rows
+
+
+def _write_vectors(path: Path, clip_ids, clip_vectors, excerpt_ids, excerpt_vectors, version: str) -> None:
+    import io
+
+    from training.features.cache import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        clip_ids=clip_ids,
+        clip_vectors=clip_vectors.astype(np.float32),
+        excerpt_ids=excerpt_ids,
+        excerpt_vectors=excerpt_vectors.astype(np.float32),
+        model_version=np.array(version),
+    )
+    atomic_write_bytes(path, buffer.getvalue())

@@ -36,7 +36,11 @@
   var finished = false;
 
   // ---------------------------------------------------------------- outbox
+  // Browsers that block third-party storage deny localStorage inside MTurk's cross-site iframe; the
+  // outbox then lives in memory (answers are still sent and retried; only a reload forgets unsent ones).
+  var memoryOutbox = null;
   function loadOutbox() {
+    if (memoryOutbox) return memoryOutbox.slice();
     try {
       return JSON.parse(localStorage.getItem(OUTBOX) || "[]");
     } catch (e) {
@@ -44,7 +48,12 @@
     }
   }
   function saveOutbox(box) {
-    localStorage.setItem(OUTBOX, JSON.stringify(box));
+    try {
+      localStorage.setItem(OUTBOX, JSON.stringify(box));
+      memoryOutbox = null;
+    } catch (e) {
+      memoryOutbox = box.slice();
+    }
   }
   function removeFromOutbox(key) {
     saveOutbox(

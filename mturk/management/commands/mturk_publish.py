@@ -21,14 +21,14 @@ class Command(BaseCommand):
         batch = HitBatch.objects.select_related("study").filter(pk=options["batch"]).first()
         if batch is None:
             raise CommandError(f"No batch {options['batch']}.")
-        mturk = client(batch.mode, options)
-        with user_errors():
-            balance = mturk.get_account_balance()
         self.stdout.write(f"batch {batch.pk}: {batch.title!r} on {batch.mode.upper()} MTurk")
         for line in batch.cost_estimate().lines():
             self.stdout.write("  " + line)
-        self.stdout.write(f"  account balance ${balance.available}")
         self.stdout.write("  " + spending(study=batch.study, mode=batch.mode).line())
+        mturk = client(batch.mode, options)
+        with user_errors():
+            balance = mturk.get_account_balance()
+        self.stdout.write(f"  account balance ${balance.available}")
         if options["dry_run"]:
             return
         todo = batch.hits.filter(hit_id__isnull=True).count()

@@ -14,7 +14,7 @@ def _money(value: str) -> Decimal:
         raise CommandError(f"{value!r} is not an amount in dollars") from None
     if amount < 0:
         raise CommandError("The spending cap cannot be negative.")
-    return amount
+    return amount.quantize(Decimal("0.01"))
 
 
 class Command(BaseCommand):

@@ -110,3 +110,17 @@ def test_table_prints_chance_next_to_each_model():
     assert lines[1].startswith("Random guessing") and "50 %" in lines[1]
     assert "53.2 ± 3.1 %" in lines[2]
     assert lines[-1] == "Random 50 %; Two-stream 53.2 ± 3.1 %; I3D 55.9 ± 3.1 %"
+
+
+def test_m2v_direction_trains_the_mirrored_model(tmp_path):
+    planted_feature_export(tmp_path / "export", n_videos=30, trials_per_video=1, m2v_trials=4, seed=4)
+    summary = train_preference(
+        _config(tmp_path, direction="M2V", epochs=5), streams=standin_streams(), progress=False, log=lambda *_: None
+    )
+    payload, model = load_run(tmp_path / "run")
+    # Query = excerpt (audio stand-in, 6-D), options = clips (video stand-in, 8-D).
+    assert (model.config.query_dim, model.config.option_dim) == (6, 8)
+    assert summary["direction"] == "M2V"
+    split = payload["split"]
+    kept = sum(len(v) for v in split["indices"].values())
+    assert kept + len(split["dropped"]) == 30 * 4

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 
 from tests.training.fakes import planted_feature_export, standin_streams
@@ -58,7 +59,8 @@ def test_run_directory_and_rankings_file(run):
     ):
         assert (tmp_path / "run" / name).is_file(), name
     out = tmp_path / "rankings.csv"
-    rows = write_rankings(tmp_path / "run", out, streams=standin_streams(), top=5, progress=False)
+    vectors = tmp_path / "vectors.npz"
+    rows = write_rankings(tmp_path / "run", out, streams=standin_streams(), top=5, vectors_out=vectors, progress=False)
     with open(out, newline="") as handle:
         reader = csv.DictReader(handle)
         assert reader.fieldnames == RANKING_COLUMNS
@@ -75,9 +77,32 @@ def test_run_directory_and_rankings_file(run):
     assert [int(r["rank"]) for r in first_query] == [1, 2, 3, 4, 5]
     scores = [float(r["score"]) for r in first_query]
     assert scores == sorted(scores, reverse=True)
+    # The embeddings file gives the same scores: the rankings file is their top-5 per query.
+    with np.load(vectors) as data:
+        assert str(data["model_version"]) == version
+        clip_row = int(np.flatnonzero(data["clip_ids"] == int(first_query[0]["query_id"]))[0])
+        excerpt_row = int(np.flatnonzero(data["excerpt_ids"] == int(first_query[0]["candidate_id"]))[0])
+        score = float(data["clip_vectors"][clip_row] @ data["excerpt_vectors"][excerpt_row])
+    assert score == pytest.approx(scores[0], abs=1e-5)
 
 
 def test_rank_refuses_a_negative_top(run):
     tmp_path, _ = run
     with pytest.raises(TrainingInputError, match="--top"):
         write_rankings(tmp_path / "run", tmp_path / "x.csv", streams=standin_streams(), top=-1, progress=False)
+
+
+def test_the_experiments_app_reads_both_files_as_search_sources(run):
+    from experiments.search import FeatureNeighbourSource, RankingFileSource
+
+    tmp_path, _ = run
+    rankings, vectors = tmp_path / "contract.csv", tmp_path / "contract.npz"
+    write_rankings(tmp_path / "run", rankings, streams=standin_streams(), top=0, vectors_out=vectors, progress=False)
+    from_file = RankingFileSource(rankings)
+    from_vectors = FeatureNeighbourSource(vectors)
+    version = model_version(tmp_path / "run")
+    assert from_file.name.endswith(f"@{version}") and from_vectors.name.endswith(f"@{version}")
+    for direction, query in (("V2M", 1), ("M2V", 1001)):
+        listed = [r.candidate_id for r in from_file.ranked(direction=direction, query_id=query)]
+        nearest = [r.candidate_id for r in from_vectors.ranked(direction=direction, query_id=query)]
+        assert listed[:5] == nearest[:5]

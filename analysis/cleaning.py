@@ -1,0 +1,256 @@
+"""Explicit, configurable exclusion rules; every rule reports what it flagged and removed.
+
+Rules run in a fixed order on each table (ratings, choices) separately, because a worker's care in
+one task says little about another experiment they took part in:
+
+1. ``invalid``       trial  rows that break the contract (rating outside 1..7, unknown side, no worker)
+2. ``duplicate``     trial  a worker answering the same pairing / question twice: the first answer counts
+3. ``catch_failure`` worker failed share of attention checks above ``max_catch_fail_rate``
+4. ``fast_responder`` worker share of answers faster than ``min_rt_ms`` above ``max_fast_share``
+5. ``straight_lining`` worker one answer (ratings) or one side (choices) in at least
+                       ``straightline_max_share`` of at least ``straightline_min_trials`` trials
+6. ``low_agreement`` worker correlation with the leave-one-out item mean below ``min_loo_correlation``
+                       (ratings only; off by default because it uses the consensus it then protects)
+7. ``implausible_rt`` trial  reaction time below ``min_rt_ms`` or above ``max_rt_ms``
+8. ``catch_trials``  trial  attention checks themselves, dropped after rules 3 and 4 have used them
+
+Worker-level rules are evaluated independently on the valid, de-duplicated rows, so
+``workers_flagged`` tells how many workers each rule alone would catch; ``rows_removed`` is
+incremental in the order above, so the counts add up to the rows removed in total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import schema
+
+
+@dataclass(frozen=True)
+class ExclusionRules:
+    """Thresholds of the exclusion rules; ``None`` switches a rule off."""
+
+    max_catch_fail_rate: float | None = 0.25
+    min_catch_trials: int = 2
+    min_rt_ms: int | None = 300
+    max_rt_ms: int | None = 600_000
+    max_fast_share: float | None = 0.5
+    straightline_max_share: float | None = 0.9
+    straightline_min_trials: int = 10
+    min_loo_correlation: float | None = None
+    loo_min_items: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("max_catch_fail_rate", "max_fast_share", "straightline_max_share"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(f"{name} must be a share between 0 and 1, not {value}")
+        if self.min_rt_ms is not None and self.max_rt_ms is not None and self.min_rt_ms >= self.max_rt_ms:
+            raise ValueError(f"min_rt_ms ({self.min_rt_ms}) must be below max_rt_ms ({self.max_rt_ms})")
+        if self.min_loo_correlation is not None and not -1 <= self.min_loo_correlation <= 1:
+            raise ValueError("min_loo_correlation must lie in [-1, 1]")
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+@dataclass
+class CleanResult:
+    """Cleaned tables (catch trials removed) and the exclusion log."""
+
+    ratings: pd.DataFrame
+    choices: pd.DataFrame
+    exclusions: pd.DataFrame
+    worker_flags: pd.DataFrame
+    rules: ExclusionRules
+    notes: list[str] = field(default_factory=list)
+
+
+_LOG_COLUMNS = ["table", "rule", "level", "criterion", "workers_flagged", "rows_removed", "rows_remaining"]
+
+
+def clean(ratings: pd.DataFrame, choices: pd.DataFrame, rules: ExclusionRules | None = None) -> CleanResult:
+    """Apply the exclusion rules to both tables and return cleaned copies plus the log."""
+    rules = rules or ExclusionRules()
+    log: list[dict[str, object]] = []
+    flags: list[pd.DataFrame] = []
+    notes: list[str] = []
+    clean_ratings = _clean_table("ratings", ratings, rules, log, flags, notes)
+    clean_choices = _clean_table("choices", choices, rules, log, flags, notes)
+    worker_flags = (
+        pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(columns=["table", "rule", "worker_id"])
+    )
+    return CleanResult(
+        ratings=clean_ratings,
+        choices=clean_choices,
+        exclusions=pd.DataFrame(log, columns=_LOG_COLUMNS),
+        worker_flags=worker_flags,
+        rules=rules,
+        notes=notes,
+    )
+
+
+def _clean_table(
+    table: str,
+    frame: pd.DataFrame,
+    rules: ExclusionRules,
+    log: list[dict[str, object]],
+    flags: list[pd.DataFrame],
+    notes: list[str],
+) -> pd.DataFrame:
+    if frame.empty:
+        return frame.copy()
+    keep = np.ones(len(frame), dtype=bool)
+
+    def record(rule: str, level: str, criterion: str, remove: np.ndarray, workers: pd.Index | None = None) -> None:
+        removed = int((keep & remove).sum())
+        keep[remove] = False
+        log.append(
+            {
+                "table": table,
+                "rule": rule,
+                "level": level,
+                "criterion": criterion,
+                "workers_flagged": None if workers is None else len(workers),
+                "rows_removed": removed,
+                "rows_remaining": int(keep.sum()),
+            }
+        )
+        if workers is not None and len(workers):
+            flags.append(pd.DataFrame({"table": table, "rule": rule, "worker_id": np.asarray(workers, dtype=object)}))
+
+    invalid = _invalid_rows(table, frame)
+    record("invalid", "trial", _invalid_criterion(table), invalid)
+    duplicate = _duplicate_rows(table, frame) & ~invalid
+    record("duplicate", "trial", "same worker answered the same item again (first answer kept)", duplicate)
+
+    usable = frame[keep]
+    is_catch = usable["is_catch"].fillna(False).to_numpy(dtype=bool)
+    worker = frame["worker_id"]
+
+    if rules.max_catch_fail_rate is not None:
+        catch = usable.loc[is_catch & usable["catch_passed"].notna().to_numpy(), ["worker_id", "catch_passed"]]
+        stats = catch.groupby("worker_id", observed=True)["catch_passed"].agg(["size", "sum"])
+        stats = stats[stats["size"] >= rules.min_catch_trials]
+        failed = 1 - stats["sum"].astype(float) / stats["size"]
+        bad = failed.index[failed > rules.max_catch_fail_rate]
+        untested = worker[keep].nunique() - len(stats)
+        if untested:
+            notes.append(
+                f"{table}: {untested} worker(s) saw fewer than {rules.min_catch_trials} scored attention checks, "
+                "so the catch-failure rule could not judge them."
+            )
+        record(
+            "catch_failure",
+            "worker",
+            f"failed > {rules.max_catch_fail_rate:.0%} of >= {rules.min_catch_trials} attention checks",
+            worker.isin(bad).to_numpy(),
+            bad,
+        )
+
+    if rules.max_fast_share is not None and rules.min_rt_ms is not None:
+        fast = usable["rt_ms"].lt(rules.min_rt_ms).fillna(False)
+        share = fast.groupby(usable["worker_id"], observed=True).mean()
+        bad = share.index[share > rules.max_fast_share]
+        record(
+            "fast_responder",
+            "worker",
+            f"> {rules.max_fast_share:.0%} of answers faster than {rules.min_rt_ms} ms",
+            worker.isin(bad).to_numpy(),
+            bad,
+        )
+
+    if rules.straightline_max_share is not None:
+        answers = usable.loc[~is_catch]
+        column = "rating" if table == "ratings" else "chosen_side"
+        bad = _straight_liners(answers, column, rules)
+        what = "the same rating" if table == "ratings" else "the same side"
+        record(
+            "straight_lining",
+            "worker",
+            f"{what} in >= {rules.straightline_max_share:.0%} of >= {rules.straightline_min_trials} trials",
+            worker.isin(bad).to_numpy(),
+            bad,
+        )
+
+    if table == "ratings" and rules.min_loo_correlation is not None:
+        from analysis.reliability import loo_worker_correlation
+
+        loo = loo_worker_correlation(usable.loc[~is_catch], min_items=rules.loo_min_items)
+        bad = pd.Index(loo.loc[loo["r"] < rules.min_loo_correlation, "worker_id"])
+        record(
+            "low_agreement",
+            "worker",
+            f"correlation with the leave-one-out mean < {rules.min_loo_correlation} (>= {rules.loo_min_items} items)",
+            worker.isin(bad).to_numpy(),
+            bad,
+        )
+
+    if rules.min_rt_ms is not None or rules.max_rt_ms is not None:
+        rt = frame["rt_ms"]
+        implausible = np.zeros(len(frame), dtype=bool)
+        bounds = []
+        if rules.min_rt_ms is not None:
+            implausible |= rt.lt(rules.min_rt_ms).fillna(False).to_numpy(dtype=bool)
+            bounds.append(f"< {rules.min_rt_ms} ms")
+        if rules.max_rt_ms is not None:
+            implausible |= rt.gt(rules.max_rt_ms).fillna(False).to_numpy(dtype=bool)
+            bounds.append(f"> {rules.max_rt_ms} ms")
+        implausible &= ~frame["is_catch"].fillna(False).to_numpy(dtype=bool)
+        record("implausible_rt", "trial", "reaction time " + " or ".join(bounds), implausible)
+
+    record(
+        "catch_trials",
+        "trial",
+        "attention checks (used by the rules above, not data)",
+        frame["is_catch"].fillna(False).to_numpy(dtype=bool),
+    )
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _invalid_criterion(table: str) -> str:
+    if table == "ratings":
+        return (
+            f"no worker, or a non-catch rating outside {schema.RATING_MIN}..{schema.RATING_MAX} or without video/genre"
+        )
+    return "no worker, chosen side not left/right, or a preference trial without first_preferred"
+
+
+def _invalid_rows(table: str, frame: pd.DataFrame) -> np.ndarray:
+    is_catch = frame["is_catch"].fillna(False).to_numpy(dtype=bool)
+    bad = frame["worker_id"].isna().to_numpy(copy=True)
+    if table == "ratings":
+        rating = frame["rating"]
+        out_of_range = ~rating.between(schema.RATING_MIN, schema.RATING_MAX).fillna(False).to_numpy(dtype=bool)
+        unlabelled = (frame["video_id"].isna() | frame["genre_label"].isna() | frame["scene_label"].isna()).to_numpy()
+        bad |= ~is_catch & (out_of_range | unlabelled)
+    else:
+        bad |= ~frame["chosen_side"].isin(["left", "right"]).to_numpy()
+        preference = frame["condition"].isin(schema.CONDITIONS).to_numpy()
+        bad |= ~is_catch & preference & frame["first_preferred"].isna().to_numpy()
+    return bad
+
+
+def _duplicate_rows(table: str, frame: pd.DataFrame) -> np.ndarray:
+    is_catch = frame["is_catch"].fillna(False).to_numpy(dtype=bool)
+    if table == "ratings":
+        key = ["worker_id", "pairing_id"]
+    else:
+        key = ["worker_id", "direction", "query_id", "left_id", "right_id"]
+    order = frame.sort_values(["received_at", "assignment_id", "trial_index"], kind="stable").index
+    duplicated = frame.loc[order].duplicated(subset=key, keep="first").reindex(frame.index).to_numpy(dtype=bool)
+    return duplicated & ~is_catch
+
+
+def _straight_liners(answers: pd.DataFrame, column: str, rules: ExclusionRules) -> pd.Index:
+    counts = answers.groupby(["worker_id", column], observed=True).size()
+    if counts.empty:
+        return pd.Index([], dtype=object)
+    by_worker = counts.groupby(level="worker_id", observed=True)
+    modal_share = by_worker.max() / by_worker.sum()
+    total = by_worker.sum()
+    eligible = total >= rules.straightline_min_trials
+    return modal_share.index[eligible & (modal_share >= rules.straightline_max_share)]

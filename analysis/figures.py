@@ -1,0 +1,232 @@
+"""Figures of the report. Every function returns a matplotlib Figure (the report saves and embeds it)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from analysis import schema
+from analysis.profiles import correlation_linkage
+
+FIT_CMAP = "RdBu_r"
+
+
+def rating_overview(ratings: pd.DataFrame) -> plt.Figure:
+    """Left: distribution of ratings. Right: each worker's mean vs SD (the calibration problem)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    counts = ratings["rating"].value_counts().reindex(range(schema.RATING_MIN, schema.RATING_MAX + 1), fill_value=0)
+    left.bar(counts.index, counts.to_numpy(), color="#4c72b0")
+    left.set_xticks(counts.index)
+    left.set_xlabel("rating (1 extremely poor ... 7 extremely good fit)")
+    left.set_ylabel("ratings")
+    left.set_title("Rating distribution")
+    per_worker = ratings.groupby("worker_id", observed=True)["rating"].agg(["mean", "std", "size"])
+    sizes = 10 + 40 * per_worker["size"] / max(per_worker["size"].max(), 1)
+    right.scatter(per_worker["mean"], per_worker["std"], s=sizes, alpha=0.5, color="#dd8452", edgecolor="none")
+    right.set_xlabel("worker mean rating")
+    right.set_ylabel("worker SD")
+    right.set_title(f"Workers differ in location and scale (n={len(per_worker)})")
+    fig.tight_layout()
+    return fig
+
+
+def cell_means_heatmap(cell_means: pd.DataFrame, title: str) -> plt.Figure:
+    table = cell_means.pivot(index="scene_label", columns="genre_label", values="estimate")
+    fig, ax = plt.subplots(figsize=(max(6, 0.32 * table.shape[1] + 2.5), max(3, 0.35 * table.shape[0] + 1.8)))
+    sns.heatmap(table, cmap=FIT_CMAP, center=float(np.nanmean(table.to_numpy())), ax=ax, cbar_kws={"label": "fit"})
+    ax.set_xlabel("music genre")
+    ax.set_ylabel("scene category")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def loo_histogram(loo: pd.DataFrame) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    values = loo["r"].dropna()
+    ax.hist(values, bins=min(40, max(5, len(values) // 3)), color="#55a868")
+    if len(values):
+        ax.axvline(values.median(), color="black", linestyle="--", linewidth=1, label=f"median {values.median():.2f}")
+        ax.legend()
+    ax.set_xlabel("correlation of a worker's ratings with the others' mean (leave-one-out)")
+    ax.set_ylabel("workers")
+    ax.set_title("Worker agreement with the crowd")
+    fig.tight_layout()
+    return fig
+
+
+def _palette(values: pd.Series, name: str) -> tuple[pd.Series, dict[object, tuple[float, ...]]]:
+    levels = sorted(values.dropna().unique(), key=str)
+    colours = dict(zip(levels, sns.color_palette(name, len(levels)), strict=True))
+    return values.map(colours), colours
+
+
+def genre_fit_clustermap(
+    profiles: pd.DataFrame,
+    scenes: pd.Series,
+    clusters: pd.Series,
+    *,
+    method: str,
+    value_label: str,
+    title: str,
+):
+    """Langlois Figs. 2-3: videos x genres mean fit, rows and columns clustered (correlation distance)."""
+    row_linkage = correlation_linkage(profiles.to_numpy(), method)
+    col_linkage = correlation_linkage(profiles.to_numpy().T, method)
+    scene_colours, scene_legend = _palette(scenes.reindex(profiles.index).astype(str), "tab20")
+    cluster_colours, _ = _palette(clusters.reindex(profiles.index), "Set2")
+    row_colors = pd.DataFrame({"scene": scene_colours, "cluster": cluster_colours})
+    show_rows = len(profiles) <= 60
+    labels = profiles.copy()
+    if show_rows:
+        labels.index = [f"{scenes.get(v, '?')} #{v}" for v in profiles.index]
+        row_colors.index = labels.index
+    grid = sns.clustermap(
+        labels,
+        row_linkage=row_linkage,
+        col_linkage=col_linkage,
+        row_colors=row_colors,
+        cmap=FIT_CMAP,
+        center=0 if value_label.startswith("mean z") else None,
+        figsize=(max(7, 0.3 * profiles.shape[1] + 4), max(7, 0.11 * len(profiles) + 4)),
+        yticklabels=show_rows,
+        xticklabels=True,
+        dendrogram_ratio=(0.15, 0.12),
+        cbar_pos=(0.02, 0.9, 0.025, 0.08),
+    )
+    grid.ax_cbar.set_title("mean z" if value_label.startswith("mean z") else "mean\nrating", fontsize=8)
+    grid.ax_heatmap.set_xlabel("music genre")
+    grid.ax_heatmap.set_ylabel("video" if not show_rows else "")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in scene_legend.values()]
+    grid.figure.legend(
+        handles,
+        list(scene_legend),
+        title="scene",
+        loc="upper left",
+        bbox_to_anchor=(1.0, 0.98),
+        fontsize=8,
+        title_fontsize=9,
+        frameon=False,
+    )
+    grid.figure.suptitle(title, y=1.02, fontsize=11)
+    return grid.figure
+
+
+def cluster_profiles_figure(means: pd.DataFrame, composition: pd.DataFrame, value_label: str) -> plt.Figure:
+    """Mean genre-fit profile per video cluster, with the clusters' scene composition."""
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(max(7, 0.32 * means.shape[1] + 2.5), 2.2 + 0.45 * (len(means) + len(composition.columns) / 3))
+    )
+    sns.heatmap(means, cmap=FIT_CMAP, center=0 if value_label.startswith("z") else None, ax=top, annot=False)
+    top.set_ylabel("video cluster")
+    top.set_xlabel("music genre")
+    top.set_title(f"Mean genre-fit profile per video cluster ({value_label})")
+    share = composition.div(composition.sum(axis=1), axis=0)
+    share.plot(kind="barh", stacked=True, ax=bottom, colormap="tab20", width=0.8, legend=False)
+    bottom.set_xlabel("share of the cluster's videos")
+    bottom.set_ylabel("video cluster")
+    bottom.invert_yaxis()
+    bottom.legend(title="scene", fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def preference_shares(shares: pd.DataFrame) -> plt.Figure:
+    """Pooled share preferring the first option with Wilson 95 % intervals (Table IV as a figure)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    subjects = list(dict.fromkeys(shares["subject"]))
+    groups = [(s, d) for s in subjects for d in ("V2M", "M2V", "total")]
+    colours = dict(zip(groups, sns.color_palette("tab10", len(groups)), strict=True))
+    offsets = np.linspace(-0.3, 0.3, len(groups)) if len(groups) > 1 else np.zeros(1)
+    for offset, group in zip(offsets, groups, strict=True):
+        part = shares[(shares["subject"] == group[0]) & (shares["direction"] == group[1]) & (shares["n"] > 0)]
+        x = np.array([schema.CONDITIONS.index(c) for c in part["condition"]]) + offset
+        y = 100 * part["share"].to_numpy()
+        err = 100 * np.vstack([part["share"] - part["ci_low"], part["ci_high"] - part["share"]])
+        marker = "o" if group[0] == "Human" else "s"
+        ax.errorbar(x, y, yerr=err, fmt=marker, color=colours[group], label=f"{group[0]} {group[1]}", capsize=3)
+    ax.axhline(50, color="green", linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(schema.CONDITIONS)), schema.CONDITIONS)
+    ax.set_ylabel("% preferring first option")
+    ax.set_ylim(0, 100)
+    ax.set_title("Preference test: pooled shares with Wilson 95% CIs (cf. VM-NET Table IV)")
+    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def subject_boxplot(per_subject: pd.DataFrame, shares: pd.DataFrame | None = None) -> plt.Figure:
+    """VM-NET Fig. 7: per-subject share preferring the first option, per condition and direction.
+
+    Dashed green line: chance (50 %). Dots: subjects. Red diamonds: pooled share.
+    """
+    data = per_subject[per_subject["direction"] != "total"].copy()
+    data["percent"] = 100 * data["share"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    order = [c for c in schema.CONDITIONS if c in set(data["condition"])]
+    hue_order = [d for d in schema.DIRECTIONS if d in set(data["direction"])]
+    common = {"data": data, "x": "condition", "y": "percent", "hue": "direction", "order": order}
+    sns.boxplot(**common, hue_order=hue_order, ax=ax, fliersize=0, palette="pastel")
+    sns.stripplot(
+        **common, hue_order=hue_order, dodge=True, ax=ax, size=3, alpha=0.6, palette="dark:#333333", legend=False
+    )
+    if shares is not None and not shares.empty:
+        pooled = shares[(shares["subject"] == "Human") & shares["direction"].isin(hue_order)]
+        width = 0.8 / max(len(hue_order), 1)
+        for _, row in pooled.iterrows():
+            if row["condition"] not in order or row["n"] == 0:
+                continue
+            x = order.index(row["condition"]) - 0.4 + width * (hue_order.index(row["direction"]) + 0.5)
+            ax.plot(x, 100 * row["share"], marker="D", color="crimson", markersize=6, zorder=5)
+    ax.axhline(50, color="green", linestyle="--", linewidth=1)
+    ax.set_ylim(-2, 102)
+    ax.set_xlabel("pair type")
+    ax.set_ylabel("% of a subject's answers preferring the first option")
+    ax.set_title("Preference test: individual differences (cf. VM-NET Fig. 7)")
+    ax.legend(loc="lower right", fontsize=8, title="direction")
+    fig.tight_layout()
+    return fig
+
+
+def bt_items_figure(strengths: pd.DataFrame, labels: pd.Series | None, title: str) -> plt.Figure:
+    data = strengths.sort_values("log_strength")
+    n = len(data)
+    fig, ax = plt.subplots(figsize=(7, max(3, min(0.16 * n + 1.5, 14))))
+    y = np.arange(n)
+    ax.errorbar(data["log_strength"], y, xerr=1.96 * data["se"], fmt="o", markersize=3, color="#4c72b0", capsize=0)
+    if labels is not None and n <= 80:
+        ax.set_yticks(y, [f"{labels.get(i, '')} #{i}" for i in data["item"]], fontsize=6)
+    else:
+        ax.set_yticks([])
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("Bradley-Terry log-strength (centred) with 95% CI")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def bt_category_heatmap(table: pd.DataFrame, title: str) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(max(6, 0.32 * table.shape[1] + 2.5), max(3, 0.35 * table.shape[0] + 1.8)))
+    sns.heatmap(table, cmap=FIT_CMAP, center=0, ax=ax, cbar_kws={"label": "log-strength"})
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def power_curve(table: pd.DataFrame, *, x: str, ys: dict[str, str], target: float, xlabel: str, ylabel: str):
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for column, label in ys.items():
+        ax.plot(table[x], table[column], marker="o", label=label)
+    ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

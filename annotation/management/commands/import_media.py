@@ -1,0 +1,86 @@
+"""python manage.py import_media PATH — import a folder, a manifest CSV or one file into the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotation.manifests import ManifestError, read_manifest
+from annotation.media import MediaKind
+from annotation.models import ImportItem
+from annotation.services import imports
+
+
+class Command(BaseCommand):
+    help = (
+        "Import media into the stimulus library. PATH is a folder (imported recursively; labels from "
+        "sub-folder names unless --label), a manifest CSV (path,kind,label,... columns) or a single file."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--kind", choices=[k.value for k in MediaKind], help="default: inferred per file")
+        parser.add_argument("--label", help="scene category / genre for every file (folder or single file)")
+        parser.add_argument("--license", default="", help="licence for every file (folder or single file)")
+        parser.add_argument("--attribution", default="", help="attribution for every file (folder or single file)")
+        parser.add_argument("--title", default="", help="title (single file)")
+
+    def handle(self, *args, path: Path, kind, label, license, attribution, title, verbosity, **options):
+        self.verbosity = verbosity
+        path = path.expanduser()
+        if not path.exists():
+            raise CommandError(f"{path} does not exist")
+        if path.is_file() and path.suffix.lower() == ".csv":
+            try:
+                total = len(read_manifest(path))
+            except ManifestError as exc:
+                raise CommandError(str(exc)) from exc
+            with self._bar(total, verbosity) as bar:
+                batch = imports.import_manifest(manifest=path, progress=self._advance(bar))
+        elif path.is_dir():
+            total = len(imports.folder_entries(path, kind=kind, label=label))
+            with self._bar(total, verbosity) as bar:
+                batch = imports.import_folder(
+                    folder=path,
+                    kind=kind,
+                    label=label,
+                    license=license,
+                    attribution=attribution,
+                    progress=self._advance(bar),
+                )
+        else:
+            if not label:
+                raise CommandError("importing a single file needs --label (its scene category or genre)")
+            item = imports.import_single_file(
+                path=path, kind=kind, label=label, title=title, license=license, attribution=attribution
+            )
+            batch = item.batch
+            batch.refresh_from_db()
+        self._report(batch)
+
+    def _bar(self, total: int, verbosity: int) -> tqdm:
+        return tqdm(total=total, desc="importing", unit="file", disable=verbosity < 1)
+
+    @staticmethod
+    def _advance(bar: tqdm):
+        def advance(item: ImportItem) -> None:
+            bar.set_postfix_str(Path(item.path).name[:40], refresh=False)
+            bar.update(1)
+
+        return advance
+
+    def _report(self, batch) -> None:
+        if batch.error:
+            raise CommandError(f"import #{batch.pk} stopped: {batch.error}")
+        self.stdout.write(
+            f"import #{batch.pk}: {batch.n_imported} imported, {batch.n_duplicate} duplicate, "
+            f"{batch.n_rejected} rejected"
+        )
+        shown = batch.items.exclude(outcome=ImportItem.Outcome.IMPORTED)
+        if self.verbosity < 2:
+            shown = shown.filter(outcome=ImportItem.Outcome.REJECTED)  # duplicates are routine on re-runs
+        for item in shown:
+            style = self.style.WARNING if item.outcome == ImportItem.Outcome.REJECTED else self.style.NOTICE
+            self.stdout.write(style(f"  {item.outcome:<9} {item.path}: {item.reason}"))

@@ -1,0 +1,152 @@
+"""The report and the command line: complete on a full export, graceful on partial and tiny ones."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+from analysis.io import empty_table, write_export
+from analysis.report import ReportOptions, build_report
+from analysis.simulate import SimulationConfig, simulate, write_simulation
+from tests.factories.analysis import RatingRowFactory, ratings_frame
+
+FAST = {"split_half_splits": 20, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full")
+    config = SimulationConfig(
+        videos=30, songs=15, genres=5, ratings_per_pairing=3, pref_subjects=12, afc_trials=400, seed=2
+    )
+    write_simulation(simulate(config), root / "export", machine_distances=True)
+    options = ReportOptions(machine_distances=root / "export" / "machine_distances.csv", **FAST)
+    return build_report(root / "export", root / "out", options), root / "out"
+
+
+def test_full_report_has_every_section_figure_and_table(full_report):
+    result, out = full_report
+    assert result.skipped == {}
+    expected = {
+        "rating_overview",
+        "mixed_cell_means",
+        "loo_correlation",
+        "genre_fit_clustermap",
+        "cluster_profiles",
+        "preference_shares",
+        "preference_boxplot",
+        "bt_v2m_items",
+        "bt_v2m_by_scene",
+    }
+    assert expected <= set(result.figures)
+    for path in result.figures.values():
+        assert path.read_bytes().startswith(b"\x89PNG")
+    for name in ("exclusions", "icc", "reliability", "video_clusters", "genre_clusters", "preference_shares"):
+        assert (out / "tables" / f"{name}.csv").exists()
+
+
+def test_the_html_is_self_contained(full_report):
+    result, _ = full_report
+    page = result.html.read_text()
+    assert page.count("data:image/png;base64,") == len(result.figures)
+    assert not re.search(r'src="(?!data:)', page)  # nothing loaded from elsewhere
+    for heading in ("Data provenance", "Exclusions", "Reliability", "Table IV, reproduced", "Bradley-Terry"):
+        assert heading in page
+    assert "mvfit simulator" in page and "simulation seed" in page
+
+
+def test_summary_reports_recovery_of_the_simulation(full_report):
+    _, out = full_report
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["provenance"]["simulated"] is True
+    assert summary["profiles"]["video_clusters"] >= 2
+    machine = [row for row in summary["preference"] if row["subject"] == "Machine"]
+    assert machine and all(0 <= row["share"] <= 1 for row in machine if row["n"])
+    recovery = (out / "tables" / "simulation_recovery.csv").read_text()
+    assert "video clusters, adjusted Rand index" in recovery
+
+
+def test_ratings_only_export_skips_the_choice_sections_with_notes(tmp_path):
+    config = SimulationConfig(videos=10, songs=6, genres=3, pref_subjects=0, afc_trials=0)
+    write_simulation(simulate(config), tmp_path / "export")
+    result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST))
+    assert set(result.skipped) == {"preference test", "bradley-terry"}
+    page = result.html.read_text()
+    assert "Skipped: no preference-test trials" in page and "Skipped: no plain 2AFC trials" in page
+
+
+def test_choices_only_export_skips_the_rating_sections(tmp_path):
+    config = SimulationConfig(pref_subjects=6, pref_questions=12, pref_items=20, afc_trials=100)
+    write_simulation(simulate(config, ratings=False), tmp_path / "export")
+    result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST))
+    assert {"ratings", "mixed model", "reliability", "profiles"} <= set(result.skipped)
+    assert "preference_boxplot" in result.figures and "bt_v2m_items" in result.figures
+
+
+def test_a_handful_of_rows_gives_a_report_full_of_notes_not_a_crash(tmp_path):
+    rows = [RatingRowFactory(worker_id="W1", rating=r, video_id=v) for r, v in ((3, 1), (5, 2), (6, 1))]
+    manifest = {"format": "mvfit-export", "format_version": 1, "exported_at": "2026-11-22T21:03:04.123Z"}
+    write_export(
+        tmp_path / "export",
+        manifest=manifest,
+        ratings=ratings_frame(rows),
+        choices=empty_table("choices"),
+        stimuli=empty_table("stimuli"),
+    )
+    result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST))
+    assert "mixed model" in result.skipped and "profiles" in result.skipped
+    assert all(not reason.startswith("error") for reason in result.skipped.values())
+    assert "rating_overview" in result.figures
+    assert "3 ratings" in result.html.read_text()
+
+
+def test_cli_simulate_then_report(tmp_path, capsys):
+    assert main(f"simulate --videos 8 --songs 6 --genres 3 --subjects 4 --out {tmp_path / 'e'}".split()) == 0
+    assert "wrote" in capsys.readouterr().out
+    code = main(f"report {tmp_path / 'e'} --out {tmp_path / 'r'} --quiet --splits 10 --max-catch-fail-rate off".split())
+    assert code == 0
+    assert (tmp_path / "r" / "report.html").exists()
+    assert "report:" in capsys.readouterr().out
+
+
+def test_cli_errors_are_messages_and_exit_code_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "r")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    main(f"simulate --videos 3 --songs 3 --genres 3 --subjects 0 --afc-trials 0 --out {tmp_path / 'e'}".split())
+    assert main(["report", str(tmp_path / "e"), "--out", str(tmp_path / "r"), "--max-catch-fail-rate", "2"]) == 2
+    assert "share between 0 and 1" in capsys.readouterr().err
+
+
+def test_python_dash_m_analysis_runs():
+    done = subprocess.run([sys.executable, "-m", "analysis", "--help"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "report" in done.stdout and "simulate" in done.stdout and "power" in done.stdout
+
+
+def test_power_cli_answers_the_preference_question(tmp_path, capsys):
+    code = main(f"power preference --p-first 0.6 --subjects 10 40 --reps 300 --quiet --out {tmp_path}".split())
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "subject-level t-test:" in out and "pooled binomial test:" in out
+    assert (tmp_path / "preference_power.csv").exists() and (tmp_path / "preference_power.png").exists()
+
+
+def test_analysis_never_imports_django_or_the_platform():
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "analysis"
+    forbidden = ("django", "rest_framework", "webapp", "annotation", "mturk", "celery")
+    for file in package.glob("*.py"):
+        tree = ast.parse(file.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not [n for n in names if n.split(".")[0] in forbidden], file.name

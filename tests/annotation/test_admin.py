@@ -1,0 +1,47 @@
+"""Admin pages for real rows, and the admin actions that schedule work."""
+
+from __future__ import annotations
+
+import pytest
+
+from annotation.models import Pairing, RenderState
+from annotation.services import imports, rendering
+from tests.factories.annotation import MusicExcerptFactory, PairingFactory, VideoClipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_change_pages_load_for_every_model(staff_client, media_files):
+    item = imports.import_single_file(path=media_files["music_video"], kind="music_video", label="studio")
+    pairing = PairingFactory(clip=VideoClipFactory(video=item.video), excerpt=MusicExcerptFactory(track=item.track))
+    objects = {
+        "importbatch": item.batch,
+        "importitem": item,
+        "video": item.video,
+        "musictrack": item.track,
+        "videoclip": pairing.clip,
+        "musicexcerpt": pairing.excerpt,
+        "pairing": pairing,
+    }
+    for model, obj in objects.items():
+        response = staff_client.get(f"/admin/annotation/{model}/{obj.pk}/change/")
+        assert response.status_code == 200, model
+    batch_page = staff_client.get(f"/admin/annotation/importbatch/{item.batch.pk}/change/").content.decode()
+    assert "imported" in batch_page  # the per-file outcomes are inline
+
+
+def test_render_action_schedules_the_selected_pairings(staff_client, monkeypatch, django_capture_on_commit_callbacks):
+    pairings = PairingFactory.create_batch(3)
+    sent = []
+    monkeypatch.setattr(rendering, "_dispatch_render", sent.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            "/admin/annotation/pairing/",
+            {"action": "render_selected", "_selected_action": [p.pk for p in pairings[:2]]},
+            follow=True,
+        )
+
+    assert "Scheduled rendering of 2 pairing(s)." in response.content.decode()
+    assert sorted(sent) == [[pairings[0].pk], [pairings[1].pk]]  # one batch per clip
+    assert Pairing.objects.filter(state=RenderState.PENDING).count() == 3

@@ -1,0 +1,164 @@
+"""Rendering through real `celery worker` processes on Redis, including a worker killed mid-render."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from annotation.files import PARTIAL_PREFIX
+from annotation.media import probe
+from annotation.models import Pairing, RenderState
+from annotation.services import rendering
+from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
+from tests.support.media import library_track, library_video
+from webapp.celery import app as celery_app
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.slow]
+
+# A Redis database of its own: the second worker sweeps *all* unacknowledged messages older than its
+# (short) visibility timeout back into their queues, which must not touch other test runs sharing Redis.
+PRIVATE_REDIS_DB = 13
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str, every: Callable[[], None] = lambda: None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        every()
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture
+def private_broker():
+    """Point this process and the workers it starts at a private Redis database.
+
+    Celery reads CELERY_BROKER_URL from the environment before its configuration, and the workers inherit
+    this process's environment, so switching the variable (and dropping cached pools) switches both.
+    """
+    previous = os.environ["CELERY_BROKER_URL"]
+    url = f"{previous.rsplit('/', 1)[0]}/{PRIVATE_REDIS_DB}"
+
+    def switch(to: str) -> None:
+        os.environ["CELERY_BROKER_URL"] = to
+        celery_app._after_fork()  # drop cached connection and producer pools
+
+    switch(url)
+    try:
+        yield url
+    finally:
+        switch(previous)
+
+
+@pytest.fixture
+def pairing(media_files):
+    clip = VideoClipFactory(video=library_video(media_files["video"]), start_s=0.5, duration_s=2.0)
+    excerpt = MusicExcerptFactory(track=library_track(media_files["music"]), start_s=0.0, duration_s=2.0)
+    return clip, excerpt
+
+
+def assert_complete_pairing(path: Path, *, duration_s: float = 2.0) -> None:
+    info = probe(path)
+    assert info.video is not None and info.audio is not None
+    assert not info.decode_errors, info.decode_errors
+    assert info.decoded_duration_s == pytest.approx(duration_s, abs=0.1)
+
+
+def test_a_real_worker_renders_lazily_requested_pairings(private_broker, celery_queue, pairing):
+    celery_queue(extra_env={"CELERY_BROKER_URL": private_broker, "MVFIT_RENDER_SIZE": "160x90"})
+    clip, excerpt = pairing
+
+    [requested] = rendering.request_pairings(pairs=[(clip.pk, excerpt.pk)])
+
+    wait_until(
+        lambda: Pairing.objects.get(pk=requested.pk).state in (RenderState.READY, RenderState.FAILED),
+        timeout=120,
+        what="the worker to render the pairing",
+    )
+    requested.refresh_from_db()
+    assert requested.state == RenderState.READY, requested.error
+    assert_complete_pairing(Path(settings.MEDIA_ROOT) / requested.rendered_file.name)
+
+
+def test_a_worker_killed_mid_render_leaves_no_corrupt_file_and_another_worker_finishes(
+    private_broker, celery_queue, pairing
+):
+    # The first worker prepares clips slowly (1080p, x264 "veryslow"), so it is surely killed mid-encode.
+    slow = celery_queue(
+        extra_env={
+            "CELERY_BROKER_URL": private_broker,
+            "MVFIT_RENDER_SIZE": "1920x1080",
+            "MVFIT_RENDER_PRESET": "veryslow",
+        }
+    )
+    clip, excerpt = pairing
+    media = Path(settings.MEDIA_ROOT)
+    final = media / rendering.pairing_storage_name(Pairing.objects.get_or_create(clip=clip, excerpt=excerpt)[0].pk)
+    final_clip = media / rendering.clip_storage_name(clip.pk)
+
+    def never_a_partial_file_under_a_final_name() -> None:
+        for path in (final, final_clip):
+            if path.exists():
+                info = probe(path)
+                assert info.open_error is None and not info.decode_errors, f"corrupt file visible at {path}"
+
+    [requested] = rendering.request_pairings(pairs=[(clip.pk, excerpt.pk)])
+    wait_until(
+        lambda: any(final_clip.parent.glob(f"{PARTIAL_PREFIX}*")),
+        timeout=120,
+        what="the first worker to start encoding the clip",
+        every=never_a_partial_file_under_a_final_name,
+    )
+    slow.kill_hard()
+
+    requested.refresh_from_db()
+    assert requested.state == RenderState.RENDERING  # started, never finished
+    assert not final.exists() and not final_clip.exists()
+
+    # The unacknowledged message is redelivered (late ack) once it is older than the visibility timeout.
+    celery_queue(
+        extra_env={
+            "CELERY_BROKER_URL": private_broker,
+            "MVFIT_RENDER_SIZE": "160x90",
+            "CELERY_VISIBILITY_TIMEOUT": "2",
+            "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+            "CELERY_UNACKED_RESTORE_THROTTLE": "1",
+        }
+    )
+    wait_until(
+        lambda: Pairing.objects.get(pk=requested.pk).state in (RenderState.READY, RenderState.FAILED),
+        timeout=180,
+        what="the second worker to render the redelivered pairing",
+        every=never_a_partial_file_under_a_final_name,
+    )
+    requested.refresh_from_db()
+    assert requested.state == RenderState.READY, requested.error
+    assert requested.attempts == 2
+    assert_complete_pairing(final)
+    assert probe(final).video.width == 160  # made by the second worker
+
+
+def test_the_render_command_follows_real_workers_through_the_database(celery_queue, media_files):
+    celery_queue(extra_env={"MVFIT_RENDER_SIZE": "160x90"})
+    videos = [library_video(media_files[name]) for name in ("video", "video2")]
+    tracks = [library_track(media_files[name]) for name in ("music", "music2")]
+    for video in videos:
+        VideoClipFactory(video=video, start_s=0.0, duration_s=1.0)
+    for track in tracks:
+        MusicExcerptFactory(track=track, start_s=0.5, duration_s=1.0)
+    out = io.StringIO()
+
+    call_command("render", stall_timeout=120, stdout=out, verbosity=0)
+
+    assert "library: 4 new pairings" in out.getvalue()
+    assert "pairings: 4 ready, 0 failed, 0 still queued (of 4)" in out.getvalue()
+    for pairing in Pairing.objects.all():
+        assert_complete_pairing(Path(settings.MEDIA_ROOT) / pairing.rendered_file.name, duration_s=1.0)

@@ -1,0 +1,370 @@
+"""``python -m training <command>``: thin argument parsing around the pipelines.
+
+Commands
+    train-preference      Langlois preference model from a choices export (frozen features + head)
+    evaluate-preference   test accuracy of one or more preference runs, Table 1 format
+    train-retrieval       VM-NET embedding from ground-truth (or chosen) clip-excerpt pairs
+    rank                  rankings file of a retrieval run (the experiments app's search source)
+    make-synthetic-export planted-rule media + export for smoke tests and the walkthrough
+    simulate-choices      simulated choices on the stimuli (real media) of another export
+
+Bad input ends with one ``error: ...`` line and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from training.errors import TrainingInputError
+
+DEFAULT_CACHE = "feature-cache"
+
+
+def _default_cache_dir() -> str:
+    # The platform's data directory when configured (same env var as webapp/settings.py), else ./data.
+    return str(Path(os.environ.get("MVFIT_DATA_DIR", "data")) / DEFAULT_CACHE)
+
+
+def _add_backbone_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("backbones (frozen feature extractors)")
+    group.add_argument(
+        "--variant", choices=["two-stream", "i3d"], default="two-stream", help="flow stream: ResNet-50 or I3D"
+    )
+    group.add_argument("--resnet50-weights", help="torchvision resnet50 state dict (default: $MVFIT_RESNET50_WEIGHTS)")
+    group.add_argument("--i3d-flow-weights", help="pytorch-i3d flow_imagenet.pt (default: $MVFIT_I3D_FLOW_WEIGHTS)")
+    group.add_argument("--vggish-weights", help="torchvggish vggish-10086976.pth (default: $MVFIT_VGGISH_WEIGHTS)")
+    group.add_argument("--vggish-pca-weights", help="torchvggish PCA file (default: $MVFIT_VGGISH_PCA_WEIGHTS)")
+    group.add_argument(
+        "--random-init",
+        action="store_true",
+        help="allow randomly initialised backbones where no weights are configured (smoke tests only)",
+    )
+    group.add_argument("--frame-size", type=int, default=224, help="square frame size for all visual streams")
+    group.add_argument("--rgb-fps", type=float, default=1.0, help="RGB frames sampled per second (mean-pooled)")
+    group.add_argument("--flow-fps", type=float, default=25.0, help="frame rate the optical flow is computed at")
+    group.add_argument("--flow-stacks", type=int, default=1, help="10-pair flow stacks per clip (two-stream)")
+    group.add_argument("--flow-method", choices=["auto", "tvl1", "farneback"], default="auto")
+    group.add_argument("--i3d-frames", type=int, default=32, help="frames of the centred I3D flow window")
+    group.add_argument(
+        "--extract-threads",
+        type=int,
+        default=1,
+        help="torch threads for extraction (0: all cores; 1 suits shared machines)",
+    )
+    group.add_argument("--cache-dir", default=None, help="feature cache (default: $MVFIT_DATA_DIR/feature-cache)")
+    group.add_argument("--media-root", help="prefix for stimuli.csv `file` values that are storage keys")
+
+
+def _backbone_settings(args: argparse.Namespace):
+    from training.features.extractors import BackboneSettings
+
+    return BackboneSettings.from_env(
+        resnet50=args.resnet50_weights,
+        i3d_flow=args.i3d_flow_weights,
+        vggish=args.vggish_weights,
+        vggish_pca=args.vggish_pca_weights,
+        random_init=args.random_init,
+        frame_size=args.frame_size,
+        rgb_fps=args.rgb_fps,
+        flow_fps=args.flow_fps,
+        flow_stacks=args.flow_stacks,
+        flow_method=args.flow_method,
+        i3d_frames=args.i3d_frames,
+        threads=args.extract_threads,
+    )
+
+
+def _check_fine_tune(args: argparse.Namespace) -> None:
+    if not args.fine_tune:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise TrainingInputError(
+            "--fine-tune trains the backbones end to end, which needs a GPU; this installation is the CPU build of "
+            "torch (torch.cuda.is_available() is False). On CPU the backbones stay frozen: features are extracted "
+            "once into the cache and only the head is trained. Drop --fine-tune."
+        )
+    raise TrainingInputError(
+        "--fine-tune: end-to-end fine-tuning of the backbones is not part of mvfit yet (it needs decoded frames, "
+        "flow stacks and log-mel inputs streamed per epoch rather than cached embeddings). Drop --fine-tune to "
+        "train on frozen, cached features; see docs/training.md."
+    )
+
+
+def _add_training_flags(parser: argparse.ArgumentParser, *, epochs: int, patience: int, lr: float) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument("--seed", type=int, default=0, help="seeds the split, initialisation and batch order")
+    group.add_argument("--epochs", type=int, default=epochs)
+    group.add_argument("--patience", type=int, default=patience, help="early stopping: epochs without val improvement")
+    group.add_argument("--batch-size", type=int, default=256)
+    group.add_argument("--lr", type=float, default=lr)
+    group.add_argument("--weight-decay", type=float, default=None)
+    group.add_argument("--fractions", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
+    group.add_argument("--threads", type=int, default=1, help="torch threads for the head (1 is fastest here)")
+    group.add_argument(
+        "--fine-tune", action="store_true", help="train the backbones too (needs a GPU; not available in this build)"
+    )
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _positive(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        if getattr(args, name) <= 0:
+            raise TrainingInputError(f"--{name.replace('_', '-')} must be positive.")
+
+
+def cmd_train_preference(args: argparse.Namespace) -> int:
+    from training.features.extractors import build_streams
+    from training.preference.pipeline import PreferenceRunConfig, train_preference
+
+    _check_fine_tune(args)
+    _positive(args, "epochs", "patience", "batch_size", "lr")
+    settings = _backbone_settings(args)
+    streams = build_streams(args.variant, settings)
+    config = PreferenceRunConfig(
+        export=args.export,
+        out=args.out,
+        variant=args.variant,
+        direction=args.direction,
+        seed=args.seed,
+        fractions=tuple(args.fractions),
+        embed_dim=args.embed_dim,
+        hidden_dim=args.hidden_dim,
+        dropout=args.dropout,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=1e-4 if args.weight_decay is None else args.weight_decay,
+        threads=args.threads,
+        cache_dir=args.cache_dir or _default_cache_dir(),
+        media_root=args.media_root,
+    )
+    train_preference(config, streams=streams, progress=not args.quiet, record={"backbones": settings.to_dict()})
+    return 0
+
+
+def _recorded_streams(payload: dict, args: argparse.Namespace):
+    """Rebuild the extractors a run was trained with (weights paths may be overridden if files moved)."""
+    from training.features.extractors import BackboneSettings, build_streams
+
+    recorded = dict(payload["config"].get("backbones") or {})
+    if not recorded:
+        raise TrainingInputError("this run does not record its backbone settings (written by an older version).")
+    for key, flag in (
+        ("resnet50", "resnet50_weights"),
+        ("i3d_flow", "i3d_flow_weights"),
+        ("vggish", "vggish_weights"),
+        ("vggish_pca", "vggish_pca_weights"),
+    ):
+        if getattr(args, flag, None):
+            recorded[key] = getattr(args, flag)
+    return build_streams(payload["config"]["run"]["variant"], BackboneSettings(**recorded))
+
+
+def cmd_evaluate_preference(args: argparse.Namespace) -> int:
+    from training.preference.pipeline import evaluate_run, format_table, load_run
+
+    rows = []
+    for run in args.run:
+        payload, _ = load_run(run)
+        streams = _recorded_streams(payload, args)
+        rows.append(evaluate_run(run, streams=streams, progress=not args.quiet))
+    print(format_table(rows))
+    return 0
+
+
+def cmd_train_retrieval(args: argparse.Namespace) -> int:
+    from training.features.extractors import build_streams
+    from training.retrieval.pipeline import RetrievalRunConfig, train_retrieval
+
+    _check_fine_tune(args)
+    _positive(args, "epochs", "patience", "batch_size", "lr", "top_k")
+    settings = _backbone_settings(args)
+    streams = build_streams(args.variant, settings)
+    config = RetrievalRunConfig(
+        export=args.export,
+        out=args.out,
+        variant=args.variant,
+        pairs=args.pairs,
+        seed=args.seed,
+        fractions=tuple(args.fractions),
+        pooling=args.pooling,
+        video_layers=tuple(args.video_layers),
+        music_layers=tuple(args.music_layers),
+        dropout=args.dropout,
+        margin=args.margin,
+        top_k=args.top_k,
+        weight_v2m=args.weight_v2m,
+        weight_m2v=args.weight_m2v,
+        weight_intra_video=args.weight_intra_video,
+        weight_intra_music=args.weight_intra_music,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=0.0 if args.weight_decay is None else args.weight_decay,
+        threads=args.threads,
+        cache_dir=args.cache_dir or _default_cache_dir(),
+        media_root=args.media_root,
+    )
+    if config.video_layers[-1] != config.music_layers[-1]:
+        raise TrainingInputError("--video-layers and --music-layers must end in the same embedding size.")
+    train_retrieval(config, streams=streams, progress=not args.quiet, record={"backbones": settings.to_dict()})
+    return 0
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    from training.retrieval.pipeline import load_retrieval_run, write_rankings
+
+    payload, _ = load_retrieval_run(args.run)
+    streams = _recorded_streams(payload, args)
+    rows = write_rankings(
+        args.run,
+        args.out,
+        streams=streams,
+        export_dir=args.export,
+        top=args.top,
+        media_root=args.media_root,
+        vectors_out=args.vectors,
+        progress=not args.quiet,
+    )
+    print(
+        f"wrote {rows} ranked candidates to {args.out}"
+        + (f" and the embeddings to {args.vectors}" if args.vectors else "")
+    )
+    return 0
+
+
+def cmd_make_synthetic_export(args: argparse.Namespace) -> int:
+    from training.synthetic import PlantedRule, make_planted_export
+
+    rule = PlantedRule(
+        n_videos=args.videos,
+        n_tracks=args.tracks,
+        trials_per_video=args.trials,
+        p_rule=args.p_rule,
+        seed=args.seed,
+        size=args.size,
+    )
+    directory = make_planted_export(args.out, rule, progress=not args.quiet)
+    print(f"wrote a planted-rule export ({args.videos} clips, {args.tracks} excerpts) to {directory}")
+    return 0
+
+
+def cmd_simulate_choices(args: argparse.Namespace) -> int:
+    from training.simulate import SimulatedRater, simulate_choices
+
+    _positive(args, "trials_per_clip")
+    rater = SimulatedRater(trials_per_clip=args.trials_per_clip, sensitivity=args.sensitivity, seed=args.seed)
+    media_root = Path(args.media_root) if args.media_root else None
+    out = simulate_choices(args.export, args.out, rater, media_root=media_root, progress=not args.quiet)
+    print(f"wrote simulated choices on the stimuli of {args.export} to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("train-preference", help="train the Langlois preference model on an export")
+    p.add_argument("--export", required=True, help="export directory (choices.csv, stimuli.csv)")
+    p.add_argument("--out", required=True, help="new run directory")
+    p.add_argument("--direction", choices=["V2M", "M2V"], default="V2M", help="V2M: video query, two tracks")
+    p.add_argument("--embed-dim", type=int, default=128)
+    p.add_argument("--hidden-dim", type=int, default=128)
+    p.add_argument("--dropout", type=float, default=0.3)
+    _add_backbone_flags(p)
+    _add_training_flags(p, epochs=60, patience=10, lr=1e-3)
+    p.set_defaults(func=cmd_train_preference)
+
+    p = commands.add_parser("evaluate-preference", help="test accuracy with a 95 %% CI, next to chance")
+    p.add_argument("--run", required=True, action="append", help="run directory (repeat for a table of runs)")
+    p.add_argument("--resnet50-weights")
+    p.add_argument("--i3d-flow-weights")
+    p.add_argument("--vggish-weights")
+    p.add_argument("--vggish-pca-weights")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate_preference)
+
+    p = commands.add_parser("train-retrieval", help="train the VM-NET retrieval model")
+    p.add_argument("--export", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument(
+        "--pairs",
+        choices=["ground-truth", "chosen"],
+        default="ground-truth",
+        help="ground-truth: music-video soundtracks (VM-NET); chosen: query + the option raters chose",
+    )
+    p.add_argument("--pooling", choices=["mean", "mean-std"], default="mean")
+    p.add_argument("--video-layers", type=int, nargs="+", default=[2048, 512])
+    p.add_argument("--music-layers", type=int, nargs="+", default=[2048, 1024, 512])
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--margin", type=float, default=0.1)
+    p.add_argument("--top-k", type=int, default=100, help="most violating negatives per anchor")
+    p.add_argument("--weight-v2m", type=float, default=1.0)
+    p.add_argument("--weight-m2v", type=float, default=3.0)
+    p.add_argument("--weight-intra-video", type=float, default=0.2)
+    p.add_argument("--weight-intra-music", type=float, default=0.2)
+    _add_backbone_flags(p)
+    _add_training_flags(p, epochs=100, patience=15, lr=3e-4)
+    p.set_defaults(func=cmd_train_retrieval)
+
+    p = commands.add_parser("rank", help="write the rankings file of a retrieval run")
+    p.add_argument("--run", required=True)
+    p.add_argument("--out", required=True, help="rankings CSV to write")
+    p.add_argument("--export", help="rank the stimuli of this export (default: the training export)")
+    p.add_argument("--top", type=int, default=50, help="candidates per query (0: all)")
+    p.add_argument("--vectors", help="also write the joint-space embeddings (.npz, the 'features' search source)")
+    p.add_argument("--media-root")
+    p.add_argument("--resnet50-weights")
+    p.add_argument("--i3d-flow-weights")
+    p.add_argument("--vggish-weights")
+    p.add_argument("--vggish-pca-weights")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_rank)
+
+    p = commands.add_parser("make-synthetic-export", help="tiny planted-rule media + export (motion <-> tempo/pitch)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--videos", type=int, default=40)
+    p.add_argument("--tracks", type=int, default=12)
+    p.add_argument("--trials", type=int, default=6, help="2AFC trials per video")
+    p.add_argument("--p-rule", type=float, default=0.95, help="probability the simulated rater follows the rule")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=96, help="frame size of the clips in pixels")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_make_synthetic_export)
+
+    p = commands.add_parser(
+        "simulate-choices", help="simulated 2AFC choices (content-based rater) on the stimuli of a real export"
+    )
+    p.add_argument("--export", required=True, help="export whose stimuli.csv lists the library's clips and excerpts")
+    p.add_argument("--out", required=True, help="new export directory")
+    p.add_argument("--trials-per-clip", type=int, default=12)
+    p.add_argument("--sensitivity", type=float, default=6.0, help="how consistently the rater follows its taste")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--media-root")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_simulate_choices)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from training.weights import CheckpointMismatchError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except TrainingInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, CheckpointMismatchError) as exc:
+        # A weights path that does not exist, or a file that is not the checkpoint the backbone expects.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
