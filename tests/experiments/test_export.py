@@ -225,3 +225,22 @@ def test_the_export_api_returns_a_zip_to_staff_only(studies, staff_client, djang
     assert {"manifest.json", "ratings.csv", "choices.csv", "stimuli.csv"} <= set(archive.namelist())
     assert staff_client.get(reverse("experiments_api:export") + "?experiment=999999").status_code == 400
     assert Participant.objects.count() == 4
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_path, settings, file_format):
+    """The contract end to end: what export_responses writes is what analysis/ and training/ read."""
+    from analysis.io import load_export
+    from annotation.models import MusicExcerpt, VideoClip
+    from training.data.export import read_export
+
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    VideoClip.objects.update(prepared_file="prepared/clip.mp4")  # training insists on media paths
+    MusicExcerpt.objects.update(prepared_file="prepared/excerpt.m4a")
+    out = tmp_path / "export"
+    call_command("export_responses", "fit", "prefs", "--out", str(out))
+    loaded = load_export(out, file_format=file_format)
+    assert len(loaded.ratings) == 4 and len(loaded.choices) == 10
+    assert loaded.ratings["is_catch"].sum() == 1 and loaded.choices["is_catch"].sum() == 2
+    training = read_export(out)
+    assert len(training.choices) == 8 and training.dropped_catch_trials == 2
