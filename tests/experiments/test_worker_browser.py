@@ -40,7 +40,7 @@ def open_study(tmp_path, *, kind="rating", n=3, catch=1, k=2, n_clips=3, n_excer
     return open_experiment(experiment=experiment)
 
 
-def enter(page, live_server, experiment) -> Participant:
+def enter(page, live_server, experiment, *, before_begin=None) -> Participant:
     """Invite link -> consent -> audio check (one miss, then right) -> start."""
     ((_, token),) = create_invite_links(experiment=experiment, count=1)
     page.goto(live_server.url + reverse("experiments:invite", args=[token]))
@@ -59,6 +59,8 @@ def enter(page, live_server, experiment) -> Participant:
     listen_and_answer(correct=False)
     assert page.get_by_test_id("audio-missed").is_visible()
     listen_and_answer(correct=True)
+    if before_begin:
+        before_begin()
     page.get_by_test_id("begin").click()
     page.wait_for_selector("#trial[data-position]")
     return participant
@@ -274,3 +276,25 @@ def test_a_study_rendered_by_the_library_pipeline_runs_end_to_end(page, live_ser
             page.wait_for_selector(f"#trial[data-position='{position + 1}']")
     page.get_by_test_id("done").wait_for()
     assert Response.objects.filter(assignment__participant=participant).count() == 5
+
+
+def test_a_playback_error_is_recorded_with_the_trial_and_retry_recovers(page, live_server, tmp_path):
+    experiment = open_study(tmp_path, n=2, catch=0)
+    failed = []
+
+    def fail_first_media_request(route):
+        if not failed:
+            failed.append(route.request.url)
+            route.abort("failed")
+        else:
+            route.continue_()
+
+    participant = enter(
+        page, live_server, experiment, before_begin=lambda: page.route("**/w/m/**", fail_first_media_request)
+    )
+    page.wait_for_selector("button.play:has-text('Retry')")
+    answer_trial(page, participant, "4")  # Retry reloads the clip, then it plays through
+    page.wait_for_selector("#trial[data-position='1']")
+    wait_until_stored(participant, 1, page)
+    events = Response.objects.get().events
+    assert failed and any(e["type"] == "error" and e["slot"] == "main" for e in events), events
