@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -16,8 +18,51 @@ from experiments.models import (
 from experiments.services import designs, lifecycle
 
 
+class _DryRun(Exception):
+    pass
+
+
+DESIGN_FIELDS = [
+    "slug",
+    "title",
+    "kind",
+    "seed",
+    "config",
+    "judgments_per_item",
+    "trials_per_assignment",
+    "catch_trials_per_assignment",
+    "abandon_after_s",
+    "instructions",
+    "consent_text",
+]
+
+
+class ExperimentForm(forms.ModelForm):
+    seed = forms.IntegerField(required=False, min_value=0, help_text="Leave empty for a random seed (stored).")
+
+    class Meta:
+        model = Experiment
+        fields = DESIGN_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and not self.errors:
+            # Generate the design once inside a rolled-back transaction, so every design error shows
+            # on the form instead of failing the save.
+            try:
+                with transaction.atomic():
+                    designs.create_experiment(**{f: data[f] for f in DESIGN_FIELDS})
+                    raise _DryRun
+            except _DryRun:
+                pass
+            except DesignError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return data
+
+
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
+    form = ExperimentForm
     list_display = ["slug", "title", "kind", "status", "judgments_per_item", "trials_per_assignment", "seed", "links"]
     list_filter = ["kind", "status"]
     search_fields = ["slug", "title"]
@@ -37,24 +82,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        try:
-            created = designs.create_experiment(
-                slug=obj.slug,
-                title=obj.title,
-                kind=obj.kind,
-                config=obj.config,
-                seed=obj.seed,
-                judgments_per_item=obj.judgments_per_item,
-                trials_per_assignment=obj.trials_per_assignment,
-                catch_trials_per_assignment=obj.catch_trials_per_assignment,
-                abandon_after_s=obj.abandon_after_s,
-                instructions=obj.instructions,
-                consent_text=obj.consent_text,
-                created_by=request.user,
-            )
-        except DesignError as exc:
-            messages.error(request, f"Design not created: {exc}")
-            raise
+        created = designs.create_experiment(**{f: form.cleaned_data[f] for f in DESIGN_FIELDS}, created_by=request.user)
         obj.pk = created.pk
 
     def _each(self, request, queryset, fn, done: str) -> None:

@@ -122,6 +122,23 @@ def test_the_admin_creates_experiments_through_the_design_service(staff_client):
 
     experiment = Experiment.objects.get(slug="from-admin")
     assert experiment.items.count() == 4 and experiment.bundles.count() == 4
+    # A design error shows on the form and creates nothing.
+    bad = staff_client.post(
+        "/admin/experiments/experiment/add/",
+        {
+            "slug": "broken",
+            "title": "Broken",
+            "kind": "rating",
+            "seed": "",
+            "config": json.dumps({"clip_ids": [999999], "excerpt_ids": library.excerpt_ids}),
+            "judgments_per_item": "2",
+            "trials_per_assignment": "2",
+            "catch_trials_per_assignment": "0",
+            "abandon_after_s": "600",
+        },
+    )
+    assert bad.status_code == 200 and b"do not exist" in bad.content
+    assert not Experiment.objects.filter(slug="broken").exists()
 
 
 @pytest.mark.django_db
