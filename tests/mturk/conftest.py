@@ -1,5 +1,7 @@
 import pytest
 
+from tests.support.browser import browser, browser_context, page  # noqa: F401  (fixtures)
+
 from . import stubs
 
 

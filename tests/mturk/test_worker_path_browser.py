@@ -8,10 +8,8 @@ receive the POST with the right assignmentId.
 
 from __future__ import annotations
 
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -32,34 +30,9 @@ from .capture import start_capture_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("MVFIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 QUAL = "3EXCLUSIONXXXXXXXXXXXXXXXXXXXX"
 ASSIGNMENT = "3BROWSERASGXXXXXXXXXXXXXXXXXXX"
 WORKER = "A1BROWSERWORKER"
-
-
-@pytest.fixture
-def page():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"browser tests need {CHROMIUM} (apt-get install chromium); `playwright install` cannot download")
-    # Playwright's sync API runs an event loop in this thread; the test only touches the ORM between steps.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1000, "height": 1000})
-        context.set_default_timeout(20_000)
-        yield context.new_page()
-        browser.close()
 
 
 @pytest.fixture
