@@ -1,1 +1,1 @@
-from tests.support.browser import browser, browser_context, page  # noqa: F401  (fixtures)
+"""The browser fixtures (browser, browser_context, page) come from tests/support/browser.py via tests/conftest.py."""

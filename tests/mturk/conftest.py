@@ -1,7 +1,5 @@
 import pytest
 
-from tests.support.browser import browser, browser_context, page  # noqa: F401  (fixtures)
-
 from . import stubs
 
 
