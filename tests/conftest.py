@@ -8,12 +8,9 @@ import uuid
 import pytest
 from django.conf import settings
 
+from tests.support.browser import browser, browser_context, page  # noqa: F401  (shared Chromium fixtures)
 from tests.support.celery_worker import start_worker
 from webapp.celery import app as celery_app
-
-# One Playwright session for the whole run: the browser fixtures are session-scoped and Playwright's
-# sync API allows one running instance per thread, so they are registered here once, not per directory.
-pytest_plugins = ["tests.support.browser"]
 
 
 def pytest_configure(config):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from annotation.models import Pairing, RenderState
 from annotation.services import rendering
@@ -11,15 +10,6 @@ from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
 from tests.support.media import library_track, library_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 PLAY = """async (video) => {
   video.muted = true;
@@ -36,7 +26,7 @@ PLAY = """async (video) => {
 }"""
 
 
-def test_the_library_page_plays_a_rendered_pairing(live_server, media_files, django_user_model):
+def test_the_library_page_plays_a_rendered_pairing(browser, live_server, media_files, django_user_model):
     django_user_model.objects.create_user("curator", password="a long test password", is_staff=True)
     clip = VideoClipFactory(video=library_video(media_files["video"]), start_s=0.5, duration_s=2.0)
     excerpt = MusicExcerptFactory(track=library_track(media_files["music"]), start_s=0.0, duration_s=2.0)
@@ -44,18 +34,17 @@ def test_the_library_page_plays_a_rendered_pairing(live_server, media_files, dja
     rendering.render_pairings(pairing_ids=[pairing.pk])
     assert Pairing.objects.get(pk=pairing.pk).state == RenderState.READY
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{live_server.url}/admin/login/?next=/library/")
-            page.fill("#id_username", "curator")
-            page.fill("#id_password", "a long test password")
-            page.click("input[type=submit]")
-            page.wait_for_url("**/library/")
-            played = page.locator(f'[data-pairing="{pairing.pk}"] video').evaluate(PLAY)
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/admin/login/?next=/library/")
+        page.fill("#id_username", "curator")
+        page.fill("#id_password", "a long test password")
+        page.click("input[type=submit]")
+        page.wait_for_url("**/library/")
+        played = page.locator(f'[data-pairing="{pairing.pk}"] video').evaluate(PLAY)
+    finally:
+        context.close()
 
     assert played["duration"] == pytest.approx(2.0, abs=0.1)
     assert (played["width"], played["height"]) == (96, 64)

@@ -1,1 +1,0 @@
-"""The browser fixtures (browser, browser_context, page) come from tests/support/browser.py via tests/conftest.py."""

@@ -36,6 +36,14 @@ WORKER = "A1BROWSERWORKER"
 
 
 @pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 1000})
+    context.set_default_timeout(20_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def capture(settings):
     server = start_capture_server()
     settings.MTURK_SUBMIT_HOSTS = [server.origin]
