@@ -464,6 +464,7 @@ def step_profiles(ctx: Context, w: Writer) -> Section:
     )
     means = profiles.cluster_mean_profiles(matrix, clustering)
     composition = pd.crosstab(clustering.video_clusters, scenes.reindex(matrix.index))
+    composition.index.name, composition.columns.name = "cluster", None
     w.figure(
         section,
         "cluster_profiles",
@@ -513,6 +514,7 @@ def step_preference(ctx: Context, w: Writer) -> Section:
         "with Wilson 95% intervals and sample sizes; machine rows count each distinct question once."
     )
     wide = preference.table_iv(shares)
+    wide.columns.name = None
     w.table(section, None, wide.reset_index(), caption="Table IV, reproduced.")
     long = shares.assign(p_binomial=shares["p_binomial"].map(_p))
     w.table(section, "preference_shares", long, caption="Pooled shares with exact binomial tests against 50%.")
@@ -590,7 +592,7 @@ def step_bradley_terry(ctx: Context, w: Writer) -> Section:
             w.table(
                 section,
                 f"bt_{direction.lower()}_by_{category}",
-                by_category.reset_index(),
+                by_category.rename_axis(columns=None).reset_index(),
                 caption=f"Genre-level strengths per {category} (label-level Bradley-Terry within each {category}).",
                 max_rows=20,
             )
