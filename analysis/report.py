@@ -95,14 +95,6 @@ class Context:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    if isinstance(value, float | np.floating):
-        return f"{value:.{digits}f}"
-    return html.escape(str(value))
-
-
 def _p(value: float) -> str:
     if value is None or np.isnan(value):
         return "-"
