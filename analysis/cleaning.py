@@ -86,7 +86,7 @@ def clean(ratings: pd.DataFrame, choices: pd.DataFrame, rules: ExclusionRules | 
     return CleanResult(
         ratings=clean_ratings,
         choices=clean_choices,
-        exclusions=pd.DataFrame(log, columns=_LOG_COLUMNS),
+        exclusions=pd.DataFrame(log, columns=_LOG_COLUMNS).astype({"workers_flagged": "Int64"}),
         worker_flags=worker_flags,
         rules=rules,
         notes=notes,

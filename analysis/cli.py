@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--scenes", type=int, default=8)
     sim.add_argument("--video-clusters", type=int, default=3)
     sim.add_argument("--genre-clusters", type=int, default=3)
-    sim.add_argument("--noise-sd", type=float, default=1.0)
+    sim.add_argument("--affinity-sd", type=float, default=1.0, help="spread of the clusters' genre preferences")
+    sim.add_argument("--video-sd", type=float, default=0.3, help="each video's own deviation from its cluster")
+    sim.add_argument("--noise-sd", type=float, default=1.0, help="rating noise (before worker scale)")
     sim.add_argument("--careless-share", type=float, default=0.05)
     sim.add_argument("--trials-per-assignment", type=int, default=50)
     sim.add_argument("--catch-per-assignment", type=int, default=2)
@@ -112,10 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     clusters = which.add_parser("clusters", help="ratings per pairing needed to recover the genre clusters")
     clusters.add_argument("--ratings-per-pairing", type=int, nargs="+", default=[1, 2, 3, 5, 9])
     clusters.add_argument("--videos", type=int, default=100)
-    clusters.add_argument("--songs", type=int, default=50)
+    clusters.add_argument("--songs", type=int, default=75)
+    clusters.add_argument("--genres", type=int, default=25)
     clusters.add_argument("--video-clusters", type=int, default=3)
     clusters.add_argument("--genre-clusters", type=int, default=3)
-    clusters.add_argument("--noise-sd", type=float, default=1.0)
+    clusters.add_argument(
+        "--affinity-sd", type=float, default=0.3, help="spread of the clusters' genre preferences (the effect size)"
+    )
+    clusters.add_argument("--video-sd", type=float, default=0.3, help="each video's own deviation from its cluster")
+    clusters.add_argument("--noise-sd", type=float, default=1.0, help="rating noise (before worker scale)")
     clusters.add_argument("--careless-share", type=float, default=0.05)
     clusters.add_argument("--reps", type=int, default=10)
     clusters.add_argument("--linkage", default="average")
@@ -178,6 +185,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         scenes=args.scenes,
         video_clusters=args.video_clusters,
         genre_clusters=args.genre_clusters,
+        affinity_sd=args.affinity_sd,
+        video_sd=args.video_sd,
         noise_sd=args.noise_sd,
         careless_share=args.careless_share,
         trials_per_assignment=args.trials_per_assignment,
@@ -214,6 +223,9 @@ def run_power(args: argparse.Namespace) -> int:
         base = SimulationConfig(
             videos=args.videos,
             songs=args.songs,
+            genres=args.genres,
+            affinity_sd=args.affinity_sd,
+            video_sd=args.video_sd,
             video_clusters=args.video_clusters,
             genre_clusters=args.genre_clusters,
             noise_sd=args.noise_sd,

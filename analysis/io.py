@@ -78,8 +78,8 @@ def load_export(path: str | os.PathLike[str], *, file_format: str = "auto") -> E
     manifest = read_manifest(root)
     notes: list[str] = []
     if file_format == "auto":
-        present_csv = [t for t in schema.TABLES if (root / f"{t}.csv").exists()]
-        has_all_parquet = present_csv and all((root / f"{t}.parquet").exists() for t in present_csv)
+        present = [t for t in schema.TABLES if (root / f"{t}.csv").exists() or (root / f"{t}.parquet").exists()]
+        has_all_parquet = bool(present) and all((root / f"{t}.parquet").exists() for t in present)
         file_format = "parquet" if has_all_parquet else "csv"
     tables = {}
     for table in schema.TABLES:

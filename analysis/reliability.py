@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import krippendorff
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from analysis import schema
 
@@ -70,19 +70,31 @@ def split_half(
     if n_workers < 2 or n_items < 3:
         raise ValueError("split-half reliability needs at least two workers and three items")
     x = data[value].to_numpy(dtype=float)
+    # Items x workers sums and counts; a split is a 0/1 vector over workers, so the half-A sums of all
+    # items are one sparse product, and a batch of splits one sparse x dense product.
+    sums = sparse.csr_matrix((x, (item_code, worker_code)), shape=(n_items, n_workers))
+    counts = sparse.csr_matrix((np.ones(len(x)), (item_code, worker_code)), shape=(n_items, n_workers))
+    total_sum = np.asarray(sums.sum(axis=1)).ravel()
+    total_count = np.asarray(counts.sum(axis=1)).ravel()
     rng = np.random.default_rng(seed)
     rs = np.empty(n_splits)
     used = np.empty(n_splits)
-    for split in range(n_splits):
-        half = np.zeros(n_workers, dtype=np.int64)
-        half[rng.permutation(n_workers)[: n_workers // 2]] = 1
-        key = item_code * 2 + half[worker_code]
-        sums = np.bincount(key, weights=x, minlength=2 * n_items).reshape(n_items, 2)
-        counts = np.bincount(key, minlength=2 * n_items).reshape(n_items, 2)
-        both = (counts > 0).all(axis=1)
-        means = sums[both] / counts[both]
-        used[split] = both.sum()
-        rs[split] = _pearson(means[:, 0], means[:, 1]) if both.sum() >= 3 else np.nan
+    for start in range(0, n_splits, 25):
+        batch = min(25, n_splits - start)
+        halves = np.zeros((n_workers, batch))
+        for column in range(batch):
+            halves[rng.permutation(n_workers)[: n_workers // 2], column] = 1.0
+        a_sum, a_count = sums @ halves, counts @ halves
+        b_sum, b_count = total_sum[:, None] - a_sum, total_count[:, None] - a_count
+        for column in range(batch):
+            both = (a_count[:, column] > 0) & (b_count[:, column] > 0)
+            used[start + column] = both.sum()
+            if both.sum() < 3:
+                rs[start + column] = np.nan
+                continue
+            mean_a = a_sum[both, column] / a_count[both, column]
+            mean_b = b_sum[both, column] / b_count[both, column]
+            rs[start + column] = _pearson(mean_a, mean_b)
     corrected = spearman_brown(rs)
     return SplitHalf(
         item="+".join(item),

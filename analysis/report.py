@@ -95,14 +95,6 @@ class Context:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    if isinstance(value, float | np.floating):
-        return f"{value:.{digits}f}"
-    return html.escape(str(value))
-
-
 def _p(value: float) -> str:
     if value is None or np.isnan(value):
         return "-"
@@ -464,6 +456,7 @@ def step_profiles(ctx: Context, w: Writer) -> Section:
     )
     means = profiles.cluster_mean_profiles(matrix, clustering)
     composition = pd.crosstab(clustering.video_clusters, scenes.reindex(matrix.index))
+    composition.index.name, composition.columns.name = "cluster", None
     w.figure(
         section,
         "cluster_profiles",
@@ -513,6 +506,7 @@ def step_preference(ctx: Context, w: Writer) -> Section:
         "with Wilson 95% intervals and sample sizes; machine rows count each distinct question once."
     )
     wide = preference.table_iv(shares)
+    wide.columns.name = None
     w.table(section, None, wide.reset_index(), caption="Table IV, reproduced.")
     long = shares.assign(p_binomial=shares["p_binomial"].map(_p))
     w.table(section, "preference_shares", long, caption="Pooled shares with exact binomial tests against 50%.")
@@ -590,7 +584,7 @@ def step_bradley_terry(ctx: Context, w: Writer) -> Section:
             w.table(
                 section,
                 f"bt_{direction.lower()}_by_{category}",
-                by_category.reset_index(),
+                by_category.rename_axis(columns=None).reset_index(),
                 caption=f"Genre-level strengths per {category} (label-level Bradley-Terry within each {category}).",
                 max_rows=20,
             )
@@ -883,8 +877,8 @@ CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
 nav ol{columns:2} table.data{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-table.data th,table.data td{border-bottom:1px solid #e5e5e5;padding:.25em .6em;text-align:right}
-table.data th{background:#f6f6f6} table.data td:first-child,table.data th:first-child{text-align:left}
+table.data th,table.data td{border-bottom:1px solid #e5e5e5;padding:.25em .6em;text-align:left;font-variant-numeric:tabular-nums}
+table.data th{background:#f6f6f6}
 figure{margin:1em 0} figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption,.caption{font-size:.85em;color:#555} .file{font-family:monospace;color:#888;font-size:.9em}
 .note{background:#fff8e1;border-left:4px solid #f0c040;padding:.4em .8em;margin:.5em 0;font-size:.9em}

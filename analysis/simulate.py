@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
+from scipy.stats import norm
 
 from analysis import schema
-from analysis.io import write_export
+from analysis.io import empty_table, write_export
 
 # (genre, family): calm genres suit nature scenes, energetic ones urban scenes (Langlois Fig. 2), the
 # rest leisure scenes. Interleaved by family so that any prefix of the list covers all families.
@@ -633,7 +634,7 @@ def _machine_distances(config: SimulationConfig, rng: np.random.Generator, choic
             )
         )
     pairs = pd.concat(rows).drop_duplicates(["clip_id", "excerpt_id"]).reset_index(drop=True)
-    shift = np.sqrt(2) * _probit(config.machine_gr)  # P(N(0,1) < N(shift,1)) = machine_gr
+    shift = np.sqrt(2) * float(norm.ppf(config.machine_gr))  # P(N(0,1) < N(shift,1)) = machine_gr
     distance = rng.normal(0, 1, size=len(pairs)) + np.where(pairs["kind"] == "R", shift, 0.0)
     pairs["distance"] = distance
     closest = pairs.groupby("query_id")["distance"].transform("min")
@@ -641,12 +642,6 @@ def _machine_distances(config: SimulationConfig, rng: np.random.Generator, choic
     pairs.loc[is_search, "distance"] = closest[is_search] - rng.exponential(0.1, size=is_search.sum())
     pairs["distance"] = pairs["distance"] + 10  # distances are positive in an embedding space
     return pairs[["clip_id", "excerpt_id", "distance"]].round(6)
-
-
-def _probit(p: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(p))
 
 
 def simulate_afc(
@@ -861,8 +856,6 @@ def simulate(config: SimulationConfig, *, ratings: bool = True) -> Simulation:
         experiments.append(
             {"id": 3, "slug": "simulated-2afc", "kind": "2afc", "seed": config.seed, "config": {"options": 2}}
         )
-    from analysis.io import empty_table
-
     choices = pd.concat(frames, ignore_index=True) if frames else empty_table("choices")
     if rating_rows is None:
         rating_rows = empty_table("ratings")

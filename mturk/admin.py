@@ -37,7 +37,13 @@ from .services import hits as hit_changes
 from .services import review, suggestions
 from .services.audit import open_mturk
 from .services.budget import SpendingCapExceeded
-from .services.publishing import PublishError, create_hit_rows, publish_batch, validate_batch_inputs
+from .services.publishing import (
+    PublishError,
+    close_batch,
+    create_hit_rows,
+    publish_batch,
+    validate_batch_inputs,
+)
 from .services.reconciliation import default_participant_source, sync_and_reconcile
 
 USER_ERRORS = (MTurkError, LiveModeNotConfirmed, SpendingCapExceeded, PublishError, review.ReviewError, ValueError)
@@ -171,7 +177,7 @@ class HitBatchAdmin(admin.ModelAdmin):
         "progress",
     ]
     inlines = [HitInline]
-    actions = ["publish", "sync", "suggest_rejections"]
+    actions = ["publish", "sync", "suggest_rejections", "close"]
 
     def save_model(self, request, obj, form, change):
         # A new batch gets its HIT rows like one made by the command or the API.
@@ -247,6 +253,15 @@ class HitBatchAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{mode}: {exc}", messages.ERROR)
                 continue
             self.message_user(request, f"{mode}: {summary.as_dict()}", messages.SUCCESS)
+
+    @admin.action(description="Close (stop syncing; the HITs on MTurk are not touched)")
+    def close(self, request, queryset):
+        for batch in queryset:
+            try:
+                close_batch(batch=batch)
+            except ValueError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+        self.message_user(request, "Closed batches are no longer synced.", messages.SUCCESS)
 
     @admin.action(description="Suggest rejections from attention checks")
     def suggest_rejections(self, request, queryset):

@@ -288,3 +288,13 @@ def _record_failure(hit: Hit, spend: Spend, exc: MTurkError) -> None:
             hit.state = HitState.FAILED
             fields.append("state")
     hit.save(update_fields=fields)
+
+
+@transaction.atomic
+def close_batch(*, batch: HitBatch) -> HitBatch:
+    """Stop syncing and reconciling a finished batch (its HITs on MTurk are not touched)."""
+    if batch.state == HitBatch.State.DRAFT:
+        raise ValueError(f"Batch {batch.pk} was never published; delete it instead.")
+    batch.state = HitBatch.State.CLOSED
+    batch.save(update_fields=["state"])
+    return batch

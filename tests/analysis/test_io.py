@@ -178,6 +178,22 @@ def test_parquet_and_csv_copies_load_identically(tmp_path):
         pd.testing.assert_frame_equal(getattr(from_csv, table), getattr(source, table))
 
 
+def test_a_parquet_only_export_is_read_from_parquet(tmp_path):
+    source = load_export(write_handmade(tmp_path / "h"))
+    root = write_export(
+        tmp_path / "e",
+        manifest=MANIFEST,
+        ratings=source.ratings,
+        choices=source.choices,
+        stimuli=source.stimuli,
+        parquet=True,
+    )
+    for table in ("ratings", "choices", "stimuli"):
+        (root / f"{table}.csv").unlink()
+    export = load_export(root)
+    assert export.file_format == "parquet" and len(export.ratings) == 2 and export.notes == []
+
+
 labels = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=12)
 
 

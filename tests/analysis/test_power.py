@@ -53,9 +53,11 @@ def test_power_grows_with_subjects_and_answers_the_planning_question():
 
 
 def test_cluster_recovery_improves_with_more_ratings_per_pairing():
-    base = SimulationConfig(videos=30, songs=20, genres=5, video_clusters=3, genre_clusters=4, noise_sd=2.5, seed=3)
-    runs = cluster_recovery(base, [1, 6], reps=3, progress=False)
+    # Very noisy ratings (noise SD 3 against cluster preferences of SD 1): one rating per pairing
+    # cannot separate the clusters, eight can (seen for seeds 0-3: ARI 0.25-0.37 vs 0.93-1.0).
+    base = SimulationConfig(videos=30, songs=20, genres=5, video_clusters=3, genre_clusters=3, noise_sd=3.0, seed=0)
+    runs = cluster_recovery(base, [1, 8], reps=3, progress=False)
     summary = summarise_recovery(runs).set_index("ratings_per_pairing")
     assert len(runs) == 6 and runs["video_ari"].between(-1, 1).all()
-    assert summary.loc[6, "mean_video_ari"] > summary.loc[1, "mean_video_ari"]
-    assert summary.loc[6, "mean_video_ari"] >= 0.9
+    assert summary.loc[8, "mean_video_ari"] >= 0.85
+    assert summary.loc[1, "mean_video_ari"] < summary.loc[8, "mean_video_ari"] - 0.3

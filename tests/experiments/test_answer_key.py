@@ -87,16 +87,19 @@ def test_nothing_the_browser_receives_reveals_the_answer_key(page, live_server, 
     forbidden = labels_in_library() | {str(ranking), "v1"}
     seen: list[tuple[str, str, str]] = []
 
-    def record(response):
-        if response.status >= 300 and response.status < 400:
-            return
+    def record(route):
+        # Intercept instead of listening to "response" events: a listener may read a body only after
+        # the page has navigated on, when Chromium has already discarded it. Fetching here sees every
+        # byte the browser will see, then hands the same response (redirects included) to the page.
+        response = route.fetch(max_redirects=0)
         kind = response.headers.get("content-type", "")
         if "html" in kind or "json" in kind:
-            seen.append((response.url, kind, response.text()))
-        elif "/w/m/" in response.url:
+            seen.append((route.request.url, kind, response.text()))
+        elif "/w/m/" in route.request.url:
             assert "content-disposition" not in response.headers
+        route.fulfill(response=response)
 
-    page.on("response", record)
+    page.route("**/*", record)
     participant = enter(page, live_server, experiment)
     total = participant.assignments.get().n_trials
     for _ in range(total):

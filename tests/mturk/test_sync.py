@@ -165,3 +165,11 @@ def test_reconciliation_records_and_later_resolves_discrepancies(mturk_stub):
     open_ = Discrepancy.objects.filter(resolved_at__isnull=True)
     assert list(open_.values_list("worker_id", flat=True)) == ["A3STRANGER"]
     assert Discrepancy.objects.get(worker_id="A2LOST").resolution == "no longer found by reconciliation"
+
+
+def test_closed_batches_are_not_synced_any_more(mturk_stub, staff_client):
+    batch = publish_rows(make_batch())
+    staff_client.post("/admin/mturk/hitbatch/", {"action": "close", "_selected_action": [batch.pk]})
+    batch.refresh_from_db()
+    assert batch.state == HitBatch.State.CLOSED
+    assert modes_to_sync() == []
