@@ -207,4 +207,7 @@ def complete_assignment(*, assignment: Assignment, now: datetime) -> None:
     assignment.completed_at = now
     Bundle.objects.filter(pk=assignment.bundle_id).update(status=BundleStatus.COMPLETED)
     item_ids = Trial.objects.filter(bundle_id=assignment.bundle_id, item__isnull=False).values("item_id")
-    Item.objects.filter(pk__in=item_ids).update(completed_count=F("completed_count") + 1)
+    # Bundles share items (each item is in k bundles): lock them in primary-key order first, so two
+    # completions touching overlapping items wait for each other instead of deadlocking.
+    locked = list(Item.objects.filter(pk__in=item_ids).order_by("pk").select_for_update().values_list("pk", flat=True))
+    Item.objects.filter(pk__in=locked).update(completed_count=F("completed_count") + 1)

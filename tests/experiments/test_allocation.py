@@ -179,3 +179,44 @@ def test_concurrent_starts_on_postgresql_never_share_a_bundle():
         t.join()
     assert not errors
     assert len(results) == len(set(results)) == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_completions_of_bundles_sharing_items_all_count():
+    from experiments.models import Item
+
+    experiment = open_study(
+        library=make_library(n_clips=4, n_excerpts=2), judgments_per_item=6, trials_per_assignment=8
+    )
+    assignments = [allocate_assignment(participant=participant(experiment, f"W{i}")) for i in range(6)]
+    for assignment in assignments:
+        answer_all(assignment, skip_last=True)
+    barrier = threading.Barrier(len(assignments))
+    errors = []
+
+    def finish(assignment):
+        try:
+            last = Trial.objects.filter(bundle=assignment.bundle).order_by("-position").first()
+            barrier.wait()
+            record_answer(
+                participant=assignment.participant,
+                answer=AnswerInput(
+                    idempotency_key=uuid.uuid4().hex,
+                    assignment_ref=assignment_ref(assignment),
+                    position=last.position,
+                    rating=2,
+                ),
+            )
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=finish, args=(a,)) for a in assignments]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert set(Item.objects.filter(experiment=experiment).values_list("completed_count", flat=True)) == {6}
+    assert Assignment.objects.filter(experiment=experiment, status=AssignmentStatus.COMPLETED).count() == 6

@@ -228,7 +228,11 @@
         }
         advance();
       },
-      function () {
+      function (err) {
+        if (err.status === 404) {
+          reload();
+          return;
+        }
         showBanner("Cannot reach the server. Retrying…");
         setTimeout(start, 3000);
       }
@@ -252,6 +256,10 @@
         if (following !== null) preload(following);
       },
       function (err) {
+        if (err.status === 404) {
+          reload(); // the session or its assignment is gone: the server page says what to do next
+          return;
+        }
         stage.innerHTML = '<p class="lead">Waiting for the connection…</p>';
         if (err.status !== 403) setOffline(true);
         setTimeout(advance, 2000 + Math.random() * 1000);
