@@ -55,6 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=45.0, help="seconds of load (hard bound)")
     parser.add_argument("--max-answers", type=int, default=18_000, help="stop after this many acknowledged answers")
     parser.add_argument("--think-ms", type=float, default=450.0, help="mean think time between fetch and answer")
+    parser.add_argument("--ramp-s", type=float, default=5.0, help="simulated workers arrive spread over this time")
     parser.add_argument("--gunicorn-workers", type=int, default=3)
     parser.add_argument("--gunicorn-threads", type=int, default=8)
     parser.add_argument("--restart", choices=["all", "both", "hup", "full", "kill", "none"], default="all")
@@ -289,6 +290,8 @@ async def simulated_worker(base_url: str, tls, tokens: list[str], stats: Stats, 
     """One crowd worker with its own keep-alive connection (a browser tab has its own, too)."""
     import httpx
 
+    # Crowd workers arrive over a few seconds, not all in the same millisecond.
+    await asyncio.sleep(random.uniform(0, args.ramp_s))
     async with httpx.AsyncClient(base_url=base_url, verify=tls, timeout=30.0) as client:
         await _work(client, tokens, stats, args, deadline)
 
