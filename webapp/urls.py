@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from experiments.views.demo_report import demo_report
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("annotation.urls")),
@@ -9,6 +11,7 @@ urlpatterns = [
     path("api/experiments/", include("experiments.api.urls")),
     path("api/mturk/", include("mturk.api.urls")),
     path("mturk/", include("mturk.urls")),
+    path("reports/demo/", demo_report, name="demo_report"),
 ]
 
 if settings.DEBUG and settings.STORAGE_BACKEND == "local":

@@ -60,11 +60,22 @@ def _video_source(pattern: str, *, size: tuple[int, int], fps: int, seed: int) -
     raise ValueError(f"unknown video pattern {pattern!r}; choose from {sorted(VIDEO_PATTERNS)}")
 
 
+def _pitch_and_tempo(seed: int) -> tuple[float, float]:
+    rng = random.Random(seed)
+    return rng.choice([110.0, 130.81, 146.83, 164.81, 196.0, 220.0]), rng.choice([1.5, 2.0, 2.5, 3.0])
+
+
+def _music_signature(style: str, seed: int) -> tuple:
+    """What makes two generated pieces of a style differ (equal signatures give identical audio)."""
+    if style == "noise":
+        return (style, seed)
+    base, tempo = _pitch_and_tempo(seed)
+    return (style, base) if style == "chords" else (style, base, tempo)  # chords have no tempo
+
+
 def _music_expression(style: str, *, seed: int, lead_silence_s: float) -> tuple[str, str]:
     """(lavfi input, extra filter) for a music style. Quoted expressions keep commas intact."""
-    rng = random.Random(seed)
-    base = rng.choice([110.0, 130.81, 146.83, 164.81, 196.0, 220.0])
-    tempo = rng.choice([1.5, 2.0, 2.5, 3.0])
+    base, tempo = _pitch_and_tempo(seed)
     gate = f"gte(t,{lead_silence_s})" if lead_silence_s > 0 else "1"
     if style == "melody":
         # A stepwise pentatonic-ish line: the pitch changes every beat.
@@ -116,6 +127,7 @@ def make_video(
     fps: int = 25,
     seed: int = 0,
     soundtrack_style: str | None = None,
+    soundtrack_seed: int | None = None,
     preset: str = "ultrafast",
 ) -> Path:
     """An H.264 video (.mp4 or .mkv); with ``soundtrack_style`` it is a music video with AAC audio."""
@@ -123,7 +135,8 @@ def make_video(
     path.parent.mkdir(parents=True, exist_ok=True)
     args = ["-y", "-loglevel", "error", "-f", "lavfi", "-i", _video_source(pattern, size=size, fps=fps, seed=seed)]
     if soundtrack_style:
-        audio, extra = _music_expression(soundtrack_style, seed=seed + 1000, lead_silence_s=0.0)
+        audio_seed = seed + 1000 if soundtrack_seed is None else soundtrack_seed
+        audio, extra = _music_expression(soundtrack_style, seed=audio_seed, lead_silence_s=0.0)
         args += ["-f", "lavfi", "-i", audio]
         if extra:
             args += ["-af", extra]
@@ -133,6 +146,26 @@ def make_video(
     args += ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", str(fps), str(path)]
     run_ffmpeg(args)
     return path
+
+
+def music_video_soundtracks(*, count: int, seed: int = 0) -> list[tuple[str, int]]:
+    """(style, seed) of each synthetic music video's soundtrack, all different where possible.
+
+    Two music videos with the same soundtrack would be one G pair twice (the import refuses the
+    second as a duplicate), so a seed whose style would sound like an earlier one is moved on.
+    """
+    styles = list(MUSIC_STYLES)[:3]  # audible styles only (not noise) for the ground-truth pairs
+    chosen: list[tuple[str, int]] = []
+    heard: set[tuple] = set()
+    for i in range(count):
+        style, soundtrack_seed = styles[i % 3], seed + 1100 + i
+        for _ in range(64):  # chords have 6 pitches: bounded, duplicates only beyond 18 music videos
+            if _music_signature(style, soundtrack_seed) not in heard:
+                break
+            soundtrack_seed += 97
+        heard.add(_music_signature(style, soundtrack_seed))
+        chosen.append((style, soundtrack_seed))
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -177,10 +210,11 @@ def generate_library(
         if not (folder / name).exists():
             make_music(folder / name, duration_s=duration_s, style=style, seed=seed + i)
         entries.append(SyntheticFile(name, "music", MUSIC_STYLES[style], duration_s, f"{style} #{i}"))
-    for i in range(music_videos):
+    for i, (style, soundtrack_seed) in enumerate(music_video_soundtracks(count=music_videos, seed=seed)):
         pattern = patterns[(i + 1) % len(patterns)]
-        style = styles[i % 3]  # audible styles only (not noise) for the ground-truth demo
-        name = f"music_video/{pattern}_{style}_{i:02d}.mp4"
+        # A moved soundtrack seed gets its own file name, so a file made before the move is not reused.
+        moved = "" if soundtrack_seed == seed + 1100 + i else f"_s{soundtrack_seed}"
+        name = f"music_video/{pattern}_{style}_{i:02d}{moved}.mp4"
         if not (folder / name).exists():
             make_video(
                 folder / name,
@@ -190,6 +224,7 @@ def generate_library(
                 fps=fps,
                 seed=seed + 100 + i,
                 soundtrack_style=style,
+                soundtrack_seed=soundtrack_seed,
             )
         entries.append(
             SyntheticFile(

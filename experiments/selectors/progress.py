@@ -16,6 +16,7 @@ from experiments.models import (
     Response,
     Trial,
 )
+from experiments.services.demo import SIMULATED_WORKER_PREFIX
 
 
 def experiment_progress(experiment: Experiment, *, short_limit: int = 50) -> dict:
@@ -60,6 +61,10 @@ def experiment_progress(experiment: Experiment, *, short_limit: int = 50) -> dic
             "abandoned": assignments.get(AssignmentStatus.ABANDONED, 0),
         },
         "participants": Participant.objects.filter(experiment=experiment).count(),
+        # The demo's simulated crowd (worker ids "sim:..."): shown so it is never taken for real people.
+        "simulated_participants": Participant.objects.filter(
+            experiment=experiment, worker_id__startswith=SIMULATED_WORKER_PREFIX
+        ).count(),
         "responses": Response.objects.filter(assignment__experiment=experiment).count(),
         "catch_by_worker": [
             {

@@ -1,0 +1,318 @@
+"""A simulated crowd that answers the demo's experiments through the worker services.
+
+Each simulated worker is a participant whose ``worker_id`` starts with ``sim:``. It goes through
+the same services the worker pages and the worker JSON API call: consent (``record_consent``),
+the audio check (``issue_audio_check`` / ``answer_audio_check``: it "hears" the sound it was
+given), allocation (``allocate_assignment``), the trial lookup of the runner (``trial_for``) and
+answer submission with a fresh idempotency key per answer (``record_answer``; the first answer of
+every assignment is sent twice, as a browser whose acknowledgement was lost would, and must come
+back as a replay). The database constraints and the allocator therefore hold for simulated answers
+exactly as for real ones.
+
+Latent model (what a simulated worker likes):
+
+    fit(clip, excerpt) = -|energy(clip) - energy(excerpt)| + 0.5 * [excerpt is the clip's own soundtrack]
+
+with the energies of :mod:`experiments.services.demo.features` (busy video <-> bright, lively
+music) and a bonus for a music video's own picture and sound. Worker w has a bias b_w ~ N(0, 0.5)
+and a sensitivity s_w ~ logN(0, 0.25):
+
+    rating  = clip(round(4 + b_w + 4 * s_w * (fit + 1/3) + N(0, 0.8)), 1, 7)       (mean fit is -1/3)
+    P(first option chosen) = logistic(3.3 * s_w * (fit(first) - fit(second)))
+
+The constants put the preference test near VM-NET's Table IV (GR ~ 80 %, GS ~ 65 %, SR ~ 70 %)
+when S is the nearest neighbour in energy -- which it is, because the stand-in search uses the same
+energies: the demo's S > R is built in and demonstrates the pipeline, not a finding. About one
+worker in ten is careless: random answers in 120-280 ms, attention checks at chance. Attentive
+workers answer in ~1.8 s (log-normal) and pass 97 % of attention checks.
+
+The crowd fills all bundles except those of the last replica round (each item's k-th judgment),
+which stay open for people following the printed invite links.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import uuid
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+from tqdm.auto import tqdm
+
+from experiments.models import (
+    Assignment,
+    AssignmentStatus,
+    Bundle,
+    BundleStatus,
+    Experiment,
+    ExperimentStatus,
+    Participant,
+    ParticipantSource,
+    Side,
+    Trial,
+)
+from experiments.selectors.worker import trial_for, unanswered_positions
+from experiments.services.allocation import AllocationError, allocate_assignment
+from experiments.services.answers import AnswerInput, assignment_ref, record_answer
+from experiments.services.demo import SIMULATED_WORKER_PREFIX
+from experiments.services.demo.features import StandInFeatures
+from experiments.services.participants import answer_audio_check, issue_audio_check, record_consent
+
+CARELESS_SHARE = 0.1
+PREFERENCE_CONDITIONS = ("GR", "GS", "SR")
+PLAY_SECONDS = 5.0  # a trial's media play through before the reaction time starts
+
+
+@dataclass(frozen=True)
+class LatentTaste:
+    """What the simulated workers like (see the module docstring)."""
+
+    features: StandInFeatures
+    ground_truth: dict[int, int]  # excerpt id -> clip id of the same music-video span
+    gt_bonus: float = 0.5
+    choice_sensitivity: float = 3.3
+    rating_gain: float = 4.0
+    rating_noise_sd: float = 0.8
+
+    def fit(self, clip_id: int, excerpt_id: int) -> float:
+        # An item the features do not know (media added after they were computed) sits mid-scale.
+        clip = self.features.clip_energy.get(clip_id, 0.5)
+        excerpt = self.features.excerpt_energy.get(excerpt_id, 0.5)
+        bonus = self.gt_bonus if self.ground_truth.get(excerpt_id) == clip_id else 0.0
+        return -abs(clip - excerpt) + bonus
+
+
+@dataclass(frozen=True)
+class SimulatedWorker:
+    worker_id: str
+    bias: float
+    sensitivity: float
+    careless: bool
+
+
+@dataclass
+class CrowdOutcome:
+    slug: str
+    workers: list[SimulatedWorker] = field(default_factory=list)
+    assignments: int = 0
+    answers: int = 0
+    replays: int = 0  # re-sent answers the server acknowledged without storing them again
+    bundles_left: int = 0
+    # (direction, condition) -> the model's P(first option) of every answered preference trial
+    p_first: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
+
+
+def draw_workers(*, slug: str, count: int, rng: np.random.Generator) -> list[SimulatedWorker]:
+    careless = set(rng.permutation(count)[: round(count * CARELESS_SHARE)].tolist())
+    return [
+        SimulatedWorker(
+            worker_id=f"{SIMULATED_WORKER_PREFIX}{slug}-{i + 1:02d}",
+            bias=float(rng.normal(0, 0.5)),
+            sensitivity=float(rng.lognormal(0, 0.25)),
+            careless=i in careless,
+        )
+        for i in range(count)
+    ]
+
+
+@transaction.atomic
+def enter_simulated_participant(*, experiment: Experiment, worker_id: str) -> Participant:
+    """A simulated participant (created once per worker id), entering like an invite-link participant."""
+    if not worker_id.startswith(SIMULATED_WORKER_PREFIX):
+        raise ValueError(f"simulated worker ids must start with {SIMULATED_WORKER_PREFIX!r}, not {worker_id!r}.")
+    if experiment.status != ExperimentStatus.OPEN:
+        raise ValueError(f"experiment {experiment.slug} is {experiment.status}, not open.")
+    participant, _ = Participant.objects.get_or_create(
+        experiment=experiment,
+        worker_id=worker_id,
+        assignment_id="",
+        defaults={
+            "source": ParticipantSource.LINK,
+            "token": secrets.token_urlsafe(32),
+            "user_agent": "mvfit demo simulated crowd",
+        },
+    )
+    return participant
+
+
+def simulated_participants(experiment: Experiment):
+    return Participant.objects.filter(experiment=experiment, worker_id__startswith=SIMULATED_WORKER_PREFIX)
+
+
+def _pass_entry_checks(participant: Participant) -> None:
+    record_consent(participant=participant)
+    sound = issue_audio_check(participant=participant)
+    if not answer_audio_check(participant=participant, answer=sound.name):
+        raise RuntimeError(f"{participant.worker_id} failed the audio check it was given the answer to.")
+
+
+class _Answerer:
+    def __init__(self, *, experiment: Experiment, taste: LatentTaste, rng: np.random.Generator) -> None:
+        self.experiment = experiment
+        self.taste = taste
+        self.rng = rng
+
+    def rt_ms(self, worker: SimulatedWorker) -> int:
+        if worker.careless:
+            return int(self.rng.integers(120, 281))
+        return int(max(400.0, self.rng.lognormal(math.log(1800), 0.5)))
+
+    def rating(self, worker: SimulatedWorker, trial: Trial) -> int:
+        if trial.catch_id:
+            attentive = not worker.careless and self.rng.random() < 0.97
+            return trial.catch.expected_rating if attentive else int(self.rng.integers(1, 8))
+        if worker.careless:
+            return int(self.rng.integers(1, 8))
+        pairing = trial.item.pairing
+        fit = self.taste.fit(pairing.clip_id, pairing.excerpt_id)
+        latent = (
+            4
+            + worker.bias
+            + self.taste.rating_gain * worker.sensitivity * (fit + 1 / 3)
+            + self.rng.normal(0, self.taste.rating_noise_sd)
+        )
+        return int(min(7, max(1, round(latent))))
+
+    def choice(self, worker: SimulatedWorker, trial: Trial) -> tuple[str, float | None]:
+        """(chosen side, the model's P(first option)) -- P is None for attention checks."""
+        first_side, second_side = (Side.LEFT, Side.RIGHT) if trial.first_on_left else (Side.RIGHT, Side.LEFT)
+        if trial.catch_id:
+            # In a choice check the option to choose is the "first" one.
+            attentive = not worker.careless and self.rng.random() < 0.97
+            return (first_side if attentive else (first_side if self.rng.random() < 0.5 else second_side)), None
+        item = trial.item
+        if worker.careless:
+            p_first = 0.5
+        else:
+            first, second = item.first_pairing, item.second_pairing
+            difference = self.taste.fit(first.clip_id, first.excerpt_id) - self.taste.fit(
+                second.clip_id, second.excerpt_id
+            )
+            p_first = 1 / (1 + math.exp(-self.taste.choice_sensitivity * worker.sensitivity * difference))
+        return (first_side if self.rng.random() < p_first else second_side), p_first
+
+    def answer_assignment(self, worker: SimulatedWorker, participant: Participant, assignment: Assignment, outcome):
+        handle = assignment_ref(assignment)
+        for index, position in enumerate(unanswered_positions(assignment)):
+            trial = trial_for(assignment.bundle_id, position)
+            rating, side, p_first = None, "", None
+            if self.experiment.is_choice:
+                side, p_first = self.choice(worker, trial)
+            else:
+                rating = self.rating(worker, trial)
+            rt = self.rt_ms(worker)
+            answered_at = timezone.now()
+            answer = AnswerInput(
+                idempotency_key=f"sim-{uuid.uuid4().hex}",
+                assignment_ref=handle,
+                position=position,
+                rating=rating,
+                chosen_side=side,
+                rt_ms=rt,
+                play_count=1,
+                presented_at=answered_at - timedelta(milliseconds=rt, seconds=PLAY_SECONDS),
+                answered_at=answered_at,
+            )
+            record_answer(participant=participant, answer=answer)
+            outcome.answers += 1
+            if index == 0:  # the acknowledgement "got lost": the client sends the same answer again
+                if not record_answer(participant=participant, answer=answer).replayed:
+                    raise RuntimeError("a re-sent answer was stored twice")
+                outcome.replays += 1
+            if p_first is not None and not worker.careless and trial.item.condition in PREFERENCE_CONDITIONS:
+                outcome.p_first[(trial.item.direction, trial.item.condition)].append(p_first)
+
+
+def simulate_crowd(
+    *, experiment: Experiment, taste: LatentTaste, workers: int, seed: int, progress: bool = True
+) -> CrowdOutcome:
+    """Let ``workers`` simulated workers take turns completing bundles until only the last round is left.
+
+    Idempotent per experiment: if simulated participants exist already, nothing happens (the
+    returned outcome then has no workers).
+    """
+    outcome = CrowdOutcome(slug=experiment.slug)
+    if workers < 1 or experiment.status != ExperimentStatus.OPEN or simulated_participants(experiment).exists():
+        return outcome
+    rng = np.random.default_rng([seed, experiment.pk])
+    outcome.workers = draw_workers(slug=experiment.slug, count=workers, rng=rng)
+    bundles = Bundle.objects.filter(experiment=experiment)
+    last_round = experiment.judgments_per_item - 1
+    reserved = bundles.filter(round=last_round).count() if last_round > 0 else 0
+    target = bundles.count() - reserved
+    answerer = _Answerer(experiment=experiment, taste=taste, rng=rng)
+    entered = []
+    for worker in outcome.workers:
+        participant = enter_simulated_participant(experiment=experiment, worker_id=worker.worker_id)
+        _pass_entry_checks(participant)
+        entered.append((worker, participant))
+
+    def completed() -> int:
+        return bundles.filter(status=BundleStatus.COMPLETED).count()
+
+    bar = tqdm(total=target, desc=f"crowd: {experiment.slug}", unit="bundle", disable=not progress, leave=False)
+    done = completed()
+    bar.update(done)
+    active = list(entered)
+    while active and done < target:
+        still_active = []
+        for worker, participant in active:
+            if done >= target:
+                break
+            try:
+                assignment = allocate_assignment(participant=participant)
+            except AllocationError:
+                continue  # nothing left this worker has not seen: they are done
+            answerer.answer_assignment(worker, participant, assignment, outcome)
+            assignment.refresh_from_db(fields=["status"])
+            if assignment.status != AssignmentStatus.COMPLETED:
+                raise RuntimeError(f"simulated assignment {assignment.pk} did not complete")
+            outcome.assignments += 1
+            done = completed()
+            bar.n = done
+            bar.refresh()
+            still_active.append((worker, participant))
+        active = still_active
+    bar.close()
+    outcome.bundles_left = bundles.filter(status=BundleStatus.AVAILABLE).count()
+    return outcome
+
+
+def crowd_record(*, taste: LatentTaste, outcomes: list[CrowdOutcome], seed: int) -> dict:
+    """What the crowd was (raw ``sim:`` ids, latent parameters, model shares), for ``crowd.json``."""
+    p_first: dict[str, list[float]] = defaultdict(list)
+    for o in outcomes:
+        for (_, condition), values in o.p_first.items():
+            p_first[condition].extend(values)
+    return {
+        "generator": "mvfit demo simulated crowd (experiments/services/demo/crowd.py)",
+        "model": {
+            "fit": "-|energy(clip) - energy(excerpt)| + gt_bonus * [excerpt is the clip's own soundtrack]",
+            "rating": "clip(round(4 + bias + rating_gain * sensitivity * (fit + 1/3) + N(0, rating_noise_sd)), 1, 7)",
+            "choice": "P(first) = logistic(choice_sensitivity * sensitivity * (fit(first) - fit(second)))",
+            "careless_share": CARELESS_SHARE,
+            "gt_bonus": taste.gt_bonus,
+            "choice_sensitivity": taste.choice_sensitivity,
+            "rating_gain": taste.rating_gain,
+            "rating_noise_sd": taste.rating_noise_sd,
+            "energies": "experiments/services/demo/features.py (stand-in search features)",
+        },
+        "seed": seed,
+        "experiments": {
+            o.slug: {
+                "workers": [asdict(w) for w in o.workers],
+                "assignments": o.assignments,
+                "answers": o.answers,
+                "replays": o.replays,
+                "bundles_left": o.bundles_left,
+            }
+            for o in outcomes
+        },
+        # Mean model P(first option) over the attentive workers' answered preference trials.
+        "p_first_model": {c: round(float(np.mean(v)), 4) for c, v in sorted(p_first.items())},
+    }

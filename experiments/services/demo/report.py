@@ -1,0 +1,128 @@
+"""Export the demo's answers and write the analysis report on them.
+
+The export is the platform's own (``write_export``, docs/export-format.md) into
+``data/demo/export``; its ``manifest.json`` then gets a ``simulation`` block describing the
+simulated crowd (their pseudonyms, the latent model, the planted shares), so nobody mistakes the
+demo's answers for real data and the report can compare what it finds with what was planted. The
+report is ``analysis.report.build_report`` (Django-free; called in-process on the export files)
+into ``data/demo/report``, with the stand-in search's distances as the Table IV Machine row.
+
+Both are redone only when the answers changed (for example after someone followed an invite
+link), so a second demo run with nothing new is quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db.models import Count, Max
+
+from experiments.models import AssignmentStatus, Experiment, Response
+from experiments.services.demo import DemoPaths
+from experiments.services.export import write_export
+from experiments.services.pseudonyms import pseudonym_key, pseudonymise
+
+FIGURE_FOR_A_FIRST_LOOK = ("genre_fit_clustermap", "preference_shares")
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    export_dir: Path
+    html: Path | None
+    row_counts: dict[str, int]
+    refreshed: bool
+    note: str = ""
+
+
+def _fingerprint(experiments: list[Experiment]) -> dict:
+    """What the export would contain: the completed answers of these experiments."""
+    stats = Response.objects.filter(
+        assignment__experiment__in=experiments, assignment__status=AssignmentStatus.COMPLETED
+    ).aggregate(n=Count("pk"), last=Max("received_at"))
+    return {
+        "experiments": sorted(e.pk for e in experiments),
+        "responses": stats["n"],
+        "last_received_at": stats["last"].isoformat() if stats["last"] else None,
+    }
+
+
+def _write_json(path: Path, data: dict) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def simulation_block(crowd: dict, *, key: str) -> dict:
+    """The manifest's ``simulation`` entry for an export that holds the demo crowd's answers."""
+    raters = crowd["experiments"].get("demo-fit-ratings", {}).get("workers", [])
+    truth: dict = {}
+    if raters:
+        truth["ratings"] = {
+            "workers": {
+                "worker_id": [pseudonymise(w["worker_id"], key=key) for w in raters],
+                "bias": [w["bias"] for w in raters],
+                "scale": [w["sensitivity"] for w in raters],
+                "careless": [w["careless"] for w in raters],
+            }
+        }
+    if crowd.get("p_first_model"):
+        # The model's mean P(first) over the trials the attentive workers answered.
+        truth["preference"] = {
+            "p_first_realised": crowd["p_first_model"],
+            "p_first_expected": crowd["p_first_model"],
+        }
+    simulated = sorted(
+        {pseudonymise(w["worker_id"], key=key) for study in crowd["experiments"].values() for w in study["workers"]}
+    )
+    return {
+        "generator": crowd["generator"],
+        "note": (
+            "Answers of workers listed in simulated_workers come from the demo's simulated crowd (raw worker "
+            "ids sim:...), not from people. Any other worker answered through an invite link."
+        ),
+        "config": {"seed": crowd["seed"], **crowd["model"]},
+        "simulated_workers": simulated,
+        "truth": truth,
+    }
+
+
+def export_and_report(
+    *, experiments: list[Experiment], paths: DemoPaths, progress: bool = True, force: bool = False
+) -> DemoReport:
+    """Export the completed answers and write the report, unless nothing changed since the last time."""
+    from analysis.report import ReportOptions, build_report
+
+    stamp = paths.report / "source.json"
+    fingerprint = _fingerprint(experiments)
+    previous = json.loads(stamp.read_text()) if stamp.is_file() else None
+    manifest = paths.export / "manifest.json"
+    if not force and previous == fingerprint and paths.report_html.is_file() and manifest.is_file():
+        counts = json.loads(manifest.read_text())["row_counts"]
+        return DemoReport(paths.export, paths.report_html, counts, refreshed=False, note="no new answers")
+    if not fingerprint["responses"]:
+        return DemoReport(paths.export, None, {}, refreshed=False, note="no completed assignments to analyse yet")
+
+    result = write_export(experiments=experiments, out_dir=paths.export, progress=progress)
+    if paths.crowd.is_file():
+        data = json.loads(manifest.read_text())
+        data["simulation"] = simulation_block(json.loads(paths.crowd.read_text()), key=pseudonym_key())
+        _write_json(manifest, data)
+    options = ReportOptions(
+        machine_distances=paths.machine_distances if paths.machine_distances.is_file() else None,
+        progress=progress,
+    )
+    report = build_report(paths.export, paths.report, options)
+    _write_json(stamp, fingerprint)
+    return DemoReport(paths.export, report.html, result.row_counts, refreshed=True)
+
+
+def first_look_figure(paths: DemoPaths) -> Path | None:
+    """The report figure a newcomer should look at first (the genre-fit clustermap when there is one)."""
+    for name in FIGURE_FOR_A_FIRST_LOOK:
+        figure = paths.report / "figures" / f"{name}.png"
+        if figure.is_file():
+            return figure
+    return None

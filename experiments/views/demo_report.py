@@ -1,0 +1,27 @@
+"""The demo's analysis report (``data/demo/report/report.html``), for staff only.
+
+The report is one self-contained HTML file (figures embedded), so serving that file is all it takes.
+"""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.views.decorators.http import require_GET
+
+from experiments.services.demo import demo_paths
+
+
+@staff_member_required
+@require_GET
+def demo_report(request: HttpRequest) -> HttpResponse:
+    html = demo_paths().report_html
+    if not html.is_file():
+        return HttpResponse(
+            "No demo report yet: run `python manage.py demo` (it writes data/demo/report/report.html).",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = FileResponse(html.open("rb"), content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-store"  # a re-run of the demo rewrites it
+    return response
