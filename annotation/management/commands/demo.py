@@ -60,9 +60,9 @@ class Command(BaseCommand):
         crowd.add_argument(
             "--simulate-crowd",
             type=int,
-            default=12,
+            default=20,
             metavar="N",
-            help="simulated workers per experiment (default 12); they leave the last round for real people",
+            help="simulated workers per experiment (default 20); they leave the last round for real people",
         )
         crowd.add_argument(
             "--no-simulate-crowd", dest="simulate_crowd", action="store_const", const=0, help="no simulated answers"
@@ -133,7 +133,9 @@ class Command(BaseCommand):
                 f"\nNot serving (--no-serve). Start the server with:  python manage.py runserver 127.0.0.1:{o['port']}\n"
             )
             return
-        self.stdout.write(self.style.MIGRATE_HEADING(f"\n==> Serving on http://127.0.0.1:{o['port']}/ (Ctrl-C to stop)"))
+        self.stdout.write(
+            self.style.MIGRATE_HEADING(f"\n==> Serving on http://127.0.0.1:{o['port']}/ (Ctrl-C to stop)")
+        )
         call_command("runserver", f"127.0.0.1:{o['port']}", use_reloader=False)
 
     # --- steps ------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from datetime import timedelta
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from scipy.special import expit
 from tqdm.auto import tqdm
 
 from experiments.models import (
@@ -193,7 +194,7 @@ class _Answerer:
             difference = self.taste.fit(first.clip_id, first.excerpt_id) - self.taste.fit(
                 second.clip_id, second.excerpt_id
             )
-            p_first = 1 / (1 + math.exp(-self.taste.choice_sensitivity * worker.sensitivity * difference))
+            p_first = float(expit(self.taste.choice_sensitivity * worker.sensitivity * difference))
         return (first_side if self.rng.random() < p_first else second_side), p_first
 
     def answer_assignment(self, worker: SimulatedWorker, participant: Participant, assignment: Assignment, outcome):

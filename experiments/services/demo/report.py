@@ -93,8 +93,6 @@ def export_and_report(
     *, experiments: list[Experiment], paths: DemoPaths, progress: bool = True, force: bool = False
 ) -> DemoReport:
     """Export the completed answers and write the report, unless nothing changed since the last time."""
-    from analysis.report import ReportOptions, build_report
-
     stamp = paths.report / "source.json"
     fingerprint = _fingerprint(experiments)
     previous = json.loads(stamp.read_text()) if stamp.is_file() else None
@@ -104,6 +102,8 @@ def export_and_report(
         return DemoReport(paths.export, paths.report_html, counts, refreshed=False, note="no new answers")
     if not fingerprint["responses"]:
         return DemoReport(paths.export, None, {}, refreshed=False, note="no completed assignments to analyse yet")
+
+    from analysis.report import ReportOptions, build_report  # seaborn & co.: only when a report is due
 
     result = write_export(experiments=experiments, out_dir=paths.export, progress=progress)
     if paths.crowd.is_file():

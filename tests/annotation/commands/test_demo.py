@@ -1,8 +1,11 @@
-"""The demo command end to end (without starting the server) on a tiny synthetic library."""
+"""The demo command end to end (without starting the server) on a tiny synthetic library:
+library, experiments, invite links, simulated crowd, export, report -- and a second run that changes nothing."""
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import re
 
 import pytest
@@ -11,14 +14,19 @@ from django.core.management import call_command
 from django.test import Client
 
 from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video
+from experiments.models import Experiment, ExperimentStatus, InviteLink, Item, Participant, Response
+from experiments.services.demo import demo_paths
+from experiments.services.demo.features import load_stand_in_features
 
 # Transactional: the demo's tasks are dispatched on commit, as in production.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
+SLUGS = ["demo-fit-ratings", "demo-2afc", "demo-preference"]
+
 
 @pytest.fixture
 def quick_static(settings, tmp_path):
-    settings.DATA_DIR = tmp_path / "data"  # the synthetic library is generated in here
+    settings.DATA_DIR = tmp_path / "data"  # the synthetic library and data/demo are written in here
     settings.STATIC_ROOT = tmp_path / "static"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -34,9 +42,11 @@ def demo(**options) -> str:
         synthetic=True,
         videos=2,
         tracks=2,
-        music_videos=1,
+        music_videos=3,
         media_seconds=3.0,
         excerpt_seconds=1.0,
+        simulate_crowd=4,
+        invites=2,
         stdout=out,
         verbosity=0,
         **options,
@@ -44,36 +54,107 @@ def demo(**options) -> str:
     return out.getvalue()
 
 
-def test_demo_builds_a_playable_library_and_prints_where_to_go(quick_static, monkeypatch):
+def rows(path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quick_static, monkeypatch):
     monkeypatch.setenv("MVFIT_DEMO_PASSWORD", "demo-secret-123")
     output = demo(port=8123)
 
-    assert "http://127.0.0.1:8123/library/" in output
-    assert "http://127.0.0.1:8123/credits/" in output
-    assert "http://127.0.0.1:8123/admin/" in output
-    assert "Log in as 'experimenter' with password 'demo-secret-123'" in output
+    # The library: 2 videos + 3 music videos, 2 tracks + 3 soundtracks, every pairing rendered.
     assert authenticate(username="experimenter", password="demo-secret-123").is_staff
-
-    assert Video.objects.count() == 3  # 2 videos + 1 music video
-    assert MusicTrack.objects.filter(source_video__isnull=False).count() == 1
-    assert MusicExcerpt.objects.filter(ground_truth_clip__isnull=False).count() == 1
-    assert Pairing.objects.count() == 3 * 3  # every clip x every excerpt (2 tracks + 1 soundtrack)
+    assert "as  experimenter  with password  demo-secret-123" in output
+    assert Video.objects.count() == 5
+    assert MusicTrack.objects.filter(source_video__isnull=False).count() == 3
+    assert MusicExcerpt.objects.filter(ground_truth_clip__isnull=False).count() == 3
+    assert Pairing.objects.count() == 5 * 5
     assert set(Pairing.objects.values_list("state", flat=True)) == {RenderState.READY}
 
-    client = Client()
-    client.login(username="experimenter", password="demo-secret-123")
-    page = client.get("/library/").content.decode()
-    url = re.search(r'<video controls preload="none" src="([^"]+)"', page)[1]
-    assert client.get(url).status_code == 200
-    assert "G pair" in page
-    assert "CC0-1.0" in Client().get("/credits/").content.decode()
+    # Three open experiments, made by the services.
+    experiments = {e.slug: e for e in Experiment.objects.all()}
+    assert sorted(experiments) == sorted(SLUGS)
+    assert {e.status for e in experiments.values()} == {ExperimentStatus.OPEN}
+    assert experiments["demo-fit-ratings"].items.count() == 25  # every clip x every excerpt
+    assert set(Item.objects.filter(experiment=experiments["demo-preference"]).values_list("condition", flat=True)) == {
+        "GR",
+        "GS",
+        "SR",
+    }
 
+    # S is the candidate whose stand-in energy is closest to the query's (never the ground truth).
+    paths = demo_paths()
+    features = load_stand_in_features(paths.features)
+    for item in Item.objects.filter(experiment=experiments["demo-preference"], condition="GS", direction="V2M"):
+        clip = item.query_clip_id
+        s_excerpt = item.second_pairing.excerpt_id
+        candidates = [
+            e
+            for e in MusicExcerpt.objects.filter(ground_truth_clip__isnull=False).values_list("pk", flat=True)
+            if e != item.first_pairing.excerpt_id
+        ]
+        best = max(features.similarity(clip, e) for e in candidates)
+        assert features.similarity(clip, s_excerpt) == pytest.approx(best)
+        assert item.search_source.startswith("features:") and item.search_source.endswith("@stand-in:energy-v1")
 
-def test_running_the_demo_again_changes_nothing_and_generates_a_password(quick_static):
-    demo()
-    rendered = dict(Pairing.objects.values_list("pk", "rendered_at"))
-    output = demo()
+    # Simulated answers through the services, clearly marked, with the last round left open.
+    simulated = Participant.objects.filter(worker_id__startswith="sim:")
+    assert simulated.count() == 3 * 4 and Participant.objects.count() == simulated.count()
+    assert Response.objects.filter(assignment__experiment=experiments["demo-fit-ratings"]).count() > 0
+    assert Response.objects.filter(assignment__experiment=experiments["demo-preference"]).count() > 0
+    for experiment in experiments.values():
+        assert experiment.bundles.filter(status="available").exists(), experiment.slug
 
-    assert dict(Pairing.objects.values_list("pk", "rendered_at")) == rendered
-    password = re.search(r"with password '([^']+)'", output)[1]
+    # Invite links: printed, and a visit leads to the consent page of that study.
+    links = re.findall(r"http://127\.0\.0\.1:8123(/w/invite/\S+/)", output)
+    assert len(links) == 3 * 2 and InviteLink.objects.count() == 6
+    worker = Client()
+    consent = worker.get(links[0], follow=True)
+    assert consent.status_code == 200
+    assert 'name="agree"' in consent.content.decode()
+
+    # Export with rows, marked as simulated; report written and served to staff only.
+    assert len(rows(paths.export / "ratings.csv")) > 0 and len(rows(paths.export / "choices.csv")) > 0
+    manifest = json.loads((paths.export / "manifest.json").read_text())
+    exported_workers = {r["worker_id"] for name in ("ratings", "choices") for r in rows(paths.export / f"{name}.csv")}
+    assert exported_workers <= set(manifest["simulation"]["simulated_workers"])
+    assert paths.report_html.is_file()
+    assert "http://127.0.0.1:8123/reports/demo/" in output
+    assert Client().get("/reports/demo/").status_code == 302  # to the login page
+    staff = Client()
+    staff.login(username="experimenter", password="demo-secret-123")
+    page = staff.get("/reports/demo/")
+    assert page.status_code == 200 and b"Preference test" in b"".join(page.streaming_content)
+    progress = staff.get(f"/experiments/{experiments['demo-2afc'].pk}/").content.decode()
+    assert "4 simulated</strong>" in progress
+    library = staff.get("/library/").content.decode()
+    url = re.search(r'<video controls preload="none" src="([^"]+)"', library)[1]
+    assert staff.get(url).status_code == 200
+
+    # Again, without a password in the environment: nothing changes, a new password is printed.
+    monkeypatch.delenv("MVFIT_DEMO_PASSWORD")
+    before = {
+        "experiments": list(Experiment.objects.values_list("pk", "status", "seed")),
+        "participants": Participant.objects.count(),
+        "responses": Response.objects.count(),
+        "links": list(InviteLink.objects.values_list("pk", "nonce")),
+        "rendered": dict(Pairing.objects.values_list("pk", "rendered_at")),
+    }
+    report_written = paths.report_html.stat().st_mtime_ns
+    again = demo(port=8123)
+
+    assert {
+        "experiments": list(Experiment.objects.values_list("pk", "status", "seed")),
+        "participants": Participant.objects.count(),
+        "responses": Response.objects.count(),
+        "links": list(InviteLink.objects.values_list("pk", "nonce")),
+        "rendered": dict(Pairing.objects.values_list("pk", "rendered_at")),
+    } == before
+    assert paths.report_html.stat().st_mtime_ns == report_written  # no new answers: report kept
+    # The same unused links (signed again, so only the payload before the timestamp is the same).
+    reprinted = re.findall(r"http://127\.0\.0\.1:8123(/w/invite/\S+/)", again)
+    assert [link.split(":")[0] for link in reprinted] == [link.split(":")[0] for link in links[1:]]
+    assert Client().get(reprinted[0], follow=True).status_code == 200
+    password = re.search(r"with password  (\S+)", again)[1]
     assert len(password) >= 12 and authenticate(username="experimenter", password=password)

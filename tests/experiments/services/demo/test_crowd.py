@@ -1,0 +1,135 @@
+"""The demo's simulated crowd: it answers through the worker services, leaves the last round open,
+behaves as its latent model says, and never runs twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.models import (
+    Assignment,
+    AssignmentStatus,
+    Bundle,
+    BundleStatus,
+    Participant,
+    Response,
+)
+from experiments.services.demo import SIMULATED_WORKER_PREFIX
+from experiments.services.demo.crowd import (
+    LatentTaste,
+    crowd_record,
+    enter_simulated_participant,
+    simulate_crowd,
+)
+from experiments.services.demo.features import StandInFeatures
+from experiments.services.lifecycle import open_experiment
+from tests.factories.experiments import make_experiment, make_library
+
+pytestmark = pytest.mark.django_db
+
+
+def taste_for(library, **kwargs) -> LatentTaste:
+    n_clips, n_excerpts = len(library.clips), len(library.excerpts)
+    features = StandInFeatures(
+        clip_energy={c.pk: i / max(n_clips - 1, 1) for i, c in enumerate(library.clips)},
+        excerpt_energy={e.pk: i / max(n_excerpts - 1, 1) for i, e in enumerate(library.excerpts)},
+    )
+    ground_truth = {e.pk: e.ground_truth_clip_id for e in library.excerpts if e.ground_truth_clip_id}
+    return LatentTaste(features=features, ground_truth=ground_truth, **kwargs)
+
+
+def opened(**kwargs):
+    return open_experiment(experiment=make_experiment(**kwargs), allow_unrendered=True)
+
+
+def test_fit_is_minus_the_energy_distance_plus_the_ground_truth_bonus():
+    features = StandInFeatures(clip_energy={1: 0.25, 2: 1.0}, excerpt_energy={7: 0.75, 8: 0.0})
+    taste = LatentTaste(features=features, ground_truth={7: 1}, gt_bonus=0.5)
+    assert taste.fit(1, 7) == pytest.approx(-0.5 + 0.5)
+    assert taste.fit(2, 7) == pytest.approx(-0.25)
+    assert taste.fit(2, 8) == pytest.approx(-1.0)
+    assert taste.fit(99, 8) == pytest.approx(-0.5)  # unknown clip: mid-scale energy
+
+
+def test_the_crowd_completes_every_bundle_but_the_last_round_through_the_services():
+    library = make_library(n_clips=4, n_excerpts=3)
+    experiment = opened(library=library, judgments_per_item=3, trials_per_assignment=4, catch_trials_per_assignment=0)
+    outcome = simulate_crowd(experiment=experiment, taste=taste_for(library), workers=5, seed=1, progress=False)
+
+    bundles = Bundle.objects.filter(experiment=experiment)
+    last_round = bundles.filter(round=2)
+    assert bundles.filter(status=BundleStatus.COMPLETED).count() == bundles.count() - last_round.count()
+    assert outcome.bundles_left == last_round.count() > 0
+    participants = Participant.objects.filter(experiment=experiment)
+    assert participants.count() == 5
+    assert all(p.worker_id.startswith(SIMULATED_WORKER_PREFIX) for p in participants)
+    assert all(p.consented_at and p.audio_check_passed_at for p in participants)
+    assignments = Assignment.objects.filter(experiment=experiment)
+    assert set(assignments.values_list("status", flat=True)) == {AssignmentStatus.COMPLETED}
+    assert outcome.assignments == assignments.count()
+    # One stored answer per trial; the re-sent first answer of each assignment was acknowledged, not stored.
+    assert Response.objects.filter(assignment__experiment=experiment).count() == outcome.answers
+    assert outcome.replays == outcome.assignments
+    assert set(Response.objects.values_list("rating", flat=True)) <= set(range(1, 8))
+
+
+def test_a_second_run_adds_nothing():
+    library = make_library(n_clips=3, n_excerpts=3)
+    experiment = opened(library=library, judgments_per_item=2, trials_per_assignment=3, catch_trials_per_assignment=0)
+    simulate_crowd(experiment=experiment, taste=taste_for(library), workers=3, seed=1, progress=False)
+    answers = Response.objects.count()
+
+    again = simulate_crowd(experiment=experiment, taste=taste_for(library), workers=3, seed=1, progress=False)
+
+    assert again.workers == [] and again.answers == 0
+    assert Response.objects.count() == answers
+
+
+def test_attentive_workers_choose_the_better_fitting_option_when_the_model_is_sharp():
+    library = make_library(n_clips=4, n_excerpts=4)
+    config = {"clip_ids": library.clip_ids, "excerpt_ids": library.excerpt_ids, "items_per_query": 3}
+    experiment = opened(
+        kind="afc", library=library, config=config, judgments_per_item=2, trials_per_assignment=6,
+        catch_trials_per_assignment=0,
+    )  # fmt: skip
+    taste = taste_for(library, choice_sensitivity=1e6)
+    outcome = simulate_crowd(experiment=experiment, taste=taste, workers=4, seed=3, progress=False)
+    careless = {w.worker_id for w in outcome.workers if w.careless}
+
+    checked = 0
+    for response in Response.objects.select_related(
+        "assignment__participant", "trial__item__first_pairing", "trial__item__second_pairing"
+    ):
+        if response.assignment.participant.worker_id in careless:
+            continue
+        item, trial = response.trial.item, response.trial
+        first = taste.fit(item.first_pairing.clip_id, item.first_pairing.excerpt_id)
+        second = taste.fit(item.second_pairing.clip_id, item.second_pairing.excerpt_id)
+        if first == second:
+            continue
+        first_side = "left" if trial.first_on_left else "right"
+        assert (response.chosen_side == first_side) == (first > second)
+        checked += 1
+    assert checked > 10
+
+
+def test_preference_answers_record_the_models_share_per_condition():
+    library = make_library(n_clips=4, n_excerpts=4, music_videos=4)
+    experiment = opened(
+        kind="preference", library=library, config={"conditions": ["GR"]}, judgments_per_item=2,
+        trials_per_assignment=4, catch_trials_per_assignment=0,
+    )  # fmt: skip
+    outcome = simulate_crowd(experiment=experiment, taste=taste_for(library), workers=4, seed=5, progress=False)
+
+    shares = {condition for _, condition in outcome.p_first}
+    assert shares == {"GR"}
+    record = crowd_record(taste=taste_for(library), outcomes=[outcome], seed=5)
+    assert 0.5 < record["p_first_model"]["GR"] < 1  # the ground-truth bonus makes G preferred
+    assert len(record["experiments"][experiment.slug]["workers"]) == 4
+
+
+def test_only_sim_prefixed_ids_can_enter_as_simulated_participants():
+    experiment = opened(catch_trials_per_assignment=0)
+    with pytest.raises(ValueError, match="sim:"):
+        enter_simulated_participant(experiment=experiment, worker_id="A1REALWORKER")
+    first = enter_simulated_participant(experiment=experiment, worker_id="sim:x-01")
+    assert enter_simulated_participant(experiment=experiment, worker_id="sim:x-01") == first
