@@ -18,7 +18,7 @@ files are stored in media storage (``./data/media`` by default, git-ignored).
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import secrets
 import time
@@ -140,23 +140,16 @@ class Command(BaseCommand):
 
     # --- steps ------------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
     def _step(self, title: str):
-        command = self
-
-        class Step:
-            def __enter__(self):
-                command.stdout.write(command.style.MIGRATE_HEADING(f"==> {title}"))
-                self.began = time.perf_counter()
-
-            def __exit__(self, kind, value, traceback):
-                if kind is None:
-                    seconds = time.perf_counter() - self.began
-                    command.timings.append((title.split(" (")[0], seconds))
-                    if command.verbosity:
-                        command.stdout.write(f"    done in {_duration(seconds)}")
-                return False
-
-        return Step()
+        """Print the step's heading; afterwards its duration (also kept for the closing summary)."""
+        self.stdout.write(self.style.MIGRATE_HEADING(f"==> {title}"))
+        began = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - began
+        self.timings.append((title.split(" (")[0], seconds))
+        if self.verbosity:
+            self.stdout.write(f"    done in {_duration(seconds)}")
 
     def _import_library(self, o: dict) -> None:
         shared = Path(settings.MVFIT_SHARED_MEDIA_DIR)
@@ -223,7 +216,7 @@ class Command(BaseCommand):
         return studies
 
     def _simulate_crowd(self, paths, features, studies, o: dict) -> None:
-        from experiments.services.demo.crowd import LatentTaste, crowd_record, simulate_crowd
+        from experiments.services.demo.crowd import LatentTaste, crowd_record, save_crowd_record, simulate_crowd
 
         if features is None:
             self.stderr.write("    skipped: the simulated crowd's taste needs the search features")
@@ -254,15 +247,7 @@ class Command(BaseCommand):
                 f"once; {outcome.bundles_left} bundles left for you"
             )
         if outcomes:
-            record = crowd_record(taste=taste, outcomes=outcomes, seed=o["seed"])
-            if paths.crowd.is_file():  # an earlier run simulated other experiments: keep them
-                previous = json.loads(paths.crowd.read_text())
-                record["experiments"] = {**previous.get("experiments", {}), **record["experiments"]}
-                record["p_first_model"] = record["p_first_model"] or previous.get("p_first_model", {})
-            paths.crowd.parent.mkdir(parents=True, exist_ok=True)
-            partial = paths.crowd.with_name(".crowd.json.partial")
-            partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-            os.replace(partial, paths.crowd)
+            save_crowd_record(paths.crowd, crowd_record(taste=taste, outcomes=outcomes, seed=o["seed"]))
 
     def _report(self, paths, studies):
         from experiments.services.demo.report import export_and_report

@@ -32,12 +32,15 @@ which stay open for people following the printed invite links.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import secrets
 import uuid
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 from django.db import transaction
@@ -317,3 +320,18 @@ def crowd_record(*, taste: LatentTaste, outcomes: list[CrowdOutcome], seed: int)
         # Mean model P(first option) over the attentive workers' answered preference trials.
         "p_first_model": {c: round(float(np.mean(v)), 4) for c, v in sorted(p_first.items())},
     }
+
+
+def save_crowd_record(path: Path, record: dict) -> None:
+    """Write ``crowd.json`` atomically, keeping the experiments an earlier run simulated."""
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        record = {
+            **record,
+            "experiments": {**previous.get("experiments", {}), **record["experiments"]},
+            "p_first_model": record["p_first_model"] or previous.get("p_first_model", {}),
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)

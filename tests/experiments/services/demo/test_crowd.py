@@ -3,6 +3,8 @@ behaves as its latent model says, and never runs twice."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from experiments.models import (
@@ -18,6 +20,7 @@ from experiments.services.demo.crowd import (
     LatentTaste,
     crowd_record,
     enter_simulated_participant,
+    save_crowd_record,
     simulate_crowd,
 )
 from experiments.services.demo.features import StandInFeatures
@@ -133,3 +136,16 @@ def test_only_sim_prefixed_ids_can_enter_as_simulated_participants():
         enter_simulated_participant(experiment=experiment, worker_id="A1REALWORKER")
     first = enter_simulated_participant(experiment=experiment, worker_id="sim:x-01")
     assert enter_simulated_participant(experiment=experiment, worker_id="sim:x-01") == first
+
+
+def test_the_crowd_record_keeps_experiments_simulated_by_an_earlier_run(tmp_path):
+    path = tmp_path / "demo" / "crowd.json"
+    first = {"experiments": {"demo-fit-ratings": {"answers": 10}}, "p_first_model": {}}
+    second = {"experiments": {"demo-preference": {"answers": 5}}, "p_first_model": {"GR": 0.8}}
+    save_crowd_record(path, first)
+    save_crowd_record(path, second)
+
+    saved = json.loads(path.read_text())
+    assert saved["experiments"] == {"demo-fit-ratings": {"answers": 10}, "demo-preference": {"answers": 5}}
+    assert saved["p_first_model"] == {"GR": 0.8}
+    assert [p.name for p in path.parent.iterdir()] == ["crowd.json"]  # no partial file left behind
