@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,8 +12,3 @@ urlpatterns = [
     path("mturk/", include("mturk.urls")),
     path("reports/demo/", demo_report, name="demo_report"),
 ]
-
-if settings.DEBUG and settings.STORAGE_BACKEND == "local":
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
