@@ -24,21 +24,11 @@ from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from experiments.services.pseudonyms import pseudonymise
 from tests.factories.experiments import make_experiment, make_library
+from tests.support.export_doc import documented_columns
 
 pytestmark = pytest.mark.django_db
-DOC = Path(__file__).resolve().parents[2] / "docs" / "export-format.md"
 PSEUDONYM = re.compile(r"^W[0-9a-f]{16}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def documented_columns(table: str) -> list[str]:
-    """The column names of one table in docs/export-format.md, in documented order."""
-    section = DOC.read_text().split(f"## `{table}.csv`", 1)[1].split("\n## ", 1)[0]
-    columns = []
-    for line in section.splitlines():
-        if line.startswith("| `"):
-            columns += re.findall(r"`([a-z_]+)`", line.split("|")[1])
-    return columns
 
 
 def do_assignment(experiment, worker: str, *, finish: bool = True, side: str = "left", rating: int = 4):
