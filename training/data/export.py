@@ -55,7 +55,9 @@ class Export:
         try:
             file = self.stimuli.loc[(item_kind, int(item_id)), "file"]
         except KeyError:
-            raise TrainingInputError(f"{item_kind} {item_id} is not listed in {self.directory / 'stimuli.csv'}") from None
+            raise TrainingInputError(
+                f"{item_kind} {item_id} is not listed in {self.directory / 'stimuli.csv'}"
+            ) from None
         path = Path(file)
         if not path.is_absolute():
             if media_root is None:
@@ -71,7 +73,9 @@ def read_export(directory: str | Path) -> Export:
     """Load and validate ``choices.csv`` and ``stimuli.csv`` (catch trials are dropped)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise TrainingInputError(f"Export directory {directory} does not exist (expected the output of export_responses).")
+        raise TrainingInputError(
+            f"Export directory {directory} does not exist (expected the output of export_responses)."
+        )
     manifest = _read_manifest(directory)
     stimuli = _read_stimuli(directory / "stimuli.csv")
     choices = _read_choices(directory / "choices.csv")

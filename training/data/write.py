@@ -44,7 +44,9 @@ def _csv_text(frame: pd.DataFrame) -> bytes:
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def write_export(directory: str | Path, *, stimuli: pd.DataFrame, choices: pd.DataFrame, source: str, simulation: dict | None = None) -> Path:
+def write_export(
+    directory: str | Path, *, stimuli: pd.DataFrame, choices: pd.DataFrame, source: str, simulation: dict | None = None
+) -> Path:
     """Write manifest.json, choices.csv, stimuli.csv and an empty ratings.csv into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -73,7 +75,9 @@ def write_export(directory: str | Path, *, stimuli: pd.DataFrame, choices: pd.Da
         "format_version": schema.FORMAT_VERSION,
         "exported_at": stamp,
         "source": source,
-        "experiments": [{"id": e, "slug": f"synthetic-{e}", "kind": "2afc", "seed": 0, "config": {}} for e in experiments],
+        "experiments": [
+            {"id": e, "slug": f"synthetic-{e}", "kind": "2afc", "seed": 0, "config": {}} for e in experiments
+        ],
         "row_counts": {"ratings": 0, "choices": len(choices), "stimuli": len(stimuli)},
         "pseudonymised": True,
         "simulation": simulation,
