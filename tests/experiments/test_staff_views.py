@@ -196,3 +196,17 @@ def test_a_real_celery_worker_renders_catch_media_and_re_running_is_harmless(cel
     time.sleep(1)
     wait_all_ready()
     assert dict(rows.values_list("pk", "file")) == files
+
+
+@pytest.mark.django_db
+def test_an_ffmpeg_failure_is_recorded_on_the_catch_stimulus_not_retried(settings, tmp_path):
+    broken = tmp_path / "ffmpeg-that-fails"
+    broken.write_text("#!/bin/sh\necho 'Unknown encoder: boom' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    settings.FFMPEG_BINARY = str(broken)
+    experiment = make_experiment(trials_per_assignment=2, catch_trials_per_assignment=1)
+    catch = CatchStimulus.objects.filter(experiment=experiment).first()
+
+    assert render_catch_stimulus(catch.pk) == "failed"
+    catch.refresh_from_db()
+    assert catch.state == "failed" and "Unknown encoder: boom" in catch.error and not catch.file
