@@ -24,10 +24,10 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from experiments.media.ranges import ranged_file_response
 from experiments.models import Assignment, AudioCheckSound, Experiment, Participant
 from experiments.selectors import worker as selectors
 from experiments.services import allocation, answers, participants
+from webapp.http import ranged_file_response
 
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
