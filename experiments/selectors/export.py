@@ -117,20 +117,26 @@ def rating_rows(experiments: list[Experiment], *, key: str, include_incomplete: 
         yield _in_table_order(schema.RATINGS, {**_common(row, key), **stimulus, "rating": row["rating"], **_tail(row)})
 
 
+# What a stimulus is cut from: a clip from a video, an excerpt from a music track.
+_SOURCE = {"clip": "video", "excerpt": "track"}
+# V2M: a clip query with excerpt options; M2V the other way round.
+_QUERY_KIND = {"V2M": "clip", "M2V": "excerpt"}
+_OPTION_KIND = {"V2M": "excerpt", "M2V": "clip"}
+
+
+def _stimulus(row: dict, prefix: str, kind: str) -> tuple:
+    """(id, label, source id) of the clip or excerpt at ``prefix`` in a ``values()`` row."""
+    source = _SOURCE[kind]
+    return row[f"{prefix}{kind}_id"], row[f"{prefix}{kind}__{source}__label"], row[f"{prefix}{kind}__{source}_id"]
+
+
 def _option(row: dict, role: str, direction: str) -> dict:
     p = f"trial__item__{role}_pairing__"
-    if direction == "V2M":
-        return {
-            "id": row[f"{p}excerpt_id"],
-            "label": row[f"{p}excerpt__track__label"],
-            "source_id": row[f"{p}excerpt__track_id"],
-            "kind": row[f"trial__item__{role}_kind"],
-            "pairing_id": row[f"{p}id"],
-        }
+    item_id, label, source_id = _stimulus(row, p, _OPTION_KIND[direction])
     return {
-        "id": row[f"{p}clip_id"],
-        "label": row[f"{p}clip__video__label"],
-        "source_id": row[f"{p}clip__video_id"],
+        "id": item_id,
+        "label": label,
+        "source_id": source_id,
         "kind": row[f"trial__item__{role}_kind"],
         "pairing_id": row[f"{p}id"],
     }
@@ -190,14 +196,7 @@ def choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: 
             left, right = (first, second) if row["trial__first_on_left"] else (second, first)
             chosen = left if side == "left" else right
             condition = row[f"{i}condition"]
-            if direction == "V2M":
-                query = (row[f"{i}query_clip_id"], row[f"{i}query_clip__video__label"], row[f"{i}query_clip__video_id"])
-            else:
-                query = (
-                    row[f"{i}query_excerpt_id"],
-                    row[f"{i}query_excerpt__track__label"],
-                    row[f"{i}query_excerpt__track_id"],
-                )
+            query = _stimulus(row, f"{i}query_", _QUERY_KIND[direction])
             out |= {
                 "condition": condition,
                 "query_id": query[0],

@@ -234,3 +234,40 @@ def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_pat
     assert loaded.ratings["is_catch"].sum() == 1 and loaded.choices["is_catch"].sum() == 2
     training = read_export(out)
     assert len(training.choices) == 8 and training.dropped_catch_trials == 2
+
+
+def test_m2v_choice_rows_have_an_excerpt_query_and_clip_options(tmp_path, settings):
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    library = make_library(n_clips=4, n_excerpts=4, music_videos=4)
+    experiment = open_experiment(
+        experiment=make_experiment(
+            kind="preference",
+            library=library,
+            slug="m2v",
+            config={
+                "directions": ["M2V"],
+                "conditions": ["GR"],
+                "clip_ids": library.clip_ids,
+                "excerpt_ids": library.excerpt_ids,
+            },
+            judgments_per_item=1,
+            trials_per_assignment=4,
+            catch_trials_per_assignment=0,
+        ),
+        allow_unrendered=True,
+    )
+    do_assignment(experiment, "RAWWORKER1", side="right")
+    out = tmp_path / "export"
+    call_command("export_responses", "m2v", "--out", str(out), "--no-parquet")
+    rows = read_csv(out / "choices.csv")
+    stimuli = {(s["item_kind"], s["item_id"]): s for s in read_csv(out / "stimuli.csv")}
+    assert rows and {r["direction"] for r in rows} == {"M2V"}
+    for r in rows:
+        query = stimuli[("excerpt", r["query_id"])]
+        assert (query["label"], query["source_id"]) == (r["query_label"], r["query_source_id"])
+        for side in ("left", "right"):
+            option = stimuli[("clip", r[f"{side}_id"])]
+            assert (option["label"], option["source_id"]) == (r[f"{side}_label"], r[f"{side}_source_id"])
+        assert r["chosen_id"] == r["right_id"] and r["search_source"] == ""
+        g = r["left_id"] if r["left_kind"] == "G" else r["right_id"]
+        assert query["ground_truth_id"] == g
