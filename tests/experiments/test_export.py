@@ -19,11 +19,10 @@ from django.urls import reverse
 
 from experiments.models import Participant, Trial
 from experiments.services.allocation import allocate_assignment
-from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from experiments.services.pseudonyms import pseudonymise
-from tests.factories.experiments import make_experiment, make_library
+from tests.factories.experiments import answer_trial, make_experiment, make_library
 from tests.support.export_doc import documented_columns
 
 pytestmark = pytest.mark.django_db
@@ -37,17 +36,7 @@ def do_assignment(experiment, worker: str, *, finish: bool = True, side: str = "
     trials = list(Trial.objects.filter(bundle=assignment.bundle).select_related("catch").order_by("position"))
     for trial in trials if finish else trials[:1]:
         value = {"chosen_side": side} if experiment.is_choice else {"rating": rating}
-        record_answer(
-            participant=participant,
-            answer=AnswerInput(
-                idempotency_key=uuid.uuid4().hex,
-                assignment_ref=assignment_ref(assignment),
-                position=trial.position,
-                rt_ms=900,
-                play_count=2,
-                **value,
-            ),
-        )
+        answer_trial(assignment, trial.position, rt_ms=900, play_count=2, **value)
     return assignment
 
 

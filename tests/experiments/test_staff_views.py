@@ -22,11 +22,10 @@ from experiments.models import (
     Trial,
 )
 from experiments.services.allocation import allocate_assignment
-from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from experiments.tasks import render_catch_stimulus
-from tests.factories.experiments import make_experiment, make_library
+from tests.factories.experiments import answer_trial, make_experiment, make_library
 
 
 def answer_everything(assignment, *, wrong_catch: bool):
@@ -34,15 +33,7 @@ def answer_everything(assignment, *, wrong_catch: bool):
         rating = 3
         if trial.catch_id:
             rating = trial.catch.expected_rating % 7 + 1 if wrong_catch else trial.catch.expected_rating
-        record_answer(
-            participant=assignment.participant,
-            answer=AnswerInput(
-                idempotency_key=uuid.uuid4().hex,
-                assignment_ref=assignment_ref(assignment),
-                position=trial.position,
-                rating=rating,
-            ),
-        )
+        answer_trial(assignment, trial.position, rating=rating)
 
 
 @pytest.mark.django_db
