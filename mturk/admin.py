@@ -401,17 +401,10 @@ class MTurkAssignmentAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the services (MTurk calls, spends, payments, grants): viewable, never edited here."""
+
     def has_add_permission(self, request):
         return False
-
-    def save_model(self, request, obj, form, change):
-        # A new batch gets its HIT rows like one made by the command or the API.
-        if not change:
-            obj.created_by = request.user.username
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if not change:
-                create_hit_rows(batch=obj)
 
     def has_change_permission(self, request, obj=None):
         return False
