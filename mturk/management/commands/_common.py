@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
@@ -16,6 +18,19 @@ from mturk.services.budget import SpendingCapExceeded
 from mturk.services.hits import HitChangeError
 from mturk.services.publishing import PublishError
 from mturk.services.review import ReviewError
+
+
+def dollars(value: str) -> Decimal:
+    """argparse type for an amount in USD: a bad value is a usage error naming the option, not a traceback."""
+    try:
+        amount = Decimal(value.strip().lstrip("$"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in dollars (e.g. 1.50)") from None
+    if not amount.is_finite():
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in dollars (e.g. 1.50)")
+    if amount < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: an amount in dollars cannot be negative")
+    return amount
 
 
 def add_mode_arguments(parser, *, mode_required: bool = True) -> None:
