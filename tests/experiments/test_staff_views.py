@@ -8,7 +8,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -201,3 +201,17 @@ def test_an_ffmpeg_failure_is_recorded_on_the_catch_stimulus_not_retried(setting
     assert render_catch_stimulus(catch.pk) == "failed"
     catch.refresh_from_db()
     assert catch.state == "failed" and "Unknown encoder: boom" in catch.error and not catch.file
+
+
+@pytest.mark.django_db
+def test_export_and_invite_commands_refuse_bad_arguments_clearly(tmp_path, settings):
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    make_experiment(slug="cmd-bad", trials_per_assignment=2)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    with pytest.raises(CommandError, match=r"could not write the export to .*a-file"):
+        call_command("export_responses", "cmd-bad", "--out", str(a_file), stdout=StringIO())
+    with pytest.raises(CommandError, match="--base-url must look like https://host"):
+        call_command("invite_links", "cmd-bad", "--base-url", "study.example", stdout=StringIO())
+    with pytest.raises(CommandError, match="no experiment with id or slug '999999'"):
+        call_command("invite_links", "999999", stdout=StringIO())
