@@ -130,3 +130,11 @@ def test_a_bad_amount_on_the_command_line_prints_usage_not_a_traceback():
 def test_reviewing_an_unknown_batch_is_an_error():
     with pytest.raises(CommandError, match="No batch 999999"):
         run("mturk_review", "approve", "--batch", "999999")
+
+
+def test_a_field_the_model_refuses_is_named_in_the_error():
+    run("mturk_study", "fit-pilot", "--cap", "100")
+    with pytest.raises(CommandError, match=r"assignment_duration_s: Ensure this value is greater than or equal to 0"):
+        run("mturk_batch", "--study", "fit-pilot", "--mode", "sandbox", "--task-url", "https://mvfit.example.org/t/",
+            "--title", "t", "--description", "d", "--reward", "1", "--assignments", "1", "--duration", "-1")  # fmt: skip
+    assert not HitBatch.objects.exists()

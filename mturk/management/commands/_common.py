@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import CommandError
 
 from mturk.client import MTurk, MTurkError
@@ -65,6 +65,17 @@ def user_errors() -> Iterator[None]:
     ) as exc:
         raise CommandError(str(exc)) from exc
     except ValidationError as exc:
-        raise CommandError("; ".join(exc.messages)) from exc
+        raise CommandError(_describe(exc)) from exc
     except ValueError as exc:  # bad locale, no open bundles, missing cap...
         raise CommandError(str(exc)) from exc
+
+
+def _describe(error: ValidationError) -> str:
+    """A model validation error as one line that names each field ("lifetime_s: ...; reward: ...")."""
+    if not hasattr(error, "error_dict"):
+        return "; ".join(error.messages)
+    return "; ".join(
+        message if field == NON_FIELD_ERRORS else f"{field}: {message}"
+        for field, messages in error.message_dict.items()
+        for message in messages
+    )
