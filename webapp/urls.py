@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,8 +9,3 @@ urlpatterns = [
     path("api/mturk/", include("mturk.api.urls")),
     path("mturk/", include("mturk.urls")),
 ]
-
-if settings.DEBUG and settings.STORAGE_BACKEND == "local":
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
