@@ -1,12 +1,17 @@
-"""Column contract of an export (docs/export-format.md), shared by the loader and the simulator.
+"""Column contract of an export (docs/export-format.md): the one definition every writer and reader uses.
 
 Each table is an ordered mapping column -> logical type. The logical types are
 ``str``, ``int`` (nullable integer), ``float``, ``bool`` (nullable boolean) and ``timestamp``
-(UTC, millisecond precision). Keeping one definition here means the simulator cannot drift from
-what the loader expects, and the tests check both against the tables in the markdown document.
+(UTC, millisecond precision). The platform's exporter (experiments), the analysis loader and
+simulator, and training's reader and synthetic writer all take the columns from here, so none can
+drift from another; tests check this module against the tables in the markdown document.
+
+Plain Python only (no Django, no pandas): ``experiments`` and ``training`` import it too.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 FORMAT_NAME = "mvfit-export"
 FORMAT_VERSION = 1
@@ -85,7 +90,17 @@ STIMULI: dict[str, str] = {
 
 TABLES: dict[str, dict[str, str]] = {"ratings": RATINGS, "choices": CHOICES, "stimuli": STIMULI}
 
+SORT_KEYS = ("experiment_id", "assignment_id", "trial_index")
+
 RATING_MIN, RATING_MAX = 1, 7
 DIRECTIONS = ("V2M", "M2V")
 CONDITIONS = ("GR", "GS", "SR")
 PLAIN_CONDITION = "none"
+
+
+def format_timestamp(value: datetime | None) -> str:
+    """A timestamp cell: ISO 8601 in UTC, millisecond precision, ``Z`` suffix; ``None`` -> empty cell."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

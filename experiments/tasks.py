@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from experiments.media.ffmpeg import MediaError
+from annotation.media import MediaError
 from experiments.services import allocation, probes
 
 

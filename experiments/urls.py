@@ -17,7 +17,8 @@ worker_patterns = [
 urlpatterns = [
     # Worker side: everything under /w/, authenticated by the session token or a signature.
     path("w/invite/<str:signed>/", worker.invite, name="invite"),
-    path("w/mturk/<slug:slug>/", worker.mturk_entry, name="mturk_entry"),
+    # Old MTurk entry, kept as a redirect to /mturk/e/<slug>/ (HITs frame that page).
+    path("w/mturk/<slug:slug>/", worker.legacy_mturk_entry, name="mturk_entry"),
     path("w/m/<str:signed>", worker.media, name="media"),
     path("w/s/<str:token>/", include(worker_patterns)),
     # Experimenter side (staff only).

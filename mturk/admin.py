@@ -265,10 +265,9 @@ class HitBatchAdmin(admin.ModelAdmin):
 
     @admin.action(description="Suggest rejections from attention checks")
     def suggest_rejections(self, request, queryset):
-        form = SuggestForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
+        def create(data):
             created = sum(
-                len(suggestions.suggest_for_batch(batch=batch, min_pass_rate=form.cleaned_data["min_pass_rate"]))
+                len(suggestions.suggest_for_batch(batch=batch, min_pass_rate=data["min_pass_rate"]))
                 for batch in queryset
             )
             self.message_user(
@@ -276,19 +275,17 @@ class HitBatchAdmin(admin.ModelAdmin):
                 f"{created} new suggestion(s): review them under Review suggestions (nothing sent to MTurk).",
                 messages.SUCCESS,
             )
-            return None
-        return render(
+
+        # Suggestions only write local rows (nothing reaches MTurk), so there is no live confirmation.
+        return _intermediate(
+            self,
             request,
-            "admin/mturk/action_form.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": "Suggest rejections",
-                "form": form,
-                "queryset": queryset,
-                "action": "suggest_rejections",
-                "live": False,
-                "opts": self.model._meta,
-            },
+            queryset,
+            form_class=SuggestForm,
+            title="Suggest rejections",
+            action="suggest_rejections",
+            handle=create,
+            live=False,
         )
 
 
@@ -326,110 +323,88 @@ class MTurkAssignmentAdmin(admin.ModelAdmin):
             except LiveModeNotConfirmed as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 continue
-            _report(self, request, review.bulk(assignments, lambda a, m=mturk: act(a, m)), verb)
+            _report(self, request, review.bulk(assignments, lambda a, m=mturk: act(a, m, data)), verb)
+
+    def _confirm_then_run(self, request, queryset, *, form_class, title, action, verb, act):
+        """Ask for ``form_class`` (plus confirmation if live assignments are selected), then call
+        ``act(assignment, mturk, form_data)`` for each selected assignment, per mode."""
+        return _intermediate(
+            self,
+            request,
+            queryset,
+            form_class=form_class,
+            title=title,
+            action=action,
+            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
+            handle=lambda data: self._run(request, queryset, data, verb, act),
+        )
 
     @admin.action(description="Approve (pays the reward)")
     def approve(self, request, queryset):
         actor = request.user.username
-        return _intermediate(
-            self,
+        return self._confirm_then_run(
             request,
             queryset,
             form_class=ConfirmForm,
             title="Approve assignments",
             action="approve",
-            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
-            handle=lambda data: self._run(
-                request, queryset, data, "Approved", lambda a, m: review.approve(assignment=a, mturk=m, actor=actor)
-            ),
+            verb="Approved",
+            act=lambda a, m, data: review.approve(assignment=a, mturk=m, actor=actor),
         )
 
     @admin.action(description="Reject (reason required)")
     def reject(self, request, queryset):
         actor = request.user.username
-        return _intermediate(
-            self,
+        return self._confirm_then_run(
             request,
             queryset,
             form_class=RejectForm,
             title="Reject assignments",
             action="reject",
-            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
-            handle=lambda data: self._run(
-                request,
-                queryset,
-                data,
-                "Rejected",
-                lambda a, m: review.reject(assignment=a, mturk=m, reason=data["reason"], actor=actor),
-            ),
+            verb="Rejected",
+            act=lambda a, m, data: review.reject(assignment=a, mturk=m, reason=data["reason"], actor=actor),
         )
 
     @admin.action(description="Bonus (then approve)")
     def bonus(self, request, queryset):
         actor = request.user.username
 
-        def act(data):
-            def one(a, m):
-                if data["approve"]:
-                    return review.pay(
-                        assignment=a, mturk=m, bonus=data["amount"], bonus_reason=data["reason"], actor=actor
-                    )
-                return review.send_bonus(
-                    assignment=a, mturk=m, amount=data["amount"], reason=data["reason"], actor=actor
-                )
+        def act(a, m, data):
+            if data["approve"]:
+                return review.pay(assignment=a, mturk=m, bonus=data["amount"], bonus_reason=data["reason"], actor=actor)
+            return review.send_bonus(assignment=a, mturk=m, amount=data["amount"], reason=data["reason"], actor=actor)
 
-            self._run(request, queryset, data, "Bonused", one)
-
-        return _intermediate(
-            self,
+        return self._confirm_then_run(
             request,
             queryset,
             form_class=BonusForm,
             title="Bonus assignments",
             action="bonus",
-            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
-            handle=act,
+            verb="Bonused",
+            act=act,
         )
 
     @admin.action(description="Block the workers")
     def block(self, request, queryset):
         actor = request.user.username
-
-        def act(data):
-            self._run(
-                request,
-                queryset,
-                data,
-                "Blocked",
-                lambda a, m: review.block_worker(
-                    mode=a.hit.batch.mode, worker_id=a.worker_id, reason=data["reason"], mturk=m, actor=actor
-                ),
-            )
-
-        return _intermediate(
-            self,
+        return self._confirm_then_run(
             request,
             queryset,
             form_class=BlockForm,
             title="Block workers",
             action="block",
-            live=queryset.filter(hit__batch__mode=Mode.LIVE).exists(),
-            handle=act,
+            verb="Blocked",
+            act=lambda a, m, data: review.block_worker(
+                mode=a.hit.batch.mode, worker_id=a.worker_id, reason=data["reason"], mturk=m, actor=actor
+            ),
         )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the services (MTurk calls, spends, payments, grants): viewable, never edited here."""
+
     def has_add_permission(self, request):
         return False
-
-    def save_model(self, request, obj, form, change):
-        # A new batch gets its HIT rows like one made by the command or the API.
-        if not change:
-            obj.created_by = request.user.username
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if not change:
-                create_hit_rows(batch=obj)
 
     def has_change_permission(self, request, obj=None):
         return False

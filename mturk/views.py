@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from experiments.models import Experiment, Participant
 from experiments.services.participants import MTURK_PREVIEW_ASSIGNMENT
-from experiments.views.worker import mturk_entry
+from experiments.views.worker import enter_from_mturk
 from mturk.models import Hit
 from mturk.modes import SUBMIT_HOSTS, Mode
 from mturk.selectors import worker_has_taken_part
@@ -84,7 +84,7 @@ def entry(request: HttpRequest, slug: str) -> HttpResponse:
                 status=403,
             )
 
-    response = mturk_entry(request, slug)  # the experiments app owns the worker flow from here
+    response = enter_from_mturk(request, experiment)  # the experiments app owns the worker flow from here
     if study is not None and known.exists():
         record_worker_start(study=study, mode=mode, worker_id=worker_id)
     return response

@@ -10,11 +10,14 @@ import csv
 import html
 import io
 import json
+import platform
 import random
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,6 +56,60 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def new_run_directory(out: str | Path) -> Path:
+    """The run directory, created; a directory that already holds a trained run is refused (never overwritten)."""
+    out = Path(out)
+    if (out / "checkpoint.pt").exists():
+        raise TrainingInputError(f"{out} already holds a trained run; choose a new --out directory.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def save_run(
+    out: Path,
+    *,
+    checkpoint_format: str,
+    run: Any,
+    model: torch.nn.Module,
+    streams: list[dict],
+    record: dict | None,
+    export_manifest: dict,
+    split: dict,
+    history: list[dict],
+    summary: dict,
+) -> dict:
+    """Write a finished run's checkpoint.pt, config.json, split.json and summary.json; return the config.
+
+    ``run`` is the run's config dataclass, ``model`` has a ``config.to_dict()``, ``streams`` is
+    :func:`training.features.store.stream_description` of the streams it was trained on.
+    """
+    run_config = {
+        "run": asdict(run),
+        "model": model.config.to_dict(),
+        "streams": streams,
+        **(record or {}),
+        "export_manifest": export_manifest,
+        "torch": str(torch.__version__),
+        "python": platform.python_version(),
+        "device": "cpu (frozen backbones, cached features)",
+    }
+    save_checkpoint(
+        out / "checkpoint.pt",
+        {
+            "format": checkpoint_format,
+            "format_version": 1,
+            "state_dict": model.state_dict(),
+            "config": run_config,
+            "split": split,
+            "metrics": {"history": history, "summary": summary},
+        },
+    )
+    write_json(out / "config.json", run_config)
+    write_json(out / "split.json", split)
+    write_json(out / "summary.json", summary)
+    return run_config
 
 
 def write_json(path: Path, data: dict) -> None:

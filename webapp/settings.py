@@ -32,6 +32,16 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 EMBEDDED = "DATABASE_URL" not in env
 
 
+def _generated_key(name: str, *, nbytes: int) -> str:
+    """A random key generated once into the data dir (embedded/debug runs only), so it survives restarts
+    without a secret ever being committed or defaulted."""
+    path = DATA_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(nbytes))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _secret_key() -> str:
     key = env("DJANGO_SECRET_KEY", default=None)
     if key:
@@ -41,13 +51,7 @@ def _secret_key() -> str:
             "DJANGO_SECRET_KEY is not set. Production settings (DATABASE_URL set, DJANGO_DEBUG off) "
             "have no default secret: export a long random DJANGO_SECRET_KEY (see .env.example)."
         )
-    # Local/embedded runs get a random key persisted in the data dir, so sessions survive restarts
-    # without a secret ever being committed.
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return _generated_key("secret_key", nbytes=50)
 
 
 SECRET_KEY = _secret_key()
@@ -270,11 +274,7 @@ def _pseudonym_key() -> str | None:
         return key
     if not (DEBUG or EMBEDDED):
         return None
-    path = DATA_DIR / "pseudonym_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return _generated_key("pseudonym_key", nbytes=32)
 
 
 MVFIT_PSEUDONYM_KEY = _pseudonym_key()

@@ -134,9 +134,12 @@ def _silences(asset: Video | MusicTrack, options: SamplingOptions) -> list[list[
     return intervals
 
 
-def _too_short(name: str, duration: float, options: SamplingOptions) -> tuple[str, str]:
+def _no_span(name: str, duration: float, options: SamplingOptions) -> tuple[str, str]:
+    """(name, reason) for a source where no excerpt start was found: too short, or silent everywhere."""
     needed = options.duration_s + options.skip_start_s + options.skip_end_s
-    return name, f"too short: {duration:.2f} s < {needed:g} s (excerpt + skipped start/end)"
+    if duration < needed:
+        return name, f"too short: {duration:.2f} s < {needed:g} s (excerpt + skipped start/end)"
+    return name, "no span without long silences"
 
 
 def sample_excerpts(
@@ -204,11 +207,7 @@ def _sample_video(video: Video, seed: int, options: SamplingOptions, report: Sam
         silences=silences if soundtrack else (),
     )
     if not starts:
-        report.skipped.append(
-            _too_short(video.original_name, video.duration_s, options)
-            if video.duration_s < options.duration_s + options.skip_start_s + options.skip_end_s
-            else (video.original_name, "no span without long silences")
-        )
+        report.skipped.append(_no_span(video.original_name, video.duration_s, options))
         return
     effective = options if soundtrack else SamplingOptions(**{**asdict(options), "avoid_silence": False})
     with transaction.atomic():
@@ -247,11 +246,7 @@ def _sample_track(track: MusicTrack, seed: int, options: SamplingOptions, report
     source_seed = derive_seed(seed, kind="music", content_sha256=track.sha256)
     starts = choose_starts(seed=source_seed, source_duration_s=track.duration_s, options=options, silences=silences)
     if not starts:
-        report.skipped.append(
-            _too_short(track.original_name, track.duration_s, options)
-            if track.duration_s < options.duration_s + options.skip_start_s + options.skip_end_s
-            else (track.original_name, "no span without long silences")
-        )
+        report.skipped.append(_no_span(track.original_name, track.duration_s, options))
         return
     with transaction.atomic():
         for index, start in enumerate(starts):

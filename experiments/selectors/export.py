@@ -1,6 +1,7 @@
 """Rows of an export, exactly as docs/export-format.md defines them (values still Python-typed).
 
-Reads only. Which responses: those of completed assignments unless ``include_incomplete``.
+Reads only. Which responses: those of completed assignments unless ``include_incomplete``. Column
+names and order come from ``analysis.schema``; every row has every column of its table.
 """
 
 from __future__ import annotations
@@ -9,119 +10,10 @@ from collections.abc import Iterable, Iterator
 
 from django.core.files.storage import default_storage
 
+from analysis import schema
 from annotation.models import MusicExcerpt, VideoClip
 from experiments.models import AssignmentStatus, Experiment, Response
 from experiments.services.pseudonyms import pseudonymise
-
-RATING_COLUMNS = [
-    "worker_id",
-    "assignment_id",
-    "experiment_id",
-    "trial_index",
-    "pairing_id",
-    "video_id",
-    "scene_label",
-    "clip_id",
-    "clip_start_s",
-    "clip_duration_s",
-    "music_id",
-    "genre_label",
-    "excerpt_id",
-    "excerpt_start_s",
-    "excerpt_duration_s",
-    "rating",
-    "rt_ms",
-    "play_count",
-    "is_catch",
-    "catch_passed",
-    "presented_at",
-    "answered_at",
-    "received_at",
-]
-CHOICE_COLUMNS = [
-    "worker_id",
-    "assignment_id",
-    "experiment_id",
-    "trial_index",
-    "direction",
-    "condition",
-    "query_id",
-    "query_label",
-    "query_source_id",
-    "left_id",
-    "left_label",
-    "left_source_id",
-    "left_kind",
-    "left_pairing_id",
-    "right_id",
-    "right_label",
-    "right_source_id",
-    "right_kind",
-    "right_pairing_id",
-    "search_source",
-    "search_rank",
-    "chosen_side",
-    "chosen_id",
-    "chosen_kind",
-    "first_preferred",
-    "rt_ms",
-    "play_count",
-    "is_catch",
-    "catch_passed",
-    "presented_at",
-    "answered_at",
-    "received_at",
-]
-STIMULI_COLUMNS = [
-    "item_kind",
-    "item_id",
-    "source_id",
-    "label",
-    "start_s",
-    "duration_s",
-    "seed",
-    "ground_truth_id",
-    "file",
-    "source_file",
-]
-# Column types for the typed (Parquet) tables; CSV writes the same values as text.
-COLUMN_TYPES = {
-    **dict.fromkeys(
-        [
-            "assignment_id",
-            "experiment_id",
-            "trial_index",
-            "pairing_id",
-            "video_id",
-            "clip_id",
-            "music_id",
-            "excerpt_id",
-            "rating",
-            "rt_ms",
-            "play_count",
-            "query_id",
-            "query_source_id",
-            "left_id",
-            "left_source_id",
-            "left_pairing_id",
-            "right_id",
-            "right_source_id",
-            "right_pairing_id",
-            "search_rank",
-            "chosen_id",
-            "item_id",
-            "source_id",
-            "seed",
-            "ground_truth_id",
-        ],
-        "int",
-    ),
-    **dict.fromkeys(
-        ["clip_start_s", "clip_duration_s", "excerpt_start_s", "excerpt_duration_s", "start_s", "duration_s"], "float"
-    ),
-    **dict.fromkeys(["is_catch", "catch_passed", "first_preferred"], "bool"),
-    **dict.fromkeys(["presented_at", "answered_at", "received_at"], "timestamp"),
-}
 
 _BASE = [
     "assignment_id",
@@ -138,6 +30,11 @@ _BASE = [
     "answered_at",
     "received_at",
 ]
+
+
+def _in_table_order(table: dict[str, str], values: dict) -> dict:
+    """Every column of ``table`` in documented order; columns a row does not describe are empty (None)."""
+    return {column: values.get(column) for column in table}
 
 
 def responses(experiments: Iterable[Experiment], *, include_incomplete: bool = False):
@@ -208,32 +105,38 @@ def rating_rows(experiments: list[Experiment], *, key: str, include_incomplete: 
             }
         else:
             # A catch trial: describe the clip it showed, if it showed a real one (no music).
-            stimulus = dict.fromkeys(RATING_COLUMNS[4:15])
+            stimulus = {}
             if row[f"{c}id"] is not None:
-                stimulus |= {
+                stimulus = {
                     "video_id": row[f"{c}video_id"],
                     "scene_label": row[f"{c}video__label"],
                     "clip_id": row[f"{c}id"],
                     "clip_start_s": row[f"{c}start_s"],
                     "clip_duration_s": row[f"{c}duration_s"],
                 }
-        yield {**_common(row, key), **stimulus, "rating": row["rating"], **_tail(row)}
+        yield _in_table_order(schema.RATINGS, {**_common(row, key), **stimulus, "rating": row["rating"], **_tail(row)})
+
+
+# What a stimulus is cut from: a clip from a video, an excerpt from a music track.
+_SOURCE = {"clip": "video", "excerpt": "track"}
+# V2M: a clip query with excerpt options; M2V the other way round.
+_QUERY_KIND = {"V2M": "clip", "M2V": "excerpt"}
+_OPTION_KIND = {"V2M": "excerpt", "M2V": "clip"}
+
+
+def _stimulus(row: dict, prefix: str, kind: str) -> tuple:
+    """(id, label, source id) of the clip or excerpt at ``prefix`` in a ``values()`` row."""
+    source = _SOURCE[kind]
+    return row[f"{prefix}{kind}_id"], row[f"{prefix}{kind}__{source}__label"], row[f"{prefix}{kind}__{source}_id"]
 
 
 def _option(row: dict, role: str, direction: str) -> dict:
     p = f"trial__item__{role}_pairing__"
-    if direction == "V2M":
-        return {
-            "id": row[f"{p}excerpt_id"],
-            "label": row[f"{p}excerpt__track__label"],
-            "source_id": row[f"{p}excerpt__track_id"],
-            "kind": row[f"trial__item__{role}_kind"],
-            "pairing_id": row[f"{p}id"],
-        }
+    item_id, label, source_id = _stimulus(row, p, _OPTION_KIND[direction])
     return {
-        "id": row[f"{p}clip_id"],
-        "label": row[f"{p}clip__video__label"],
-        "source_id": row[f"{p}clip__video_id"],
+        "id": item_id,
+        "label": label,
+        "source_id": source_id,
         "kind": row[f"trial__item__{role}_kind"],
         "pairing_id": row[f"{p}id"],
     }
@@ -280,7 +183,6 @@ def choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: 
         if row[f"{i}id"] is None:  # catch trial: no real options
             out |= {
                 "condition": "none",
-                **dict.fromkeys(CHOICE_COLUMNS[6:21]),
                 "left_kind": "",
                 "right_kind": "",
                 "search_source": "",
@@ -294,14 +196,7 @@ def choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: 
             left, right = (first, second) if row["trial__first_on_left"] else (second, first)
             chosen = left if side == "left" else right
             condition = row[f"{i}condition"]
-            if direction == "V2M":
-                query = (row[f"{i}query_clip_id"], row[f"{i}query_clip__video__label"], row[f"{i}query_clip__video_id"])
-            else:
-                query = (
-                    row[f"{i}query_excerpt_id"],
-                    row[f"{i}query_excerpt__track__label"],
-                    row[f"{i}query_excerpt__track_id"],
-                )
+            query = _stimulus(row, f"{i}query_", _QUERY_KIND[direction])
             out |= {
                 "condition": condition,
                 "query_id": query[0],
@@ -316,7 +211,7 @@ def choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: 
                 "chosen_kind": chosen["kind"],
                 "first_preferred": (chosen is first) if condition != "none" else None,
             }
-        yield {column: out.get(column) for column in CHOICE_COLUMNS[:25]} | _tail(row)
+        yield _in_table_order(schema.CHOICES, out | _tail(row))
 
 
 def _file_location(name: str) -> str:

@@ -7,6 +7,8 @@ import random
 import secrets
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 
@@ -67,6 +69,12 @@ def create_experiment(
     created_by=None,
 ) -> Experiment:
     """Validate the parameters, store them with the seed, and generate the design."""
+    try:
+        validate_slug(slug)  # the slug is part of worker URLs (/mturk/e/<slug>/), which match only these
+    except ValidationError:
+        raise DesignError(f"the slug may use only letters, digits, hyphens and underscores, not {slug!r}.") from None
+    if len(slug) > Experiment._meta.get_field("slug").max_length:
+        raise DesignError(f"the slug is longer than {Experiment._meta.get_field('slug').max_length} characters.")
     if Experiment.objects.filter(slug=slug).exists():
         raise DesignError(f"an experiment with slug {slug!r} already exists.")
     for name, value, minimum in (

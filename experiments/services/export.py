@@ -10,17 +10,16 @@ import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from django.utils import timezone
 from tqdm.auto import tqdm
 
+from analysis import schema
 from experiments.models import Experiment
 from experiments.selectors import export as rows
 from experiments.services.pseudonyms import pseudonym_key
 
-FORMAT_VERSION = 1
 VERSION = "0.1.0"
 
 
@@ -31,45 +30,37 @@ class ExportResult:
     files: list[str]
 
 
-def iso_ms(value: datetime | None) -> str:
+def csv_cell(kind: str, value) -> str:
+    """One CSV cell for a value of logical type ``kind`` (analysis.schema)."""
     if value is None:
         return ""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def csv_cell(column: str, value) -> str:
-    if value is None:
-        return ""
-    kind = rows.COLUMN_TYPES.get(column)
     if kind == "bool":
         return "true" if value else "false"
     if kind == "timestamp":
-        return iso_ms(value)
+        return schema.format_timestamp(value)
     if kind == "float":
         return repr(float(value))
     return str(value)
 
 
-def _write_csv(path: Path, columns: list[str], records: list[dict]) -> None:
+def _write_csv(path: Path, columns: dict[str, str], records: list[dict]) -> None:
     tmp = path.with_suffix(".csv.tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         for record in records:
-            writer.writerow([csv_cell(c, record[c]) for c in columns])
+            writer.writerow([csv_cell(kind, record[c]) for c, kind in columns.items()])
     os.replace(tmp, path)
 
 
-def _write_parquet(path: Path, columns: list[str], records: list[dict]) -> bool:
+def _write_parquet(path: Path, columns: dict[str, str], records: list[dict]) -> bool:
     try:
         import pandas as pd
         import pyarrow  # noqa: F401  (pandas needs it for Parquet)
     except ImportError:
         return False
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    for column in columns:
-        kind = rows.COLUMN_TYPES.get(column)
+    frame = pd.DataFrame.from_records(records, columns=list(columns))
+    for column, kind in columns.items():
         if kind == "int":
             frame[column] = frame[column].astype("Int64")
         elif kind == "float":
@@ -118,9 +109,9 @@ def write_export(
     bar.close()
 
     tables = {
-        "ratings": (rows.RATING_COLUMNS, ratings),
-        "choices": (rows.CHOICE_COLUMNS, choices),
-        "stimuli": (rows.STIMULI_COLUMNS, stimuli),
+        "ratings": (schema.RATINGS, ratings),
+        "choices": (schema.CHOICES, choices),
+        "stimuli": (schema.STIMULI, stimuli),
     }
     files = []
     for name, (columns, records) in tables.items():
@@ -130,9 +121,9 @@ def write_export(
             files.append(f"{name}.parquet")
     counts = {name: len(records) for name, (_, records) in tables.items()}
     manifest = {
-        "format": "mvfit-export",
-        "format_version": FORMAT_VERSION,
-        "exported_at": iso_ms(timezone.now()),
+        "format": schema.FORMAT_NAME,
+        "format_version": schema.FORMAT_VERSION,
+        "exported_at": schema.format_timestamp(timezone.now()),
         "source": f"mvfit {VERSION} @ {socket.gethostname()}",
         "experiments": [
             {"id": e.pk, "slug": e.slug, "kind": e.kind, "seed": e.seed, "config": e.config} for e in experiments

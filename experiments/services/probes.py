@@ -16,8 +16,9 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from annotation.media import MediaError, run_ffmpeg
 from annotation.models import Pairing, RenderState
-from experiments.media.ffmpeg import AUDIO_OUT, VIDEO_OUT, MediaError, render_text_frame, run_ffmpeg
+from experiments.media.generated import AUDIO_OUT, VIDEO_OUT, render_text_frame
 from experiments.models import AudioCheckSound, CatchKind, CatchStimulus, Item
 
 AUDIO_CHECK_SOUNDS = {
@@ -29,6 +30,11 @@ AUDIO_CHECK_SOUNDS = {
 }
 # A soft two-note chord: catch stimuli must have "music", or they would read as the silence check.
 CATCH_MUSIC = "aevalsrc='0.15*sin(2*PI*330*t)+0.12*sin(2*PI*415*t)+0.1*sin(2*PI*494*t)':s=44100:d={d}"
+
+
+def _encode(args: list[str]) -> None:
+    """Run ffmpeg quietly (errors only), overwriting the output; a failure raises MediaError."""
+    run_ffmpeg(["-loglevel", "error", "-y", *args], timeout=300)
 
 
 def _save(local: Path, *, folder: str, suffix: str) -> str:
@@ -44,7 +50,7 @@ def ensure_audio_check_sounds() -> list[AudioCheckSound]:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "sound.m4a"
-            run_ffmpeg(["-f", "lavfi", "-i", source, *AUDIO_OUT, out.as_posix()])
+            _encode(["-f", "lavfi", "-i", source, *AUDIO_OUT, out.as_posix()])
             stored = _save(out, folder="audio-check", suffix=".m4a")
         try:
             with transaction.atomic():
@@ -94,7 +100,7 @@ def _silent_video_source(catch: CatchStimulus, tmp: Path) -> str | None:
 def _render_instruction(text: str, out: Path, *, duration: float, tmp: Path) -> None:
     frame = tmp / f"{uuid.uuid4().hex}.png"
     render_text_frame(text, frame)
-    run_ffmpeg(
+    _encode(
         [
             "-loop", "1", "-framerate", "25", "-t", str(duration), "-i", frame.as_posix(),
             "-f", "lavfi", "-i", CATCH_MUSIC.format(d=duration),
@@ -105,7 +111,7 @@ def _render_instruction(text: str, out: Path, *, duration: float, tmp: Path) -> 
 
 def _render_silence(source: str | None, out: Path, *, duration: float) -> None:
     video = ["-i", source] if source else ["-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={duration}"]
-    run_ffmpeg(
+    _encode(
         [
             *video,
             "-f", "lavfi", "-i", "anullsrc=channel_layout=stereo:sample_rate=44100",

@@ -16,7 +16,7 @@ from django.core import signing
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
@@ -24,10 +24,10 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from experiments.media.ranges import ranged_file_response
 from experiments.models import Assignment, AudioCheckSound, Experiment, Participant
 from experiments.selectors import worker as selectors
 from experiments.services import allocation, answers, participants
+from webapp.http import ranged_file_response
 
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -73,15 +73,13 @@ def invite(request: HttpRequest, signed: str) -> HttpResponse:
     return redirect("experiments:worker", token=participant.token)
 
 
-@require_GET
-@xframe_options_exempt
-def mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
-    """MTurk ExternalQuestion landing page: (workerId, assignmentId) -> this participant's session."""
-    experiment = get_object_or_404(Experiment, slug=slug)
+def enter_from_mturk(request: HttpRequest, experiment: Experiment) -> HttpResponse:
+    """An accepted MTurk assignment -> this participant's session, keyed by (workerId, assignmentId).
+
+    Not routed: :func:`mturk.views.entry` (the page HITs frame) calls it after its own checks
+    (preview, returning workers, turkSubmitTo, the exclusion qualification).
+    """
     params = request.GET
-    if params.get("assignmentId", "") in ("", participants.MTURK_PREVIEW_ASSIGNMENT):
-        response = render(request, "experiments/worker/mturk_preview.html", {"experiment": experiment})
-        return worker_headers(response)
     try:
         participant = participants.enter_via_mturk(
             experiment=experiment,
@@ -94,6 +92,16 @@ def mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
     except participants.EntryError as exc:
         return message_page(request, "Cannot start", str(exc), status=403)
     return redirect("experiments:worker", token=participant.token)
+
+
+@require_GET
+@xframe_options_exempt
+def legacy_mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
+    """The old ``/w/mturk/<slug>/`` entry: forward, query string intact, to the MTurk app's entry page,
+    so a link to it can never skip the returning-worker check or the qualification grant."""
+    url = reverse("mturk:entry", args=[slug])
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(f"{url}?{query}" if query else url)
 
 
 # --- the page ---------------------------------------------------------------------------------

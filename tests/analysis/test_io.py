@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from analysis import schema
 from analysis.io import ExportError, empty_table, load_export, write_export
 from tests.factories.analysis import RatingRowFactory, ratings_frame
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "export-format.md"
+from tests.support.export_doc import DOC, documented_columns
 
 MANIFEST = {
     "format": "mvfit-export",
@@ -78,15 +77,21 @@ def test_a_handwritten_export_loads_with_the_documented_types(tmp_path):
 
 
 def test_the_schema_lists_exactly_the_columns_of_the_format_document():
-    text = DOCS.read_text()
     for table, columns in schema.TABLES.items():
-        section = text.split(f"## `{table}.csv`")[1].split("\n## ")[0]
-        documented = []
+        assert documented_columns(table) == list(columns), table
+
+
+def test_the_schema_types_match_the_format_document():
+    # The type cell of each row, e.g. "int / empty" -> "int"; the right_* row has no type of its own.
+    text = DOC.read_text(encoding="utf-8")
+    for table, columns in schema.TABLES.items():
+        section = text.split(f"## `{table}.csv`", 1)[1].split("\n## ", 1)[0]
         for line in section.splitlines():
-            if line.startswith("| `"):
-                first_cell = line.split("|")[1]
-                documented.extend(re.findall(r"`([a-z_]+)`", first_cell))
-        assert documented == list(columns), table
+            cells = [cell.strip() for cell in line.split("|")]
+            if not line.startswith("| `") or not cells[2]:
+                continue
+            for name in re.findall(r"`([a-z_]+)`", cells[1]):
+                assert cells[2].split(" /")[0] == columns[name], (table, name)
 
 
 @pytest.mark.parametrize(

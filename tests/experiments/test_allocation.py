@@ -18,7 +18,7 @@ from experiments.services.allocation import (
 from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.lifecycle import close_experiment, open_experiment
 from experiments.services.participants import enter_via_mturk
-from tests.factories.experiments import make_experiment, make_library
+from tests.factories.experiments import answer_trial, make_experiment, make_library
 
 
 def open_study(**kwargs):
@@ -39,15 +39,7 @@ def answer_all(assignment, *, skip_last=False):
     if skip_last:
         trials = trials[:-1]
     for trial in trials:
-        record_answer(
-            participant=assignment.participant,
-            answer=AnswerInput(
-                idempotency_key=uuid.uuid4().hex,
-                assignment_ref=assignment_ref(assignment),
-                position=trial.position,
-                rating=4,
-            ),
-        )
+        answer_trial(assignment, trial.position, rating=4)
 
 
 @pytest.mark.django_db
@@ -198,15 +190,7 @@ def test_concurrent_completions_of_bundles_sharing_items_all_count():
         try:
             last = Trial.objects.filter(bundle=assignment.bundle).order_by("-position").first()
             barrier.wait()
-            record_answer(
-                participant=assignment.participant,
-                answer=AnswerInput(
-                    idempotency_key=uuid.uuid4().hex,
-                    assignment_ref=assignment_ref(assignment),
-                    position=last.position,
-                    rating=2,
-                ),
-            )
+            answer_trial(assignment, last.position, rating=2)
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
         finally:

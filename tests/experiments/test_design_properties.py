@@ -34,10 +34,9 @@ from experiments.models import (
     Trial,
 )
 from experiments.services.allocation import AllocationError, allocate_assignment, release_abandoned_assignments
-from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
-from tests.factories.experiments import make_experiment, make_library
+from tests.factories.experiments import answer_trial, make_experiment, make_library
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 SETTINGS = settings(
@@ -52,15 +51,7 @@ def answer(assignment: Assignment, trial: Trial, rng: random.Random, *, via_serv
     choice = assignment.experiment.is_choice
     value = {"chosen_side": rng.choice(["left", "right"])} if choice else {"rating": rng.randint(1, 7)}
     if via_service:
-        record_answer(
-            participant=assignment.participant,
-            answer=AnswerInput(
-                idempotency_key=uuid.uuid4().hex,
-                assignment_ref=assignment_ref(assignment),
-                position=trial.position,
-                **value,
-            ),
-        )
+        answer_trial(assignment, trial.position, **value)
         return None
     return Response(
         assignment=assignment,

@@ -8,7 +8,7 @@ import pytest
 
 from annotation.models import Pairing
 from experiments.design.config import DesignError
-from experiments.models import Bundle, CatchStimulus, ExperimentStatus, Item, Trial
+from experiments.models import Bundle, CatchStimulus, Experiment, ExperimentStatus, Item, Trial
 from experiments.services.designs import generate_design
 from tests.factories.experiments import make_experiment, make_library
 
@@ -193,3 +193,14 @@ def test_bad_design_parameters_get_a_clear_error_and_store_nothing(kind, config,
     with pytest.raises(DesignError, match=message):
         make_experiment(kind=kind, config=config, slug="bad")
     assert not Item.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [("bad slug!", "only letters, digits, hyphens and underscores"), ("x" * 81, "longer than 80 characters")],
+)
+def test_a_slug_that_cannot_appear_in_a_worker_url_is_refused(slug, message):
+    make_library(n_clips=2, n_excerpts=2)
+    with pytest.raises(DesignError, match=message):
+        make_experiment(slug=slug)
+    assert not Experiment.objects.exists()

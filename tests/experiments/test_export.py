@@ -19,26 +19,15 @@ from django.urls import reverse
 
 from experiments.models import Participant, Trial
 from experiments.services.allocation import allocate_assignment
-from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from experiments.services.pseudonyms import pseudonymise
-from tests.factories.experiments import make_experiment, make_library
+from tests.factories.experiments import answer_trial, make_experiment, make_library
+from tests.support.export_doc import documented_columns
 
 pytestmark = pytest.mark.django_db
-DOC = Path(__file__).resolve().parents[2] / "docs" / "export-format.md"
 PSEUDONYM = re.compile(r"^W[0-9a-f]{16}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def documented_columns(table: str) -> list[str]:
-    """The column names of one table in docs/export-format.md, in documented order."""
-    section = DOC.read_text().split(f"## `{table}.csv`", 1)[1].split("\n## ", 1)[0]
-    columns = []
-    for line in section.splitlines():
-        if line.startswith("| `"):
-            columns += re.findall(r"`([a-z_]+)`", line.split("|")[1])
-    return columns
 
 
 def do_assignment(experiment, worker: str, *, finish: bool = True, side: str = "left", rating: int = 4):
@@ -47,17 +36,7 @@ def do_assignment(experiment, worker: str, *, finish: bool = True, side: str = "
     trials = list(Trial.objects.filter(bundle=assignment.bundle).select_related("catch").order_by("position"))
     for trial in trials if finish else trials[:1]:
         value = {"chosen_side": side} if experiment.is_choice else {"rating": rating}
-        record_answer(
-            participant=participant,
-            answer=AnswerInput(
-                idempotency_key=uuid.uuid4().hex,
-                assignment_ref=assignment_ref(assignment),
-                position=trial.position,
-                rt_ms=900,
-                play_count=2,
-                **value,
-            ),
-        )
+        answer_trial(assignment, trial.position, rt_ms=900, play_count=2, **value)
     return assignment
 
 
@@ -244,3 +223,40 @@ def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_pat
     assert loaded.ratings["is_catch"].sum() == 1 and loaded.choices["is_catch"].sum() == 2
     training = read_export(out)
     assert len(training.choices) == 8 and training.dropped_catch_trials == 2
+
+
+def test_m2v_choice_rows_have_an_excerpt_query_and_clip_options(tmp_path, settings):
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    library = make_library(n_clips=4, n_excerpts=4, music_videos=4)
+    experiment = open_experiment(
+        experiment=make_experiment(
+            kind="preference",
+            library=library,
+            slug="m2v",
+            config={
+                "directions": ["M2V"],
+                "conditions": ["GR"],
+                "clip_ids": library.clip_ids,
+                "excerpt_ids": library.excerpt_ids,
+            },
+            judgments_per_item=1,
+            trials_per_assignment=4,
+            catch_trials_per_assignment=0,
+        ),
+        allow_unrendered=True,
+    )
+    do_assignment(experiment, "RAWWORKER1", side="right")
+    out = tmp_path / "export"
+    call_command("export_responses", "m2v", "--out", str(out), "--no-parquet")
+    rows = read_csv(out / "choices.csv")
+    stimuli = {(s["item_kind"], s["item_id"]): s for s in read_csv(out / "stimuli.csv")}
+    assert rows and {r["direction"] for r in rows} == {"M2V"}
+    for r in rows:
+        query = stimuli[("excerpt", r["query_id"])]
+        assert (query["label"], query["source_id"]) == (r["query_label"], r["query_source_id"])
+        for side in ("left", "right"):
+            option = stimuli[("clip", r[f"{side}_id"])]
+            assert (option["label"], option["source_id"]) == (r[f"{side}_label"], r[f"{side}_source_id"])
+        assert r["chosen_id"] == r["right_id"] and r["search_source"] == ""
+        g = r["left_id"] if r["left_kind"] == "G" else r["right_id"]
+        assert query["ground_truth_id"] == g

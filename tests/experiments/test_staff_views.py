@@ -8,7 +8,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -22,11 +22,10 @@ from experiments.models import (
     Trial,
 )
 from experiments.services.allocation import allocate_assignment
-from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from experiments.tasks import render_catch_stimulus
-from tests.factories.experiments import make_experiment, make_library
+from tests.factories.experiments import answer_trial, make_experiment, make_library
 
 
 def answer_everything(assignment, *, wrong_catch: bool):
@@ -34,15 +33,7 @@ def answer_everything(assignment, *, wrong_catch: bool):
         rating = 3
         if trial.catch_id:
             rating = trial.catch.expected_rating % 7 + 1 if wrong_catch else trial.catch.expected_rating
-        record_answer(
-            participant=assignment.participant,
-            answer=AnswerInput(
-                idempotency_key=uuid.uuid4().hex,
-                assignment_ref=assignment_ref(assignment),
-                position=trial.position,
-                rating=rating,
-            ),
-        )
+        answer_trial(assignment, trial.position, rating=rating)
 
 
 @pytest.mark.django_db
@@ -196,3 +187,31 @@ def test_a_real_celery_worker_renders_catch_media_and_re_running_is_harmless(cel
     time.sleep(1)
     wait_all_ready()
     assert dict(rows.values_list("pk", "file")) == files
+
+
+@pytest.mark.django_db
+def test_an_ffmpeg_failure_is_recorded_on_the_catch_stimulus_not_retried(settings, tmp_path):
+    broken = tmp_path / "ffmpeg-that-fails"
+    broken.write_text("#!/bin/sh\necho 'Unknown encoder: boom' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    settings.FFMPEG_BINARY = str(broken)
+    experiment = make_experiment(trials_per_assignment=2, catch_trials_per_assignment=1)
+    catch = CatchStimulus.objects.filter(experiment=experiment).first()
+
+    assert render_catch_stimulus(catch.pk) == "failed"
+    catch.refresh_from_db()
+    assert catch.state == "failed" and "Unknown encoder: boom" in catch.error and not catch.file
+
+
+@pytest.mark.django_db
+def test_export_and_invite_commands_refuse_bad_arguments_clearly(tmp_path, settings):
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    make_experiment(slug="cmd-bad", trials_per_assignment=2)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    with pytest.raises(CommandError, match=r"could not write the export to .*a-file"):
+        call_command("export_responses", "cmd-bad", "--out", str(a_file), stdout=StringIO())
+    with pytest.raises(CommandError, match="--base-url must look like https://host"):
+        call_command("invite_links", "cmd-bad", "--base-url", "study.example", stdout=StringIO())
+    with pytest.raises(CommandError, match="no experiment with id or slug '999999'"):
+        call_command("invite_links", "999999", stdout=StringIO())

@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.urls import reverse
@@ -166,26 +167,16 @@ def test_media_urls_are_signed_and_support_ranges(client, study):
     assert client.get(tampered).status_code == 404
 
 
-def test_the_mturk_entry_keys_participants_by_worker_and_assignment(client, study):
-    url = reverse("experiments:mturk_entry", args=[study.slug])
-    preview = client.get(url, {"assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE", "hitId": "H1"})
-    assert preview.status_code == 200 and b"Preview" in preview.content
-    assert not Participant.objects.exists()
+def test_the_old_mturk_entry_forwards_to_the_mturk_app_with_the_query_string(client, study):
     params = {
         "workerId": "A1B2",
         "assignmentId": "ASG1",
         "hitId": "H1",
         "turkSubmitTo": "https://workersandbox.mturk.com",
     }
-    first = client.get(url, params)
-    second = client.get(url, params)
-    assert first["Location"] == second["Location"]
-    participant = Participant.objects.get()
-    assert (participant.worker_id, participant.assignment_id, participant.hit_id, participant.turk_submit_to) == (
-        "A1B2",
-        "ASG1",
-        "H1",
-        "https://workersandbox.mturk.com",
-    )
-    client.get(url, {**params, "assignmentId": "ASG2"})
-    assert Participant.objects.filter(worker_id="A1B2").count() == 2
+    response = client.get(reverse("experiments:mturk_entry", args=[study.slug]), params)
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == reverse("mturk:entry", args=[study.slug])
+    assert dict(parse_qsl(location.query)) == params
+    assert not Participant.objects.exists()  # entering is the MTurk entry's job, after its checks

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from annotation.models import MusicExcerpt, VideoClip
-from experiments.models import Experiment
+from experiments.models import Assignment, Experiment
+from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.designs import create_experiment
 from tests.factories.annotation import MusicExcerptFactory, MusicTrackFactory, VideoClipFactory, VideoFactory
 
@@ -54,3 +56,19 @@ def make_experiment(
     kwargs.setdefault("seed", 1234)
     kwargs.setdefault("title", slug)
     return create_experiment(slug=slug, kind=kind, config=config, **kwargs)
+
+
+def answer_trial(assignment: Assignment, position: int, **answer):
+    """Store one answer through the service the worker API uses, with a fresh idempotency key.
+
+    ``answer``: ``rating=`` or ``chosen_side=``, plus optional ``rt_ms``, ``play_count``, ...
+    """
+    return record_answer(
+        participant=assignment.participant,
+        answer=AnswerInput(
+            idempotency_key=uuid.uuid4().hex,
+            assignment_ref=assignment_ref(assignment),
+            position=position,
+            **answer,
+        ),
+    )

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mturk.models import AssignmentStatus, Bonus, HitBatch, MTurkCall
+from mturk.models import AssignmentStatus, Bonus, HitBatch, MTurkCall, WorkerBlock
 from tests.factories.mturk import MTurkAssignmentFactory, make_batch, publish_rows
 
 from . import stubs
@@ -27,8 +27,10 @@ def test_batch_page_shows_the_estimate(staff_client):
     assert "total     $36.00" in page and "20 %" in page
 
 
-def _post_action(staff_client, model, action, pks, **data):
-    return staff_client.post(f"/admin/mturk/{model}/", {"action": action, "_selected_action": pks, **data})
+def _post_action(staff_client, model, action, pks, *, follow=False, **data):
+    return staff_client.post(
+        f"/admin/mturk/{model}/", {"action": action, "_selected_action": pks, **data}, follow=follow
+    )
 
 
 def test_reject_action_asks_for_a_reason_first(staff_client, mturk_stub):
@@ -65,6 +67,29 @@ def test_bonus_action_pays_then_approves(staff_client, mturk_stub):
     )
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.APPROVED and Bonus.objects.get().state == "sent"
+
+
+def test_block_action_asks_for_a_reason_then_blocks_the_worker(staff_client, mturk_stub):
+    assignment = MTurkAssignmentFactory()
+    page = _post_action(staff_client, "mturkassignment", "block", [assignment.pk])
+    assert page.status_code == 200 and b"Block workers" in page.content and not MTurkCall.objects.exists()
+    mturk_stub.sandbox.add_response(
+        "create_worker_block", {}, expected_params={"WorkerId": assignment.worker_id, "Reason": "Bot answers"}
+    )
+    done = _post_action(staff_client, "mturkassignment", "block", [assignment.pk], apply="1", reason="Bot answers")
+    assert done.status_code == 302
+    assert WorkerBlock.objects.get(worker_id=assignment.worker_id).state == WorkerBlock.State.BLOCKED
+
+
+def test_suggest_rejections_action_validates_its_threshold_and_sends_nothing(staff_client):
+    batch = make_batch()
+    bad = _post_action(staff_client, "hitbatch", "suggest_rejections", [batch.pk], apply="1", min_pass_rate="2")
+    assert bad.status_code == 200 and b"Suggest rejections" in bad.content
+    assert b"less than or equal to 1" in bad.content
+    done = _post_action(
+        staff_client, "hitbatch", "suggest_rejections", [batch.pk], apply="1", min_pass_rate="0.8", follow=True
+    )
+    assert b"0 new suggestion(s)" in done.content and not MTurkCall.objects.exists()
 
 
 def test_live_actions_need_the_confirmation_box(staff_client, mturk_stub):

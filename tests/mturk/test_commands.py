@@ -1,5 +1,9 @@
 """The mturk_* management commands, end to end against stubbed real clients."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -104,3 +108,33 @@ def test_batch_for_an_experiment(settings):
     batch = HitBatch.objects.get()
     assert batch.task_url == "https://mvfit.example.org/mturk/e/fit-a/" and batch.study.experiment == experiment
     assert f"batch {batch.pk} (sandbox, draft)" in out
+
+
+def test_a_bad_amount_is_a_usage_error_naming_the_option():
+    with pytest.raises(CommandError, match=r"argument --reward: 'abc' is not an amount in dollars"):
+        run("mturk_batch", "--study", "s", "--mode", "sandbox", "--reward", "abc")
+    with pytest.raises(CommandError, match=r"argument --cap: '-1': an amount in dollars cannot be negative"):
+        run("mturk_study", "fit-pilot", "--cap", "-1")
+    assert "cap $12.50" in run("mturk_study", "fit-pilot", "--cap", "$12.5")
+    assert not HitBatch.objects.exists()
+
+
+def test_a_bad_amount_on_the_command_line_prints_usage_not_a_traceback():
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+    command = [sys.executable, str(manage), "mturk_batch", "--study", "s", "--mode", "sandbox", "--reward", "abc"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "argument --reward: 'abc' is not an amount in dollars" in result.stderr
+
+
+def test_reviewing_an_unknown_batch_is_an_error():
+    with pytest.raises(CommandError, match="No batch 999999"):
+        run("mturk_review", "approve", "--batch", "999999")
+
+
+def test_a_field_the_model_refuses_is_named_in_the_error():
+    run("mturk_study", "fit-pilot", "--cap", "100")
+    with pytest.raises(CommandError, match=r"assignment_duration_s: Ensure this value is greater than or equal to 0"):
+        run("mturk_batch", "--study", "fit-pilot", "--mode", "sandbox", "--task-url", "https://mvfit.example.org/t/",
+            "--title", "t", "--description", "d", "--reward", "1", "--assignments", "1", "--duration", "-1")  # fmt: skip
+    assert not HitBatch.objects.exists()

@@ -130,6 +130,16 @@ def test_a_worker_known_only_from_our_grant_records_is_refused(client, entry, st
     assert refused.status_code == 403 and not Participant.objects.exists()
 
 
+def test_the_old_experiments_entry_url_gets_the_same_checks(client, study):
+    # /w/mturk/<slug>/ used to enter the worker flow directly, skipping the returning-worker check.
+    _, hit = study
+    QualificationGrant.objects.create(exclusion=ExclusionQualification.objects.get(), worker_id="A3EARLIER")
+    query = {"hitId": hit.hit_id, "turkSubmitTo": SANDBOX_SUBMIT, "assignmentId": "3ASGXX", "workerId": "A3EARLIER"}
+    refused = client.get(reverse("experiments:mturk_entry", args=["fit"]), query, follow=True)
+    assert refused.redirect_chain[0][0].startswith(reverse("mturk:entry", args=["fit"]) + "?")
+    assert refused.status_code == 403 and not Participant.objects.exists()
+
+
 def test_a_foreign_turk_submit_to_is_refused(client, entry, study):
     _, hit = study
     response = entry(

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import schema
 from training.errors import TrainingInputError
 
+# The documented columns (analysis.schema) that training reads; the others are ignored.
 CHOICE_COLUMNS = (
     "worker_id",
     "assignment_id",
@@ -33,7 +35,6 @@ CHOICE_COLUMNS = (
     "is_catch",
 )
 STIMULUS_COLUMNS = ("item_kind", "item_id", "source_id", "label", "ground_truth_id", "file")
-DIRECTIONS = ("V2M", "M2V")
 # V2M: the query is a clip and the options are excerpts; M2V the other way round.
 QUERY_KIND = {"V2M": "clip", "M2V": "excerpt"}
 OPTION_KIND = {"V2M": "excerpt", "M2V": "clip"}
@@ -54,7 +55,9 @@ class Export:
         try:
             file = self.stimuli.loc[(item_kind, int(item_id)), "file"]
         except KeyError:
-            raise TrainingInputError(f"{item_kind} {item_id} is not listed in {self.directory / 'stimuli.csv'}") from None
+            raise TrainingInputError(
+                f"{item_kind} {item_id} is not listed in {self.directory / 'stimuli.csv'}"
+            ) from None
         path = Path(file)
         if not path.is_absolute():
             if media_root is None:
@@ -70,7 +73,9 @@ def read_export(directory: str | Path) -> Export:
     """Load and validate ``choices.csv`` and ``stimuli.csv`` (catch trials are dropped)."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise TrainingInputError(f"Export directory {directory} does not exist (expected the output of export_responses).")
+        raise TrainingInputError(
+            f"Export directory {directory} does not exist (expected the output of export_responses)."
+        )
     manifest = _read_manifest(directory)
     stimuli = _read_stimuli(directory / "stimuli.csv")
     choices = _read_choices(directory / "choices.csv")
@@ -94,8 +99,8 @@ def _read_manifest(directory: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise TrainingInputError(f"{path} is not valid JSON: {exc}") from None
-    if manifest.get("format") not in (None, "mvfit-export"):
-        raise TrainingInputError(f"{path} says format={manifest.get('format')!r}; expected 'mvfit-export'.")
+    if manifest.get("format") not in (None, schema.FORMAT_NAME):
+        raise TrainingInputError(f"{path} says format={manifest.get('format')!r}; expected {schema.FORMAT_NAME!r}.")
     return manifest
 
 
@@ -163,7 +168,7 @@ def _read_stimuli(path: Path) -> pd.DataFrame:
 def _read_choices(path: Path) -> pd.DataFrame:
     frame = _read_csv(path, CHOICE_COLUMNS)
     frame["is_catch"] = _to_bool(frame, "is_catch", path)
-    _check_allowed(frame["direction"], DIRECTIONS, "direction", path)
+    _check_allowed(frame["direction"], schema.DIRECTIONS, "direction", path)
     _check_allowed(frame["chosen_side"], ("left", "right"), "chosen_side", path)
     for column in ("assignment_id", "experiment_id", "trial_index"):
         frame[column] = _to_int(frame, column, path)
@@ -191,7 +196,7 @@ def _read_choices(path: Path) -> pd.DataFrame:
 def _check_references(choices: pd.DataFrame, stimuli: pd.DataFrame, directory: Path) -> None:
     known = set(stimuli.index)
     missing: set[tuple[str, int]] = set()
-    for direction in DIRECTIONS:
+    for direction in schema.DIRECTIONS:
         rows = choices[choices["direction"] == direction]
         for column, kind in (
             ("query_id", QUERY_KIND[direction]),

@@ -44,7 +44,9 @@ def preference_items(export: Export, *, direction: str = "V2M") -> pd.DataFrame:
         # The clip's source video is the only video on screen.
         videos = [frozenset([int(v)]) for v in rows["query_source_id"]]
     else:
-        videos = [frozenset([int(a), int(b)]) for a, b in zip(rows["left_source_id"], rows["right_source_id"], strict=True)]
+        videos = [
+            frozenset([int(a), int(b)]) for a, b in zip(rows["left_source_id"], rows["right_source_id"], strict=True)
+        ]
     items = pd.DataFrame(
         {
             "direction": direction,

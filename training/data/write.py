@@ -12,54 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import schema
 from training.features.cache import atomic_write_bytes
 
-STIMULI_ORDER = [
-    "item_kind",
-    "item_id",
-    "source_id",
-    "label",
-    "start_s",
-    "duration_s",
-    "seed",
-    "ground_truth_id",
-    "file",
-    "source_file",
-]
-CHOICES_ORDER = [
-    "worker_id",
-    "assignment_id",
-    "experiment_id",
-    "trial_index",
-    "direction",
-    "condition",
-    "query_id",
-    "query_label",
-    "query_source_id",
-    "left_id",
-    "left_label",
-    "left_source_id",
-    "left_kind",
-    "left_pairing_id",
-    "right_id",
-    "right_label",
-    "right_source_id",
-    "right_kind",
-    "right_pairing_id",
-    "search_source",
-    "search_rank",
-    "chosen_side",
-    "chosen_id",
-    "chosen_kind",
-    "first_preferred",
-    "rt_ms",
-    "play_count",
-    "is_catch",
-    "catch_passed",
-    "presented_at",
-    "answered_at",
-    "received_at",
-]
 _STIMULUS_DEFAULTS = {"start_s": 0.0, "seed": 0, "ground_truth_id": pd.NA, "source_file": ""}
 _CHOICE_DEFAULTS = {
     "condition": "none",
@@ -81,10 +36,6 @@ _CHOICE_DEFAULTS = {
 }
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _csv_text(frame: pd.DataFrame) -> bytes:
     out = frame.copy()
     for column in out.columns:
@@ -93,7 +44,9 @@ def _csv_text(frame: pd.DataFrame) -> bytes:
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def write_export(directory: str | Path, *, stimuli: pd.DataFrame, choices: pd.DataFrame, source: str, simulation: dict | None = None) -> Path:
+def write_export(
+    directory: str | Path, *, stimuli: pd.DataFrame, choices: pd.DataFrame, source: str, simulation: dict | None = None
+) -> Path:
     """Write manifest.json, choices.csv, stimuli.csv and an empty ratings.csv into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -111,26 +64,26 @@ def write_export(directory: str | Path, *, stimuli: pd.DataFrame, choices: pd.Da
             choices[column] = choices[column].fillna(default)
     choices["is_catch"] = choices["is_catch"].astype(bool)
     choices["chosen_id"] = choices["left_id"].where(choices["chosen_side"] == "left", choices["right_id"])
-    stamp = _timestamp(now)
+    stamp = schema.format_timestamp(now)
     for column in ("presented_at", "answered_at", "received_at"):
         if column not in choices:
             choices[column] = stamp
-    choices = choices[CHOICES_ORDER].sort_values(["experiment_id", "assignment_id", "trial_index"])
+    choices = choices[list(schema.CHOICES)].sort_values(list(schema.SORT_KEYS))
     experiments = sorted({int(e) for e in choices["experiment_id"]})
     manifest = {
-        "format": "mvfit-export",
-        "format_version": 1,
+        "format": schema.FORMAT_NAME,
+        "format_version": schema.FORMAT_VERSION,
         "exported_at": stamp,
         "source": source,
-        "experiments": [{"id": e, "slug": f"synthetic-{e}", "kind": "2afc", "seed": 0, "config": {}} for e in experiments],
+        "experiments": [
+            {"id": e, "slug": f"synthetic-{e}", "kind": "2afc", "seed": 0, "config": {}} for e in experiments
+        ],
         "row_counts": {"ratings": 0, "choices": len(choices), "stimuli": len(stimuli)},
         "pseudonymised": True,
         "simulation": simulation,
     }
     atomic_write_bytes(directory / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
-    atomic_write_bytes(directory / "stimuli.csv", _csv_text(stimuli[STIMULI_ORDER]))
+    atomic_write_bytes(directory / "stimuli.csv", _csv_text(stimuli[list(schema.STIMULI)]))
     atomic_write_bytes(directory / "choices.csv", _csv_text(choices))
-    atomic_write_bytes(directory / "ratings.csv", b"worker_id,assignment_id,experiment_id,trial_index,pairing_id,video_id,"
-                       b"scene_label,clip_id,clip_start_s,clip_duration_s,music_id,genre_label,excerpt_id,excerpt_start_s,"
-                       b"excerpt_duration_s,rating,rt_ms,play_count,is_catch,catch_passed,presented_at,answered_at,received_at\n")
+    atomic_write_bytes(directory / "ratings.csv", (",".join(schema.RATINGS) + "\n").encode("utf-8"))
     return directory

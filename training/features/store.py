@@ -30,6 +30,20 @@ class Stream:
     extractor: FeatureExtractor
 
 
+def stream_description(streams: list[Stream]) -> list[dict]:
+    """What a run records about its streams (and checks again before reusing the run's model)."""
+    return [
+        {
+            "name": s.name,
+            "item_kind": s.item_kind,
+            "extractor": s.extractor.name,
+            "dim": s.extractor.dim,
+            "config": s.extractor.config(),
+        }
+        for s in streams
+    ]
+
+
 @dataclass
 class FeatureStore:
     """Per-stream (T, D) arrays of each stimulus, keyed by item id."""

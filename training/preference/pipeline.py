@@ -14,9 +14,8 @@ A run directory holds everything needed to audit or reuse the model:
 
 from __future__ import annotations
 
-import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +27,19 @@ from training.data.items import preference_items
 from training.data.splits import Split, split_by_video
 from training.errors import TrainingInputError
 from training.features.cache import FeatureCache
-from training.features.store import FeatureStore, Stream, compute_features
+from training.features.store import FeatureStore, Stream, compute_features, stream_description
 from training.preference.data import PreferenceTensors, build_tensors
 from training.preference.fit import FitSettings, evaluate, fit
 from training.preference.model import PreferenceConfig, PreferenceNet
 from training.runs import (
     MetricsLog,
     load_checkpoint,
+    new_run_directory,
     plot_learning_curve,
     read_json,
-    save_checkpoint,
+    save_run,
     seed_everything,
     torch_threads,
-    write_json,
     write_report,
 )
 from training.stats import Accuracy, accuracy
@@ -71,19 +70,6 @@ class PreferenceRunConfig:
     media_root: str | None = None
 
 
-def stream_description(streams: list[Stream]) -> list[dict]:
-    return [
-        {
-            "name": s.name,
-            "item_kind": s.item_kind,
-            "extractor": s.extractor.name,
-            "dim": s.extractor.dim,
-            "config": s.extractor.config(),
-        }
-        for s in streams
-    ]
-
-
 def _features(config: PreferenceRunConfig, export, items: pd.DataFrame, streams: list[Stream], progress: bool):
     needed = {
         items["query_kind"].iloc[0]: items["query_id"],
@@ -105,10 +91,7 @@ def train_preference(
     """Train the head on cached frozen features and write the run directory; returns the summary."""
     if config.variant not in VARIANT_LABELS:
         raise TrainingInputError(f"--variant must be one of {sorted(VARIANT_LABELS)}, not {config.variant!r}.")
-    out = Path(config.out)
-    if (out / "checkpoint.pt").exists():
-        raise TrainingInputError(f"{out} already holds a trained run; choose a new --out directory.")
-    out.mkdir(parents=True, exist_ok=True)
+    out = new_run_directory(config.out)
     generator = seed_everything(config.seed)
 
     export = read_export(config.export)
@@ -170,30 +153,18 @@ def train_preference(
         "val_loss": scores["val"].loss,
         "test": test.to_dict(),
     }
-    run_config = {
-        "run": asdict(config),
-        "model": model.config.to_dict(),
-        "streams": stream_description(streams),
-        **(record or {}),
-        "export_manifest": export.manifest,
-        "torch": str(torch.__version__),
-        "python": platform.python_version(),
-        "device": "cpu (frozen backbones, cached features)",
-    }
-    save_checkpoint(
-        out / "checkpoint.pt",
-        {
-            "format": CHECKPOINT_FORMAT,
-            "format_version": 1,
-            "state_dict": model.state_dict(),
-            "config": run_config,
-            "split": split.to_dict(),
-            "metrics": {"history": result.history, "summary": summary},
-        },
+    save_run(
+        out,
+        checkpoint_format=CHECKPOINT_FORMAT,
+        run=config,
+        model=model,
+        streams=stream_description(streams),
+        record=record,
+        export_manifest=export.manifest,
+        split=split.to_dict(),
+        history=result.history,
+        summary=summary,
     )
-    write_json(out / "config.json", run_config)
-    write_json(out / "split.json", split.to_dict())
-    write_json(out / "summary.json", summary)
     _write_items(out / "items.csv", items, split, model, data)
     plot_learning_curve(
         out / "learning_curve.png",

@@ -10,9 +10,8 @@ from __future__ import annotations
 import copy
 import csv
 import math
-import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,19 +24,18 @@ from training.data.items import retrieval_pairs
 from training.data.splits import split_by_video
 from training.errors import TrainingInputError
 from training.features.cache import FeatureCache, file_sha256
-from training.features.store import Stream, compute_features
-from training.preference.pipeline import stream_description
+from training.features.store import Stream, compute_features, stream_description
 from training.retrieval.losses import inter_modal_ranking_loss, soft_intra_modal_structure_loss
 from training.retrieval.metrics import format_metrics, retrieval_metrics
 from training.retrieval.model import RetrievalConfig, VMNet
 from training.runs import (
     MetricsLog,
     load_checkpoint,
+    new_run_directory,
     plot_learning_curve,
-    save_checkpoint,
+    save_run,
     seed_everything,
     torch_threads,
-    write_json,
     write_report,
 )
 
@@ -174,10 +172,7 @@ def _features(config: RetrievalRunConfig, export: Export, clips, excerpts, strea
 def train_retrieval(
     config: RetrievalRunConfig, *, streams: list[Stream], progress: bool = True, log=print, record: dict | None = None
 ) -> dict:
-    out = Path(config.out)
-    if (out / "checkpoint.pt").exists():
-        raise TrainingInputError(f"{out} already holds a trained run; choose a new --out directory.")
-    out.mkdir(parents=True, exist_ok=True)
+    out = new_run_directory(config.out)
     generator = seed_everything(config.seed)
     export = read_export(config.export)
     pairs = retrieval_pairs(export, source=config.pairs)
@@ -216,30 +211,18 @@ def train_retrieval(
         "val": results["val"],
         "test": results["test"],
     }
-    run_config = {
-        "run": asdict(config),
-        "model": model.config.to_dict(),
-        "streams": stream_description(streams),
-        **(record or {}),
-        "export_manifest": export.manifest,
-        "torch": str(torch.__version__),
-        "python": platform.python_version(),
-        "device": "cpu (frozen backbones, cached features)",
-    }
-    save_checkpoint(
-        out / "checkpoint.pt",
-        {
-            "format": CHECKPOINT_FORMAT,
-            "format_version": 1,
-            "state_dict": model.state_dict(),
-            "config": run_config,
-            "split": split.to_dict(),
-            "metrics": {"history": log_file.rows, "summary": summary},
-        },
+    save_run(
+        out,
+        checkpoint_format=CHECKPOINT_FORMAT,
+        run=config,
+        model=model,
+        streams=stream_description(streams),
+        record=record,
+        export_manifest=export.manifest,
+        split=split.to_dict(),
+        history=log_file.rows,
+        summary=summary,
     )
-    write_json(out / "config.json", run_config)
-    write_json(out / "split.json", split.to_dict())
-    write_json(out / "summary.json", summary)
     plot_learning_curve(
         out / "learning_curve.png",
         log_file.rows,

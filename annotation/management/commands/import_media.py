@@ -41,6 +41,13 @@ class Command(BaseCommand):
                 batch = imports.import_manifest(manifest=path, progress=self._advance(bar))
         elif path.is_dir():
             total = len(imports.folder_entries(path, kind=kind, label=label))
+            if total == 0:
+                hint = (
+                    f" To import a manifest, pass the .csv file itself ({next(path.glob('*.csv')).name})."
+                    if any(path.glob("*.csv"))
+                    else ""
+                )
+                raise CommandError(f"{path} holds no media files to import.{hint}")
             with self._bar(total, verbosity) as bar:
                 batch = imports.import_folder(
                     folder=path,

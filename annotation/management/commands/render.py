@@ -38,6 +38,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, pairing_ids, no_create, no_wait, stall_timeout, verbosity, **options):
+        if not stall_timeout > 0:
+            raise CommandError(f"--stall-timeout must be a positive number of seconds, not {stall_timeout:g}.")
         self.verbosity, self.stall_timeout = verbosity, stall_timeout
         if pairing_ids:
             pairings = Pairing.objects.filter(pk__in=pairing_ids)

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from experiments.models import Experiment
+from experiments.selectors.lookup import experiment_by_ref
 from experiments.services.export import write_export
 
 
@@ -23,8 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         experiments = []
         for ref in options["experiments"]:
-            found = Experiment.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
-            found = found or Experiment.objects.filter(slug=ref).first()
+            found = experiment_by_ref(ref)
             if found is None:
                 raise CommandError(f"no experiment with id or slug {ref!r}.")
             experiments.append(found)
@@ -38,5 +37,7 @@ class Command(BaseCommand):
             )
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
+        except OSError as exc:  # --out is a file, not writable, on a full disk...
+            raise CommandError(f"could not write the export to {options['out']}: {exc}") from exc
         counts = ", ".join(f"{n} {name}" for name, n in result.row_counts.items())
         self.stdout.write(self.style.SUCCESS(f"wrote {result.directory}: {counts} ({', '.join(result.files)})"))

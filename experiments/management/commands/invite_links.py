@@ -1,7 +1,9 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import URLValidator
 from django.urls import reverse
 
-from experiments.models import Experiment
+from experiments.selectors.lookup import experiment_by_ref
 from experiments.services.participants import create_invite_links
 
 
@@ -16,13 +18,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ref = options["experiment"]
-        experiment = Experiment.objects.filter(**({"pk": int(ref)} if ref.isdigit() else {"slug": ref})).first()
+        experiment = experiment_by_ref(ref)
         if experiment is None:
             raise CommandError(f"no experiment with id or slug {ref!r}.")
+        base = options["base_url"].rstrip("/")
+        try:
+            URLValidator(schemes=["http", "https"])(base)
+        except ValidationError:
+            raise CommandError(f"--base-url must look like https://host[:port], not {options['base_url']!r}.") from None
         try:
             links = create_invite_links(experiment=experiment, count=options["count"], note=options["note"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        base = options["base_url"].rstrip("/")
         for _, token in links:
             self.stdout.write(base + reverse("experiments:invite", args=[token]))

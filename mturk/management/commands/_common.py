@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import CommandError
 
 from mturk.client import MTurk, MTurkError
@@ -16,6 +18,19 @@ from mturk.services.budget import SpendingCapExceeded
 from mturk.services.hits import HitChangeError
 from mturk.services.publishing import PublishError
 from mturk.services.review import ReviewError
+
+
+def dollars(value: str) -> Decimal:
+    """argparse type for an amount in USD: a bad value is a usage error naming the option, not a traceback."""
+    try:
+        amount = Decimal(value.strip().lstrip("$"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in dollars (e.g. 1.50)") from None
+    if not amount.is_finite():
+        raise argparse.ArgumentTypeError(f"{value!r} is not an amount in dollars (e.g. 1.50)")
+    if amount < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: an amount in dollars cannot be negative")
+    return amount
 
 
 def add_mode_arguments(parser, *, mode_required: bool = True) -> None:
@@ -50,6 +65,17 @@ def user_errors() -> Iterator[None]:
     ) as exc:
         raise CommandError(str(exc)) from exc
     except ValidationError as exc:
-        raise CommandError("; ".join(exc.messages)) from exc
+        raise CommandError(_describe(exc)) from exc
     except ValueError as exc:  # bad locale, no open bundles, missing cap...
         raise CommandError(str(exc)) from exc
+
+
+def _describe(error: ValidationError) -> str:
+    """A model validation error as one line that names each field ("lifetime_s: ...; reward: ...")."""
+    if not hasattr(error, "error_dict"):
+        return "; ".join(error.messages)
+    return "; ".join(
+        message if field == NON_FIELD_ERRORS else f"{field}: {message}"
+        for field, messages in error.message_dict.items()
+        for message in messages
+    )

@@ -1,4 +1,4 @@
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -7,14 +7,7 @@ from mturk.models import MTurkStudy
 from mturk.services.experiments import create_batch_for_experiment
 from mturk.services.publishing import create_batch
 
-from ._common import user_errors
-
-
-def _money(value: str) -> Decimal:
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise CommandError(f"{value!r} is not an amount in dollars") from None
+from ._common import dollars, user_errors
 
 
 class Command(BaseCommand):
@@ -28,19 +21,19 @@ class Command(BaseCommand):
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("--experiment", help="experiment slug")
         target.add_argument("--study", help="study name (see mturk_study), with --task-url")
-        parser.add_argument("--cap", type=_money, help="spending cap in USD (creates the experiment's MTurk study)")
+        parser.add_argument("--cap", type=dollars, help="spending cap in USD (creates the experiment's MTurk study)")
         parser.add_argument("--mode", choices=["sandbox", "live"], required=True)
         parser.add_argument("--task-url", help="the worker page MTurk will frame (HTTPS for live); with --study")
         parser.add_argument("--title", default="", help="default: the experiment's title")
         parser.add_argument("--description", default="", help="default: a sentence about the experiment")
         parser.add_argument("--keywords", default="music, video, rating")
-        parser.add_argument("--reward", required=True, type=_money, help="USD per assignment, e.g. 1.50")
+        parser.add_argument("--reward", required=True, type=dollars, help="USD per assignment, e.g. 1.50")
         parser.add_argument(
             "--assignments", type=int, help="worker assignments in total (default for an experiment: open bundles)"
         )
         parser.add_argument("--per-hit", type=int, default=9, help="assignments per HIT (>9 needs --allow-ten-plus)")
         parser.add_argument("--allow-ten-plus", action="store_true", help="accept MTurk's 40 %% fee tier")
-        parser.add_argument("--bonus", type=_money, default=Decimal("0.00"), help="planned bonus per assignment")
+        parser.add_argument("--bonus", type=dollars, default=Decimal("0.00"), help="planned bonus per assignment")
         parser.add_argument("--approval-rate", type=int, help="minimum approval rate in percent")
         parser.add_argument("--approved-hits", type=int, help="minimum number of approved HITs")
         parser.add_argument("--locale", action="append", default=[], help="e.g. US or US-NY (repeatable)")

@@ -55,6 +55,8 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"Unknown assignment id(s): {', '.join(sorted(missing))}. Run mturk_sync first?")
         elif options["batch"]:
+            if not HitBatch.objects.filter(pk=options["batch"]).exists():
+                raise CommandError(f"No batch {options['batch']}.")
             assignments = assignments.filter(hit__batch_id=options["batch"], status=AssignmentStatus.SUBMITTED)
         else:
             raise CommandError("Select assignments with --assignment or --batch.")

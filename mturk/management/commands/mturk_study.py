@@ -1,4 +1,4 @@
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -6,15 +6,9 @@ from mturk.models import MTurkStudy
 from mturk.modes import Mode
 from mturk.selectors import spending
 
+from ._common import dollars
 
-def _money(value: str) -> Decimal:
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise CommandError(f"{value!r} is not an amount in dollars") from None
-    if amount < 0:
-        raise CommandError("The spending cap cannot be negative.")
-    return amount.quantize(Decimal("0.01"))
+CENT = Decimal("0.01")
 
 
 class Command(BaseCommand):
@@ -22,17 +16,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--cap", help="spending cap in USD per marketplace (required when creating)")
+        parser.add_argument("--cap", type=dollars, help="spending cap in USD per marketplace (required when creating)")
 
     def handle(self, *args, **options):
         study = MTurkStudy.objects.filter(name=options["name"]).first()
         if study is None:
             if options["cap"] is None:
                 raise CommandError(f"No study {options['name']!r} yet: create it with --cap <USD>.")
-            study = MTurkStudy.objects.create(name=options["name"], spending_cap=_money(options["cap"]))
+            study = MTurkStudy.objects.create(name=options["name"], spending_cap=options["cap"].quantize(CENT))
             self.stdout.write(self.style.SUCCESS(f"created study {study.pk}: {study.name}"))
         elif options["cap"] is not None:
-            study.spending_cap = _money(options["cap"])
+            study.spending_cap = options["cap"].quantize(CENT)
             study.save(update_fields=["spending_cap"])
             self.stdout.write(f"spending cap of {study.name!r} set to ${study.spending_cap}")
         for mode in Mode:

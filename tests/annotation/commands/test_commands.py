@@ -49,6 +49,10 @@ def test_import_media_refuses_bad_arguments_clearly(tmp_path, media_files):
     bad.write_text("file,genre\n")
     with pytest.raises(CommandError, match=r"lacks required column\(s\) kind, label"):
         run("import_media", str(bad))
+    with pytest.raises(
+        CommandError, match=r"holds no media files to import\. To import a manifest, pass .*manifest\.csv"
+    ):
+        run("import_media", str(tmp_path))
 
 
 @pytest.mark.django_db(transaction=True)  # tasks are dispatched on commit, as in production
@@ -70,3 +74,5 @@ def test_render_rejects_unknown_pairings_and_says_when_there_is_nothing_to_do():
     assert "nothing to render" in run("render")
     with pytest.raises(CommandError, match=r"unknown pairing ids: \[41, 42\]"):
         run("render", pairing_ids=[41, 42])
+    with pytest.raises(CommandError, match="--stall-timeout must be a positive number of seconds, not -1"):
+        run("render", stall_timeout=-1)

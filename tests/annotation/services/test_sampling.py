@@ -121,6 +121,15 @@ def test_near_silent_passages_are_avoided_using_measured_silence(media_files):
 
 
 @pytest.mark.django_db
+def test_a_source_silent_in_every_span_is_skipped_with_a_reason(media_files):
+    # late_start.ogg is silent for its first 3 of 6 seconds: every 4 s span is at least 25 % silent.
+    imports.import_single_file(path=media_files["late_start"], kind="music", label="ambient")
+    report = sample_excerpts(seed=3, duration_s=4.0, avoid_silence=True, max_silent_fraction=0.1)
+    assert report.skipped == [("late_start.ogg", "no span without long silences")]
+    assert not MusicExcerpt.objects.exists()
+
+
+@pytest.mark.django_db
 def test_music_videos_get_aligned_clip_and_excerpt_pairs(media_files):
     item = imports.import_single_file(path=media_files["music_video"], kind="music_video", label="studio")
     report = sample_excerpts(seed=11, duration_s=1.5, clips_per_video=2, excerpts_per_track=5)

@@ -3,8 +3,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis import schema
+from tests.support.export_doc import documented_columns
 from tests.training.fakes import planted_feature_export
-from training.data.export import read_export
+from training.data.export import CHOICE_COLUMNS, STIMULUS_COLUMNS, read_export
 from training.data.items import preference_items, retrieval_pairs
 from training.errors import TrainingInputError
 
@@ -92,3 +94,15 @@ def test_chosen_pairs_link_query_and_chosen_option(tmp_path):
     pairs = retrieval_pairs(export, source="chosen")
     expected = set(zip(export.choices["query_id"], export.choices["chosen_id"], strict=True))
     assert set(zip(pairs["clip_id"], pairs["excerpt_id"], strict=True)) == expected
+
+
+def test_the_reader_asks_only_for_documented_columns():
+    assert set(CHOICE_COLUMNS) <= set(schema.CHOICES)
+    assert set(STIMULUS_COLUMNS) <= set(schema.STIMULI)
+
+
+def test_the_synthetic_writer_writes_the_documented_columns_in_order(tmp_path):
+    planted_feature_export(tmp_path, n_videos=3, trials_per_video=1)
+    for table in schema.TABLES:
+        header = (tmp_path / f"{table}.csv").read_text(encoding="utf-8").splitlines()[0]
+        assert header.split(",") == documented_columns(table), table

@@ -1,34 +1,11 @@
-"""Run ffmpeg (settings.FFMPEG_BINARY, else the imageio-ffmpeg static binary) with clear errors."""
+"""Encoding settings and pictures for the media the experiments app generates itself (audio checks,
+attention-check stimuli). ffmpeg itself is run through :mod:`annotation.media.ffmpeg`, the one place that
+knows how the binary is found and invoked.
+"""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-
-from django.conf import settings
-
-
-class MediaError(RuntimeError):
-    """ffmpeg failed; the message carries the tail of its error output."""
-
-
-def ffmpeg_binary() -> str:
-    if settings.FFMPEG_BINARY:
-        return settings.FFMPEG_BINARY
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def run_ffmpeg(args: list[str], *, timeout_s: float = 300) -> None:
-    command = [ffmpeg_binary(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *args]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"ffmpeg timed out after {timeout_s}s: {' '.join(args[:6])} …") from exc
-    if result.returncode != 0:
-        raise MediaError(f"ffmpeg exited with {result.returncode}: {result.stderr.strip()[-800:]}")
-
 
 # Every file a worker's browser plays: H.264 (yuv420p, even size) + AAC in MP4 with the index up
 # front, so playback can start before the download ends.

@@ -1,0 +1,46 @@
+"""Settings: production mode (DATABASE_URL set, DJANGO_DEBUG off) has no secret defaults; embedded runs
+generate their keys once into the data dir."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOW = "import django; django.setup(); from django.conf import settings as s; print(repr(s.MVFIT_PSEUDONYM_KEY))"
+PRODUCTION_DB = "postgres://postgres@127.0.0.1:5432/unused"  # never connected to: settings only
+
+
+def _settings(data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    drop = {"DATABASE_URL", "DJANGO_SECRET_KEY", "MVFIT_PSEUDONYM_KEY", "DJANGO_DEBUG"}
+    clean = {k: v for k, v in os.environ.items() if k not in drop}
+    clean |= {"DJANGO_SETTINGS_MODULE": "webapp.settings", "MVFIT_DATA_DIR": str(data_dir), **env}
+    return subprocess.run([sys.executable, "-c", SHOW], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = _settings(tmp_path, DATABASE_URL=PRODUCTION_DB)
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_has_no_pseudonym_key_unless_one_is_given(tmp_path):
+    production = {"DATABASE_URL": PRODUCTION_DB, "DJANGO_SECRET_KEY": "x" * 50}
+    assert _settings(tmp_path, **production).stdout.strip() == "None"
+    assert _settings(tmp_path, **production, MVFIT_PSEUDONYM_KEY="given").stdout.strip() == "'given'"
+    assert not (tmp_path / "pseudonym_key").exists()
+
+
+@pytest.mark.skipif((ROOT / ".env").exists(), reason="a local .env may configure a database")
+def test_embedded_runs_generate_private_keys_once_into_the_data_dir(tmp_path):
+    first = _settings(tmp_path)
+    assert first.returncode == 0, first.stderr
+    keys = {name: (tmp_path / name).read_text() for name in ("secret_key", "pseudonym_key")}
+    assert all(len(key) >= 40 for key in keys.values())
+    assert all(stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600 for name in keys)
+    assert _settings(tmp_path).stdout == first.stdout == f"{keys['pseudonym_key']!r}\n"
