@@ -149,6 +149,11 @@ elif STORAGE_BACKEND == "s3":
             "endpoint_url": env("MVFIT_S3_ENDPOINT_URL", default=None),
             "region_name": env("MVFIT_S3_REGION", default=None),
             "location": env("MVFIT_S3_PREFIX", default="media"),
+            # The media store's own credentials, kept apart from the AWS_* chain so that a MinIO key
+            # can never be mistaken for the MTurk requester account (both are read by boto3). Unset:
+            # django-storages falls back to the standard AWS chain (e.g. an instance role on AWS S3).
+            "access_key": env("MVFIT_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env("MVFIT_S3_SECRET_ACCESS_KEY", default=None),
             "file_overwrite": True,
             "default_acl": None,
             "querystring_auth": True,

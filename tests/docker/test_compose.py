@@ -49,8 +49,10 @@ def test_the_app_is_wired_to_postgres_redis_and_minio(compose):
         assert env["MVFIT_STORAGE"] == "s3"
         assert "minio:9000" in env["MVFIT_S3_ENDPOINT_URL"]
         # Secrets come from the environment / .env, with no default.
-        for secret in ("DJANGO_SECRET_KEY", "MVFIT_PSEUDONYM_KEY", "AWS_SECRET_ACCESS_KEY"):
+        for secret in ("DJANGO_SECRET_KEY", "MVFIT_PSEUDONYM_KEY", "MVFIT_S3_SECRET_ACCESS_KEY"):
             assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", env[secret]), secret
+        # The MinIO key must not travel in AWS_* (boto3 would then sign MTurk calls with it).
+        assert "MINIO" not in env.get("AWS_ACCESS_KEY_ID", "") + env.get("AWS_SECRET_ACCESS_KEY", "")
 
 
 def test_every_variable_the_app_gets_is_read_by_the_settings(compose):
