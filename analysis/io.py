@@ -251,6 +251,9 @@ def write_table_parquet(frame: pd.DataFrame, file: Path, table: str) -> None:
         column = frame[name] if name in frame else pd.Series([None] * len(frame))
         if kind == "timestamp":
             column = pd.to_datetime(column, utc=True)
+        elif kind == "str":
+            # An empty string is a missing value, exactly as an empty CSV cell reads back.
+            column = column.astype("string").replace("", pd.NA)
         arrays[name] = pa.array(column.astype(_PANDAS_TYPES[kind]), type=_ARROW_TYPES[kind], from_pandas=True)
     temporary = _atomic_path(file)
     try:

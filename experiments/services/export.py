@@ -53,27 +53,15 @@ def _write_csv(path: Path, columns: dict[str, str], records: list[dict]) -> None
     os.replace(tmp, path)
 
 
-def _write_parquet(path: Path, columns: dict[str, str], records: list[dict]) -> bool:
+def _write_parquet(path: Path, table: str, records: list[dict]) -> bool:
+    """The Parquet twin, written by the same function as the simulator's (one convention: nulls)."""
     try:
         import pandas as pd
-        import pyarrow  # noqa: F401  (pandas needs it for Parquet)
-    except ImportError:
+
+        from analysis.io import write_table_parquet
+    except ImportError:  # pyarrow is optional for exports
         return False
-    frame = pd.DataFrame.from_records(records, columns=list(columns))
-    for column, kind in columns.items():
-        if kind == "int":
-            frame[column] = frame[column].astype("Int64")
-        elif kind == "float":
-            frame[column] = frame[column].astype("Float64")
-        elif kind == "bool":
-            frame[column] = frame[column].astype("boolean")
-        elif kind == "timestamp":
-            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[ms, UTC]")
-        else:
-            frame[column] = frame[column].fillna("").astype("string")
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    write_table_parquet(pd.DataFrame.from_records(records, columns=list(schema.TABLES[table])), path, table)
     return True
 
 
@@ -117,7 +105,7 @@ def write_export(
     for name, (columns, records) in tables.items():
         _write_csv(out_dir / f"{name}.csv", columns, records)
         files.append(f"{name}.csv")
-        if parquet and _write_parquet(out_dir / f"{name}.parquet", columns, records):
+        if parquet and _write_parquet(out_dir / f"{name}.parquet", name, records):
             files.append(f"{name}.parquet")
     counts = {name: len(records) for name, (_, records) in tables.items()}
     manifest = {

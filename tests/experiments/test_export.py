@@ -11,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -143,9 +145,10 @@ def test_ratings_rows_are_pseudonymised_typed_sorted_and_flag_catch_trials(studi
     assert not (incomplete / "ratings.parquet").exists()
     assert json.loads((incomplete / "manifest.json").read_text())["assignments"] == "all"
 
-    parquet = pd.read_parquet(out / "ratings.parquet")
-    assert str(parquet["rating"].dtype) == "Int64" and str(parquet["is_catch"].dtype) == "boolean"
-    assert str(parquet["received_at"].dtype) == "datetime64[ms, UTC]"
+    arrow = pq.read_schema(out / "ratings.parquet")  # the documented Arrow types
+    assert arrow.field("rating").type == pa.int64() and arrow.field("is_catch").type == pa.bool_()
+    assert arrow.field("received_at").type == pa.timestamp("ms", tz="UTC")
+    assert pd.read_parquet(out / "ratings.parquet")["presented_at"].isna().all()
 
 
 def test_choice_rows_carry_kinds_sides_and_search_provenance(studies, tmp_path, settings):
@@ -223,6 +226,22 @@ def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_pat
     assert loaded.ratings["is_catch"].sum() == 1 and loaded.choices["is_catch"].sum() == 2
     training = read_export(out)
     assert len(training.choices) == 8 and training.dropped_catch_trials == 2
+
+
+def test_the_csv_and_parquet_files_of_an_export_load_to_identical_tables(studies, tmp_path, settings):
+    """One missing-value convention: an empty CSV cell and a Parquet null are the same thing."""
+    import pandas as pd
+
+    from analysis.io import load_export
+
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    out = tmp_path / "export"
+    call_command("export_responses", "fit", "prefs", "--out", str(out))
+    from_csv, from_parquet = load_export(out, file_format="csv"), load_export(out, file_format="parquet")
+    for table in ("ratings", "choices", "stimuli"):
+        pd.testing.assert_frame_equal(getattr(from_csv, table), getattr(from_parquet, table), check_exact=True)
+    plain_2afc_kinds = from_parquet.choices["left_kind"]
+    assert plain_2afc_kinds.isna().any(), "an empty option kind must read back as missing, not as ''"
 
 
 def test_m2v_choice_rows_have_an_excerpt_query_and_clip_options(tmp_path, settings):
