@@ -9,10 +9,11 @@ What it does, all on 127.0.0.1 and bounded in time and count:
    migrates it and seeds a Langlois-sized rating study (100 clips x 20 excerpts, k = 9, bundles of
    50: 18,000 answers to give) plus participants that have passed consent and the audio check;
 2. starts gunicorn (gthread) on a free loopback port;
-3. runs N concurrent simulated workers (asyncio + httpx): each takes a bundle (POST begin), then
-   per trial fetches it (GET trial JSON), "thinks", and submits the answer with a fresh
-   idempotency key, retrying the *same* key with backoff on connection errors and 5xx until the
-   server acknowledges; a worker whose bundle is done takes another participant;
+3. runs N concurrent simulated workers (asyncio, one keep-alive HTTP/1.1 connection each, as a
+   browser tab has): each takes a bundle (POST begin), then per trial fetches it (GET trial JSON),
+   "thinks", and submits the answer with a fresh idempotency key, retrying the *same* key with
+   backoff on connection errors and 5xx until the server acknowledges; a worker whose bundle is
+   done takes another participant;
 4. restarts gunicorn mid-run: a graceful reload (SIGHUP) at 1/4, a full stop/start (SIGTERM) at 2/4
    and a crash (SIGKILL of master and workers, in-flight requests die) at 3/4 of the run
    (``--restart`` picks all, both = hup + full, hup, full, kill or none);
@@ -20,7 +21,11 @@ What it does, all on 127.0.0.1 and bounded in time and count:
    every acknowledged answer is stored (none lost) and no trial is answered twice (none duplicated).
 
 Latencies count successful requests only; attempts that failed during a restart are reported as
-retries. The load generator shares the machine's cores with gunicorn and PostgreSQL.
+retries. The load generator shares the machine's cores with gunicorn and PostgreSQL, so it must not
+measure itself: the crowd talks to gunicorn through ``RawClient``, a minimal asyncio HTTP/1.1
+client (plain HTTP on loopback, Content-Length framing, keep-alive), which costs a small fraction
+of the CPU per request that a general-purpose client such as httpx does. The CPU line of the
+report shows what gunicorn and the load generator each used.
 """
 
 from __future__ import annotations
@@ -29,9 +34,12 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import http.client
+import json as jsonlib
 import os
 import random
 import resource
+import runpy
 import secrets
 import signal
 import socket
@@ -43,6 +51,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_P99_MS = 100.0
@@ -56,8 +65,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-answers", type=int, default=18_000, help="stop after this many acknowledged answers")
     parser.add_argument("--think-ms", type=float, default=450.0, help="mean think time between fetch and answer")
     parser.add_argument("--ramp-s", type=float, default=5.0, help="simulated workers arrive spread over this time")
-    parser.add_argument("--gunicorn-workers", type=int, default=3)
-    parser.add_argument("--gunicorn-threads", type=int, default=8)
+    parser.add_argument(
+        "--gunicorn-workers", type=int, default=None, help="default: webapp/gunicorn.conf.py (one per core)"
+    )
+    parser.add_argument("--gunicorn-threads", type=int, default=None, help="default: webapp/gunicorn.conf.py (4)")
     parser.add_argument("--restart", choices=["all", "both", "hup", "full", "kill", "none"], default="all")
     parser.add_argument("--db", default="mvfit_bench", help="benchmark database (created and dropped)")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (loopback)")
@@ -202,8 +213,10 @@ class Server:
         command = [
             sys.executable, "-m", "gunicorn", "webapp.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}",
-            "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
-            "--graceful-timeout", "10", "--keep-alive", "30", "--backlog", "2048",
+            # The production settings (gthread, keep-alive, backlog), as docker compose runs them.
+            "--config", str(ROOT / "webapp" / "gunicorn.conf.py"),
+            *(["--workers", str(self.workers)] if self.workers else []),
+            *(["--threads", str(self.threads)] if self.threads else []),
             "--access-logfile", "-" if os.environ.get("MVFIT_BENCH_ACCESS_LOG") else "/dev/null",
         ]  # fmt: skip
         self.process = subprocess.Popen(
@@ -212,15 +225,19 @@ class Server:
         self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
-        import httpx
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+            try:
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
                     return
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                connection.close()
             time.sleep(0.2)
         raise RuntimeError(f"gunicorn not healthy after {timeout}s:\n{self.log.read_text()[-3000:]}")
 
@@ -266,42 +283,116 @@ class Done(Exception):
     pass
 
 
-async def call(client, method: str, url: str, stats: Stats, deadline: float, **kwargs):
-    """One request, retried (same body, same key) on connection errors and 5xx until answered."""
-    import httpx
+class TransportError(Exception):
+    """The connection failed, broke or timed out before a whole response arrived: retry the request."""
 
+
+class Response(NamedTuple):
+    status: int
+    body: bytes
+
+    def json(self):
+        return jsonlib.loads(self.body)
+
+
+class RawClient:
+    """A minimal HTTP/1.1 client on one keep-alive connection, one request at a time (like a browser tab).
+
+    Plain HTTP to gunicorn on loopback only: bodies framed by Content-Length (Django's CommonMiddleware
+    sets it on every non-streaming response, the 302 of ``begin`` included, so gunicorn never chunks
+    these) or, failing that, by the server closing the connection. A response with ``Connection: close``,
+    or a connection the server closed while idle (graceful reload, restart), makes the next request
+    reconnect. Every connection-level failure closes the socket and raises ``TransportError``.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float = 30.0) -> None:
+        self.host, self.port, self.timeout = host, port, timeout
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, json=None) -> Response:
+        body = b"" if json is None else jsonlib.dumps(json, separators=(",", ":")).encode()
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        if json is not None:
+            head += "Content-Type: application/json\r\n"
+        if body or method != "GET":
+            head += f"Content-Length: {len(body)}\r\n"
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._exchange(head.encode("latin-1") + b"\r\n" + body)
+        except (OSError, EOFError, asyncio.LimitOverrunError) as exc:  # incl. IncompleteReadError, TimeoutError
+            self.close()
+            raise TransportError(f"{method} {path}: {exc!r}") from exc
+        except BaseException:
+            self.close()  # a malformed response or a cancellation leaves the connection in an unknown state
+            raise
+
+    async def _exchange(self, request: bytes) -> Response:
+        if self.writer is None or self.writer.is_closing() or self.reader.at_eof():
+            self.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(request)
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        version, status = lines[0].split(" ", 2)[:2]
+        length, close = None, version != "HTTP/1.1"
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value in ("close", "keep-alive"):
+                close = value == "close"
+            elif name == "transfer-encoding":
+                raise RuntimeError(f"unexpected Transfer-Encoding {value!r} (RawClient reads Content-Length)")
+        if length is not None:
+            body = await self.reader.readexactly(length)
+        else:
+            body, close = await self.reader.read(), True
+        if close:
+            self.close()
+        return Response(int(status), body)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def call(client: RawClient, method: str, path: str, stats: Stats, deadline: float, json=None) -> tuple:
+    """One request, retried (same body, same key) on connection errors and 5xx until answered."""
     delay = 0.05
     while True:
         if time.monotonic() > deadline + 30:  # give in-flight answers a grace period to land
             raise Done
         start = time.perf_counter()
         try:
-            response = await client.request(method, url, **kwargs)
-            if response.status_code < 500:
+            response = await client.request(method, path, json=json)
+            if response.status < 500:
                 return response, (time.perf_counter() - start) * 1000
-        except httpx.TransportError:
+        except TransportError:
             pass
         stats.retries += 1
         await asyncio.sleep(delay * (0.5 + random.random()))
         delay = min(delay * 2, 1.0)
 
 
-async def simulated_worker(base_url: str, tls, tokens: list[str], stats: Stats, args, deadline: float) -> None:
+async def simulated_worker(port: int, tokens: list[str], stats: Stats, args, deadline: float) -> None:
     """One crowd worker with its own keep-alive connection (a browser tab has its own, too)."""
-    import httpx
-
     # Crowd workers arrive over a few seconds, not all in the same millisecond.
     await asyncio.sleep(random.uniform(0, args.ramp_s))
-    async with httpx.AsyncClient(base_url=base_url, verify=tls, timeout=30.0) as client:
+    client = RawClient("127.0.0.1", port)
+    try:
         await _work(client, tokens, stats, args, deadline)
+    finally:
+        client.close()
 
 
-async def _work(client, tokens: list[str], stats: Stats, args, deadline: float) -> None:
+async def _work(client: RawClient, tokens: list[str], stats: Stats, args, deadline: float) -> None:
     rng = random.Random()
     while tokens and time.monotonic() < deadline and len(stats.acked) < args.max_answers:
         token = tokens.pop()
         response, ms = await call(client, "POST", f"/w/s/{token}/begin", stats, deadline)
-        if response.status_code != 302:
+        if response.status != 302:
             return  # no work left for anyone
         stats.begin_ms.append(ms)
         stats.assignments += 1
@@ -311,8 +402,8 @@ async def _work(client, tokens: list[str], stats: Stats, args, deadline: float) 
             if time.monotonic() > deadline or len(stats.acked) >= args.max_answers:
                 return
             trial, ms = await call(client, "GET", f"/w/s/{token}/api/trials/{position}", stats, deadline)
-            if trial.status_code != 200:
-                raise RuntimeError(f"trial fetch failed: {trial.status_code} {trial.text[:200]}")
+            if trial.status != 200:
+                raise RuntimeError(f"trial fetch failed: {trial.status} {trial.body[:200]!r}")
             stats.fetch_ms.append(ms)
             await asyncio.sleep(rng.expovariate(1000 / args.think_ms) if args.think_ms else 0)
             key = uuid.uuid4().hex
@@ -325,8 +416,8 @@ async def _work(client, tokens: list[str], stats: Stats, args, deadline: float) 
                 "play_count": 1,
             }
             answer, ms = await call(client, "POST", f"/w/s/{token}/api/answers", stats, deadline, json=body)
-            if answer.status_code != 200:
-                raise RuntimeError(f"answer refused: {answer.status_code} {answer.text[:200]}")
+            if answer.status != 200:
+                raise RuntimeError(f"answer refused: {answer.status} {answer.body[:200]!r}")
             stats.submit_ms.append(ms)
             stats.replayed += answer.json()["replayed"]
             stats.acked.add(key)
@@ -335,12 +426,7 @@ async def _work(client, tokens: list[str], stats: Stats, args, deadline: float) 
             stats.last_ack = now
 
 
-async def run_crowd(args, base_url: str, tokens: list[str], server: Server, stats: Stats) -> list[str]:
-    import ssl
-
-    # One TLS context for all clients: building one per httpx client costs tens of ms of CPU each,
-    # which at 200+ clients would measure the load generator instead of the server.
-    tls = ssl.create_default_context()
+async def run_crowd(args, port: int, tokens: list[str], server: Server, stats: Stats) -> list[str]:
     events = []
     start = time.monotonic()
     deadline = start + args.duration
@@ -366,12 +452,35 @@ async def run_crowd(args, base_url: str, tokens: list[str], server: Server, stat
                 how = "full restart (SIGTERM" if kind == "full" else "crash (SIGKILL of master and workers"
                 events.append(f"t={t:.1f}s {how}, start, healthy) took {time.monotonic() - began:.1f}s")
 
-    workers = [simulated_worker(base_url, tls, tokens, stats, args, deadline) for _ in range(args.workers)]
+    workers = [simulated_worker(port, tokens, stats, args, deadline) for _ in range(args.workers)]
     results = await asyncio.gather(restarts(), *workers, return_exceptions=True)
     errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, Done)]
     if errors:
         raise errors[0]
     return events
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL's processes (None if /proc is not readable).
+
+    Backends that exit during the run take their CPU time with them, so with restarts this is a
+    lower bound; with ``--restart none`` the backends live through the whole run.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                stat = Path(entry.path, "stat").read_text()
+                name = stat[stat.index("(") + 1 : stat.rindex(")")]
+                if name == "postgres":
+                    fields = stat[stat.rindex(")") + 2 :].split()
+                    total += int(fields[11]) + int(fields[12])  # utime + stime
+    except OSError:
+        return None
+    return total / ticks
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -410,6 +519,9 @@ def main() -> None:
         print(f"seeded {args.db}: experiment {experiment_id}, {len(tokens)} participants ({time.monotonic() - t:.1f}s)")
         port = free_port()
         log = Path(env["MVFIT_DATA_DIR"]) / "gunicorn.log"
+        conf = runpy.run_path(str(ROOT / "webapp" / "gunicorn.conf.py"))
+        args.gunicorn_workers = args.gunicorn_workers or conf["workers"]
+        args.gunicorn_threads = args.gunicorn_threads or conf["threads"]
         server = Server(port=port, env=env, workers=args.gunicorn_workers, threads=args.gunicorn_threads, log=log)
         server.start()
         stats = Stats()
@@ -417,9 +529,11 @@ def main() -> None:
               f"{args.workers} simulated workers for up to {args.duration:.0f}s / {args.max_answers} answers")  # fmt: skip
         began = time.monotonic()
         client_cpu = time.process_time()
-        events = asyncio.run(run_crowd(args, f"http://127.0.0.1:{port}", tokens, server, stats))
+        db_cpu = postgres_cpu_seconds()
+        events = asyncio.run(run_crowd(args, port, tokens, server, stats))
         elapsed = time.monotonic() - began
         client_cpu = time.process_time() - client_cpu
+        db_cpu = (postgres_cpu_seconds() or 0.0) - db_cpu if db_cpu is not None else None
         server.stop()
         # Every gunicorn process has been waited for by now, so its CPU time is in RUSAGE_CHILDREN.
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -461,6 +575,7 @@ def main() -> None:
     n = max(len(stats.acked), 1)
     print(
         f"CPU: gunicorn {server_cpu:.1f}s ({1000 * server_cpu / n:.1f} ms per answer incl. its fetch), "
+        f"PostgreSQL {'n/a' if db_cpu is None else f'{db_cpu:.1f}s ({1000 * db_cpu / n:.1f} ms per answer)'}, "
         f"load generator {client_cpu:.1f}s, over {elapsed:.1f}s wall on {os.cpu_count()} cores"
     )
     print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")

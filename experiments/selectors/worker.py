@@ -13,8 +13,9 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from experiments.models import Assignment, AssignmentStatus, Experiment, Participant, Response, Trial
-from experiments.services.answers import assignment_ref
+from experiments.models import Assignment, AssignmentStatus, Participant, Response, Trial
+from experiments.services.answers import CHOICE_KINDS, assignment_ref
+from webapp.db import hot_cursor
 
 MEDIA_SALT = "mvfit.experiments.media"
 RATING_SCALE = [
@@ -66,6 +67,49 @@ def assignment_for_token(token: str) -> Assignment | None:
     )
 
 
+@dataclass(frozen=True)
+class TrialRequest:
+    """What serving one trial to a session needs to know, read in one query (the hottest path)."""
+
+    assignment_id: int
+    n_trials: int
+    n_answered: int
+    is_choice: bool
+    direction: str  # "" for ratings, or when the position has no trial
+
+
+_TRIAL_REQUEST = """
+    SELECT a.id, a.n_trials, a.n_answered, e.kind, t.direction
+    FROM experiments_assignment a
+    JOIN experiments_participant p ON p.id = a.participant_id
+    JOIN experiments_experiment e ON e.id = a.experiment_id
+    LEFT JOIN experiments_trial t ON t.bundle_id = a.bundle_id AND t.position = %s
+    WHERE p.token = %s
+    ORDER BY a.id DESC
+    LIMIT 1
+"""
+
+
+def trial_request_for_token(token: str, position: int) -> TrialRequest | None:
+    """The session's current assignment and the direction of its trial at ``position``.
+
+    Hand-written SQL: the equivalent ORM queries cost more CPU to compile than to run.
+    """
+    with hot_cursor() as cursor:
+        cursor.execute(_TRIAL_REQUEST, [position, token])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    assignment_id, n_trials, n_answered, kind, direction = row
+    return TrialRequest(
+        assignment_id=assignment_id,
+        n_trials=n_trials,
+        n_answered=n_answered,
+        is_choice=kind in CHOICE_KINDS,
+        direction=direction or "",
+    )
+
+
 def worker_step(participant: Participant, assignment: Assignment | None) -> str:
     if participant.consented_at is None:
         return Step.CONSENT
@@ -96,13 +140,13 @@ def state_payload(assignment: Assignment) -> dict:
     }
 
 
-def may_fetch(assignment: Assignment, position: int) -> bool:
+def may_fetch(*, n_trials: int, n_answered: int, position: int) -> bool:
     """No scanning ahead: a worker sees at most ``PRELOAD_WINDOW`` trials beyond as many as they answered.
 
     (The first unanswered position is never above the number answered, so this admits the current
     trial and the preloaded ones without a query.)
     """
-    return 0 <= position < assignment.n_trials and position <= assignment.n_answered + PRELOAD_WINDOW
+    return 0 <= position < n_trials and position <= n_answered + PRELOAD_WINDOW
 
 
 def trial_for(bundle_id: int, position: int) -> Trial | None:
@@ -114,25 +158,18 @@ def trial_for(bundle_id: int, position: int) -> Trial | None:
         return None
 
 
-def trial_direction(bundle_id: int, position: int) -> str:
-    """The only per-trial fact a worker's trial JSON depends on (the prompt of a choice)."""
-    return (
-        Trial.objects.filter(bundle_id=bundle_id, position=position).values_list("direction", flat=True).first() or ""
-    )
-
-
-def trial_payload(*, position: int, direction: str, experiment: Experiment, media_scope: dict) -> dict:
+def trial_payload(*, position: int, direction: str, is_choice: bool, media_scope: dict) -> dict:
     """The worker-facing description of one trial. ``media_scope`` names who may fetch its media.
 
     Everything here follows from the experiment, the position and the direction; which files play
     is resolved only when a media URL is fetched (``media_file_for``).
     """
-    slots = ["left", "right"] if experiment.is_choice else ["main"]
+    slots = ["left", "right"] if is_choice else ["main"]
     return {
         "position": position,
-        "prompt": PROMPTS[direction if experiment.is_choice else ""],
-        "answer": "choice" if experiment.is_choice else "rating",
-        "scale": [{"value": v, "label": label} for v, label in RATING_SCALE] if not experiment.is_choice else None,
+        "prompt": PROMPTS[direction if is_choice else ""],
+        "answer": "choice" if is_choice else "rating",
+        "scale": [{"value": v, "label": label} for v, label in RATING_SCALE] if not is_choice else None,
         "media": [
             {"slot": slot, "kind": "video", "url": media_url({**media_scope, "p": position, "s": slot})}
             for slot in slots

@@ -87,7 +87,7 @@ def preview_trial(request: HttpRequest, pk: int, position: int) -> JsonResponse:
     if trial is None:
         raise Http404("No such trial.")
     payload = worker_selectors.trial_payload(
-        position=position, direction=trial.direction, experiment=experiment, media_scope={"b": bundle.pk}
+        position=position, direction=trial.direction, is_choice=experiment.is_choice, media_scope={"b": bundle.pk}
     )
     payload["debug"] = progress_selectors.trial_answer_key(trial)
     return JsonResponse(payload)

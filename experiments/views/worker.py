@@ -199,17 +199,24 @@ def api_state(request: HttpRequest, assignment: Assignment) -> JsonResponse:
     return JsonResponse(selectors.state_payload(assignment))
 
 
-@worker_api_view
+@csrf_exempt
+@never_cache
 @require_GET
-def api_trial(request: HttpRequest, assignment: Assignment, position: int) -> JsonResponse:
-    if not selectors.may_fetch(assignment, position):
-        return JsonResponse({"error": "Answer the current trial first.", "code": "not_yet"}, status=403)
-    experiment = assignment.participant.experiment
-    direction = selectors.trial_direction(assignment.bundle_id, position) if experiment.is_choice else ""
-    payload = selectors.trial_payload(
-        position=position, direction=direction, experiment=experiment, media_scope={"t": assignment.pk}
-    )
-    return JsonResponse(payload)
+def api_trial(request: HttpRequest, token: str, position: int) -> JsonResponse:
+    found = selectors.trial_request_for_token(token, position)
+    if found is None:
+        raise Http404("Unknown session, or no assignment yet.")
+    if not selectors.may_fetch(n_trials=found.n_trials, n_answered=found.n_answered, position=position):
+        response = JsonResponse({"error": "Answer the current trial first.", "code": "not_yet"}, status=403)
+    else:
+        payload = selectors.trial_payload(
+            position=position,
+            direction=found.direction,
+            is_choice=found.is_choice,
+            media_scope={"t": found.assignment_id},
+        )
+        response = JsonResponse(payload)
+    return worker_headers(response)
 
 
 def parse_answer(body: bytes) -> answers.AnswerInput:

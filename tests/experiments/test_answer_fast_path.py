@@ -1,0 +1,206 @@
+"""The worker API's fast answer path must behave exactly like the general ORM path.
+
+``record_answer(session_token=...)`` (what the worker API calls) stores the common case with
+hand-written SQL and hands every other case to the general path that ``record_answer(participant=...)``
+always takes. Two identical studies receive the same random stream of answers -- fresh and replayed
+keys, stale assignment handles, bad positions and values, answers after a timeout released the
+assignment -- one through each entry; receipts, refusals, stored rows and assignment state must match.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from annotation.models import Pairing
+from experiments.models import Assignment, Response
+from experiments.services import answers
+from experiments.services.allocation import allocate_assignment, release_abandoned_assignments
+from experiments.services.answers import AnswerInput, AnswerRejected, assignment_ref, record_answer
+from experiments.services.lifecycle import open_experiment
+from experiments.services.participants import enter_via_mturk
+from tests.factories.experiments import make_experiment, make_library
+from tests.support.media import attach_rendered_media
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+N_TRIALS = 4  # real trials per assignment (a catch trial may come on top)
+
+action = st.fixed_dictionaries(
+    {
+        "position": st.sampled_from([0, 1, 2, 3, 4, 4, 5, -1]),
+        "value": st.sampled_from([1, 4, 7, 0, 8, None, "left", "right"]),
+        "key": st.sampled_from(["fresh", "fresh", "fresh", "reuse"]),
+        "stale_ref": st.sampled_from([False] * 5 + [True]),
+        "release_first": st.sampled_from([False] * 9 + [True]),
+        "events": st.sampled_from([[], [{"type": "stall", "at_ms": 120}]]),
+    }
+)
+
+
+@pytest.fixture(params=["rating", "afc"])
+def twin_studies(request, tmp_path, django_capture_on_commit_callbacks):
+    """Two studies with the same design (same library and seed) and one working participant each."""
+    library = make_library(n_clips=3, n_excerpts=3, duration_s=1.0)
+    config = {"clip_ids": library.clip_ids, "excerpt_ids": library.excerpt_ids}
+    studies, pairings = [], set()
+    for slug in ("fast", "general"):
+        with django_capture_on_commit_callbacks(execute=True):
+            experiment = make_experiment(
+                kind=request.param,
+                library=library,
+                slug=slug,
+                config=config,
+                judgments_per_item=1,
+                trials_per_assignment=N_TRIALS,
+                catch_trials_per_assignment=1,
+            )
+        pairings |= {p for item in experiment.items.all() for p in item.pairing_ids}
+        studies.append(experiment)
+    attach_rendered_media(Pairing.objects.filter(pk__in=pairings), source_dir=tmp_path)
+    participants = []
+    for experiment in studies:
+        experiment = open_experiment(experiment=experiment)
+        participants.append(
+            enter_via_mturk(experiment=experiment, worker_id="W1", assignment_id=f"A-{experiment.slug}")
+        )
+    return request.param, participants
+
+
+def outcome(call):
+    try:
+        receipt = call()
+    except AnswerRejected as exc:
+        return ("rejected", exc.status, exc.code, exc.message, exc.progress)
+    return ("stored", {k: v for k, v in receipt.as_json().items() if k != "key"})
+
+
+def stored_rows(participant):
+    return list(
+        Response.objects.filter(assignment__participant=participant)
+        .order_by("assignment_id", "trial__position")
+        .values_list(
+            "trial__position", "rating", "chosen_side", "is_catch", "catch_passed", "rt_ms", "play_count", "events"
+        )
+    )
+
+
+def assignment_state(participant):
+    return [
+        (a.status, a.n_answered, a.n_trials, a.completed_at is None, a.abandoned_at is None)
+        for a in Assignment.objects.filter(participant=participant).order_by("pk")
+    ]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(actions=st.lists(action, min_size=1, max_size=12))
+def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actions):
+    kind, (fast, general) = twin_studies
+    with transaction.atomic():
+        for participant in (fast, general):
+            allocate_assignment(participant=participant)
+        used = []
+        clock = timezone.now()
+        for step in actions:
+            if step["release_first"]:
+                clock += timedelta(hours=2)
+                release_abandoned_assignments(now=clock)
+            value = step["value"]
+            if kind == "afc":
+                answer = {"chosen_side": value} if isinstance(value, str) else {"rating": value}
+            else:
+                answer = {"rating": value} if not isinstance(value, str) else {"chosen_side": value}
+            key = used[-1] if step["key"] == "reuse" and used else uuid.uuid4().hex[:24]
+            used.append(key)
+            results = []
+            for participant, prefix, who in ((fast, "f", "token"), (general, "g", "participant")):
+                current = Assignment.objects.filter(participant=participant).order_by("-pk").first()
+                ref = "0" * 20 if step["stale_ref"] else assignment_ref(current)
+                submitted = AnswerInput(
+                    idempotency_key=f"{prefix}{key}",
+                    assignment_ref=ref,
+                    position=step["position"],
+                    rt_ms=900,
+                    play_count=2,
+                    events=step["events"],
+                    **answer,
+                )
+                entry = {"session_token": participant.token} if who == "token" else {"participant": participant}
+                results.append(outcome(functools.partial(record_answer, answer=submitted, now=clock, **entry)))
+            assert results[0] == results[1], step
+        assert stored_rows(fast) == stored_rows(general)
+        assert assignment_state(fast) == assignment_state(general)
+        transaction.set_rollback(True)
+
+
+def test_the_fast_path_stores_a_complete_row_and_counts_it(twin_studies):
+    """A plain check of the hand-written INSERT: every column as the general path would write it."""
+    kind, (fast, _general) = twin_studies
+    assignment = allocate_assignment(participant=fast)
+    value = {"chosen_side": "right"} if kind == "afc" else {"rating": 6}
+    presented = timezone.now() - timedelta(seconds=5)
+    receipt = record_answer(
+        session_token=fast.token,
+        answer=AnswerInput(
+            idempotency_key="k" * 32,
+            assignment_ref=assignment_ref(assignment),
+            position=0,
+            rt_ms=1234,
+            play_count=3,
+            presented_at=presented,
+            answered_at=presented + timedelta(seconds=4),
+            events=[{"type": "error", "code": 4}],
+            **value,
+        ),
+    )
+    assert receipt.as_json() == {
+        "key": "k" * 32,
+        "position": 0,
+        "stored": True,
+        "replayed": False,
+        "answered": 1,
+        "total": assignment.n_trials,
+        "done": False,
+    }
+    row = Response.objects.get(idempotency_key="k" * 32)
+    assert (row.rt_ms, row.play_count, row.events) == (1234, 3, [{"type": "error", "code": 4}])
+    assert row.presented_at == presented and row.answered_at == presented + timedelta(seconds=4)
+    assert row.received_at is not None and row.trial.position == 0
+    assert (row.rating, row.chosen_side) == ((None, "right") if kind == "afc" else (6, ""))
+    assert row.is_catch == (row.trial.catch_id is not None)
+    assignment.refresh_from_db()
+    assert assignment.n_answered == 1 and assignment.last_activity_at >= presented
+
+
+def test_the_common_case_takes_the_fast_path_and_the_rest_falls_through(twin_studies):
+    kind, (fast, _general) = twin_studies
+    assignment = allocate_assignment(participant=fast)
+    value = {"chosen_side": "left"} if kind == "afc" else {"rating": 2}
+
+    def attempt(position, key, ref=None):
+        answer = AnswerInput(
+            idempotency_key=key, assignment_ref=ref or assignment_ref(assignment), position=position, **value
+        )
+        with transaction.atomic():
+            return answers._record_common_case(answer=answer, session_token=fast.token, now=timezone.now())
+
+    assert attempt(0, "first-key") is not None
+    assert attempt(0, "first-key") is None  # a replay: the general path answers it
+    assert attempt(0, "another-key") is None  # an answered trial
+    assert attempt(1, "second-key", ref="0" * 20) is None  # a stale assignment handle
+    assert attempt(99, "third-key") is None  # no such trial
+    for position in range(1, assignment.n_trials - 1):
+        assert attempt(position, f"key-{position}") is not None
+    assert attempt(assignment.n_trials - 1, "last-key") is None  # the last answer completes it: general path

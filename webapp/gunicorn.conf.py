@@ -1,0 +1,18 @@
+"""gunicorn settings for mvfit (docker compose and bench/load.py use this file).
+
+Threaded workers (gthread) keep the idle keep-alive connections of hundreds of crowd workers'
+browsers without a process each. Two processes per core with four threads each measured best on
+the 2-core reference machine (``bench/load.py --gunicorn-workers/--gunicorn-threads`` compares
+others). Override with GUNICORN_WORKERS / GUNICORN_THREADS.
+"""
+
+import multiprocessing
+import os
+
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+keepalive = 30  # seconds an idle browser connection stays open (trial pages poll every few seconds)
+backlog = 2048
+timeout = 120  # media range requests from slow connections
+graceful_timeout = 10
