@@ -8,7 +8,8 @@ What it does, all on 127.0.0.1 and bounded in time and count:
 1. creates its own database (``mvfit_bench`` by default; dropped at the end unless --keep-db),
    migrates it and seeds a Langlois-sized rating study (100 clips x 20 excerpts, k = 9, bundles of
    50: 18,000 answers to give) plus participants that have passed consent and the audio check;
-2. starts gunicorn (gthread) on a free loopback port;
+2. starts gunicorn on a free loopback port with the production settings (``webapp/gunicorn.conf.py``;
+   ``--gunicorn-workers`` / ``--gunicorn-threads`` override them);
 3. runs N concurrent simulated workers (asyncio, one keep-alive HTTP/1.1 connection each, as a
    browser tab has): each takes a bundle (POST begin), then per trial fetches it (GET trial JSON),
    "thinks", and submits the answer with a fresh idempotency key, retrying the *same* key with
@@ -25,7 +26,8 @@ retries. The load generator shares the machine's cores with gunicorn and Postgre
 measure itself: the crowd talks to gunicorn through ``RawClient``, a minimal asyncio HTTP/1.1
 client (plain HTTP on loopback, Content-Length framing, keep-alive), which costs a small fraction
 of the CPU per request that a general-purpose client such as httpx does. The CPU line of the
-report shows what gunicorn and the load generator each used.
+report shows what gunicorn, PostgreSQL (its processes' CPU from /proc) and the load generator
+each used.
 """
 
 from __future__ import annotations
