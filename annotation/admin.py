@@ -39,15 +39,25 @@ class ImportItemAdmin(admin.ModelAdmin):
     search_fields = ["path", "reason", "sha256"]
 
 
+class MediaAssetAdmin(admin.ModelAdmin):
+    """Media enters the library only through the import service (probed, named after its container);
+    the admin edits labels and credits (``source_url``: http(s) only, by the model field's validator)."""
+
+    readonly_fields = ["file", "sha256", "size_bytes", "container", "codec", "import_batch"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(MediaAssetAdmin):
     list_display = ["pk", "original_name", "label", "duration_s", "width", "height", "fps", "codec", "license"]
     list_filter = ["label", "codec", "license"]
     search_fields = ["original_name", "label", "sha256", "title"]
 
 
 @admin.register(MusicTrack)
-class MusicTrackAdmin(admin.ModelAdmin):
+class MusicTrackAdmin(MediaAssetAdmin):
     list_display = ["pk", "original_name", "label", "duration_s", "sample_rate", "channels", "codec", "license"]
     list_filter = ["label", "codec", "license"]
     search_fields = ["original_name", "label", "sha256", "title"]

@@ -4,7 +4,8 @@
   imports a server-side folder or manifest (inside ``MVFIT_IMPORT_ROOTS``) in a Celery task; answers 202
   with the batch (poll ``GET /api/library/imports/<id>/``; it is finished at once in eager mode).
 * ``POST /api/library/uploads/`` multipart ``file``, ``kind``, ``label`` (+ ``title``, ``license``,
-  ``attribution``, ``source_url``): 201 imported, 200 duplicate, 400 rejected (with the reason).
+  ``attribution``, ``source_url``): 201 imported, 200 duplicate, 400 rejected (with the reason), 413 a
+  body over ``MVFIT_MAX_UPLOAD_MB`` (refused before it is read: ``annotation.uploads``).
 * ``GET /api/library/imports/`` and ``/api/library/imports/<id>/``: batches with per-file outcomes.
 * ``GET /api/library/progress/``: library counts, pairings per render state.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
@@ -21,10 +21,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import selectors
+from annotation.import_roots import NOT_ALLOWED, PathNotAllowed, allowed_path, configured_roots
+from annotation.links import validate_http_url
 from annotation.manifests import ManifestError
 from annotation.media import MediaKind
 from annotation.models import ImportBatch, ImportItem
 from annotation.services import imports
+from annotation.uploads import guard_upload
 
 KIND_CHOICES = [k.value for k in MediaKind]
 
@@ -68,16 +71,13 @@ class ServerImportSerializer(serializers.Serializer):
     attribution = serializers.CharField(required=False, default="")
 
     def validate_path(self, value: str) -> str:
-        path = Path(value).expanduser().resolve()
-        roots = settings.MVFIT_IMPORT_ROOTS
-        if not any(path == root or root in path.parents for root in roots):
+        roots = configured_roots()
+        try:
+            return str(allowed_path(value, roots=roots))
+        except PathNotAllowed:
             raise serializers.ValidationError(
-                f"path must be inside one of the import roots ({', '.join(map(str, roots))}); "
-                "set MVFIT_IMPORT_ROOTS to allow more"
-            )
-        if not path.exists():
-            raise serializers.ValidationError(f"{path} does not exist on the server")
-        return str(path)
+                f"{NOT_ALLOWED} (the import roots: {', '.join(roots)}; set MVFIT_IMPORT_ROOTS to allow more)"
+            ) from None
 
     def validate(self, attrs: dict) -> dict:
         path = Path(attrs["path"])
@@ -95,13 +95,9 @@ class UploadSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=300, required=False, default="")
     license = serializers.CharField(max_length=120, required=False, default="")
     attribution = serializers.CharField(required=False, default="")
-    source_url = serializers.URLField(max_length=500, required=False, default="")
-
-    def validate_file(self, value):
-        limit = settings.MVFIT_MAX_UPLOAD_MB * 1024 * 1024
-        if value.size > limit:
-            raise serializers.ValidationError(f"file is larger than the {settings.MVFIT_MAX_UPLOAD_MB} MB upload limit")
-        return value
+    source_url = serializers.URLField(
+        max_length=500, required=False, default="", validators=[validate_http_url], help_text="http(s) only"
+    )
 
 
 class ImportBatchDetail(generics.RetrieveAPIView):
@@ -134,7 +130,7 @@ class ImportBatches(generics.ListAPIView):
             batch = imports.queue_batch(
                 source=data["source"], location=Path(data["path"]), user=request.user, options=options
             )
-        except (ManifestError, NotADirectoryError) as exc:
+        except (ManifestError, NotADirectoryError, PathNotAllowed) as exc:
             return Response({"path": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
@@ -142,6 +138,10 @@ class ImportBatches(generics.ListAPIView):
 class Upload(APIView):
     permission_classes = [IsAdminUser]
     parser_classes = [MultiPartParser, FormParser]
+
+    def initial(self, request, *args, **kwargs):
+        guard_upload(request, file_limit=imports.max_file_bytes())  # before anything reads the body
+        super().initial(request, *args, **kwargs)
 
     def post(self, request):
         serializer = UploadSerializer(data=request.data)

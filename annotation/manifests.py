@@ -3,7 +3,8 @@
 Manifest CSV: one row per file with at least ``path`` (or ``file``), ``kind`` and ``label``; optional
 ``music_label`` (genre of a music video's soundtrack), ``title``, ``license``, ``attribution``,
 ``source_url``; any other column (``duration_s``, ``source_repo``, ...) is kept as metadata. Relative
-paths are relative to the manifest's folder.
+paths are relative to the manifest's folder. Paths are only normalised (joined to that folder, ``..``
+collapsed, symlinks not resolved): whether a row may be read at all is decided when it is imported (``annotation.import_roots``).
 
 LICENSES.md (optional, next to the manifest or in the imported folder): sections headed
 ``### `relative/path` `` with bullet lines ``- licence: **ID** (url)``, ``- attribution: text`` and
@@ -14,10 +15,14 @@ the manifest leaves blank (the manifest wins where both say something).
 from __future__ import annotations
 
 import csv
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
+
+from annotation.import_roots import is_allowed
 
 PATH_COLUMNS = ("path", "file")
 REQUIRED_COLUMNS = ("kind", "label")
@@ -70,9 +75,13 @@ class ManifestEntry:
         return self
 
 
-def read_manifest(manifest: Path) -> list[ManifestEntry]:
-    """Parse a manifest CSV. Raises :class:`ManifestError` for problems that affect every row."""
-    manifest = Path(manifest)
+def read_manifest(manifest: Path, *, roots: Iterable[str | Path] | None = None) -> list[ManifestEntry]:
+    """Parse a manifest CSV. Raises :class:`ManifestError` for problems that affect every row.
+
+    ``roots`` (default: the manifest's folder) confine the LICENSES.md next to it; the caller has checked
+    the manifest itself.
+    """
+    manifest = Path(os.path.abspath(manifest))
     if not manifest.is_file():
         raise ManifestError(f"manifest not found: {manifest}")
     try:
@@ -91,7 +100,9 @@ def read_manifest(manifest: Path) -> list[ManifestEntry]:
         raise ManifestError(
             f"{manifest.name} lacks required column(s) {', '.join(missing)}; found: {', '.join(columns) or 'none'}"
         )
-    credits = read_licenses(manifest.parent / LICENSES_FILENAME)
+    licenses = manifest.parent / LICENSES_FILENAME
+    allowed = is_allowed(licenses, roots=roots if roots is not None else [manifest.parent])
+    credits = read_licenses(licenses) if allowed else {}
     entries = []
     for row_number, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
@@ -99,7 +110,7 @@ def read_manifest(manifest: Path) -> list[ManifestEntry]:
             continue
         relative = row.get(path_column, "")
         entry = ManifestEntry(
-            path=(manifest.parent / relative).resolve() if relative else manifest.parent,
+            path=Path(os.path.normpath(manifest.parent / relative)) if relative else manifest.parent,
             kind=row.get("kind", "").lower(),
             label=row.get("label", ""),
             row=row_number,

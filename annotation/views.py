@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -15,6 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotation import selectors
+from annotation.media.formats import served_as
 from annotation.models import RenderState
 from webapp.http import ranged_file_response
 
@@ -53,6 +53,10 @@ def media_file(request: HttpRequest, path: str) -> HttpResponse:
 
     Staff only: crowd workers get their trial's media through the experiments app's signed, per-assignment
     URLs, never by guessing storage names. Only routed with local storage; S3 hands out signed URLs itself.
+
+    The content type comes from the stored name's extension (``annotation.media.formats``; the library
+    names stored copies after their probed container), always with ``nosniff``; anything that is not
+    media a browser plays inline is sent as a download, so no stored file ever renders as a page.
     """
     if not (request.user.is_authenticated and request.user.is_staff):
         raise Http404("not found")
@@ -62,7 +66,5 @@ def media_file(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404("not found") from exc
     if not full.is_file() or full.name.startswith("."):
         raise Http404("not found")
-    content_type = mimetypes.guess_type(full.name)[0] or "application/octet-stream"
-    if full.suffix == ".m4a":
-        content_type = "audio/mp4"
-    return ranged_file_response(request, path, content_type=content_type)
+    content_type, inline = served_as(full.name)
+    return ranged_file_response(request, path, content_type=content_type, attachment=not inline)

@@ -11,8 +11,10 @@ learn the duration at all. How a ``Range`` header is read (RFC 9110, section 14)
   ``bytes=-``, and several ranges (``bytes=0-99,200-299``). RFC 9110 lets a server ignore ``Range``;
   multipart/byteranges answers are never produced because media players do not ask for them.
 
-Responses stream from the storage (local or S3) in chunks and never name the file (no
-``Content-Disposition``): the worker-facing media URLs must not reveal what a file is.
+Responses stream from the storage (local or S3) in chunks, always with ``X-Content-Type-Options:
+nosniff``, and never name the file: the worker-facing media URLs must not reveal what a file is.
+``attachment=True`` adds a bare ``Content-Disposition: attachment`` (no file name) so a browser
+downloads the file instead of rendering it (the staff media view, for anything not playable media).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def ranged_file_response(
     content_type: str,
     max_age_s: int | None = None,
     storage: Storage | None = None,
+    attachment: bool = False,
 ) -> HttpResponse:
     """Stream stored file ``name`` (all of it, or the one range the request asks for).
 
@@ -88,4 +91,6 @@ def ranged_file_response(
     if max_age_s is not None:
         response["Cache-Control"] = f"private, max-age={max_age_s}"
     response["X-Content-Type-Options"] = "nosniff"
+    if attachment:
+        response["Content-Disposition"] = "attachment"
     return response

@@ -187,12 +187,16 @@ MVFIT_LOUDNESS_TARGET_LUFS = env.float("MVFIT_LOUDNESS_TARGET_LUFS", default=-23
 # Pairings of one clip rendered by one task (one ffmpeg process muxes them all).
 MVFIT_RENDER_BATCH_SIZE = env.int("MVFIT_RENDER_BATCH_SIZE", default=32)
 MVFIT_MIN_MEDIA_DURATION_S = env.float("MVFIT_MIN_MEDIA_DURATION_S", default=1.0)
-# Server-side folders the import API may read (the CLI may import from anywhere).
+# Server-side folders imports may read (annotation/import_roots.py). The import API reads only these;
+# import_media may also read the folder or manifest folder it is given and its --allow-root folders.
 MVFIT_IMPORT_ROOTS = [
     Path(p).resolve()
     for p in env.list("MVFIT_IMPORT_ROOTS", default=[str(MVFIT_SHARED_MEDIA_DIR), str(DATA_DIR / "imports")])
 ]
+# Limits on every imported file, checked before any decode (uploads: the body, before it is read).
 MVFIT_MAX_UPLOAD_MB = env.int("MVFIT_MAX_UPLOAD_MB", default=2048)
+MVFIT_MAX_MEDIA_DURATION_S = env.float("MVFIT_MAX_MEDIA_DURATION_S", default=900.0)  # 0: no limit
+MVFIT_MAX_VIDEO_SIZE = env("MVFIT_MAX_VIDEO_SIZE", default="1920x1080")  # either orientation; empty: no limit
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)

@@ -5,8 +5,8 @@ the tests can all use them directly.
 """
 
 from .ffmpeg import FFmpegError, MediaError, ffmpeg_binary, run_ffmpeg
-from .probe import AudioStream, MediaInfo, VideoStream, detect_silences, probe
-from .validation import MediaKind, MediaRejected, ValidationRules, check
+from .probe import AudioStream, MediaInfo, VideoStream, detect_silences, probe, probe_header
+from .validation import MediaKind, MediaRejected, ValidationRules, check, check_header
 
 __all__ = [
     "AudioStream",
@@ -18,8 +18,10 @@ __all__ = [
     "ValidationRules",
     "VideoStream",
     "check",
+    "check_header",
     "detect_silences",
     "ffmpeg_binary",
     "probe",
+    "probe_header",
     "run_ffmpeg",
 ]

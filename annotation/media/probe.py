@@ -1,6 +1,11 @@
 """Probe a media file with ffmpeg alone: header facts from ``ffmpeg -i`` plus one full decode pass.
 
-A single ffmpeg run opens the file (header: container, declared duration, streams), decodes the first
+Two probes, cheap first: :func:`probe_header` only opens the file (container header and stream
+parameters, no decode: milliseconds even for a long 4K file), so the import can refuse a file over the
+size, duration or resolution limits before any expensive work; :func:`probe` then does the full pass.
+Both let ffmpeg use only the accepted demuxers (``formats.FORMAT_WHITELIST``).
+
+A single ffmpeg run of :func:`probe` opens the file (header: container, declared duration, streams), decodes the first
 real video stream and the first audio stream to the null muxer (so corruption and truncation show up as
 decode errors or a short decoded duration), and measures the audio on the way (``volumedetect`` for the
 peak level, ``silencedetect`` for silent passages). Parsing ffmpeg's log is less pretty than ffprobe's
@@ -14,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .ffmpeg import run_ffmpeg
+from .formats import FORMAT_WHITELIST
 
 # Defaults for the silence measurement done during the probe (sampling may re-measure with others).
 SILENCE_NOISE_DB = -50.0
@@ -205,15 +211,46 @@ def parse_ffmpeg_log(path: Path, log: str) -> MediaInfo:
     return info
 
 
-def probe(path: Path | str, *, timeout: float = 600.0) -> MediaInfo:
-    """Open, fully decode and measure ``path``. Never raises for a bad file: see ``open_error``/``decode_errors``."""
+# ffmpeg's complaint when it is only asked to open a file (the header probe): not a problem of the file.
+_NO_OUTPUT = "At least one output file must be specified"
+
+
+def probe_header(path: Path | str, *, timeout: float = 60.0) -> MediaInfo:
+    """Open ``path`` and read its header only (container, declared duration, streams); decode nothing.
+
+    Never raises for a bad file: see ``open_error``. ``decoded_duration_s`` stays ``None``.
+    """
     path = Path(path)
+    completed = run_ffmpeg(
+        ["-loglevel", "level+info", "-format_whitelist", FORMAT_WHITELIST, "-i", str(path)],
+        timeout=timeout,
+        check=False,
+    )
+    info = parse_ffmpeg_log(path, completed.stderr)
+    info.decode_errors = [e for e in info.decode_errors if _NO_OUTPUT not in e]
+    info.decoded_duration_s = None
+    if info.open_error is None and not info.container:
+        info.open_error = info.decode_errors[-1] if info.decode_errors else "ffmpeg could not read the file"
+    return info
+
+
+def probe(path: Path | str, *, timeout: float = 600.0, max_duration_s: float | None = None) -> MediaInfo:
+    """Open, fully decode and measure ``path``. Never raises for a bad file: see ``open_error``/``decode_errors``.
+
+    ``max_duration_s`` stops the decode a little after that much media (a header may understate the
+    duration): ``decoded_duration_s`` then shows the file is longer than allowed, at bounded cost.
+    """
+    path = Path(path)
+    limit = ["-t", f"{max_duration_s + 1:.3f}"] if max_duration_s else []
     completed = run_ffmpeg(
         [
             "-loglevel",
             "level+info",
+            "-format_whitelist",
+            FORMAT_WHITELIST,
             "-i",
             str(path),
+            *limit,
             # "V" (capital) skips cover art; both maps are optional so audio-only and video-only work.
             "-map",
             "0:V:0?",
@@ -251,6 +288,8 @@ def detect_silences(
         [
             "-loglevel",
             "level+info",
+            "-format_whitelist",
+            FORMAT_WHITELIST,
             "-i",
             str(path),
             "-map",

@@ -1,4 +1,8 @@
-"""Decide whether a probed file can enter the library as a given kind, with one clear reason if not."""
+"""Decide whether a probed file can enter the library as a given kind, with one clear reason if not.
+
+:func:`check_header` judges the cheap header probe (container, limits on duration and frame size) and
+runs first, so a file over the limits costs no decode; :func:`check` judges the full probe.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from .formats import DEMUXERS, is_accepted_container
 from .probe import MediaInfo
 
 
@@ -31,6 +36,10 @@ class ValidationRules:
     truncation_tolerance_fraction: float = 0.05
     # Occasional broken frames are common in real files (one bad MP3 header); many are not.
     max_decode_errors: int = 8
+    # Limits checked on the header before any decode (None: no limit). The frame size limit holds in
+    # either orientation: (1920, 1080) admits 1080x1920 portrait video too.
+    max_duration_s: float | None = None
+    max_video_size: tuple[int, int] | None = None
 
 
 class MediaRejected(Exception):
@@ -59,7 +68,35 @@ def _describe_open_error(error: str, path: Path) -> str:
         return "file not found"
     if "permission denied" in lowered:
         return "permission denied"
+    if "format not on whitelist" in lowered:
+        return f"unsupported format: not an audio or video container the library accepts ({', '.join(DEMUXERS)})"
     return f"corrupt or unsupported: ffmpeg cannot read it ({error})"
+
+
+def _check_limits(*, duration_s: float | None, info: MediaInfo, rules: ValidationRules) -> None:
+    if rules.max_duration_s is not None and duration_s is not None and duration_s > rules.max_duration_s:
+        raise MediaRejected(f"too long: {duration_s:.1f} s (the limit is {rules.max_duration_s:g} s)")
+    if rules.max_video_size is not None and info.video is not None:
+        size = sorted((info.video.width, info.video.height), reverse=True)
+        limit = sorted(rules.max_video_size, reverse=True)
+        if size[0] > limit[0] or size[1] > limit[1]:
+            raise MediaRejected(
+                f"frame too large: {info.video.width}x{info.video.height} "
+                f"(the limit is {rules.max_video_size[0]}x{rules.max_video_size[1]}, either orientation)"
+            )
+
+
+def check_header(info: MediaInfo, *, rules: ValidationRules | None = None) -> None:
+    """Judge a header probe (``probe_header``): readable, an accepted container, within the limits.
+
+    Raise :class:`MediaRejected` with the reason; return quietly when the full probe may run.
+    """
+    rules = rules or ValidationRules()
+    if info.open_error:
+        raise MediaRejected(_describe_open_error(info.open_error, info.path))
+    if not is_accepted_container(info.container):
+        raise MediaRejected(f"unsupported container {info.container!r} (accepted: {', '.join(DEMUXERS)})")
+    _check_limits(duration_s=info.declared_duration_s, info=info, rules=rules)
 
 
 def check(info: MediaInfo, *, kind: MediaKind, rules: ValidationRules | None = None) -> None:
@@ -69,6 +106,10 @@ def check(info: MediaInfo, *, kind: MediaKind, rules: ValidationRules | None = N
         raise MediaRejected(_describe_open_error(info.open_error, info.path))
     if any(marker in info.container for marker in _IMAGE_CONTAINERS) and kind != MediaKind.MUSIC:
         raise MediaRejected(f"a still image ({info.container}), not a video")
+    if not is_accepted_container(info.container):
+        raise MediaRejected(f"unsupported container {info.container!r} (accepted: {', '.join(DEMUXERS)})")
+    # Before the truncation check: a decode stopped at the duration limit is long, not truncated.
+    _check_limits(duration_s=info.decoded_duration_s, info=info, rules=rules)
     if info.video is None and info.audio is None:
         found = ", ".join(info.other_streams) or "nothing"
         raise MediaRejected(f"unsupported: no audio or video stream (found {found})")

@@ -24,6 +24,12 @@ class ImportBatch(models.Model):
     options = models.JSONField(
         default=dict, blank=True, help_text="Import options (default kind/label, licence) so a worker can run it."
     )
+    read_roots = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Real paths of the folders (or files) this batch may read; re-runs enforce the same "
+        "(annotation.import_roots). Empty: it may read nothing from the server's disk.",
+    )
     error = models.TextField(
         blank=True, help_text="Why the whole batch stopped (e.g. a manifest without a kind column)."
     )

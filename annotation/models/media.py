@@ -1,5 +1,7 @@
 from django.db import models
 
+from annotation.links import DATABASE_PATTERN, validate_http_url
+
 
 class MediaAsset(models.Model):
     """Fields shared by every imported source file. Content identity is the sha256 of the bytes."""
@@ -16,7 +18,9 @@ class MediaAsset(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     license = models.CharField(max_length=120, blank=True)
     attribution = models.TextField(blank=True)
-    source_url = models.URLField(max_length=500, blank=True)
+    source_url = models.URLField(
+        max_length=500, blank=True, validators=[validate_http_url], help_text="http:// or https:// only."
+    )
     import_batch = models.ForeignKey("annotation.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -42,6 +46,10 @@ class Video(MediaAsset):
         constraints = [
             models.CheckConstraint(condition=models.Q(duration_s__gt=0), name="video_duration_positive"),
             models.CheckConstraint(condition=models.Q(width__gt=0, height__gt=0, fps__gt=0), name="video_geometry"),
+            models.CheckConstraint(
+                condition=models.Q(source_url="") | models.Q(source_url__iregex=DATABASE_PATTERN),
+                name="video_source_url_http",
+            ),
         ]
 
 
@@ -63,4 +71,8 @@ class MusicTrack(MediaAsset):
         constraints = [
             models.CheckConstraint(condition=models.Q(duration_s__gt=0), name="track_duration_positive"),
             models.CheckConstraint(condition=models.Q(sample_rate__gt=0, channels__gt=0), name="track_audio_format"),
+            models.CheckConstraint(
+                condition=models.Q(source_url="") | models.Q(source_url__iregex=DATABASE_PATTERN),
+                name="track_source_url_http",
+            ),
         ]

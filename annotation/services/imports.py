@@ -1,7 +1,11 @@
 """Import media into the library: a folder, a manifest CSV, a single file or an upload.
 
-Every file is probed and validated first (``annotation.media``); a bad file becomes a REJECTED
-ImportItem with the reason while the good ones import. Content identity is the sha256 of the bytes:
+Every file is checked before it is opened and probed before it is stored; a bad file becomes a REJECTED
+ImportItem with the reason while the good ones import. Cheap checks come first: the row itself (kind,
+label, an http(s) ``source_url``, a media file extension), then the import roots
+(``annotation.import_roots``: nothing outside them is opened), the file size and the header probe
+against the limits on duration and frame size (no decode); only then the sha256, the full decode and
+the copy into storage, under a name whose extension comes from the probed container. Content identity is the sha256 of the bytes:
 importing the same content again is a no-op recorded as DUPLICATE. Each file's import is one
 transaction (rows + item + batch counters); its stored copy is removed again if that transaction fails,
 so there are never half-created rows or orphan files.
@@ -14,8 +18,9 @@ modified, and nothing is written into the repository.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -26,8 +31,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.files import delete_quietly, is_local, sha256_of, store_copy
+from annotation.import_roots import PathNotAllowed, allowed_path, configured_roots, is_allowed, resolve_roots
+from annotation.links import url_problem
 from annotation.manifests import LICENSES_FILENAME, ManifestEntry, ManifestError, read_licenses, read_manifest
-from annotation.media import MediaInfo, MediaKind, MediaRejected, ValidationRules, check, probe
+from annotation.media import (
+    MediaInfo,
+    MediaKind,
+    MediaRejected,
+    ValidationRules,
+    check,
+    check_header,
+    probe,
+    probe_header,
+)
+from annotation.media.formats import MEDIA_SUFFIXES, has_media_suffix, stored_suffix
 from annotation.media.render import extract_soundtrack
 from annotation.models import ImportBatch, ImportItem, MusicTrack, Video
 
@@ -42,17 +59,45 @@ Progress = Callable[[ImportItem], None] | None
 
 
 def validation_rules() -> ValidationRules:
-    return ValidationRules(min_duration_s=settings.MVFIT_MIN_MEDIA_DURATION_S)
+    """The configured rules: minimum duration and the limits checked on the header (``MVFIT_MAX_*``)."""
+    size = settings.MVFIT_MAX_VIDEO_SIZE.strip().lower()
+    try:
+        width, height = (int(v) for v in size.split("x")) if size else (0, 0)
+    except ValueError as exc:
+        raise ValueError(f"MVFIT_MAX_VIDEO_SIZE must look like 1920x1080, not {size!r}") from exc
+    return ValidationRules(
+        min_duration_s=settings.MVFIT_MIN_MEDIA_DURATION_S,
+        max_duration_s=settings.MVFIT_MAX_MEDIA_DURATION_S or None,
+        max_video_size=(width, height) if width and height else None,
+    )
+
+
+def max_file_bytes() -> int:
+    """The largest media file accepted, by upload (body limit) or server-side import (``MVFIT_MAX_UPLOAD_MB``)."""
+    return settings.MVFIT_MAX_UPLOAD_MB * 1024 * 1024
+
+
+def batch_roots(*, location: Path | None = None, extra: Iterable[Path | str] = ()) -> list[str]:
+    """What a batch may read: ``MVFIT_IMPORT_ROOTS``, the folder it imports (or the manifest's folder),
+    and ``extra`` (``import_media --allow-root``). See ``annotation.import_roots``."""
+    named = []
+    if location is not None:
+        location = Path(os.path.abspath(location))
+        named.append(location.parent if location.suffix.lower() == ".csv" else location)
+    return resolve_roots([*configured_roots(), *named, *extra])
 
 
 # --- batches -----------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def create_batch(*, source: str, location: str, user=None, options: dict | None = None) -> ImportBatch:
+def create_batch(
+    *, source: str, location: str, read_roots: list[str], user=None, options: dict | None = None
+) -> ImportBatch:
     return ImportBatch.objects.create(
         source=source,
         location=location,
+        read_roots=list(read_roots),
         created_by=user if user and user.is_authenticated else None,
         options=options or {},
     )
@@ -67,24 +112,33 @@ def import_folder(
     attribution: str = "",
     user=None,
     progress: Progress = None,
+    extra_roots: Iterable[Path | str] = (),
 ) -> ImportBatch:
     """Import every media file under ``folder`` (recursively). Without ``label``, a file's label is the
     name of the folder it sits in (``jazz/take1.ogg`` -> ``jazz``); without ``kind`` it is inferred
-    (a video stream -> video, else music)."""
+    (a video stream -> video, else music). The batch may read the folder, ``MVFIT_IMPORT_ROOTS`` and
+    ``extra_roots``: a symlink pointing anywhere else is rejected without being opened."""
+    folder = Path(os.path.abspath(folder))
     batch = create_batch(
         source=ImportBatch.Source.FOLDER,
-        location=str(Path(folder).resolve()),
+        location=str(folder),
+        read_roots=batch_roots(location=folder, extra=extra_roots),
         user=user,
         options={"kind": kind, "label": label, "license": license, "attribution": attribution},
     )
     return run_batch(batch_id=batch.pk, progress=progress)
 
 
-def import_manifest(*, manifest: Path, user=None, progress: Progress = None) -> ImportBatch:
+def import_manifest(
+    *, manifest: Path, user=None, progress: Progress = None, extra_roots: Iterable[Path | str] = ()
+) -> ImportBatch:
     """Import the files a manifest CSV lists (see ``annotation.manifests``). Raises ManifestError before
-    creating anything if the manifest as a whole is unusable."""
-    read_manifest(manifest)  # fail fast on a missing column, before a batch exists
-    batch = create_batch(source=ImportBatch.Source.MANIFEST, location=str(Path(manifest).resolve()), user=user)
+    creating anything if the manifest as a whole is unusable. Rows may name files inside the manifest's
+    folder, ``MVFIT_IMPORT_ROOTS`` and ``extra_roots``; any other row is rejected without being opened."""
+    manifest = Path(os.path.abspath(manifest))
+    roots = batch_roots(location=manifest, extra=extra_roots)
+    read_manifest(manifest, roots=roots)  # fail fast on a missing column, before a batch exists
+    batch = create_batch(source=ImportBatch.Source.MANIFEST, location=str(manifest), read_roots=roots, user=user)
     return run_batch(batch_id=batch.pk, progress=progress)
 
 
@@ -101,9 +155,12 @@ def import_single_file(
     source: str = ImportBatch.Source.FILE,
     original_name: str | None = None,
 ) -> ImportItem:
-    """Import one local file as its own batch; returns the item (outcome + reason)."""
-    path = Path(path)
-    batch = create_batch(source=source, location=original_name or str(path), user=user)
+    """Import one local file as its own batch; returns the item (outcome + reason). The file was named
+    explicitly, so the batch may read that file (following a symlink) and nothing else."""
+    path = Path(os.path.abspath(path))
+    batch = create_batch(
+        source=source, location=original_name or str(path), read_roots=resolve_roots([path]), user=user
+    )
     entry = ManifestEntry(
         path=path,
         kind=(kind or "").lower(),
@@ -152,12 +209,14 @@ def queue_batch(*, source: str, location: Path, user=None, options: dict | None 
     """Create a folder/manifest batch and run it in a Celery worker after commit (used by the API)."""
     from annotation.tasks import run_import_batch_task
 
+    location = allowed_path(location, roots=configured_roots())
+    roots = batch_roots(location=location)
     if source == ImportBatch.Source.MANIFEST:
-        read_manifest(location)
-    elif not Path(location).is_dir():
+        read_manifest(location, roots=roots)
+    elif not location.is_dir():
         raise NotADirectoryError(f"not a folder: {location}")
     with transaction.atomic():
-        batch = create_batch(source=source, location=str(Path(location).resolve()), user=user, options=options)
+        batch = create_batch(source=source, location=str(location), read_roots=roots, user=user, options=options)
         transaction.on_commit(lambda: run_import_batch_task.delay(batch.pk))
     batch.refresh_from_db()
     return batch
@@ -171,7 +230,7 @@ def run_batch(*, batch_id: int, progress: Progress = None) -> ImportBatch:
         return batch
     try:
         entries = _entries_for(batch)
-    except (ManifestError, OSError) as exc:
+    except (ManifestError, OSError, PathNotAllowed) as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(error=str(exc), finished_at=timezone.now())
         batch.refresh_from_db()
         return batch
@@ -189,7 +248,7 @@ def count_candidates(batch: ImportBatch) -> int:
     """How many files a batch will look at (for progress bars)."""
     try:
         return len(_entries_for(batch))
-    except (ManifestError, OSError):
+    except (ManifestError, OSError, PathNotAllowed):
         return 0
 
 
@@ -200,45 +259,60 @@ def _finish(batch: ImportBatch) -> ImportBatch:
 
 
 def _entries_for(batch: ImportBatch) -> list[ManifestEntry]:
-    location = Path(batch.location)
+    location = allowed_path(batch.location, roots=batch.read_roots)
     if batch.source == ImportBatch.Source.MANIFEST:
-        return read_manifest(location)
+        return read_manifest(location, roots=batch.read_roots)
     if batch.source == ImportBatch.Source.FOLDER:
-        return folder_entries(location, **batch.options)
+        return folder_entries(location, roots=batch.read_roots, **batch.options)
     raise ManifestError(f"batch {batch.pk} ({batch.source}) has no file list to run")
 
 
 def folder_entries(
-    folder: Path, *, kind: str | None = None, label: str | None = None, license: str = "", attribution: str = ""
+    folder: Path,
+    *,
+    roots: Iterable[str | Path] | None = None,
+    kind: str | None = None,
+    label: str | None = None,
+    license: str = "",
+    attribution: str = "",
 ) -> list[ManifestEntry]:
-    folder = Path(folder)
+    """The import candidates under ``folder``, found by name only: nothing is opened or stat()ed here.
+
+    Hidden files and documentation sidecars are skipped; any other file is a candidate, and
+    ``import_entry`` rejects one without a media extension. Symlinked folders are not followed; a
+    symlinked file is listed under its own name and refused by ``import_entry`` if it points outside
+    ``roots`` (default: the folder itself).
+    """
+    roots = resolve_roots(roots if roots is not None else [folder])
+    folder = allowed_path(folder, roots=roots)
     if not folder.is_dir():
         raise NotADirectoryError(f"not a folder: {folder}")
-    credits = read_licenses(folder / LICENSES_FILENAME)
+    licenses = folder / LICENSES_FILENAME
+    credits = read_licenses(licenses) if is_allowed(licenses, roots=roots) else {}
     # Never re-import the library's own stored files (when the folder contains the media storage).
     managed = (
-        [Path(default_storage.location).resolve() / sub for sub in MANAGED_MEDIA_FOLDERS]
+        {os.path.join(os.path.realpath(default_storage.location), sub) for sub in MANAGED_MEDIA_FOLDERS}
         if is_local(default_storage)
-        else []
+        else set()
     )
     entries = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or any(part.startswith(".") for part in relative.parts):
-            continue
-        if any(folder_ in path.resolve().parents for folder_ in managed):
-            continue
-        if path.suffix.lower() in SIDECAR_SUFFIXES:
-            continue
-        entry = ManifestEntry(
-            path=path.resolve(),
-            kind=(kind or "").lower(),
-            label=label or (relative.parent.name if relative.parent.name else UNLABELLED),
-            license=license,
-            attribution=attribution,
-        )
-        entries.append(entry.with_credit(credits.get(relative.as_posix())))
-    return entries
+    for directory, subfolders, files in os.walk(folder):  # symlinked folders are listed, not entered
+        here = Path(directory)
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and str(here / d) not in managed]
+        for name in files:
+            path = here / name
+            if name.startswith(".") or path.suffix.lower() in SIDECAR_SUFFIXES:
+                continue
+            relative = path.relative_to(folder)
+            entry = ManifestEntry(
+                path=path,
+                kind=(kind or "").lower(),
+                label=label or (relative.parent.name if relative.parent.name else UNLABELLED),
+                license=license,
+                attribution=attribution,
+            )
+            entries.append(entry.with_credit(credits.get(relative.as_posix())))
+    return sorted(entries, key=lambda e: e.path)
 
 
 # --- one file ----------------------------------------------------------------------------------
@@ -258,9 +332,11 @@ def import_entry(
     """Import one file into ``batch``; always returns its ImportItem (imported / duplicate / rejected).
 
     ``shown_path`` replaces the local path in the item (an upload's temporary file means nothing to users).
+    The file is opened only if it lies inside ``batch.read_roots`` once symlinks are resolved, and fully
+    decoded only once its header is within the limits.
     """
-    path = Path(entry.path)
-    record = {"batch": batch, "path": shown_path or str(path), "kind": entry.kind}
+    named = Path(entry.path)
+    record = {"batch": batch, "path": shown_path or str(named), "kind": entry.kind}
     try:
         if entry.problem:
             raise MediaRejected(entry.problem)
@@ -270,16 +346,34 @@ def import_entry(
             raise MediaRejected("no label given (scene category for videos, genre for music)")
         if len(label) > 100:
             raise MediaRejected("label longer than 100 characters")
+        if problem := url_problem(entry.source_url):
+            raise MediaRejected(f"row {entry.row}: {problem}" if entry.row else problem)
+        name = original_name or named.name
+        if not has_media_suffix(name):
+            raise MediaRejected(
+                f"not a media file name ({Path(name).suffix.lower() or 'no extension'}); "
+                f"accepted: {', '.join(sorted(MEDIA_SUFFIXES))}"
+            )
+        try:
+            path = allowed_path(named, roots=batch.read_roots)
+        except PathNotAllowed as exc:
+            raise MediaRejected(str(exc)) from None
         if not path.is_file():
-            raise MediaRejected("file not found" if not path.exists() else "not a regular file")
+            raise MediaRejected("not a regular file")
+        size, rules = path.stat().st_size, validation_rules()
+        if size > max_file_bytes():
+            raise MediaRejected(
+                f"file too large: {size / 2**20:.1f} MB (the limit is {settings.MVFIT_MAX_UPLOAD_MB} MB)"
+            )
+        check_header(probe_header(path), rules=rules)  # cheap: nothing is decoded before the limits pass
         digest = sha256_of(path)
         record["sha256"] = digest
         _raise_if_duplicate(digest, kind)
-        info = probe(path)
+        info = probe(path, max_duration_s=rules.max_duration_s)
         kind = kind or (MediaKind.VIDEO if info.video else MediaKind.MUSIC)
         record["kind"] = kind.value
-        check(info, kind=kind, rules=validation_rules())
-        return _create_assets(record, entry, kind, info, digest, original_name or path.name)
+        check(info, kind=kind, rules=rules)
+        return _create_assets(record, entry, path, kind, info, digest, name)
     except _Duplicate as dup:
         link = {"video": dup.existing} if isinstance(dup.existing, Video) else {"track": dup.existing}
         return _record(record, ImportItem.Outcome.DUPLICATE, str(dup), **link)
@@ -322,12 +416,24 @@ def _record(record: dict, outcome: str, reason: str = "", **links) -> ImportItem
     return item
 
 
-def _storage_name(folder: str, digest: str, suffix: str) -> str:
-    return f"library/{folder}/{digest[:2]}/{digest}{suffix.lower()}"
+def _storage_name(folder: str, digest: str, info: MediaInfo) -> str:
+    """Content-addressed name; the extension comes from the probed container, never from the client."""
+    suffix = stored_suffix(
+        info.container,
+        video_codec=info.video.codec if info.video else None,
+        audio_codec=info.audio.codec if info.audio else None,
+    )
+    return f"library/{folder}/{digest[:2]}/{digest}{suffix}"
 
 
 def _create_assets(
-    record: dict, entry: ManifestEntry, kind: MediaKind, info: MediaInfo, digest: str, original_name: str
+    record: dict,
+    entry: ManifestEntry,
+    path: Path,
+    kind: MediaKind,
+    info: MediaInfo,
+    digest: str,
+    original_name: str,
 ) -> ImportItem:
     stored: list[tuple[type[models.Model], str]] = []
     try:
@@ -341,26 +447,26 @@ def _create_assets(
             }
             metadata = {**info.as_metadata(), **({"manifest": entry.metadata} if entry.metadata else {})}
             if kind == MediaKind.MUSIC:
-                name = store_copy(entry.path, _storage_name("music", digest, entry.path.suffix))
+                name = store_copy(path, _storage_name("music", digest, info))
                 stored.append((MusicTrack, name))
                 track = _create_track(
                     name=name,
                     digest=digest,
                     original_name=original_name,
-                    size_bytes=entry.path.stat().st_size,
+                    size_bytes=path.stat().st_size,
                     label=entry.label,
                     info=info,
                     metadata=metadata,
                     common=common,
                 )
                 return _record(record, ImportItem.Outcome.IMPORTED, track=track)
-            name = store_copy(entry.path, _storage_name("video", digest, entry.path.suffix))
+            name = store_copy(path, _storage_name("video", digest, info))
             stored.append((Video, name))
             video = Video.objects.create(
                 file=name,
                 sha256=digest,
                 original_name=original_name[:300],
-                size_bytes=entry.path.stat().st_size,
+                size_bytes=path.stat().st_size,
                 duration_s=round(info.duration_s, 3),
                 codec=info.video.codec,
                 container=info.container[:60],
@@ -375,7 +481,7 @@ def _create_assets(
             )
             track = None
             if kind == MediaKind.MUSIC_VIDEO:
-                track = _create_soundtrack(video, entry, original_name, common, stored)
+                track = _create_soundtrack(video, entry, path, original_name, common, stored)
             return _record(record, ImportItem.Outcome.IMPORTED, video=video, track=track)
     except IntegrityError:
         # Lost a race with a concurrent import of the same content: report it as the duplicate it is.
@@ -419,18 +525,18 @@ def _create_track(
 
 
 def _create_soundtrack(
-    video: Video, entry: ManifestEntry, original_name: str, common: dict, stored: list
+    video: Video, entry: ManifestEntry, path: Path, original_name: str, common: dict, stored: list
 ) -> MusicTrack:
     """Extract a music video's audio (stream copy) into a MusicTrack linked to the video: a G pair."""
     with tempfile.TemporaryDirectory(prefix="mvfit-soundtrack-") as tmp:
         audio = Path(tmp) / "soundtrack.mka"
-        extract_soundtrack(source=entry.path, output=audio)
+        extract_soundtrack(source=path, output=audio)
         info = probe(audio)
         check(info, kind=MediaKind.MUSIC, rules=validation_rules())
         digest = sha256_of(audio)
         if existing := MusicTrack.objects.filter(sha256=digest).first():
             raise MediaRejected(f"its soundtrack is identical to track #{existing.pk} {existing.original_name!r}")
-        name = store_copy(audio, _storage_name("music", digest, ".mka"))
+        name = store_copy(audio, _storage_name("music", digest, info))
         stored.append((MusicTrack, name))
         return _create_track(
             name=name,

@@ -1,4 +1,10 @@
-"""python manage.py import_media PATH — import a folder, a manifest CSV or one file into the library."""
+"""python manage.py import_media PATH — import a folder, a manifest CSV or one file into the library.
+
+What it may read (``annotation.import_roots``): the file, folder or manifest named, and -- for a folder
+or a manifest -- files inside that folder (the manifest's folder), inside ``MVFIT_IMPORT_ROOTS`` and
+inside each ``--allow-root PATH``. A manifest row or a symlink pointing anywhere else is rejected
+without being opened, so a manifest written by someone else cannot pull in, say, /etc/passwd.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +32,22 @@ class Command(BaseCommand):
         parser.add_argument("--license", default="", help="licence for every file (folder or single file)")
         parser.add_argument("--attribution", default="", help="attribution for every file (folder or single file)")
         parser.add_argument("--title", default="", help="title (single file)")
+        parser.add_argument(
+            "--allow-root",
+            action="append",
+            default=[],
+            type=Path,
+            metavar="PATH",
+            help="also let manifest rows and symlinks read files inside PATH (repeatable); by default only "
+            "the named folder (or the manifest's folder) and MVFIT_IMPORT_ROOTS",
+        )
 
-    def handle(self, *args, path: Path, kind, label, license, attribution, title, verbosity, **options):
+    def handle(self, *args, path: Path, kind, label, license, attribution, title, allow_root, verbosity, **options):
         self.verbosity = verbosity
         path = path.expanduser()
+        extra_roots = [root.expanduser() for root in allow_root]
+        if missing := [str(root) for root in extra_roots if not root.is_dir()]:
+            raise CommandError(f"--allow-root must name existing folders: {', '.join(missing)}")
         if not path.exists():
             raise CommandError(f"{path} does not exist")
         if path.is_file() and path.suffix.lower() == ".csv":
@@ -38,7 +56,7 @@ class Command(BaseCommand):
             except ManifestError as exc:
                 raise CommandError(str(exc)) from exc
             with self._bar(total, verbosity) as bar:
-                batch = imports.import_manifest(manifest=path, progress=self._advance(bar))
+                batch = imports.import_manifest(manifest=path, progress=self._advance(bar), extra_roots=extra_roots)
         elif path.is_dir():
             total = len(imports.folder_entries(path, kind=kind, label=label))
             if total == 0:
@@ -56,6 +74,7 @@ class Command(BaseCommand):
                     license=license,
                     attribution=attribution,
                     progress=self._advance(bar),
+                    extra_roots=extra_roots,
                 )
         else:
             if not label:

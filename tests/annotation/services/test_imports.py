@@ -44,6 +44,7 @@ def mixed_folder(tmp_path, media_files) -> Path:
     complete = faststart_copy(media_files["video"], tmp_path / "faststart.mp4").read_bytes()
     (folder / "city" / "truncated_tail.mp4").write_bytes(complete[: len(complete) // 2])
     (folder / "jazz" / "notes.bin").write_text("these are my notes, not music\n" * 20)
+    (folder / "jazz" / "notes.wav").write_text("these are my notes, not music\n" * 20)
     copy_to(media_files["silent"], folder / "jazz" / "silent.ogg")
     synthetic_music(folder / "jazz", "blip.ogg", duration_s=0.4)
     (folder / "README.md").write_text("sidecar files are not import candidates")
@@ -61,7 +62,8 @@ def test_a_mixed_folder_imports_the_good_files_and_rejects_each_bad_one_with_its
         "corrupt: not a valid MP4/MOV file (no 'ftyp' header, no 'moov' index)",
     )
     assert result["scrambled.webm"] == ("rejected", "corrupt: not a valid Matroska/WebM file (unreadable EBML header)")
-    assert result["notes.bin"] == (
+    assert result["notes.bin"][1].startswith("not a media file name (.bin); accepted: .aac, .avi, .flac,")
+    assert result["notes.wav"] == (
         "rejected",
         "not a readable audio or video file (corrupt, or a format ffmpeg does not support)",
     )
@@ -70,7 +72,7 @@ def test_a_mixed_folder_imports_the_good_files_and_rejects_each_bad_one_with_its
     assert result["silent.ogg"][1].startswith("silent: the audio never rises above")
     assert result["blip.ogg"][1].startswith("too short: 0.4")
     assert "README.md" not in result
-    assert (batch.n_imported, batch.n_duplicate, batch.n_rejected) == (2, 0, 7)
+    assert (batch.n_imported, batch.n_duplicate, batch.n_rejected) == (2, 0, 8)
     assert batch.finished_at is not None
 
     video = Video.objects.get()
@@ -167,7 +169,7 @@ def test_manifest_import_uses_labels_kinds_and_credits(tmp_path, media_files):
 
     result = outcomes(batch)
     assert (batch.n_imported, batch.n_rejected) == (3, 2)
-    assert result["missing.mp4"] == ("rejected", "file not found")
+    assert result["missing.mp4"] == ("rejected", "not found, or outside the folders this import may read")
     reasons = [i.reason for i in batch.items.filter(kind="hologram")]
     assert reasons == ["unknown kind 'hologram' (expected video, music or music_video)"]
     track = MusicTrack.objects.get(label="ambient")
@@ -188,7 +190,11 @@ def test_a_manifest_without_required_columns_is_refused_before_anything_happens(
 
 
 def test_run_batch_resumes_after_a_crash_without_repeating_finished_files(mixed_folder):
-    batch = imports.create_batch(source=ImportBatch.Source.FOLDER, location=str(mixed_folder))
+    batch = imports.create_batch(
+        source=ImportBatch.Source.FOLDER,
+        location=str(mixed_folder),
+        read_roots=imports.batch_roots(location=mixed_folder),
+    )
     entries = imports.folder_entries(mixed_folder)
     imports.import_entry(batch=batch, entry=entries[0])  # the worker died after the first file
 
