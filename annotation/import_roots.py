@@ -2,14 +2,19 @@
 
 An import is confined to a list of *roots* (folders, or single files). :func:`allowed_path` is the only
 gate: the import API's ``path``, the folder or manifest of a batch, its LICENSES.md and every file of
-every batch go through it before anything opens them. A path is allowed when, after resolving symlinks
-(``os.path.realpath``), it lies inside one of the roots (also resolved) and exists. Everything else --
-``../`` escapes, absolute paths elsewhere, symlinks pointing out, missing files -- gets the same answer,
-:data:`NOT_ALLOWED`, so the answer does not tell whether a path outside the roots exists.
+every batch go through it before anything opens them. A path is allowed when, with its symlinks
+resolved (what ``os.path.realpath`` gives), it lies inside one of the roots (also resolved) and exists.
+Everything else -- ``../`` escapes, absolute paths elsewhere, symlinks pointing out, missing files --
+gets the same answer, :data:`NOT_ALLOWED`, so the answer does not tell whether a path outside the roots
+exists.
 
-Nothing outside the roots is opened, stat()ed or handed to ffmpeg: a path whose normalised form already
-lies outside every root is refused without touching the file system at all; only paths that look inside
-are resolved (``realpath`` reads the links on the way) and then checked again.
+Nothing outside the roots is opened, stat()ed or handed to ffmpeg, not even to resolve a link: the path
+is first normalised (``..`` collapsed) and refused without any system call unless it lies inside a root;
+it is then resolved one component at a time (``lstat``/``readlink``, like ``realpath``), and each link
+target is checked the same way before anything under it is looked at.
+
+Knowingly not covered: someone who can write inside the roots and swaps a checked file for a symlink
+between the check and the read (a race; the roots are meant to be folders only staff can write).
 
 Which roots a batch gets (``annotation.services.imports.batch_roots``): ``MVFIT_IMPORT_ROOTS``, plus
 the folder a folder import was pointed at or the folder of the manifest, plus any folder the operator
@@ -20,6 +25,7 @@ redelivery enforces exactly the same confinement.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -47,19 +53,61 @@ def resolve_roots(roots: Iterable[str | os.PathLike]) -> list[str]:
     return resolved
 
 
+def named_roots(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Roots named by an operator: each as written (absolute) and resolved, so paths below it may be
+    named either way (a folder reached through a symlink, ``/tmp`` on macOS)."""
+    roots: list[str] = []
+    for path in paths:
+        for root in (os.path.normpath(os.path.abspath(os.fspath(path))), os.path.realpath(os.fspath(path))):
+            if root not in roots:
+                roots.append(root)
+    return roots
+
+
+_MAX_LINKS = 40  # as the kernel's ELOOP limit
+
+
+def _confined_realpath(path: str, lexical_roots: list[str]) -> str | None:
+    """``os.path.realpath(path)`` computed without looking at anything outside ``lexical_roots``.
+
+    ``None`` as soon as the path, or the target of a link on the way, lies outside every root. Every
+    path handed to ``lstat``/``readlink`` is inside a root or one of its parent folders.
+    """
+    pending, links = path, 0
+    while True:
+        if not any(_inside(pending, root) for root in lexical_roots):
+            return None
+        parts = [part for part in pending.split(os.sep) if part]
+        current = os.sep
+        for index, part in enumerate(parts):
+            candidate = os.path.join(current, part)
+            try:
+                mode = os.lstat(candidate).st_mode
+            except OSError:  # missing (or unreadable): nothing further down can be a link
+                return os.path.join(candidate, *parts[index + 1 :])
+            if stat.S_ISLNK(mode):
+                links += 1
+                if links > _MAX_LINKS:
+                    return None
+                target = os.readlink(candidate)
+                pending = os.path.normpath(os.path.join(current, target, *parts[index + 1 :]))
+                break
+            current = candidate
+        else:
+            return current
+
+
 def allowed_path(path: str | os.PathLike, *, roots: Iterable[str | os.PathLike]) -> Path:
     """The real path of ``path`` if it may be read under ``roots``; else :class:`PathNotAllowed`.
 
-    ``roots`` should be real paths already (:func:`resolve_roots`); the lexical pre-check also accepts
-    them as written, so a root configured through a symlinked folder still works.
+    ``roots`` should be real paths already (:func:`resolve_roots`); they are also accepted as written,
+    so a root configured through a symlinked folder still works.
     """
-    roots = [os.fspath(r) for r in roots]
+    roots = [os.path.normpath(os.path.abspath(os.fspath(r))) for r in roots]
     real_roots = resolve_roots(roots)
     lexical = os.path.normpath(os.path.abspath(os.fspath(path)))
-    if not any(_inside(lexical, os.path.normpath(root)) for root in [*roots, *real_roots]):
-        raise PathNotAllowed()
-    real = os.path.realpath(lexical)
-    if not any(_inside(real, root) for root in real_roots) or not os.path.exists(real):
+    real = _confined_realpath(lexical, [*roots, *real_roots])
+    if real is None or not any(_inside(real, root) for root in real_roots) or not os.path.exists(real):
         raise PathNotAllowed()
     return Path(real)
 

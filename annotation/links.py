@@ -16,7 +16,7 @@ SCHEMES = ("http", "https")
 # The same rule as a regular expression, for the database constraint (PostgreSQL and SQLite).
 DATABASE_PATTERN = r"^https?://"
 
-_validator = URLValidator(schemes=list(SCHEMES), message="Enter an http:// or https:// URL.")
+_validator = URLValidator(schemes=list(SCHEMES), message="Enter an http:// or https:// URL.", code="http_url")
 
 
 def validate_http_url(value: str) -> None:

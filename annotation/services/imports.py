@@ -31,7 +31,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotation.files import delete_quietly, is_local, sha256_of, store_copy
-from annotation.import_roots import PathNotAllowed, allowed_path, configured_roots, is_allowed, resolve_roots
+from annotation.import_roots import (
+    PathNotAllowed,
+    allowed_path,
+    configured_roots,
+    is_allowed,
+    named_roots,
+)
 from annotation.links import url_problem
 from annotation.manifests import LICENSES_FILENAME, ManifestEntry, ManifestError, read_licenses, read_manifest
 from annotation.media import (
@@ -80,11 +86,11 @@ def max_file_bytes() -> int:
 def batch_roots(*, location: Path | None = None, extra: Iterable[Path | str] = ()) -> list[str]:
     """What a batch may read: ``MVFIT_IMPORT_ROOTS``, the folder it imports (or the manifest's folder),
     and ``extra`` (``import_media --allow-root``). See ``annotation.import_roots``."""
-    named = []
+    named = list(extra)
     if location is not None:
         location = Path(os.path.abspath(location))
-        named.append(location.parent if location.suffix.lower() == ".csv" else location)
-    return resolve_roots([*configured_roots(), *named, *extra])
+        named.insert(0, location.parent if location.suffix.lower() == ".csv" else location)
+    return list(dict.fromkeys([*configured_roots(), *named_roots(named)]))
 
 
 # --- batches -----------------------------------------------------------------------------------
@@ -158,9 +164,7 @@ def import_single_file(
     """Import one local file as its own batch; returns the item (outcome + reason). The file was named
     explicitly, so the batch may read that file (following a symlink) and nothing else."""
     path = Path(os.path.abspath(path))
-    batch = create_batch(
-        source=source, location=original_name or str(path), read_roots=resolve_roots([path]), user=user
-    )
+    batch = create_batch(source=source, location=original_name or str(path), read_roots=named_roots([path]), user=user)
     entry = ManifestEntry(
         path=path,
         kind=(kind or "").lower(),
@@ -283,7 +287,7 @@ def folder_entries(
     symlinked file is listed under its own name and refused by ``import_entry`` if it points outside
     ``roots`` (default: the folder itself).
     """
-    roots = resolve_roots(roots if roots is not None else [folder])
+    roots = [os.fspath(r) for r in roots] if roots is not None else named_roots([folder])
     folder = allowed_path(folder, roots=roots)
     if not folder.is_dir():
         raise NotADirectoryError(f"not a folder: {folder}")

@@ -111,3 +111,30 @@ def test_progress_reports_library_counts(staff_client):
     body = staff_client.get(reverse("annotation:api-progress")).json()
     assert body["videos"] == 0
     assert body["pairings"] == {"pending": 0, "rendering": 0, "ready": 0, "failed": 0, "total": 0}
+
+
+def test_an_upload_named_html_is_refused_even_when_its_content_is_playable_media(staff_client, media_files):
+    # A polyglot: real Ogg bytes (ffmpeg reads them) under a name a browser would render as a page.
+    response = staff_client.post(
+        UPLOADS,
+        {"file": SimpleUploadedFile("x.html", media_files["music"].read_bytes()), "kind": "music", "label": "jazz"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["reason"].startswith("not a media file name (.html); accepted: .aac, .avi,")
+    assert not MusicTrack.objects.exists()
+
+
+def test_the_stored_name_takes_its_extension_from_the_probed_container_not_the_client(staff_client, media_files):
+    response = upload_as(staff_client, media_files["music"], "trick.webm", kind="music", label="jazz")
+    video = upload_as(staff_client, media_files["video"], "clip.MOV", kind="video", label="city")
+
+    assert response.status_code == 201, response.json()
+    track = MusicTrack.objects.get()
+    assert track.file.name.endswith(f"{track.sha256}.ogg") and track.original_name == "trick.webm"
+    assert video.status_code == 201, video.json()
+    assert Video.objects.get().file.name.endswith(".mp4")
+
+
+def upload_as(client, path, name, **fields):
+    return client.post(UPLOADS, {"file": SimpleUploadedFile(name, path.read_bytes()), **fields})

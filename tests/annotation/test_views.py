@@ -84,3 +84,33 @@ def test_media_is_staff_only_and_paths_cannot_escape_media(staff_client, rendere
     partial = Path(default_storage.path(rendered_pairing.rendered_file.name)).with_name(".partial-abc-pairing-1.mp4")
     partial.write_bytes(b"half a file")
     assert staff_client.get("/media/pairings/0000/.partial-abc-pairing-1.mp4").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "disposition"),
+    [
+        ("library/x/evil.html", "application/octet-stream", "attachment"),
+        ("library/x/evil.htm", "application/octet-stream", "attachment"),
+        ("library/x/evil.svg", "application/octet-stream", "attachment"),
+        ("library/x/no_extension", "application/octet-stream", "attachment"),
+        ("library/x/clip.mkv", "video/x-matroska", "attachment"),
+        ("library/x/clip.mp4", "video/mp4", None),
+        ("library/x/song.m4a", "audio/mp4", None),
+        ("library/x/song.ogg", "audio/ogg", None),
+    ],
+)
+def test_stored_files_are_served_as_media_or_as_a_download_never_as_a_page(
+    staff_client, name, content_type, disposition
+):
+    # Whatever is in storage (rows imported before stored names followed the container, a stray file):
+    # a browser never renders it as HTML on the staff origin.
+    path = Path(default_storage.path(name))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"<html><script>fetch('/api/library/imports/')</script></html>")
+
+    response = staff_client.get(f"/media/{name}")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response.get("Content-Disposition") == disposition

@@ -203,3 +203,23 @@ def test_run_batch_resumes_after_a_crash_without_repeating_finished_files(mixed_
     assert finished.items.count() == len(entries)
     assert finished.items.filter(path=str(entries[0].path)).count() == 1
     assert finished.n_imported == 2
+
+
+def test_a_folder_accepts_media_extensions_only_and_names_stored_copies_after_the_container(tmp_path, media_files):
+    folder = tmp_path / "drop"
+    copy_to(media_files["video"], folder / "city" / "page.htm")  # real video bytes, a page's name
+    copy_to(media_files["video"], folder / "city" / "image.svg")
+    copy_to(media_files["music"], folder / "jazz" / "track.MP3")  # Ogg bytes, an MP3's name
+    copy_to(media_files["music2"], folder / "jazz" / "noext")
+
+    batch = imports.import_folder(folder=folder)
+
+    result = outcomes(batch)
+    for name, suffix in [("page.htm", ".htm"), ("image.svg", ".svg"), ("noext", "no extension")]:
+        assert result[name] == ("rejected", f"not a media file name ({suffix}); accepted: {ACCEPTED}"), name
+    assert result["track.MP3"][0] == "imported"
+    assert stored_files() == [f"music/{MusicTrack.objects.get().sha256[:2]}/{MusicTrack.objects.get().sha256}.ogg"]
+    assert not Video.objects.exists()
+
+
+ACCEPTED = ".aac, .avi, .flac, .m4a, .m4v, .mka, .mkv, .mov, .mp3, .mp4, .oga, .ogg, .ogv, .opus, .wav, .webm"
