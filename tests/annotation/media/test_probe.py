@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from annotation.media import MediaError, MediaKind, MediaRejected, ValidationRules, check, probe
+from annotation.media import (
+    MediaError,
+    MediaKind,
+    MediaRejected,
+    ValidationRules,
+    check,
+    check_header,
+    probe,
+    probe_header,
+    run_ffmpeg,
+)
 from annotation.media.ffmpeg import _resolve_binary
 from annotation.media.probe import MediaInfo, VideoStream, parse_ffmpeg_log
 
@@ -102,3 +112,61 @@ def test_a_few_broken_frames_are_tolerated_but_the_threshold_is_configurable():
 def test_a_configured_ffmpeg_that_does_not_exist_is_a_clear_error(tmp_path):
     with pytest.raises(MediaError, match="is not an executable file"):
         _resolve_binary(str(tmp_path / "no-ffmpeg"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "rules", "reason"),
+    [
+        (
+            {"declared_duration_s": 1200.0},
+            ValidationRules(max_duration_s=900),
+            "too long: 1200.0 s (the limit is 900 s)",
+        ),
+        (
+            {"video": VideoStream("h264", 3840, 2160, 25.0)},
+            ValidationRules(max_video_size=(1920, 1080)),
+            "frame too large: 3840x2160 (the limit is 1920x1080, either orientation)",
+        ),
+        (
+            {"video": VideoStream("h264", 1080, 2000, 25.0)},
+            ValidationRules(max_video_size=(1920, 1080)),
+            "frame too large: 1080x2000 (the limit is 1920x1080, either orientation)",
+        ),
+        ({"container": "png_pipe"}, ValidationRules(), "unsupported container 'png_pipe' (accepted: mov, matroska,"),
+        ({"container": "hls"}, ValidationRules(), "unsupported container 'hls' (accepted: mov, matroska,"),
+        ({"open_error": "[in#0] Format not on whitelist 'mov,...'"}, ValidationRules(), "unsupported format: not an"),
+    ],
+)
+def test_the_header_check_refuses_what_is_over_the_limits_or_not_media(fields, rules, reason):
+    with pytest.raises(MediaRejected) as excinfo:
+        check_header(info(decoded_duration_s=None, **fields), rules=rules)
+    assert str(excinfo.value).startswith(reason)
+
+
+def test_the_header_check_passes_portrait_video_and_unknown_durations():
+    rules = ValidationRules(max_duration_s=900, max_video_size=(1920, 1080))
+    check_header(info(video=VideoStream("h264", 1080, 1920, 30.0), decoded_duration_s=None), rules=rules)
+    check_header(info(declared_duration_s=None, decoded_duration_s=None), rules=rules)  # the decode is bounded
+
+
+def test_the_header_probe_reads_the_header_and_decodes_nothing(media_files):
+    header = probe_header(media_files["music_video"])
+    assert header.open_error is None and header.decode_errors == []
+    assert header.container.startswith("mov,mp4") and header.declared_duration_s == pytest.approx(4.0, abs=0.1)
+    assert (header.video.width, header.video.height) == (96, 64) and header.audio.codec == "aac"
+    assert header.decoded_duration_s is None and header.max_volume_db is None
+
+
+def test_ffmpeg_may_only_use_the_accepted_demuxers(tmp_path, media_files):
+    # A PNG named .mp4 and an HLS playlist (which would make ffmpeg open other files) do not open at all.
+    picture = tmp_path / "picture.mp4"
+    source = ["-f", "lavfi", "-i", "testsrc2=size=64x64:d=1", "-frames:v", "1"]
+    run_ffmpeg(["-y", "-loglevel", "error", *source, "-f", "image2", "-c:v", "png", str(picture)])
+    playlist = tmp_path / "list.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n{media_files['video']}\n#EXT-X-ENDLIST\n")
+
+    for path in (picture, playlist):
+        for result in (probe_header(path), probe(path)):
+            assert result.open_error, path
+            with pytest.raises(MediaRejected, match=r"unsupported format|not a readable audio or video file"):
+                check_header(result)

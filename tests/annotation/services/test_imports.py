@@ -223,3 +223,82 @@ def test_a_folder_accepts_media_extensions_only_and_names_stored_copies_after_th
 
 
 ACCEPTED = ".aac, .avi, .flac, .m4a, .m4v, .mka, .mkv, .mov, .mp3, .mp4, .oga, .ogg, .ogv, .opus, .wav, .webm"
+
+
+# --- limits, checked on the header before any expensive step (issue 10, finding 10) -------------
+
+
+@pytest.fixture
+def expensive_steps(monkeypatch):
+    """Fail the test if the import hashes, fully decodes or stores the file."""
+    calls: list[str] = []
+
+    def forbidden(name):
+        def call(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} ran for a file over the limits")
+
+        return call
+
+    for name in ("sha256_of", "probe", "store_copy"):
+        monkeypatch.setattr(imports, name, forbidden(name))
+    return calls
+
+
+def uhd_clip(folder: Path) -> Path:
+    """One 3840x2160 frame: a 4K file in a few kilobytes."""
+    path = folder / "uhd.mp4"
+    source = ["-f", "lavfi", "-i", "color=c=black:s=3840x2160:d=1:r=1"]
+    run_ffmpeg(["-y", "-loglevel", "error", *source, "-c:v", "libx264", "-preset", "ultrafast", str(path)])
+    return path
+
+
+def test_a_frame_over_the_size_limit_is_refused_from_the_header_alone(tmp_path, settings, expensive_steps):
+    settings.MVFIT_MAX_VIDEO_SIZE = "1920x1080"
+    item = imports.import_single_file(path=uhd_clip(tmp_path), kind="video", label="city")
+
+    assert (item.outcome, item.reason) == (
+        "rejected",
+        "frame too large: 3840x2160 (the limit is 1920x1080, either orientation)",
+    )
+    assert expensive_steps == [] and not Video.objects.exists()
+
+
+def test_a_file_over_the_duration_limit_is_refused_from_the_header_alone(media_files, settings, expensive_steps):
+    settings.MVFIT_MAX_MEDIA_DURATION_S = 2
+    item = imports.import_single_file(path=media_files["music"], kind="music", label="jazz")
+
+    assert (item.outcome, item.reason) == ("rejected", "too long: 4.0 s (the limit is 2 s)")
+    assert expensive_steps == []
+
+
+def test_a_file_over_the_size_limit_is_refused_before_ffmpeg_opens_it(media_files, settings, monkeypatch):
+    settings.MVFIT_MAX_UPLOAD_MB = 0
+    monkeypatch.setattr(imports, "probe_header", lambda *a, **k: pytest.fail("probed a file over the size limit"))
+    item = imports.import_single_file(path=media_files["music"], kind="music", label="jazz")
+    assert item.reason.startswith("file too large: 0.0 MB (the limit is 0 MB)")
+
+
+def test_a_header_that_understates_the_duration_still_cannot_buy_an_unbounded_decode(
+    media_files, settings, monkeypatch
+):
+    settings.MVFIT_MAX_MEDIA_DURATION_S = 2.5
+    real_header = imports.probe_header
+
+    def lying_header(path, **kwargs):
+        info = real_header(path, **kwargs)
+        info.declared_duration_s = 1.5  # what a forged container header could claim
+        return info
+
+    monkeypatch.setattr(imports, "probe_header", lying_header)
+    item = imports.import_single_file(path=media_files["music"], kind="music", label="jazz")
+
+    # The full decode stops at the limit plus one second, and the file is refused as too long.
+    assert (item.outcome, item.reason) == ("rejected", "too long: 3.5 s (the limit is 2.5 s)")
+
+
+def test_files_within_the_limits_import_as_before(media_files, settings):
+    settings.MVFIT_MAX_MEDIA_DURATION_S = 5
+    settings.MVFIT_MAX_VIDEO_SIZE = "64x96"  # either orientation: the 96x64 test video fits
+    item = imports.import_single_file(path=media_files["video"], kind="video", label="city")
+    assert item.outcome == "imported", item.reason
