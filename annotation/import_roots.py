@@ -89,7 +89,10 @@ def _confined_realpath(path: str, lexical_roots: list[str]) -> str | None:
                 links += 1
                 if links > _MAX_LINKS:
                     return None
-                target = os.readlink(candidate)
+                try:
+                    target = os.readlink(candidate)
+                except OSError:  # replaced meanwhile
+                    return None
                 pending = os.path.normpath(os.path.join(current, target, *parts[index + 1 :]))
                 break
             current = candidate
@@ -100,8 +103,8 @@ def _confined_realpath(path: str, lexical_roots: list[str]) -> str | None:
 def allowed_path(path: str | os.PathLike, *, roots: Iterable[str | os.PathLike]) -> Path:
     """The real path of ``path`` if it may be read under ``roots``; else :class:`PathNotAllowed`.
 
-    ``roots`` should be real paths already (:func:`resolve_roots`); they are also accepted as written,
-    so a root configured through a symlinked folder still works.
+    ``roots`` may be written through symlinks (:func:`named_roots` keeps both forms): a path may be
+    named below a root as written, and must resolve to a place below a root's real path.
     """
     roots = [os.path.normpath(os.path.abspath(os.fspath(r))) for r in roots]
     real_roots = resolve_roots(roots)

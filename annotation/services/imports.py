@@ -5,13 +5,14 @@ ImportItem with the reason while the good ones import. Cheap checks come first: 
 label, an http(s) ``source_url``, a media file extension), then the import roots
 (``annotation.import_roots``: nothing outside them is opened), the file size and the header probe
 against the limits on duration and frame size (no decode); only then the sha256, the full decode and
-the copy into storage, under a name whose extension comes from the probed container. Content identity is the sha256 of the bytes:
-importing the same content again is a no-op recorded as DUPLICATE. Each file's import is one
-transaction (rows + item + batch counters); its stored copy is removed again if that transaction fails,
-so there are never half-created rows or orphan files.
+the copy into storage, under a name whose extension comes from the probed container.
+
+Content identity is the sha256 of the bytes: importing the same content again is a no-op recorded as
+DUPLICATE. Each file's import is one transaction (rows + item + batch counters); its stored copy is
+removed again if that transaction fails, so there are never half-created rows or orphan files.
 
 Storage: the original bytes are copied into media storage under a content-addressed name
-(``library/<kind>/<sha[:2]>/<sha><ext>``); the source folder is only read ("imported in place"), never
+(``library/<kind>/<sha[:2]>/<sha><ext>``, ``<ext>`` from the container); the source folder is only read ("imported in place"), never
 modified, and nothing is written into the repository.
 """
 
@@ -83,13 +84,10 @@ def max_file_bytes() -> int:
     return settings.MVFIT_MAX_UPLOAD_MB * 1024 * 1024
 
 
-def batch_roots(*, location: Path | None = None, extra: Iterable[Path | str] = ()) -> list[str]:
+def batch_roots(*, folder: Path | None = None, extra: Iterable[Path | str] = ()) -> list[str]:
     """What a batch may read: ``MVFIT_IMPORT_ROOTS``, the folder it imports (or the manifest's folder),
     and ``extra`` (``import_media --allow-root``). See ``annotation.import_roots``."""
-    named = list(extra)
-    if location is not None:
-        location = Path(os.path.abspath(location))
-        named.insert(0, location.parent if location.suffix.lower() == ".csv" else location)
+    named = [*([folder] if folder is not None else []), *extra]
     return list(dict.fromkeys([*configured_roots(), *named_roots(named)]))
 
 
@@ -128,7 +126,7 @@ def import_folder(
     batch = create_batch(
         source=ImportBatch.Source.FOLDER,
         location=str(folder),
-        read_roots=batch_roots(location=folder, extra=extra_roots),
+        read_roots=batch_roots(folder=folder, extra=extra_roots),
         user=user,
         options={"kind": kind, "label": label, "license": license, "attribution": attribution},
     )
@@ -142,7 +140,7 @@ def import_manifest(
     creating anything if the manifest as a whole is unusable. Rows may name files inside the manifest's
     folder, ``MVFIT_IMPORT_ROOTS`` and ``extra_roots``; any other row is rejected without being opened."""
     manifest = Path(os.path.abspath(manifest))
-    roots = batch_roots(location=manifest, extra=extra_roots)
+    roots = batch_roots(folder=manifest.parent, extra=extra_roots)
     read_manifest(manifest, roots=roots)  # fail fast on a missing column, before a batch exists
     batch = create_batch(source=ImportBatch.Source.MANIFEST, location=str(manifest), read_roots=roots, user=user)
     return run_batch(batch_id=batch.pk, progress=progress)
@@ -214,7 +212,7 @@ def queue_batch(*, source: str, location: Path, user=None, options: dict | None 
     from annotation.tasks import run_import_batch_task
 
     location = allowed_path(location, roots=configured_roots())
-    roots = batch_roots(location=location)
+    roots = batch_roots(folder=location.parent if source == ImportBatch.Source.MANIFEST else location)
     if source == ImportBatch.Source.MANIFEST:
         read_manifest(location, roots=roots)
     elif not location.is_dir():

@@ -215,7 +215,7 @@ def test_a_batch_keeps_its_roots_so_a_redelivered_run_enforces_the_same(library,
     batch = imports.create_batch(
         source=ImportBatch.Source.MANIFEST,
         location=str(root / "manifest.csv"),
-        read_roots=imports.batch_roots(location=root / "manifest.csv"),
+        read_roots=imports.batch_roots(folder=root),
     )
     settings.MVFIT_IMPORT_ROOTS = [outside.resolve(), root.resolve()]  # the settings change meanwhile
 
@@ -229,7 +229,7 @@ def test_a_batch_keeps_its_roots_so_a_redelivered_run_enforces_the_same(library,
 def test_a_batch_whose_own_location_left_its_roots_stops_with_the_message(library):
     root, outside = library
     batch = imports.create_batch(
-        source=ImportBatch.Source.FOLDER, location=str(outside), read_roots=imports.batch_roots(location=root)
+        source=ImportBatch.Source.FOLDER, location=str(outside), read_roots=imports.batch_roots(folder=root)
     )
     finished = imports.run_batch(batch_id=batch.pk)
     assert finished.error == NOT_ALLOWED and not finished.items.exists()

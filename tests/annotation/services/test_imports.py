@@ -193,7 +193,7 @@ def test_run_batch_resumes_after_a_crash_without_repeating_finished_files(mixed_
     batch = imports.create_batch(
         source=ImportBatch.Source.FOLDER,
         location=str(mixed_folder),
-        read_roots=imports.batch_roots(location=mixed_folder),
+        read_roots=imports.batch_roots(folder=mixed_folder),
     )
     entries = imports.folder_entries(mixed_folder)
     imports.import_entry(batch=batch, entry=entries[0])  # the worker died after the first file
