@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,10 +30,8 @@ import pandas as pd
 
 from training.errors import TrainingInputError
 from training.features.cache import atomic_write_bytes
+from training.registry import MODEL_FORMAT, valid_name, version_directory
 from training.runs import load_checkpoint
-
-MODEL_FORMAT = "mvfit-model"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def default_models_dir() -> Path:
@@ -42,7 +39,7 @@ def default_models_dir() -> Path:
 
 
 def check_name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+    if not valid_name(value):
         raise TrainingInputError(
             f"model {what} {value!r} must be 1-64 characters of [A-Za-z0-9._-], starting alphanumeric."
         )
@@ -101,7 +98,7 @@ def publish_model(
         if export_dir is None:
             export_dir = read_json(run_dir / "config.json")["run"]["export"]
     version = check_name(str(version) if version is not None else model_version.rsplit("@", 1)[1], "version")
-    target = models_dir / name / version
+    target = version_directory(models_dir, name, version)
     if target.exists():
         raise TrainingInputError(f"model {name}@{version} is already published in {target}; choose a new version.")
     if kind == "mvfit-av-retrieval":
