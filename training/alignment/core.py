@@ -144,22 +144,26 @@ def alignment_costs(
 
 
 def _diagonal_costs_by_length(rows: Sequences, cols: Sequences, *, best: bool) -> np.ndarray:
-    """Trace / Best Trace with dot products: one matrix product per diagonal of each length block."""
+    """Trace / Best Trace with dot products: one matrix product per diagonal of each length block.
+
+    Items of one length are stacked as rows of length x dim values, so the L aligned segments of a
+    diagonal are a contiguous range of columns and BLAS reads them in place (no copies).
+    """
     out = np.empty((len(rows), len(cols)), dtype=np.float64)
     row_lengths, col_lengths = rows.lengths, cols.lengths
+    dim = rows.dim
     row_groups = {int(n): np.flatnonzero(row_lengths == n) for n in np.unique(row_lengths)}
     col_groups = {int(m): np.flatnonzero(col_lengths == m) for m in np.unique(col_lengths)}
-    row_blocks = {n: _stack(rows, index, n) for n, index in row_groups.items()}
-    col_blocks = {m: _stack(cols, index, m) for m, index in col_groups.items()}
+    row_flat = {n: _stack(rows, index, n).reshape(len(index), n * dim) for n, index in row_groups.items()}
+    col_flat = {m: _stack(cols, index, m).reshape(len(index), m * dim) for m, index in col_groups.items()}
     for n, row_index in row_groups.items():
         for m, col_index in col_groups.items():
             length = min(n, m)
-            offsets = range(abs(n - m) + 1) if best else range(1)
             block = None
-            for k in offsets:
+            for k in range(abs(n - m) + 1) if best else range(1):
                 r0, c0 = (0, k) if n <= m else (k, 0)
-                a = np.ascontiguousarray(row_blocks[n][:, r0 : r0 + length]).reshape(len(row_index), -1)
-                b = np.ascontiguousarray(col_blocks[m][:, c0 : c0 + length]).reshape(len(col_index), -1)
+                a = row_flat[n][:, r0 * dim : (r0 + length) * dim]
+                b = col_flat[m][:, c0 * dim : (c0 + length) * dim]
                 cost = 1.0 - (a @ b.T) / length
                 block = cost if block is None else np.minimum(block, cost)
             out[np.ix_(row_index, col_index)] = block
