@@ -20,7 +20,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +130,15 @@ def parse_config(data: dict) -> CompareConfig:
     if any(not isinstance(s, int) or isinstance(s, bool) for s in seeds) or len(set(seeds)) != len(seeds):
         raise TrainingInputError("'seeds' must be distinct integers.")
     split = data.get("split", [0.5, 0.2, 0.3])
+    if (
+        not isinstance(split, list)
+        or len(split) != 3
+        or any(isinstance(x, bool) or not isinstance(x, int | float) or x <= 0 for x in split)
+        or abs(sum(split) - 1) > 1e-6
+    ):
+        raise TrainingInputError(
+            f"'split' must be three positive shares (train, validation, test) summing to 1, not {split!r}."
+        )
     aggregation = data.get("aggregation", {})
     if not isinstance(aggregation, dict) or any(
         aggregation.get(k, "mean") not in AGGREGATIONS for k in ("clip", "segment")
@@ -403,7 +412,7 @@ def _save_model(root: Path, selection: dict, model, config: CompareConfig, items
         model=model,
         audio=audio_spec,
         video=config.video,
-        backbones=replace(_backbone_settings(config)).to_dict(),
+        backbones=_backbone_settings(config).to_dict(),
         level=level_spec,
         method=selection["method"],
         aggregation=config.protocol.aggregation,

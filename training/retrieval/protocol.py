@@ -312,6 +312,10 @@ def run_protocol(
     result = ProtocolResult(rows=[], edits=[], examples={}, histories=[], models={})
     # The clip-level baseline meets the edits of every segmentation being compared (or of its own windows).
     edit_segmentations = config.segmentations or ("fixed",)
+    if any(s not in reference[0].segments for s in edit_segmentations):
+        raise TrainingInputError(
+            f"the scenarios edit segments: the items need the segmentation(s) {list(edit_segmentations)}."
+        )
     for seed in config.seeds:
         split = split_by_video([[it.source] for it in reference], seed=seed, fractions=config.fractions)
         parts = {name: [int(i) for i in split.indices[name]] for name in split.indices}

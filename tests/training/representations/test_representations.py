@@ -148,6 +148,12 @@ def test_vggish_and_colour_have_times_and_cache(tmp_path, planted_av):
     cache = FeatureCache(tmp_path / "cache")
     cache.store(colour, directory / "media" / "clip001.mp4", frames)
     np.testing.assert_array_equal(cache.load(colour, directory / "media" / "clip001.mp4"), frames)
+    resnet = build_representation(
+        "rgb-resnet50", modality="video", settings=BackboneSettings(random_init=True, frame_size=32, rgb_fps=2.0)
+    )
+    rows = resnet.extract(directory / "media" / "clip001.mp4")
+    # Frames over the whole 13.3 s clip (not Langlois' first 16), half a second apart.
+    assert resnet.hop_s == 0.5 and rows.shape[1] == 2048 and len(rows) >= 25
     with pytest.raises(TrainingInputError, match="audio representation must be one of"):
         build_representation("colour", modality="audio")
     with pytest.raises(TrainingInputError, match="no VGGish weights"):
