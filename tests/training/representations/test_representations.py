@@ -131,6 +131,10 @@ def test_corrupt_embedding_file_is_a_clear_error(tmp_path):
     np.save(store.entry(media), np.full((2, 2), np.nan))
     with pytest.raises(TrainingInputError, match="finite"):
         store.read(media)
+    # A pickled array would run code when loaded: it is refused, never unpickled.
+    np.save(store.entry(media), np.array([{"x": 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(TrainingInputError, match="not a readable"):
+        store.read(media)
 
 
 def test_vggish_and_colour_have_times_and_cache(tmp_path, planted_av):
