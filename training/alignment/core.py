@@ -51,7 +51,7 @@ Similarity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class AlignmentParams:
-    """Indel costs and the local-alignment bias (defaults chosen on the planted data, docs/retrieval.md)."""
+    """Indel costs and the local-alignment bias (the seed's grid-searched values are not published)."""
 
     nw_indel: float = 0.1
     sw_indel: float = 0.3

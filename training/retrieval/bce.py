@@ -48,10 +48,20 @@ class BCEHead(nn.Module):
         return torch.cat(out, dim=0) if out else video.new_zeros((0, b))
 
 
-def bce_pair_loss(head: BCEHead, video: torch.Tensor, music: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-    """Mean BCE over the matching rows (target 1) and the pairs (video i, music negatives[i]) (target 0)."""
+def bce_pair_loss(
+    head: BCEHead,
+    video: torch.Tensor,
+    music: torch.Tensor,
+    negatives: torch.Tensor,
+    valid: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mean BCE over the matching rows (target 1) and the pairs (video i, music negatives[i]) (target 0).
+
+    ``negatives[i]`` indexes ``music``; ``valid`` (boolean) keeps only the rows whose negative is usable.
+    """
     positive = head(video, music)
-    negative = head(video, music[negatives])
+    rows = torch.arange(len(video), device=video.device) if valid is None else torch.nonzero(valid).squeeze(1)
+    negative = head(video[rows], music[negatives[rows]])
     logits = torch.cat([positive, negative])
     targets = torch.cat([torch.ones_like(positive), torch.zeros_like(negative)])
     return functional.binary_cross_entropy_with_logits(logits, targets)

@@ -126,8 +126,8 @@ def publish_model(
         "ranking": ranking,
         "run": str(run_dir.resolve()),
         "export": str(Path(export_dir).resolve()),
-        "clips": int((table["query_kind"] == "clip").groupby(table["query_id"]).any().sum()),
-        "excerpts": int((table["query_kind"] == "excerpt").groupby(table["query_id"]).any().sum()),
+        "clips": int(table.loc[table["query_kind"] == "clip", "query_id"].nunique()),
+        "excerpts": int(table.loc[table["query_kind"] == "excerpt", "query_id"].nunique()),
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     # Write into a temporary sibling and rename, so the registry never shows a half-published version.

@@ -158,11 +158,9 @@ def batch_loss(
 ) -> torch.Tensor:
     video, music = model.embed_video(video_raw), model.embed_music(music_raw)
     if model.head is not None:
-        negatives, ok = _negatives(groups, generator)
-        if not bool(ok.any()):
-            return video.sum() * 0.0
-        keep = torch.nonzero(ok).squeeze(1)
-        return bce_pair_loss(model.head, video[keep], music[keep], negatives[keep].to(video.device))
+        # Drawn on the CPU (the generator lives there), then moved to the model's device.
+        negatives, ok = _negatives(groups.cpu(), generator)
+        return bce_pair_loss(model.head, video, music, negatives.to(video.device), ok.to(video.device))
     same_video = (groups[:, None] == groups[None, :]).to(video.device)
     loss_v2m, loss_m2v = inter_modal_ranking_loss(
         video, music, margin=config.margin, top_k=config.top_k, positive_mask=same_video

@@ -29,6 +29,13 @@ def test_the_bce_loss_prefers_matches_and_the_model_similarity_is_bounded():
     negatives = torch.roll(torch.arange(6), 1)
     loss = bce_pair_loss(head, video, video.clone(), negatives)
     assert loss.item() > 0
+    # Rows whose negative clashes are dropped from the negatives only; negatives index the whole batch.
+    valid = torch.tensor([True, False, True, True, False, True])
+    with torch.no_grad():
+        logits = torch.cat([head(video, video), head(video[valid], video[negatives[valid]])])
+        targets = torch.cat([torch.ones(6), torch.zeros(4)])
+        expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
+        assert bce_pair_loss(head, video, video, negatives, valid).item() == pytest.approx(expected.item())
     model = build_model(3, 5, FitConfig(loss="bce", video_layers=(8, 4), music_layers=(8, 4), bce_hidden=(8, 4)))
     model.eval()
     with torch.no_grad():
