@@ -8,7 +8,10 @@ rank clips (M2V). Until the training work serves its retrieval model, two source
   video query and ``excerpt`` for a music query; ``V2M``/``M2V`` are accepted as synonyms);
 * ``features``: nearest neighbours by cosine similarity on stored vectors in one joint embedding
   space, an ``.npz`` with ``clip_ids``, ``clip_vectors``, ``excerpt_ids``, ``excerpt_vectors``
-  and optionally ``model_version``.
+  and optionally ``model_version``;
+* ``model``: a trained retrieval model (clip or segment level) published by name and version with
+  ``python -m training publish-model`` into the model registry (``training/registry.py``,
+  ``DATA_DIR/models``); its source name is ``model:<name>@<version>``.
 
 Each S option records ``source.name`` and the rank that produced it.
 """
@@ -120,9 +123,36 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
+class ModelSource:
+    """A published model: the registry entry's rankings, under the name ``model:<name>@<version>``."""
+
+    def __init__(self, name: str, version: str, *, models_dir: str | Path) -> None:
+        from training.registry import RegistryError, read_manifest, source_name
+
+        try:
+            directory, manifest = read_manifest(models_dir, name, version)
+        except RegistryError as exc:
+            raise SearchSourceError(str(exc)) from None
+        self._rankings = RankingFileSource(directory / "rankings.csv")
+        self.model_version = str(manifest.get("model_version", ""))
+        self.name = source_name(name, version)
+
+    def ranked(self, *, direction: str, query_id: int) -> list[Ranked]:
+        return self._rankings.ranked(direction=direction, query_id=query_id)
+
+
+def models_dir() -> Path:
+    """The model registry of this installation: ``DATA_DIR/models`` (training writes ``$MVFIT_DATA_DIR/models``)."""
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR) / "models"
+
+
 def load_search_source(spec: dict) -> SearchSource:
     """Build a source from the ``search`` block of a preference-test config."""
     kind = spec.get("kind")
+    if kind == "model":
+        return ModelSource(str(spec.get("name")), str(spec.get("version")), models_dir=models_dir())
     path = spec.get("path")
     if not path:
         raise SearchSourceError("the search source needs a 'path'.")
@@ -130,4 +160,4 @@ def load_search_source(spec: dict) -> SearchSource:
         return RankingFileSource(path)
     if kind == "features":
         return FeatureNeighbourSource(path)
-    raise SearchSourceError(f"search source kind must be 'ranking-file' or 'features', not {kind!r}.")
+    raise SearchSourceError(f"search source kind must be 'ranking-file', 'features' or 'model', not {kind!r}.")

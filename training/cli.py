@@ -7,6 +7,7 @@ Commands
     rank                  rankings file of a retrieval run (the experiments app's search source)
     make-synthetic-export planted-rule media + export for smoke tests and the walkthrough
     simulate-choices      simulated choices on the stimuli (real media) of another export
+    retrieval-compare, make-planted-av, publish-model   the seeds' retrieval research (training/retrieval/commands.py)
 
 Bad input ends with one ``error: ...`` line and exit status 2, never a traceback.
 """
@@ -351,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--media-root")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_simulate_choices)
+
+    from training.retrieval.commands import add_commands as add_retrieval_research_commands
+
+    add_retrieval_research_commands(commands)
     return parser
 
 

@@ -142,21 +142,8 @@ def validate_preference(config: dict) -> dict[str, Any]:
         },
     )
     conditions = _subset(config, "conditions", CONDITIONS, CONDITIONS)
-    search = config.get("search")
     needs_search = any("S" in c for c in conditions)
-    if needs_search:
-        if (
-            not isinstance(search, dict)
-            or search.get("kind") not in ("ranking-file", "features")
-            or not search.get("path")
-        ):
-            raise DesignError(
-                "conditions GS and SR need a search source: "
-                '"search": {"kind": "ranking-file" | "features", "path": "..."}.'
-            )
-        search = {"kind": search["kind"], "path": str(search["path"])}
-    else:
-        search = None
+    search = _search_source(config.get("search")) if needs_search else None
     block = config.get("block_by_direction", True)
     if not isinstance(block, bool):
         raise DesignError("'block_by_direction' must be true or false.")
@@ -170,6 +157,28 @@ def validate_preference(config: dict) -> dict[str, Any]:
         "block_by_direction": block,
         "catch": _catch(config, CHOICE_CATCH_KINDS),
     }
+
+
+def _search_source(search: Any) -> dict[str, str]:
+    if isinstance(search, dict) and search.get("kind") == "model":
+        from training.registry import valid_name
+
+        name, version = search.get("name"), search.get("version")
+        if isinstance(version, int) and not isinstance(version, bool):
+            version = str(version)
+        if set(search) - {"kind", "name", "version"} or not valid_name(name) or not valid_name(version):
+            raise DesignError(
+                'a model search source is {"kind": "model", "name": "...", "version": "..."}: name and version '
+                "of a model published with python -m training publish-model (letters, digits, '.', '_', '-')."
+            )
+        return {"kind": "model", "name": name, "version": version}
+    if not isinstance(search, dict) or search.get("kind") not in ("ranking-file", "features") or not search.get("path"):
+        raise DesignError(
+            "conditions GS and SR need a search source: "
+            '"search": {"kind": "ranking-file" | "features", "path": "..."} or '
+            '{"kind": "model", "name": "...", "version": "..."}.'
+        )
+    return {"kind": search["kind"], "path": str(search["path"])}
 
 
 VALIDATORS = {"rating": validate_rating, "afc": validate_afc, "preference": validate_preference}
