@@ -212,7 +212,7 @@ def test_the_export_api_returns_a_zip_to_staff_only(studies, staff_client, djang
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_path, settings, file_format):
     """The contract end to end: what export_responses writes is what analysis/ and training/ read."""
-    from analysis.io import load_export
+    from exportformat import read_export
     from annotation.models import MusicExcerpt, VideoClip
     from training.data.export import read_export
 
@@ -221,7 +221,7 @@ def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_pat
     MusicExcerpt.objects.update(prepared_file="prepared/excerpt.m4a")
     out = tmp_path / "export"
     call_command("export_responses", "fit", "prefs", "--out", str(out))
-    loaded = load_export(out, file_format=file_format)
+    loaded = read_export(out, file_format=file_format)
     assert len(loaded.ratings) == 4 and len(loaded.choices) == 10
     assert loaded.ratings["is_catch"].sum() == 1 and loaded.choices["is_catch"].sum() == 2
     training = read_export(out)
@@ -232,12 +232,12 @@ def test_the_csv_and_parquet_files_of_an_export_load_to_identical_tables(studies
     """One missing-value convention: an empty CSV cell and a Parquet null are the same thing."""
     import pandas as pd
 
-    from analysis.io import load_export
+    from exportformat import read_export
 
     settings.MVFIT_PSEUDONYM_KEY = "k1"
     out = tmp_path / "export"
     call_command("export_responses", "fit", "prefs", "--out", str(out))
-    from_csv, from_parquet = load_export(out, file_format="csv"), load_export(out, file_format="parquet")
+    from_csv, from_parquet = read_export(out, file_format="csv"), read_export(out, file_format="parquet")
     for table in ("ratings", "choices", "stimuli"):
         pd.testing.assert_frame_equal(getattr(from_csv, table), getattr(from_parquet, table), check_exact=True)
     plain_2afc_kinds = from_parquet.choices["left_kind"]

@@ -14,7 +14,6 @@ link), so a second demo run with nothing new is quick.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from experiments.models import AssignmentStatus, Experiment, Response
 from experiments.services.demo import DemoPaths
 from experiments.services.export import write_export
 from experiments.services.pseudonyms import pseudonym_key, pseudonymise
+from mvfit_common.files import atomic_write_text
 
 FIGURE_FOR_A_FIRST_LOOK = ("genre_fit_clustermap", "preference_shares")
 
@@ -50,9 +50,7 @@ def _fingerprint(experiments: list[Experiment]) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def simulation_block(crowd: dict, *, key: str) -> dict:

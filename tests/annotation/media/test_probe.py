@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from annotation.media import MediaError, MediaKind, MediaRejected, ValidationRules, check, probe
-from annotation.media.ffmpeg import _resolve_binary
+from annotation.media.ffmpeg import ffmpeg_binary
 from annotation.media.probe import MediaInfo, VideoStream, parse_ffmpeg_log
 
 HEADER = """\
@@ -99,6 +99,7 @@ def test_a_few_broken_frames_are_tolerated_but_the_threshold_is_configurable():
         check(slightly_damaged, kind=MediaKind.VIDEO, rules=ValidationRules(max_decode_errors=1))
 
 
-def test_a_configured_ffmpeg_that_does_not_exist_is_a_clear_error(tmp_path):
+def test_a_configured_ffmpeg_that_does_not_exist_is_a_clear_error(tmp_path, settings):
+    settings.FFMPEG_BINARY = str(tmp_path / "no-ffmpeg")
     with pytest.raises(MediaError, match="is not an executable file"):
-        _resolve_binary(str(tmp_path / "no-ffmpeg"))
+        ffmpeg_binary()
