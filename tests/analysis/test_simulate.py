@@ -17,8 +17,7 @@ from analysis.cleaning import clean
 from analysis.preference import load_machine_distances, machine_share_table, preference_trials, share_table
 from analysis.profiles import cluster_profiles, genre_profiles
 from analysis.simulate import SimulationConfig, expected_pooled_share, simulate, write_simulation
-from exportformat import read_export
-from exportformat import schema
+from exportformat import read_export, schema
 
 SMALL = SimulationConfig(
     videos=12,
