@@ -74,7 +74,9 @@ def _cell_text(values: pa.ChunkedArray | pa.Array, column: Column) -> pa.Array:
     if column.type == "float":
         return _float_text(values)
     if column.type == "timestamp":
-        return pc.strftime(values, format="%Y-%m-%dT%H:%M:%SZ")  # %S of a ms timestamp carries .123
+        # UTC wall time as Arrow prints it ("2026-11-22 21:03:04.123"), made ISO 8601 (T, Z); strftime is 20x slower
+        text = pc.cast(pc.cast(values, pa.timestamp("ms")), pa.string())
+        return pc.binary_join_element_wise(pc.replace_substring(text, " ", "T"), "Z", "")
     return pc.cast(values, pa.string())  # int; bool -> true/false
 
 

@@ -144,37 +144,43 @@ def test_an_unparsable_cell_names_file_column_value_and_line(tmp_path):
         read_export(write_handmade(tmp_path / "e", ratings=broken))
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "message"),
-    [
-        (",6,2400,", ",9,2400,", r"column 'rating' must be 1 … 7; bad value\(s\) \[9\] on line\(s\) \[2\]"),
-        ("W0123456789abcdef,7,3,1,", "RAWWORKER1,7,3,1,", r"column 'worker_id' must be W \+ 16 hex digits.*\[3\]"),
-        (",2400,1,false,", ",-5,1,false,", r"column 'rt_ms' must be ≥ 0; bad value\(s\) \[-5\] on line\(s\) \[2\]"),
-        ("W0123456789abcdef,7,3,0,", ",7,3,0,", r"column 'worker_id' is empty on line\(s\) \[2\]"),
-        ("false,,2026", "false,true,2026", r"rule 'catch_passed only on catch trials' is broken on line\(s\) \[2\]"),
-    ],
-)
-def test_a_value_the_schema_forbids_names_column_rule_and_line(tmp_path, old, new, message):
-    broken = RATINGS_CSV.replace(old, new, 1)
-    assert broken != RATINGS_CSV
-    with pytest.raises(ExportError, match=message):
-        read_export(write_handmade(tmp_path / "e", ratings=broken))
+HANDMADE = {"ratings": RATINGS_CSV, "choices": CHOICES_CSV}
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "message"),
+    ("table", "old", "new", "message"),
     [
-        (",V2M,GS,", ",sideways,GS,", r"column 'direction' must be V2M, M2V; bad value\(s\) \['sideways'\]"),
-        (",left,91,S,", ",left,92,S,", r"rule 'chosen_id is the chosen option' is broken on line\(s\) \[2\]"),
-        (",5,91,smooth jazz,", ",5,,smooth jazz,", r"rule 'real trials name their items' is broken"),
-        (",12,92,rock,", ",12,91,rock,", r"rule 'two different options' is broken"),
+        ("ratings", ",6,2400,", ",9,2400,", r"column 'rating' must be 1 … 7; bad value\(s\) \[9\] on line\(s\) \[2\]"),
+        ("ratings", "W0123456789abcdef,7,3,1,", "RAWWORKER1,7,3,1,", r"column 'worker_id' must be W \+ 16 hex.*\[3\]"),
+        (
+            "ratings",
+            ",2400,1,false,",
+            ",-5,1,false,",
+            r"column 'rt_ms' must be ≥ 0; bad value\(s\) \[-5\] on line\(s\) \[2\]",
+        ),
+        ("ratings", "W0123456789abcdef,7,3,0,", ",7,3,0,", r"column 'worker_id' is empty on line\(s\) \[2\]"),
+        (
+            "ratings",
+            "false,,2026",
+            "false,true,2026",
+            r"rule 'catch_passed only on catch trials' is broken on line\(s\) \[2\]",
+        ),
+        ("choices", ",V2M,GS,", ",sideways,GS,", r"column 'direction' must be V2M, M2V; bad value\(s\) \['sideways'\]"),
+        (
+            "choices",
+            ",left,91,S,",
+            ",left,92,S,",
+            r"rule 'chosen_id is the chosen option' is broken on line\(s\) \[2\]",
+        ),
+        ("choices", ",5,91,smooth jazz,", ",5,,smooth jazz,", r"rule 'real trials name their items' is broken"),
+        ("choices", ",12,92,rock,", ",12,91,rock,", r"rule 'two different options' is broken"),
     ],
 )
-def test_choice_rules_are_checked(tmp_path, old, new, message):
-    broken = CHOICES_CSV.replace(old, new, 1)
-    assert broken != CHOICES_CSV
+def test_a_value_the_schema_forbids_names_column_rule_and_line(tmp_path, table, old, new, message):
+    broken = HANDMADE[table].replace(old, new, 1)
+    assert broken != HANDMADE[table]
     with pytest.raises(ExportError, match=message):
-        read_export(write_handmade(tmp_path / "e", choices=broken))
+        read_export(write_handmade(tmp_path / "e", **{table: broken}))
 
 
 def test_a_repeated_stimulus_is_an_error(tmp_path):

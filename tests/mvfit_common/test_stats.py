@@ -30,6 +30,10 @@ def test_agrees_with_statsmodels_and_is_exact_at_the_ends(n, data):
     assert float(lower) == pytest.approx(reference[0], abs=1e-12) and float(upper) == pytest.approx(reference[1])
     assert 0 <= lower <= k / n <= upper <= 1
     assert (k > 0 or lower == 0.0) and (k < n or upper == 1.0)
+    mirrored = wilson_interval(n - k, n)
+    assert float(mirrored[0]) == pytest.approx(1 - float(upper)) and float(mirrored[1]) == pytest.approx(
+        1 - float(lower)
+    )
 
 
 def test_element_wise_with_nan_for_no_trials():
