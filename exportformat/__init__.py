@@ -26,6 +26,7 @@ from exportformat.schema import FORMAT_NAME, FORMAT_VERSION, TABLES
 
 if TYPE_CHECKING:
     from exportformat.frames import empty_table
+    from exportformat.manifest import read_manifest
     from exportformat.read import Export, read_export, read_table, verify_export
     from exportformat.write import WrittenExport, prepare_table, write_export, write_table
 
@@ -33,6 +34,7 @@ _LAZY = {
     "Export": "exportformat.read",
     "read_export": "exportformat.read",
     "read_table": "exportformat.read",
+    "read_manifest": "exportformat.manifest",
     "verify_export": "exportformat.read",
     "WrittenExport": "exportformat.write",
     "write_export": "exportformat.write",
@@ -51,6 +53,7 @@ __all__ = [
     "empty_table",
     "prepare_table",
     "read_export",
+    "read_manifest",
     "read_table",
     "schema",
     "verify_export",

@@ -101,7 +101,7 @@ def write_parquet(arrow: pa.Table, path: Path) -> None:
 def csv_header(path: Path) -> list[str]:
     """The column names of a CSV file (its first record)."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet may add a BOM
             header = next(csv.reader(handle), None)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ExportError(f"{path}: not a UTF-8 CSV file ({exc}).") from None

@@ -26,8 +26,12 @@ def write_export(
     include_incomplete: bool = False,
     parquet: bool = True,
     progress: bool = False,
+    simulation: dict | None = None,
 ) -> exportformat.WrittenExport:
-    """Write manifest.json, ratings.csv, choices.csv, stimuli.csv (+ Parquet twins) into ``out_dir``."""
+    """Write manifest.json, ratings.csv, choices.csv, stimuli.csv (+ Parquet twins) into ``out_dir``.
+
+    ``simulation`` describes simulated participants among the answers (the manifest's ``simulation``).
+    """
     experiments = sorted(experiments, key=lambda e: e.pk)
     if not experiments:
         raise ValueError("choose at least one experiment to export.")
@@ -49,7 +53,7 @@ def write_export(
                 {"id": e.pk, "slug": e.slug, "kind": e.kind, "seed": e.seed, "config": e.config} for e in experiments
             ],
             "pseudonymised": True,
-            "simulation": None,
+            "simulation": simulation,
             "assignments": "all" if include_incomplete else "completed",
         },
         parquet=parquet,

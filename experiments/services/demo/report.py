@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.db.models import Count, Max
 
+import exportformat
 from experiments.models import AssignmentStatus, Experiment, Response
 from experiments.services.demo import DemoPaths
 from experiments.services.export import write_export
@@ -96,18 +97,16 @@ def export_and_report(
     previous = json.loads(stamp.read_text()) if stamp.is_file() else None
     manifest = paths.export / "manifest.json"
     if not force and previous == fingerprint and paths.report_html.is_file() and manifest.is_file():
-        counts = json.loads(manifest.read_text())["row_counts"]
+        counts = exportformat.read_manifest(paths.export)["row_counts"]
         return DemoReport(paths.export, paths.report_html, counts, refreshed=False, note="no new answers")
     if not fingerprint["responses"]:
         return DemoReport(paths.export, None, {}, refreshed=False, note="no completed assignments to analyse yet")
 
     from analysis.report import ReportOptions, build_report  # seaborn & co.: only when a report is due
 
-    result = write_export(experiments=experiments, out_dir=paths.export, progress=progress)
-    if paths.crowd.is_file():
-        data = json.loads(manifest.read_text())
-        data["simulation"] = simulation_block(json.loads(paths.crowd.read_text()), key=pseudonym_key())
-        _write_json(manifest, data)
+    crowd = json.loads(paths.crowd.read_text()) if paths.crowd.is_file() else None
+    simulation = simulation_block(crowd, key=pseudonym_key()) if crowd else None
+    result = write_export(experiments=experiments, out_dir=paths.export, progress=progress, simulation=simulation)
     options = ReportOptions(
         machine_distances=paths.machine_distances if paths.machine_distances.is_file() else None,
         progress=progress,
