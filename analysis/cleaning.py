@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import schema
+from exportformat import schema
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from analysis.cleaning import ExclusionRules
-from analysis.io import ExportError
+from exportformat import ExportError
 
 
 def _optional_number(kind):

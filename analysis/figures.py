@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis import schema
 from analysis.profiles import correlation_linkage
+from exportformat import schema
 
 FIT_CMAP = "RdBu_r"
 

@@ -23,25 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis import schema
+from exportformat import schema
+from mvfit_common.stats import wilson_interval
 
 DIRECTION_ORDER = ("V2M", "M2V", "total")
-
-
-def wilson_interval(
-    successes: int | np.ndarray, trials: int | np.ndarray, confidence: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion (Wilson 1927; Newcombe 1998, method 3)."""
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-    # At k = 0 and k = n the bounds are exactly 0 and 1; round-off would leave 1 - 1e-16.
-    return np.where(k == 0, 0.0, low), np.where(k == n, 1.0, high)
 
 
 def binomial_p_value(successes: int, trials: int, p: float = 0.5) -> float:

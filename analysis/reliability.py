@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from analysis import schema
+from exportformat import schema
 
 
 def spearman_brown(r: float | np.ndarray, factor: float = 2.0) -> float | np.ndarray:

@@ -26,10 +26,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from analysis import bradley_terry as bt
-from analysis import figures, preference, profiles, reliability, schema
+from analysis import figures, preference, profiles, reliability
 from analysis.calibration import fit_mixed_model, zscore_by_worker
 from analysis.cleaning import CleanResult, ExclusionRules, clean
-from analysis.io import Export, load_export
+from exportformat import Export, read_export, schema
+from mvfit_common.files import atomic_write_text
 
 
 class Skip(Exception):
@@ -801,7 +802,7 @@ def build_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    export = load_export(export_dir, file_format=options.file_format)
+    export = read_export(export_dir, file_format=options.file_format)
     load_seconds = time.perf_counter() - started
     if on_step:
         on_step("load", load_seconds)
@@ -819,10 +820,10 @@ def build_report(
     bar.close()
     began = time.perf_counter()
     page = out / "report.html"
-    _write_atomic(page, render_html(ctx, sections))
+    atomic_write_text(page, render_html(ctx, sections))
     ctx.summary["skipped"] = skipped
     ctx.summary["figures"] = sorted(ctx.figures)
-    _write_atomic(out / "summary.json", json.dumps(_jsonable(ctx.summary), indent=2, default=str) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(_jsonable(ctx.summary), indent=2, default=str) + "\n")
     ctx.timings["write html"] = time.perf_counter() - began
     if on_step:
         on_step("write html", ctx.timings["write html"])
@@ -853,12 +854,6 @@ def _run_step(
     if on_step:
         on_step(name, elapsed)
     return section
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
 
 
 def _jsonable(value: Any) -> Any:

@@ -34,8 +34,8 @@ import pandas as pd
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from analysis import schema
-from analysis.io import empty_table, write_export
+from exportformat import empty_table, schema, write_export
+from mvfit_common.files import atomic_write
 
 # (genre, family): calm genres suit nature scenes, energetic ones urban scenes (Langlois Fig. 2), the
 # rest leisure scenes. Interleaved by family so that any prefix of the list covers all families.
@@ -167,22 +167,14 @@ class Simulation:
     config: SimulationConfig
     experiments: list[dict[str, Any]] = field(default_factory=list)
 
-    def manifest(self) -> dict[str, Any]:
+    def provenance(self) -> dict[str, Any]:
+        """What manifest.json says about this export's origin (the writer adds versions, counts, checksums)."""
         return {
-            "format": schema.FORMAT_NAME,
-            "format_version": schema.FORMAT_VERSION,
-            "exported_at": _now_iso(),
             "source": "mvfit simulator",
             "experiments": self.experiments,
-            "row_counts": {"ratings": len(self.ratings), "choices": len(self.choices), "stimuli": len(self.stimuli)},
             "pseudonymised": True,
             "simulation": {"generator": "analysis.simulate", "config": asdict(self.config), "truth": self.truth},
         }
-
-
-def _now_iso() -> str:
-    now = np.datetime64(pd.Timestamp.now(tz="UTC").tz_localize(None).to_datetime64(), "ms")
-    return np.datetime_as_string(now, unit="ms") + "Z"
 
 
 def _label_names(names: tuple[str, ...], count: int) -> list[str]:
@@ -888,12 +880,11 @@ def write_simulation(
     """Write the export (all four files); optionally also ``machine_distances.csv`` next to it."""
     root = write_export(
         out,
-        manifest=simulation.manifest(),
-        ratings=simulation.ratings,
-        choices=simulation.choices,
-        stimuli=simulation.stimuli,
+        tables={"ratings": simulation.ratings, "choices": simulation.choices, "stimuli": simulation.stimuli},
+        provenance=simulation.provenance(),
         parquet=parquet,
-    )
+    ).directory
     if machine_distances and not simulation.machine_distances.empty:
-        simulation.machine_distances.to_csv(root / "machine_distances.csv", index=False, lineterminator="\n")
+        with atomic_write(root / "machine_distances.csv") as tmp:
+            simulation.machine_distances.to_csv(tmp, index=False, lineterminator="\n")
     return root

@@ -6,19 +6,16 @@ ffmpeg and the training code need real paths, but media may live in S3. Use:
   storage it is the stored file itself (no copy); for S3 the object is downloaded to a temporary file that
   is deleted when the block ends.
 * :func:`atomic_output` — ``with atomic_output(name) as tmp:`` write ``tmp``; on success it becomes the
-  storage file ``name`` in one step (``os.replace`` in the same directory locally; a single PUT for S3),
-  so a reader never sees a half-written file. On an exception nothing is published and ``tmp`` is removed.
+  storage file ``name`` in one step (locally :func:`mvfit_common.files.atomic_write`, an ``os.replace`` in
+  the same directory; a single PUT for S3), so a reader never sees a half-written file. On an exception
+  nothing is published and ``tmp`` is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
 import shutil
 import tempfile
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,9 +23,18 @@ from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.db.models.fields.files import FieldFile
 
-PARTIAL_PREFIX = ".partial-"
-# A partial file older than this is debris of a killed process, not a write in progress.
-STALE_PARTIAL_AGE_S = 3600
+from mvfit_common.files import PARTIAL_PREFIX, atomic_write, sha256_of
+
+__all__ = [
+    "PARTIAL_PREFIX",
+    "atomic_output",
+    "delete_quietly",
+    "is_local",
+    "local_path",
+    "sha256_of",
+    "storage_file_exists",
+    "store_copy",
+]
 
 
 def is_local(storage: Storage) -> bool:
@@ -38,14 +44,6 @@ def is_local(storage: Storage) -> bool:
     except NotImplementedError:
         return False
     return True
-
-
-def sha256_of(path: Path, *, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        while chunk := fh.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -77,18 +75,8 @@ def atomic_output(name: str, *, storage: Storage | None = None) -> Iterator[Path
     """Yield a temporary local path; on success publish it as storage file ``name`` (overwriting)."""
     storage = storage or default_storage
     if is_local(storage):
-        final = Path(storage.path(name))
-        final.parent.mkdir(parents=True, exist_ok=True)
-        # Same directory as the target: os.replace is then an atomic rename on one filesystem.
-        tmp = final.with_name(f"{PARTIAL_PREFIX}{uuid.uuid4().hex[:12]}-{final.name}")
-        try:
+        with atomic_write(storage.path(name)) as tmp:
             yield tmp
-            if not tmp.exists():
-                raise FileNotFoundError(f"nothing was written for {name}")
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _remove_stale_partials(final)
         return
     with tempfile.TemporaryDirectory(prefix="mvfit-out-") as tmpdir:
         tmp = Path(tmpdir) / Path(name).name
@@ -102,15 +90,6 @@ def atomic_output(name: str, *, storage: Storage | None = None) -> Iterator[Path
         if saved != name:
             storage.delete(saved)
             raise RuntimeError(f"storage renamed {name!r} to {saved!r}: enable file_overwrite for this storage")
-
-
-def _remove_stale_partials(final: Path) -> None:
-    """Delete partial files of this target left behind by killed writers (never a fresh one in progress)."""
-    cutoff = time.time() - STALE_PARTIAL_AGE_S
-    for leftover in final.parent.glob(f"{PARTIAL_PREFIX}*-{final.name}"):
-        with contextlib.suppress(FileNotFoundError):
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
 
 
 def store_copy(source: Path, name: str, *, storage: Storage | None = None) -> str:

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.io import load_export
 from analysis.report import ReportOptions, build_report
 from analysis.simulate import SimulationConfig, simulate, write_simulation
+from exportformat import read_export
 
 TARGET_SECONDS = 60.0
 TARGET_BYTES = 4 * 1024**3
@@ -106,7 +106,7 @@ def main() -> int:
     timings = {}
     for file_format in ("csv", "parquet"):
         began = time.perf_counter()
-        load_export(export_dir, file_format=file_format)
+        read_export(export_dir, file_format=file_format)
         timings[file_format] = time.perf_counter() - began
     print(
         f"load csv {timings['csv']:.2f} s, parquet {timings['parquet']:.2f} s: "

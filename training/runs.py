@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from mvfit_common.files import atomic_write, atomic_write_bytes
 from training.errors import TrainingInputError
-from training.features.cache import atomic_write_bytes
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -113,7 +113,9 @@ def save_run(
 
 
 def write_json(path: Path, data: dict) -> None:
-    atomic_write_bytes(path, json.dumps(plain(data), indent=2, sort_keys=True, default=str).encode("utf-8"))
+    atomic_write_bytes(
+        path, json.dumps(plain(data), indent=2, sort_keys=True, default=str).encode("utf-8"), durable=True
+    )
 
 
 def read_json(path: Path) -> dict:
@@ -126,7 +128,7 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     buffer = io.BytesIO()
     state = payload.get("state_dict")
     torch.save({**plain({k: v for k, v in payload.items() if k != "state_dict"}), "state_dict": state}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), durable=True)
 
 
 def load_checkpoint(path: Path, *, expected_format: str) -> dict:
@@ -186,10 +188,9 @@ def plot_learning_curve(path: Path, rows: list[dict], *, panels: list[tuple[str,
         ax.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write_report(path: Path, *, title: str, sections: list[tuple[str, str]], image: str | None) -> None:

@@ -24,6 +24,7 @@ from scipy.special import expit
 from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
+import exportformat
 from training.data.export import Export, read_export
 from training.data.write import write_export
 from training.errors import TrainingInputError
@@ -144,7 +145,6 @@ def simulate_choices(
                 }
             )
     out.mkdir(parents=True, exist_ok=True)
-    raw_stimuli = pd.read_csv(export.directory / "stimuli.csv", dtype=str, keep_default_na=False)
     simulation = {
         "rule": "busy video <-> bright, lively music (training.simulate)",
         **asdict(rater),
@@ -154,11 +154,9 @@ def simulate_choices(
     }
     write_export(
         out,
-        stimuli=raw_stimuli.assign(ground_truth_id=pd.to_numeric(raw_stimuli["ground_truth_id"]).astype("Int64")),
+        stimuli=exportformat.read_export(export.directory, tables=("stimuli",)).stimuli,
         choices=pd.DataFrame(choices),
         source="mvfit training.simulate (simulated rater on real stimuli)",
         simulation=simulation,
     )
-    for stale in ("stimuli.parquet", "choices.parquet", "ratings.parquet"):
-        (out / stale).unlink(missing_ok=True)  # only the CSVs written above describe this export
     return out

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from scipy import stats
+
+from mvfit_common.stats import wilson_interval
 
 
 @dataclass(frozen=True)
@@ -35,19 +36,7 @@ class Accuracy:
         }
 
 
-def wilson_interval(correct: int, n: int, *, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (well behaved near 0, 1 and for small n)."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = correct / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - spread), min(1.0, centre + spread))
-
-
 def accuracy(correct: int, n: int, *, chance: float = 0.5) -> Accuracy:
-    low, high = wilson_interval(correct, n)
+    low, high = (float(bound) for bound in wilson_interval(correct, n))
     p_value = float(stats.binomtest(correct, n, chance, alternative="greater").pvalue) if n else float("nan")
     return Accuracy(correct=int(correct), n=int(n), low=low, high=high, p_value=p_value)

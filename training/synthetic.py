@@ -41,7 +41,7 @@ class PlantedRule:
 
 
 def _ffmpeg(*args: str) -> None:
-    from training.inputs.ffmpeg import ffmpeg_binary
+    from mvfit_common.ffmpeg import ffmpeg_binary
 
     command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
     result = subprocess.run(command, capture_output=True, check=False)

@@ -1,17 +1,18 @@
 """Run the ffmpeg binary. The only place that knows how ffmpeg is found and invoked.
 
-The binary is ``settings.FFMPEG_BINARY`` (env ``MVFIT_FFMPEG``) or the static build shipped by
-imageio-ffmpeg, so a fresh machine needs no system package. ffprobe is deliberately not used:
+The binary is found by :func:`mvfit_common.ffmpeg.ffmpeg_binary` (the one rule, shared with training):
+``settings.FFMPEG_BINARY`` (env ``MVFIT_FFMPEG``), else the static build shipped by imageio-ffmpeg (so a
+fresh machine needs no system package), else ``ffmpeg`` on PATH. ffprobe is deliberately not used:
 it is not guaranteed to exist, and ``ffmpeg -i`` plus a decode pass tells us everything we need.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
+
+from mvfit_common.ffmpeg import FFmpegNotFoundError
+from mvfit_common.ffmpeg import ffmpeg_binary as common_ffmpeg_binary
 
 DEFAULT_TIMEOUT_S = 600.0
 
@@ -29,28 +30,19 @@ class FFmpegError(MediaError):
         self.stderr_tail = stderr_tail
 
 
-@functools.cache
-def _resolve_binary(configured: str | None) -> str:
-    if configured:
-        path = Path(configured)
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise MediaError(f"MVFIT_FFMPEG={configured!r} is not an executable file.")
-        return str(path)
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def ffmpeg_binary() -> str:
-    """Path of the ffmpeg executable to use."""
+    """Path of the ffmpeg executable to use; a :class:`MediaError` (not retried) when there is none."""
     configured: str | None
     try:
         from django.conf import settings
 
         configured = getattr(settings, "FFMPEG_BINARY", None)
     except Exception:  # settings not configured: scripts like bench/ run without Django
-        configured = os.environ.get("MVFIT_FFMPEG")
-    return _resolve_binary(configured or None)
+        configured = None  # the shared rule reads MVFIT_FFMPEG itself
+    try:
+        return common_ffmpeg_binary(configured)
+    except FFmpegNotFoundError as exc:
+        raise MediaError(str(exc)) from exc
 
 
 def tail(text: str, *, lines: int = 6) -> str:

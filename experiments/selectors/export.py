@@ -1,7 +1,7 @@
 """Rows of an export, exactly as docs/export-format.md defines them (values still Python-typed).
 
 Reads only. Which responses: those of completed assignments unless ``include_incomplete``. Column
-names and order come from ``analysis.schema``; every row has every column of its table.
+names and order come from ``exportformat.schema``; every row has every column of its table.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator
 
 from django.core.files.storage import default_storage
 
-from analysis import schema
 from annotation.models import MusicExcerpt, VideoClip
 from experiments.models import AssignmentStatus, Experiment, Response
 from experiments.services.pseudonyms import pseudonymise
+from exportformat import schema
 
 _BASE = [
     "assignment_id",
@@ -212,6 +212,19 @@ def choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: 
                 "first_preferred": (chosen is first) if condition != "none" else None,
             }
         yield _in_table_order(schema.CHOICES, out | _tail(row))
+
+
+def referenced_items(*, ratings: list[dict], choices: list[dict]) -> dict[str, set[int]]:
+    """The clip and excerpt ids that exported rows reference (``stimulus_rows``' arguments)."""
+    clip_ids = {r["clip_id"] for r in ratings if r["clip_id"] is not None}
+    excerpt_ids = {r["excerpt_id"] for r in ratings if r["excerpt_id"] is not None}
+    for r in choices:
+        if r["query_id"] is None:
+            continue
+        queries, options = (clip_ids, excerpt_ids) if r["direction"] == "V2M" else (excerpt_ids, clip_ids)
+        queries.add(r["query_id"])
+        options.update((r["left_id"], r["right_id"]))
+    return {"clip_ids": clip_ids, "excerpt_ids": excerpt_ids}
 
 
 def _file_location(name: str) -> str:

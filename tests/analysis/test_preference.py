@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from analysis.preference import (
     binomial_p_value,
@@ -17,31 +15,8 @@ from analysis.preference import (
     subject_shares,
     subject_tests,
     table_iv,
-    wilson_interval,
 )
 from tests.factories.analysis import ChoiceRowFactory, choices_frame
-
-
-@pytest.mark.parametrize(
-    ("k", "n", "low", "high"),
-    # Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (Wilson score, no correction).
-    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0, 0.1611), (1, 29, 0.0061, 0.1718)],
-)
-def test_wilson_interval_reproduces_newcombe_1998(k, n, low, high):
-    lower, upper = wilson_interval(k, n)
-    assert round(float(lower), 4) == low and round(float(upper), 4) == high
-
-
-@settings(max_examples=100)
-@given(n=st.integers(1, 500), data=st.data())
-def test_wilson_interval_contains_the_estimate_and_stays_in_0_1(n, data):
-    k = data.draw(st.integers(0, n))
-    lower, upper = wilson_interval(k, n)
-    assert 0 <= lower <= k / n <= upper <= 1
-    mirrored = wilson_interval(n - k, n)
-    assert float(mirrored[0]) == pytest.approx(1 - float(upper)) and float(mirrored[1]) == pytest.approx(
-        1 - float(lower)
-    )
 
 
 def test_binomial_p_value_by_hand():

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from analysis.cli import main
-from analysis.io import empty_table, write_export
 from analysis.report import ReportOptions, build_report
 from analysis.simulate import SimulationConfig, simulate, write_simulation
+from exportformat import write_export
 from tests.factories.analysis import RatingRowFactory, ratings_frame
 
 FAST = {"split_half_splits": 20, "progress": False}
@@ -90,14 +90,12 @@ def test_choices_only_export_skips_the_rating_sections(tmp_path):
 
 
 def test_a_handful_of_rows_gives_a_report_full_of_notes_not_a_crash(tmp_path):
-    rows = [RatingRowFactory(worker_id="W1", rating=r, video_id=v) for r, v in ((3, 1), (5, 2), (6, 1))]
-    manifest = {"format": "mvfit-export", "format_version": 1, "exported_at": "2026-11-22T21:03:04.123Z"}
+    rows = [RatingRowFactory(rating=r, video_id=v) for r, v in ((3, 1), (5, 2), (6, 1))]
     write_export(
         tmp_path / "export",
-        manifest=manifest,
-        ratings=ratings_frame(rows),
-        choices=empty_table("choices"),
-        stimuli=empty_table("stimuli"),
+        tables={"ratings": ratings_frame(rows)},
+        provenance={"source": "test", "experiments": [], "exported_at": "2026-11-22T21:03:04.123Z"},
+        parquet=False,
     )
     result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST))
     assert "mixed model" in result.skipped and "profiles" in result.skipped

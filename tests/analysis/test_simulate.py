@@ -12,13 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
-from analysis import schema
 from analysis.calibration import zscore_by_worker
 from analysis.cleaning import clean
-from analysis.io import load_export
 from analysis.preference import load_machine_distances, machine_share_table, preference_trials, share_table
 from analysis.profiles import cluster_profiles, genre_profiles
 from analysis.simulate import SimulationConfig, expected_pooled_share, simulate, write_simulation
+from exportformat import read_export, schema
 
 SMALL = SimulationConfig(
     videos=12,
@@ -45,7 +44,7 @@ def test_all_four_files_have_the_documented_headers(small_export):
     for table, columns in schema.TABLES.items():
         header = (root / f"{table}.csv").read_text().splitlines()[0]
         assert header == ",".join(columns)
-    manifest = load_export(root).manifest
+    manifest = read_export(root).manifest
     assert manifest["format"] == "mvfit-export" and manifest["source"] == "mvfit simulator"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", manifest["exported_at"])
     assert manifest["simulation"]["config"]["seed"] == SMALL.seed
@@ -54,8 +53,8 @@ def test_all_four_files_have_the_documented_headers(small_export):
 
 def test_the_export_loads_back_unchanged_from_csv_and_parquet(small_export):
     simulation, root = small_export
-    from_csv = load_export(root, file_format="csv")
-    from_parquet = load_export(root, file_format="parquet")
+    from_csv = read_export(root, file_format="csv")
+    from_parquet = read_export(root, file_format="parquet")
     assert from_csv.notes == []
     for table in ("ratings", "choices", "stimuli"):
         pd.testing.assert_frame_equal(getattr(from_csv, table), getattr(from_parquet, table))

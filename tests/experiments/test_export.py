@@ -212,7 +212,7 @@ def test_the_export_api_returns_a_zip_to_staff_only(studies, staff_client, djang
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_path, settings, file_format):
     """The contract end to end: what export_responses writes is what analysis/ and training/ read."""
-    from analysis.io import load_export
+    import exportformat
     from annotation.models import MusicExcerpt, VideoClip
     from training.data.export import read_export
 
@@ -221,7 +221,7 @@ def test_the_analysis_and_training_loaders_accept_a_real_export(studies, tmp_pat
     MusicExcerpt.objects.update(prepared_file="prepared/excerpt.m4a")
     out = tmp_path / "export"
     call_command("export_responses", "fit", "prefs", "--out", str(out))
-    loaded = load_export(out, file_format=file_format)
+    loaded = exportformat.read_export(out, file_format=file_format)
     assert len(loaded.ratings) == 4 and len(loaded.choices) == 10
     assert loaded.ratings["is_catch"].sum() == 1 and loaded.choices["is_catch"].sum() == 2
     training = read_export(out)
@@ -232,12 +232,12 @@ def test_the_csv_and_parquet_files_of_an_export_load_to_identical_tables(studies
     """One missing-value convention: an empty CSV cell and a Parquet null are the same thing."""
     import pandas as pd
 
-    from analysis.io import load_export
+    from exportformat import read_export
 
     settings.MVFIT_PSEUDONYM_KEY = "k1"
     out = tmp_path / "export"
     call_command("export_responses", "fit", "prefs", "--out", str(out))
-    from_csv, from_parquet = load_export(out, file_format="csv"), load_export(out, file_format="parquet")
+    from_csv, from_parquet = read_export(out, file_format="csv"), read_export(out, file_format="parquet")
     for table in ("ratings", "choices", "stimuli"):
         pd.testing.assert_frame_equal(getattr(from_csv, table), getattr(from_parquet, table), check_exact=True)
     plain_2afc_kinds = from_parquet.choices["left_kind"]
@@ -279,3 +279,78 @@ def test_m2v_choice_rows_have_an_excerpt_query_and_clip_options(tmp_path, settin
         assert r["chosen_id"] == r["right_id"] and r["search_source"] == ""
         g = r["left_id"] if r["left_kind"] == "G" else r["right_id"]
         assert query["ground_truth_id"] == g
+
+
+def test_the_export_reads_back_verified_and_equal_to_the_database(studies, tmp_path, settings):
+    """Platform export -> exportformat reader: every file checks out and the values are the database's."""
+    import exportformat
+    from experiments.models import Response
+    from experiments.selectors import export as export_rows
+    from exportformat import schema
+
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    rating, preference = studies
+    out = tmp_path / "export"
+    call_command("export_responses", "fit", "prefs", "--out", str(out))
+    export = exportformat.verify_export(out)  # checksums, row counts, CSV = Parquet, every rule
+    assert export.notes == [] and export.manifest["assignments"] == "completed"
+    assert set(export.manifest["files"]) == {
+        f"{t}.{x}" for t in ("ratings", "choices", "stimuli") for x in ("csv", "parquet")
+    }
+
+    stored = Response.objects.filter(assignment__experiment=rating, assignment__status="completed")
+    by_trial = {(r.assignment_id, r.trial.position): r for r in stored.select_related("trial")}
+    assert len(export.ratings) == len(by_trial)
+    for row in export.ratings.itertuples():
+        response = by_trial[(row.assignment_id, row.trial_index)]
+        assert row.rating == response.rating and row.rt_ms == response.rt_ms and row.is_catch == response.is_catch
+        assert row.received_at == pd.Timestamp(response.received_at).floor("ms")
+    records = list(export_rows.choice_rows([rating, preference], key="k1"))
+    expected = exportformat.prepare_table(records, schema.CHOICES)
+    pd.testing.assert_frame_equal(export.choices, expected)
+
+
+def test_the_csv_files_are_byte_identical_to_the_historical_writer(studies, tmp_path, settings):
+    """What the platform wrote before exportformat (Python's csv module, repr floats) is what it writes now."""
+    from experiments.selectors import export as export_rows
+    from exportformat import schema
+
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    rating, preference = studies
+    out = tmp_path / "export"
+    call_command("export_responses", "fit", "prefs", "--out", str(out), "--no-parquet")
+
+    def cell(kind: str, value) -> str:  # the platform's csv_cell before this package existed
+        if value is None:
+            return ""
+        if kind == "bool":
+            return "true" if value else "false"
+        if kind == "timestamp":
+            return schema.format_timestamp(value)
+        if kind == "float":
+            return repr(float(value))
+        return "" if value == "" else str(value)
+
+    ratings = list(export_rows.rating_rows([rating, preference], key="k1"))
+    choices = list(export_rows.choice_rows([rating, preference], key="k1"))
+    stimuli = list(export_rows.stimulus_rows(**export_rows.referenced_items(ratings=ratings, choices=choices)))
+    for table, records in (("ratings", ratings), ("choices", choices), ("stimuli", stimuli)):
+        expected = io.StringIO()
+        writer = csv.writer(expected, lineterminator="\n")
+        writer.writerow(schema.TABLES[table])
+        for record in records:
+            writer.writerow([cell(c.type, record[name]) for name, c in schema.TABLES[table].items()])
+        assert (out / f"{table}.csv").read_text(encoding="utf-8") == expected.getvalue(), table
+
+
+def test_analysis_cleans_a_platform_export(studies, tmp_path, settings):
+    import exportformat
+    from analysis.cleaning import clean
+
+    settings.MVFIT_PSEUDONYM_KEY = "k1"
+    out = tmp_path / "export"
+    call_command("export_responses", "fit", "prefs", "--out", str(out))
+    export = exportformat.read_export(out)
+    cleaned = clean(export.ratings, export.choices)
+    assert len(cleaned.ratings) == 3 and not cleaned.ratings["is_catch"].any()
+    assert len(cleaned.choices) == 8 and not cleaned.choices["is_catch"].any()

@@ -8,8 +8,7 @@ from __future__ import annotations
 import factory
 import pandas as pd
 
-from analysis import schema
-from analysis.io import empty_table
+from exportformat import empty_table, schema
 
 T0 = pd.Timestamp("2026-11-22T20:00:00Z")
 
@@ -102,3 +101,20 @@ def ratings_frame(rows: list[dict]) -> pd.DataFrame:
 
 def choices_frame(rows: list[dict]) -> pd.DataFrame:
     return table("choices", rows)
+
+
+class StimulusRowFactory(factory.DictFactory):
+    item_kind = "clip"
+    item_id = factory.Sequence(lambda n: n + 1)
+    source_id = 1
+    label = "beach"
+    start_s = 1.0
+    duration_s = 5.0
+    seed = 7
+    ground_truth_id = None
+    file = factory.LazyAttribute(lambda row: f"/media/{row.item_kind}s/{row.item_id}.mp4")
+    source_file = "/media/videos/1.mp4"
+
+
+def stimuli_frame(rows: list[dict]) -> pd.DataFrame:
+    return table("stimuli", rows)

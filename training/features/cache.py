@@ -4,7 +4,7 @@ Layout: ``ROOT/<extractor name>/<config hash>/<media sha256>.npy``, each file a 
 shape (T, D): one row per sampled frame / flow stack / audio example, pooled later. The key is the
 *content* of the media file plus everything that changes the output (the extractor's config,
 including the identity of its weights), so re-exported or moved media hit the cache and changed
-settings never return stale features. Writes go to a temporary file that is renamed into place, so an
+settings never return stale features. Writes are atomic and durable (``mvfit_common.files``), so an
 interrupted run leaves no half-written entry and simply resumes.
 """
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from mvfit_common.files import atomic_write_bytes, sha256_of
 
 
 class FeatureExtractor(Protocol):
@@ -39,28 +39,6 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def file_sha256(path: Path, *, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class FeatureCache:
     """Content-addressed store of extractor outputs under one root directory."""
 
@@ -75,7 +53,7 @@ class FeatureCache:
         stat = path.stat()
         memo_key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
         if memo_key not in self._sha_memo:
-            self._sha_memo[memo_key] = file_sha256(path)
+            self._sha_memo[memo_key] = sha256_of(path)
         return self._sha_memo[memo_key]
 
     def entry(self, extractor: FeatureExtractor, media: Path) -> Path:
@@ -102,9 +80,9 @@ class FeatureCache:
             text = json.dumps(
                 {"extractor": extractor.name, **extractor.config()}, indent=2, sort_keys=True, default=str
             )
-            atomic_write_bytes(config_file, text.encode("utf-8"))
+            atomic_write_bytes(config_file, text.encode("utf-8"), durable=True)
         buffer = _npy_bytes(np.ascontiguousarray(array, dtype=np.float32))
-        atomic_write_bytes(self.entry(extractor, media), buffer)
+        atomic_write_bytes(self.entry(extractor, media), buffer, durable=True)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mvfit_common.files import sha256_of
 from training.errors import TrainingInputError
-from training.features.cache import file_sha256
 from training.features.store import Stream
 
 VARIANTS = ("two-stream", "i3d")
@@ -83,7 +83,7 @@ def _weights_identity(path: str | None, what: str, env_var: str, settings: Backb
     file = Path(path)
     if not file.is_file():
         raise TrainingInputError(f"{what} weights file {file} does not exist.")
-    return f"sha256:{file_sha256(file)}"
+    return f"sha256:{sha256_of(file)}"
 
 
 @contextmanager

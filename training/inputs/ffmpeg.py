@@ -1,8 +1,9 @@
 """Run the ffmpeg binary as a decoder and collect raw samples from its stdout.
 
 Decoding through a pipe keeps the inputs independent of Python video libraries and of ffprobe (which a
-fresh machine may lack). The binary is ``$MVFIT_FFMPEG`` if set, else the static build shipped by
-imageio-ffmpeg, the same rule the web app uses, so training sees the decoder the platform rendered with.
+fresh machine may lack). The binary is found by :func:`mvfit_common.ffmpeg.ffmpeg_binary`, the rule the
+web app uses too (``$MVFIT_FFMPEG``, else imageio-ffmpeg's static build, else ``ffmpeg`` on PATH), so
+training sees the decoder the platform rendered with.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from mvfit_common.ffmpeg import ffmpeg_binary
+
 
 class MediaDecodeError(RuntimeError):
     """ffmpeg could not decode a media file; the message carries ffmpeg's own explanation."""
@@ -18,15 +21,6 @@ class MediaDecodeError(RuntimeError):
 
 class MissingStreamError(MediaDecodeError):
     """The file decodes but has no stream of the requested kind (e.g. a silent video asked for audio)."""
-
-
-def ffmpeg_binary() -> str:
-    configured = os.environ.get("MVFIT_FFMPEG", "").strip()
-    if configured:
-        return configured
-    import imageio_ffmpeg  # imported lazily: only needed when no binary is configured
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def decode(path: str | os.PathLike[str], output_args: list[str], *, stream: str) -> bytes:

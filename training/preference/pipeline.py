@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mvfit_common.files import atomic_write
 from training.data.export import read_export
 from training.data.items import preference_items
 from training.data.splits import Split, split_by_video
@@ -197,9 +198,8 @@ def _write_items(path: Path, items: pd.DataFrame, split: Split, model: Preferenc
         split=part,
         p_a=np.round(probability, 6),
     )
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)
+    with atomic_write(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def _summary_text(summary: dict) -> str:

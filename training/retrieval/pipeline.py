@@ -19,11 +19,12 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from mvfit_common.files import atomic_write, atomic_write_bytes, sha256_of
 from training.data.export import Export, read_export
 from training.data.items import retrieval_pairs
 from training.data.splits import split_by_video
 from training.errors import TrainingInputError
-from training.features.cache import FeatureCache, file_sha256
+from training.features.cache import FeatureCache
 from training.features.store import Stream, compute_features, stream_description
 from training.retrieval.losses import inter_modal_ranking_loss, soft_intra_modal_structure_loss
 from training.retrieval.metrics import format_metrics, retrieval_metrics
@@ -305,7 +306,7 @@ def load_retrieval_run(run_dir: str | Path) -> tuple[dict, VMNet]:
 def model_version(run_dir: str | Path) -> str:
     """``vmnet:<run name>@<first 12 hex digits of the checkpoint's sha256>``: names the exact weights."""
     run_dir = Path(run_dir)
-    return f"vmnet:{run_dir.resolve().name}@{file_sha256(run_dir / 'checkpoint.pt')[:12]}"
+    return f"vmnet:{run_dir.resolve().name}@{sha256_of(run_dir / 'checkpoint.pt')[:12]}"
 
 
 def write_rankings(
@@ -360,10 +361,8 @@ def write_rankings(
     if vectors_out is not None:
         _write_vectors(Path(vectors_out), clip_ids, video.numpy(), excerpt_ids, music.numpy(), version)
     out_csv = Path(out_csv)
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_csv.with_name(f".{out_csv.name}.tmp")
     rows = 0
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with atomic_write(out_csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(RANKING_COLUMNS)
         for kind, query_ids, candidate_ids, scores in (
@@ -377,14 +376,11 @@ def write_rankings(
                 for rank, column in enumerate(order, start=1):
                     writer.writerow([kind, int(query), int(candidate_ids[column]), rank, f"{row[column]:.6f}", version])
                     rows += 1
-    tmp.replace(out_csv)
     return rows
 
 
 def _write_vectors(path: Path, clip_ids, clip_vectors, excerpt_ids, excerpt_vectors, version: str) -> None:
     import io
-
-    from training.features.cache import atomic_write_bytes
 
     buffer = io.BytesIO()
     np.savez(

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from experiments.selectors.lookup import experiment_by_ref
 from experiments.services.export import write_export
+from exportformat import ExportError
 
 
 class Command(BaseCommand):
@@ -35,7 +36,7 @@ class Command(BaseCommand):
                 parquet=not options["no_parquet"],
                 progress=True,
             )
-        except ImproperlyConfigured as exc:
+        except (ImproperlyConfigured, ExportError) as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:  # --out is a file, not writable, on a full disk...
             raise CommandError(f"could not write the export to {options['out']}: {exc}") from exc

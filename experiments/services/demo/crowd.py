@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import secrets
 import uuid
 from collections import defaultdict
@@ -66,6 +65,7 @@ from experiments.services.answers import AnswerInput, assignment_ref, record_ans
 from experiments.services.demo import SIMULATED_WORKER_PREFIX
 from experiments.services.demo.features import StandInFeatures
 from experiments.services.participants import answer_audio_check, issue_audio_check, record_consent
+from mvfit_common.files import atomic_write_text
 
 CARELESS_SHARE = 0.1
 PREFERENCE_CONDITIONS = ("GR", "GS", "SR")
@@ -331,7 +331,4 @@ def save_crowd_record(path: Path, record: dict) -> None:
             "experiments": {**previous.get("experiments", {}), **record["experiments"]},
             "p_first_model": record["p_first_model"] or previous.get("p_first_model", {}),
         }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")

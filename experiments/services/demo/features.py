@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from tqdm.auto import tqdm
 
 from annotation.files import local_path
 from annotation.models import MusicExcerpt, RenderState, VideoClip
+from mvfit_common.files import atomic_write
 
 MODEL_VERSION = "stand-in:energy-v1"
 MACHINE_NAME = "Stand-in search (energy)"
@@ -89,22 +89,20 @@ def compute_stand_in_features(*, out: Path, progress: bool = True) -> StandInFea
     excerpt_energy = _scaled_rank((_z(sound_a[:, 0]) + _z(sound_a[:, 1])) / 2)
     clip_ids = np.array([c.pk for c in clips], dtype=np.int64)
     excerpt_ids = np.array([e.pk for e in excerpts], dtype=np.int64)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.stem}.partial.npz")
-    np.savez(
-        partial,
-        clip_ids=clip_ids,
-        clip_vectors=_embed(clip_energy),
-        excerpt_ids=excerpt_ids,
-        excerpt_vectors=_embed(excerpt_energy),
-        model_version=np.array(MODEL_VERSION),
-        clip_energy=clip_energy,
-        excerpt_energy=excerpt_energy,
-        clip_motion_energy=motion_a,
-        excerpt_log_centroid=sound_a[:, 0],
-        excerpt_modulation_pace=sound_a[:, 1],
-    )
-    os.replace(partial, out)
+    with atomic_write(out) as partial:  # keeps the .npz suffix, so np.savez adds none
+        np.savez(
+            partial,
+            clip_ids=clip_ids,
+            clip_vectors=_embed(clip_energy),
+            excerpt_ids=excerpt_ids,
+            excerpt_vectors=_embed(excerpt_energy),
+            model_version=np.array(MODEL_VERSION),
+            clip_energy=clip_energy,
+            excerpt_energy=excerpt_energy,
+            clip_motion_energy=motion_a,
+            excerpt_log_centroid=sound_a[:, 0],
+            excerpt_modulation_pace=sound_a[:, 1],
+        )
     return StandInFeatures(
         clip_energy=dict(zip(clip_ids.tolist(), clip_energy.tolist(), strict=True)),
         excerpt_energy=dict(zip(excerpt_ids.tolist(), excerpt_energy.tolist(), strict=True)),
@@ -121,14 +119,11 @@ def load_stand_in_features(path: Path) -> StandInFeatures:
 
 def write_machine_distances(features: StandInFeatures, out: Path) -> Path:
     """The analysis report's machine distance file (docs/analysis.md): 1 - cosine similarity."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_write(out) as partial, partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["model", "clip_id", "excerpt_id", "distance"])
         for clip_id in sorted(features.clip_energy):
             for excerpt_id in sorted(features.excerpt_energy):
                 distance = 1.0 - features.similarity(clip_id, excerpt_id)
                 writer.writerow([MACHINE_NAME, clip_id, excerpt_id, f"{distance:.6f}"])
-    os.replace(partial, out)
     return out

@@ -14,16 +14,17 @@ link), so a second demo run with nothing new is quick.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.db.models import Count, Max
 
+import exportformat
 from experiments.models import AssignmentStatus, Experiment, Response
 from experiments.services.demo import DemoPaths
 from experiments.services.export import write_export
 from experiments.services.pseudonyms import pseudonym_key, pseudonymise
+from mvfit_common.files import atomic_write_text
 
 FIGURE_FOR_A_FIRST_LOOK = ("genre_fit_clustermap", "preference_shares")
 
@@ -50,9 +51,7 @@ def _fingerprint(experiments: list[Experiment]) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def simulation_block(crowd: dict, *, key: str) -> dict:
@@ -98,18 +97,16 @@ def export_and_report(
     previous = json.loads(stamp.read_text()) if stamp.is_file() else None
     manifest = paths.export / "manifest.json"
     if not force and previous == fingerprint and paths.report_html.is_file() and manifest.is_file():
-        counts = json.loads(manifest.read_text())["row_counts"]
+        counts = exportformat.read_manifest(paths.export)["row_counts"]
         return DemoReport(paths.export, paths.report_html, counts, refreshed=False, note="no new answers")
     if not fingerprint["responses"]:
         return DemoReport(paths.export, None, {}, refreshed=False, note="no completed assignments to analyse yet")
 
     from analysis.report import ReportOptions, build_report  # seaborn & co.: only when a report is due
 
-    result = write_export(experiments=experiments, out_dir=paths.export, progress=progress)
-    if paths.crowd.is_file():
-        data = json.loads(manifest.read_text())
-        data["simulation"] = simulation_block(json.loads(paths.crowd.read_text()), key=pseudonym_key())
-        _write_json(manifest, data)
+    crowd = json.loads(paths.crowd.read_text()) if paths.crowd.is_file() else None
+    simulation = simulation_block(crowd, key=pseudonym_key()) if crowd else None
+    result = write_export(experiments=experiments, out_dir=paths.export, progress=progress, simulation=simulation)
     options = ReportOptions(
         machine_distances=paths.machine_distances if paths.machine_distances.is_file() else None,
         progress=progress,

@@ -17,7 +17,7 @@ from annotation.media import (
     probe_header,
     run_ffmpeg,
 )
-from annotation.media.ffmpeg import _resolve_binary
+from annotation.media.ffmpeg import ffmpeg_binary
 from annotation.media.probe import MediaInfo, VideoStream, parse_ffmpeg_log
 
 HEADER = """\
@@ -109,9 +109,10 @@ def test_a_few_broken_frames_are_tolerated_but_the_threshold_is_configurable():
         check(slightly_damaged, kind=MediaKind.VIDEO, rules=ValidationRules(max_decode_errors=1))
 
 
-def test_a_configured_ffmpeg_that_does_not_exist_is_a_clear_error(tmp_path):
+def test_a_configured_ffmpeg_that_does_not_exist_is_a_clear_error(tmp_path, settings):
+    settings.FFMPEG_BINARY = str(tmp_path / "no-ffmpeg")
     with pytest.raises(MediaError, match="is not an executable file"):
-        _resolve_binary(str(tmp_path / "no-ffmpeg"))
+        ffmpeg_binary()
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import schema
+from exportformat import schema
 from tests.support.export_doc import documented_columns
 from tests.training.fakes import planted_feature_export
 from training.data.export import CHOICE_COLUMNS, STIMULUS_COLUMNS, read_export
