@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mvfit_common.files import atomic_write_bytes, sha256_of
 from training.errors import TrainingInputError
-from training.features.cache import atomic_write_bytes, file_sha256
 
 FORMAT = "mvfit-embeddings"
 FORMAT_VERSION = 1
@@ -116,7 +116,7 @@ class EmbeddingDirectory:
         return cls(directory, manifest)
 
     def entry(self, media: str | Path) -> Path:
-        return self.directory / f"{file_sha256(Path(media))}.npy"
+        return self.directory / f"{sha256_of(Path(media))}.npy"
 
     def write(self, media: str | Path, array: np.ndarray) -> Path:
         array = self._check(np.asarray(array), f"embeddings for {media}")

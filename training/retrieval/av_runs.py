@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mvfit_common.files import sha256_of
 from training.alignment import AlignmentParams, Sequences, alignment_costs
 from training.data.export import read_export
 from training.errors import TrainingInputError
-from training.features.cache import FeatureCache, file_sha256
+from training.features.cache import FeatureCache
 from training.representations import build_representation
 from training.representations.base import aggregate, aggregate_spans
 from training.retrieval.model import RetrievalConfig
@@ -93,7 +94,7 @@ def av_model_version(directory: str | Path) -> str:
     kind = "vmnet" if config["level"] == CLIP else "seg-vmnet"
     if config["loss"] == "bce":
         kind += "-bce"
-    return f"{kind}:{directory.resolve().name}@{file_sha256(directory / 'checkpoint.pt')[:12]}"
+    return f"{kind}:{directory.resolve().name}@{sha256_of(directory / 'checkpoint.pt')[:12]}"
 
 
 def _item_spans(segmenter, modality: str, path: Path, duration: float, cache, fallback_s: float | None):

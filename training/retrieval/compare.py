@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mvfit_common.files import atomic_write_bytes
 from training.alignment import METHODS, AlignmentParams
 from training.errors import TrainingInputError
-from training.features.cache import atomic_write_bytes
 from training.representations import build_representation
 from training.representations.base import AGGREGATIONS
 from training.retrieval.planted import PlantedConfig

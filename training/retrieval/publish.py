@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mvfit_common.files import atomic_write_bytes
 from training.errors import TrainingInputError
-from training.features.cache import atomic_write_bytes
 from training.registry import MODEL_FORMAT, valid_name, version_directory
 from training.runs import load_checkpoint
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from mvfit_common.files import sha256_of
 from training.errors import TrainingInputError
-from training.features.cache import FeatureCache, file_sha256
+from training.features.cache import FeatureCache
 from training.representations import build_representation
 from training.representations.base import aggregate, aggregate_spans, frames_of_spans, span_rows
 from training.representations.handcrafted import BLOCKS, DIM, HOP, SAMPLE_RATE
@@ -74,7 +75,7 @@ def test_precomputed_embeddings_are_read_by_media_content(tmp_path):
     arrays = [np.random.default_rng(i).normal(size=(5 + i, 8)).astype(np.float32) for i in range(2)]
     for path, array in zip(media, arrays, strict=True):
         written = store.write(path, array)
-        assert written.name == f"{file_sha256(path)}.npy"
+        assert written.name == f"{sha256_of(path)}.npy"
     representation = build_representation({"name": "precomputed", "path": str(tmp_path / "openl3")}, modality="audio")
     assert (representation.name, representation.dim, representation.hop_s) == ("precomputed-openl3-music-512", 8, 0.1)
     assert representation.cacheable is False
