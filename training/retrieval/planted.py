@@ -248,7 +248,7 @@ def _write_mp4(path: Path, frames: np.ndarray) -> None:
 
 def write_planted_export(directory: str | Path, planted: PlantedPlan, *, progress: bool = True) -> Path:
     """media/ (clipNNN.mp4, soundtrackNNN.flac) and an export with the ground-truth links; returns the export."""
-    from analysis import schema
+    from exportformat import schema
     from training.data.write import write_export
 
     directory = Path(directory)
