@@ -16,7 +16,8 @@ Versions: a stored design is rebuilt from its seed, so what a seed produces may 
 silently. ``version`` selects the algorithm a design was planned with; designs record it
 (``planner_version`` in the experiment's config). Version 1 alternated the side per group while
 walking the bundles, which balanced every bundle but let a worker predict the side of the first
-option (a blind left/right alternation picked it in about 80 % of trials); it is kept only to rebuild
+option (always answering the side opposite the previous trial's picked it in about 80 % of trials,
+with one condition in both directions); it is kept only to rebuild
 designs planned with it. Version 2 draws paired coins. Rating plans are the same in both.
 """
 
