@@ -17,8 +17,8 @@ silently. ``version`` selects the algorithm a design was planned with; designs r
 (``planner_version`` in the experiment's config). Version 1 alternated the side per group while
 walking the bundles, which balanced every bundle but let a worker predict the side of the first
 option (always answering the side opposite the previous trial's picked it in about 80 % of trials,
-with one condition in both directions); it is kept only to rebuild
-designs planned with it. Version 2 draws paired coins. Rating plans are the same in both.
+with one condition in both directions); it is kept only to rebuild designs planned with it.
+Version 2 draws paired coins. Rating plans are the same in both.
 """
 
 from __future__ import annotations
