@@ -117,7 +117,8 @@ def test_preference_plans_separate_items_that_share_a_pairing_and_balance_sides(
     # option is on the left half the time (±1). Not within each bundle: that would make the side
     # predictable (tests/experiments/test_side_predictability.py).
     imbalance = side_imbalance(items, plan)
-    assert set(imbalance) == {i.side_group for i in items} | ({"catch/V2M", "catch/M2V"} if catch else set())
+    groups = {i.side_group for i in items}
+    assert groups <= set(imbalance) <= groups | ({"catch/V2M", "catch/M2V"} if catch else set())
     assert all(abs(v) <= 1 for v in imbalance.values()), imbalance
     # Sides are not a function of position: wherever 30 or more bundles have a j-th trial of a group,
     # both sides occur there (a false alarm has probability 2**-29 per position).
