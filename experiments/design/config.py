@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from experiments.design.planner import PLANNER_VERSION, PLANNER_VERSIONS
+
 DIRECTIONS = ("V2M", "M2V")
 CONDITIONS = ("GR", "GS", "SR")
 RATING_CATCH_KINDS = ("rating_instruction", "rating_silence")
@@ -184,9 +186,27 @@ def _search_source(search: Any) -> dict[str, str]:
 VALIDATORS = {"rating": validate_rating, "afc": validate_afc, "preference": validate_preference}
 
 
-def validate_config(kind: str, config: dict) -> dict[str, Any]:
+# Stored configs from before the planner was versioned carry no "planner_version": they were planned by 1.
+UNVERSIONED_PLANNER_VERSION = 1
+
+
+def validate_config(kind: str, config: dict, *, new: bool = False) -> dict[str, Any]:
+    """Validate and normalise; the result records the planner version that builds (or rebuilt) the design.
+
+    ``new``: the config of a design being created, which always gets the current planner version;
+    older versions are accepted only when rebuilding a stored design that recorded them.
+    """
     if kind not in VALIDATORS:
         raise DesignError(f"experiment kind must be one of {', '.join(VALIDATORS)}, not {kind!r}.")
     if not isinstance(config, dict):
         raise DesignError("the design config must be a JSON object.")
-    return VALIDATORS[kind](config)
+    version = config.get("planner_version", PLANNER_VERSION if new else UNVERSIONED_PLANNER_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version not in PLANNER_VERSIONS:
+        raise DesignError(f"'planner_version' must be one of {', '.join(map(str, PLANNER_VERSIONS))}, not {version!r}.")
+    if new and version != PLANNER_VERSION:
+        raise DesignError(
+            f"'planner_version' {version} only rebuilds designs that were planned with it; "
+            f"new designs use {PLANNER_VERSION} (leave it out)."
+        )
+    rest = {key: value for key, value in config.items() if key != "planner_version"}
+    return {**VALIDATORS[kind](rest), "planner_version": version}

@@ -8,8 +8,17 @@ No Django here, so the invariants can be property-tested at full study size in m
   land in different bundles), which is what lets the allocator promise "no worker sees a pairing
   twice" by handing out whole bundles;
 * per counterbalancing group (direction x condition, and catch trials), the first option is on the
-  left in half the trials, within ±1, over the whole design and within every bundle;
+  left in half the trials, within ±1, over the whole design, while inside a bundle the sides are
+  independent fair coins, so earlier trials say nothing about the next one (see ``_paired_coin_sides``);
 * everything follows from one ``random.Random(seed)``: the same inputs give the same plan.
+
+Versions: a stored design is rebuilt from its seed, so what a seed produces may never change
+silently. ``version`` selects the algorithm a design was planned with; designs record it
+(``planner_version`` in the experiment's config). Version 1 alternated the side per group while
+walking the bundles, which balanced every bundle but let a worker predict the side of the first
+option (always answering the side opposite the previous trial's picked it in about 80 % of trials,
+with one condition in both directions); it is kept only to rebuild designs planned with it.
+Version 2 draws paired coins. Rating plans are the same in both.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 DIRECTION_ORDER = {"": 0, "V2M": 0, "M2V": 1}
+PLANNER_VERSIONS = (1, 2)
+PLANNER_VERSION = 2  # what new designs use; 1 only rebuilds designs that were planned with it
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,10 @@ def plan_bundles(
     n_catch: int = 0,
     choice: bool = False,
     block_by_direction: bool = False,
+    version: int = PLANNER_VERSION,
 ) -> list[PlannedBundle]:
+    if version not in PLANNER_VERSIONS:
+        raise PlanError(f"planner version must be one of {', '.join(map(str, PLANNER_VERSIONS))}, not {version!r}.")
     if k < 1:
         raise PlanError(f"judgments per item (k) must be at least 1, not {k}.")
     if n < 1:
@@ -84,7 +98,13 @@ def plan_bundles(
             order.sort(key=lambda i: DIRECTION_ORDER[items[i].direction])
         bundles.append((min(r for r, _ in slots), order))
     return _add_catch_and_sides(
-        bundles, items, rng=rng, catch_per_bundle=catch_per_bundle, n_catch=n_catch, choice=choice
+        bundles,
+        items,
+        rng=rng,
+        catch_per_bundle=catch_per_bundle,
+        n_catch=n_catch,
+        choice=choice,
+        alternate_sides=version == 1,
     )
 
 
@@ -136,11 +156,12 @@ def _add_catch_and_sides(
     catch_per_bundle: int,
     n_catch: int,
     choice: bool,
+    alternate_sides: bool,
 ) -> list[PlannedBundle]:
     # Catch stimuli rotate through a shuffled pool so each is used about equally often.
     catch_cycle: list[int] = []
-    # One alternating toggle per counterbalancing group, each starting on a seeded side. Walking
-    # bundles in order and trials in presentation order keeps every bundle balanced as well.
+    # Version 1 only: one alternating toggle per counterbalancing group, each starting on a seeded
+    # side, drawn while walking (the random stream must stay exactly as it was).
     next_left: dict[str, bool] = {}
 
     def take_side(group: str) -> bool:
@@ -148,8 +169,10 @@ def _add_catch_and_sides(
         next_left[group] = not side
         return side
 
-    planned = []
-    for round_, order in bundles:
+    # Version 2: each group's trials as (bundle, position), in walking order; sides are drawn at the end.
+    members: dict[str, list[tuple[int, int]]] = {}
+    planned: list[list[list]] = []  # per bundle: [item, catch, direction, first_on_left] per trial
+    for _, order in bundles:
         entries: list[tuple[int | None, int | None]] = [(i, None) for i in order]
         for _ in range(catch_per_bundle if n_catch else 0):
             if not catch_cycle:
@@ -163,13 +186,81 @@ def _add_catch_and_sides(
         for item, catch in entries:
             if item is not None:
                 direction = items[item].direction
-                group = items[item].side_group
-                first_on_left = take_side(group) if choice and group else True
+                group = items[item].side_group if choice else None
             else:
                 # A catch trial takes the direction of the block it sits in, so it looks like its neighbours.
                 direction = previous_direction
-                first_on_left = take_side(f"catch/{direction}") if choice else True
+                group = f"catch/{direction}" if choice else None
             previous_direction = direction
-            trials.append(PlannedTrial(item=item, catch=catch, direction=direction, first_on_left=first_on_left))
-        planned.append(PlannedBundle(round=round_, trials=tuple(trials)))
-    return planned
+            first_on_left = True
+            if group and alternate_sides:
+                first_on_left = take_side(group)
+            elif group:
+                members.setdefault(group, []).append((len(planned), len(trials)))
+            trials.append([item, catch, direction, first_on_left])
+        planned.append(trials)
+    for slots in members.values():
+        for (b, position), left in zip(slots, _paired_coin_sides([b for b, _ in slots], rng), strict=True):
+            planned[b][position][3] = left
+    return [
+        PlannedBundle(round=round_, trials=tuple(PlannedTrial(*t) for t in trials))
+        for (round_, _), trials in zip(bundles, planned, strict=True)
+    ]
+
+
+def _paired_coin_sides(bundle_of: Sequence[int], rng: random.Random) -> list[bool]:
+    """Sides of one counterbalancing group's trials, given the bundle of each trial.
+
+    The trials are matched in pairs, the two of a pair in *different* bundles (``cross_bundle_pairs``),
+    and each pair tosses one fair coin: the first option goes left in one trial of the pair and right
+    in the other; an odd trial out tosses its own coin. So the group is balanced within ±1 over the
+    whole design, and inside any one bundle every trial's side comes from a coin no other trial of
+    that bundle shares: the sides a worker meets in a bundle are independent fair coins, and no
+    history of earlier trials -- alternation, counts, patterns -- predicts the next one better than
+    chance. Exact balance inside a bundle would be exploitable (after more lefts, rights are due),
+    which is why balance is kept across bundles instead.
+    """
+    pairs, odd = cross_bundle_pairs(bundle_of, rng)
+    sides = [False] * len(bundle_of)
+    if odd is not None:
+        sides[odd] = rng.random() < 0.5
+    for a, b in pairs:
+        sides[a] = rng.random() < 0.5
+        sides[b] = not sides[a]
+    return sides
+
+
+def cross_bundle_pairs(bundle_of: Sequence[int], rng: random.Random) -> tuple[list[tuple[int, int]], int | None]:
+    """A seeded random matching of trials ``0 .. len(bundle_of) - 1`` (and the odd one out, if any)
+    with as few pairs inside one bundle as possible: none unless one bundle holds more than half of
+    the trials (a design of one or two bundles), where the excess must pair up inside it.
+
+    Built by the classic construction -- bundles as contiguous blocks in random order, trial ``i``
+    paired with trial ``i + half``, so a block no longer than ``half`` holds no pair -- then mixed by
+    random re-pairings that never add a pair inside a bundle, so a bundle's partners are spread over
+    the design rather than concentrated in the few bundles facing it (which a worker might also take).
+    """
+    by_bundle: dict[int, list[int]] = {}
+    for trial, bundle in enumerate(bundle_of):
+        by_bundle.setdefault(bundle, []).append(trial)
+    blocks = list(by_bundle.values())
+    rng.shuffle(blocks)
+    for block in blocks:
+        rng.shuffle(block)
+    # The odd one out comes from a largest bundle, which keeps pairs inside a bundle minimal.
+    odd = max(blocks, key=len).pop() if len(bundle_of) % 2 else None
+    order = [trial for block in blocks for trial in block]
+    half = len(order) // 2
+    pairs = [(order[i], order[i + half]) for i in range(half)]
+    # Each proposal touches two pairs; (half/2)·ln(half) of them touch every pair once on average
+    # (coupon collector), and (half/2)·log2(half) is about 1.4 times that.
+    random_ = rng.random
+    for _ in range(half * half.bit_length() // 2 if half > 1 else 0):
+        p, q = int(random_() * half), int(random_() * half)
+        (a, b), (c, d) = pairs[p], pairs[q]
+        if random_() < 0.5:
+            c, d = d, c
+        inside_before = (bundle_of[a] == bundle_of[b]) + (bundle_of[c] == bundle_of[d])
+        if p != q and (bundle_of[a] == bundle_of[c]) + (bundle_of[b] == bundle_of[d]) <= inside_before:
+            pairs[p], pairs[q] = (a, c), (b, d)
+    return pairs, odd

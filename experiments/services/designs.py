@@ -90,7 +90,7 @@ def create_experiment(
         title=title,
         kind=kind,
         seed=seed if seed is not None else secrets.randbelow(2**31),
-        config=validate_config(kind, config),
+        config=validate_config(kind, config, new=True),
         judgments_per_item=judgments_per_item,
         trials_per_assignment=trials_per_assignment,
         catch_trials_per_assignment=catch_trials_per_assignment,
@@ -147,6 +147,7 @@ def generate_design(*, experiment: Experiment) -> Experiment:
             n_catch=len(catch_pool),
             choice=experiment.is_choice,
             block_by_direction=bool(config.get("block_by_direction")),
+            version=config["planner_version"],
         )
     except PlanError as exc:
         raise DesignError(str(exc)) from exc

@@ -2,6 +2,7 @@
 
 import csv
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -83,6 +84,56 @@ def test_a_2afc_design_pairs_each_video_with_two_distinct_excerpts():
         assert item.direction == "V2M" and item.condition == "none"
         assert item.first_pairing.clip_id == item.second_pairing.clip_id == item.query_clip_id
         assert item.first_pairing.excerpt_id != item.second_pairing.excerpt_id
+
+
+def sides_per_group(experiment):
+    """Per counterbalancing group, the sides of the first option in walking order (bundles, positions)."""
+    sides = {}
+    for direction, condition, catch, left in (
+        Trial.objects.filter(bundle__experiment=experiment)
+        .order_by("bundle__index", "position")
+        .values_list("direction", "item__condition", "catch_id", "first_on_left")
+    ):
+        sides.setdefault(f"catch/{direction}" if catch else f"{direction}/{condition}", []).append(left)
+    return sides
+
+
+def test_new_designs_record_the_planner_version_and_stored_older_ones_rebuild_with_theirs():
+    library = make_library(n_clips=6, n_excerpts=5)
+    config = {"clip_ids": library.clip_ids, "excerpt_ids": library.excerpt_ids, "items_per_query": 3}
+    experiment = make_experiment(kind="afc", library=library, config=config, judgments_per_item=4)
+    assert experiment.config["planner_version"] == 2
+    current = sides_per_group(experiment)
+    assert len(current["V2M/none"]) == 72
+    assert all(abs(sum(1 if left else -1 for left in sides)) <= 1 for sides in current.values())
+    # Version 2 draws coins: 72 sides strictly alternating would have probability 2**-71.
+    assert any(a == b for a, b in pairwise(current["V2M/none"]))
+
+    # A design stored before versions existed has no planner_version: it was planned by version 1,
+    # which alternated each group's side while walking the bundles, and it rebuilds that way.
+    stored = {key: value for key, value in experiment.config.items() if key != "planner_version"}
+    Experiment.objects.filter(pk=experiment.pk).update(config=stored)
+    generate_design(experiment=experiment)
+    experiment.refresh_from_db()
+    assert experiment.config["planner_version"] == 1
+    legacy = sides_per_group(experiment)
+    for sides in legacy.values():
+        assert all(a != b for a, b in pairwise(sides))
+    before = design_snapshot(experiment)
+    generate_design(experiment=experiment)
+    assert design_snapshot(experiment) == before
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [(1, "only rebuilds designs that were planned with it"), (3, "must be one of 1, 2"), (True, "must be one of")],
+)
+def test_a_new_design_cannot_choose_an_old_or_unknown_planner_version(version, message):
+    library = make_library(n_clips=3, n_excerpts=3)
+    config = {"clip_ids": library.clip_ids, "excerpt_ids": library.excerpt_ids, "planner_version": version}
+    with pytest.raises(DesignError, match=message):
+        make_experiment(kind="afc", library=library, config=config)
+    assert not Experiment.objects.exists()
 
 
 def write_ranking(path, rows):
