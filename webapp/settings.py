@@ -212,8 +212,36 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="mvfit")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How a render stuck in `rendering` by a killed worker recovers (docs/library.md, "Killed workers"):
+# * A reaper (Celery beat, every MVFIT_RENDER_REAP_EVERY_S) re-queues clips, excerpts and pairings whose
+#   heartbeat is older than MVFIT_RENDER_STALE_AFTER_S; a running render refreshes its rows' heartbeat every
+#   MVFIT_RENDER_HEARTBEAT_S from a thread of the worker process, so only a dead worker's rows go stale.
+#   Recovery takes at most stale + reap period (90 s by default), whatever the visibility timeout.
+# * Render tasks have soft and hard time limits, and the hard one must stay below the broker's visibility
+#   timeout: a message is then never redelivered while its first run is still alive, so the late-ack
+#   redelivery (an hour later by default) finds the work done and does nothing.
+# The visibility timeout stays long because it applies to every task on the broker, and import batches or
+# MTurk syncs may legitimately run for many minutes; a short one would run them twice at once.
+MVFIT_RENDER_HEARTBEAT_S = env.int("MVFIT_RENDER_HEARTBEAT_S", default=15)
+MVFIT_RENDER_STALE_AFTER_S = env.int("MVFIT_RENDER_STALE_AFTER_S", default=60)
+MVFIT_RENDER_REAP_EVERY_S = env.int("MVFIT_RENDER_REAP_EVERY_S", default=30)
+# A row started this many times without finishing (its worker lost every time) is marked failed.
+MVFIT_RENDER_MAX_ATTEMPTS = env.int("MVFIT_RENDER_MAX_ATTEMPTS", default=10)
+MVFIT_RENDER_SOFT_TIME_LIMIT_S = env.int("MVFIT_RENDER_SOFT_TIME_LIMIT_S", default=1200)
+MVFIT_RENDER_TIME_LIMIT_S = MVFIT_RENDER_SOFT_TIME_LIMIT_S + 60
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+if not 0 < 2 * MVFIT_RENDER_HEARTBEAT_S <= MVFIT_RENDER_STALE_AFTER_S:
+    raise ImproperlyConfigured(
+        "MVFIT_RENDER_STALE_AFTER_S must be at least twice MVFIT_RENDER_HEARTBEAT_S (and both positive), or "
+        "live renders would be re-queued."
+    )
+if MVFIT_RENDER_TIME_LIMIT_S >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"MVFIT_RENDER_SOFT_TIME_LIMIT_S + 60 s ({MVFIT_RENDER_TIME_LIMIT_S}) must stay below "
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT}), or a slow render could be redelivered while running."
+    )
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     # How often a worker sweeps for unacknowledged messages older than the visibility timeout (those of
     # killed workers): every interval x throttle seconds. Kombu's defaults (10 x 10) suit production.
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
@@ -224,6 +252,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["annotation-requeue-stale-renders"] = {
+    "task": "annotation.tasks.requeue_stale_renders_task",
+    "schedule": MVFIT_RENDER_REAP_EVERY_S,
+}
 CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
     "task": "experiments.tasks.release_abandoned_assignments",
     "schedule": env.int("MVFIT_RELEASE_ABANDONED_EVERY_S", default=60),
