@@ -14,6 +14,7 @@ See ``.env.example`` for every variable.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "axes",
     "annotation",
     # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
     "mturk",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer (webapp/auth.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -121,6 +125,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- staff login rate limiting (django-axes; webapp/auth.py) -----------------------------------
+AUTHENTICATION_BACKENDS = ["webapp.auth.LoginRateLimitBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # per (user name, client address)
+AXES_FAILURE_LIMIT = env.int("MVFIT_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("MVFIT_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "webapp.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "webapp.auth.client_ip"
+# Reverse proxies in front of gunicorn that append the client address to X-Forwarded-For (nginx:
+# $proxy_add_x_forwarded_for). 0: X-Forwarded-For is ignored (a client could forge it).
+MVFIT_TRUSTED_PROXY_COUNT = env.int("MVFIT_TRUSTED_PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -281,7 +297,7 @@ CELERY_BEAT_SCHEDULE["mturk-sync"] = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "webapp.auth.BasicAuthentication",  # DRF's, rate limited like the admin login
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
