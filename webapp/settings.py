@@ -134,6 +134,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("MVFIT_LOGIN_COOLOFF_MINUTES", def
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "webapp.auth.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "webapp.auth.client_ip"
+AXES_VERBOSE = False  # no banner on every process start; failures are still logged
 # Reverse proxies in front of gunicorn that append the client address to X-Forwarded-For (nginx:
 # $proxy_add_x_forwarded_for). 0: X-Forwarded-For is ignored (a client could forge it).
 MVFIT_TRUSTED_PROXY_COUNT = env.int("MVFIT_TRUSTED_PROXY_COUNT", default=0)
@@ -304,14 +305,41 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
 }
 
+# Every handler redacts worker tokens and MTurk worker/assignment ids (webapp/redact.py); Django's own
+# handlers (runserver's request log, error e-mails) are redefined here so that they do too.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "webapp.redact.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("MVFIT_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},  # and the root console, filtered
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+DEFAULT_EXCEPTION_REPORTER = "webapp.redact.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "webapp.redact.RedactingExceptionReporterFilter"
 
 LOGIN_URL = "/admin/login/"
 
