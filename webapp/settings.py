@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response that has none yet (webapp/csp.py: the one policy home).
+    "webapp.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -359,6 +361,19 @@ def _pseudonym_key() -> str | None:
 
 
 MVFIT_PSEUDONYM_KEY = _pseudonym_key()
+# Strict CSP for every page (webapp/csp.py derives the worker, MTurk-completion and S3-media variants from it):
+# only this site's static scripts and styles, nothing inline, no plugins, no <base>, forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # Worker pages run inside MTurk's ExternalQuestion iframe; everything else keeps X-Frame-Options DENY.
 MVFIT_WORKER_FRAME_ANCESTORS = env(
     "MVFIT_WORKER_FRAME_ANCESTORS", default="'self' https://www.mturk.com https://workersandbox.mturk.com"
