@@ -248,24 +248,23 @@ MVFIT_RENDER_REAP_EVERY_S = env.int("MVFIT_RENDER_REAP_EVERY_S", default=30)
 MVFIT_RENDER_MAX_ATTEMPTS = env.int("MVFIT_RENDER_MAX_ATTEMPTS", default=10)
 MVFIT_RENDER_SOFT_TIME_LIMIT_S = env.int("MVFIT_RENDER_SOFT_TIME_LIMIT_S", default=1200)
 MVFIT_RENDER_TIME_LIMIT_S = MVFIT_RENDER_SOFT_TIME_LIMIT_S + 60
-CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-if not 0 < 2 * MVFIT_RENDER_HEARTBEAT_S <= MVFIT_RENDER_STALE_AFTER_S:
-    raise ImproperlyConfigured(
-        "MVFIT_RENDER_STALE_AFTER_S must be at least twice MVFIT_RENDER_HEARTBEAT_S (and both positive), or "
-        "live renders would be re-queued."
-    )
-if MVFIT_RENDER_TIME_LIMIT_S >= CELERY_VISIBILITY_TIMEOUT:
-    raise ImproperlyConfigured(
-        f"MVFIT_RENDER_SOFT_TIME_LIMIT_S + 60 s ({MVFIT_RENDER_TIME_LIMIT_S}) must stay below "
-        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT}), or a slow render could be redelivered while running."
-    )
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     # How often a worker sweeps for unacknowledged messages older than the visibility timeout (those of
     # killed workers): every interval x throttle seconds. Kombu's defaults (10 x 10) suit production.
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
+if not 0 < 2 * MVFIT_RENDER_HEARTBEAT_S <= MVFIT_RENDER_STALE_AFTER_S:
+    raise ImproperlyConfigured(
+        "MVFIT_RENDER_STALE_AFTER_S must be at least twice MVFIT_RENDER_HEARTBEAT_S (and both positive), or "
+        "live renders would be re-queued."
+    )
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= MVFIT_RENDER_TIME_LIMIT_S:
+    raise ImproperlyConfigured(
+        f"MVFIT_RENDER_SOFT_TIME_LIMIT_S + 60 s ({MVFIT_RENDER_TIME_LIMIT_S}) must stay below CELERY_VISIBILITY_TIMEOUT "
+        f"({CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']}), or a slow render could be redelivered while running."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
