@@ -1,17 +1,25 @@
 """Celery tasks: thin wrappers that take primary keys and call the services.
 
 Delivery guarantees come from settings (``acks_late`` + ``reject_on_worker_lost``): a worker killed
-mid-task leaves its message unacknowledged, the broker redelivers it, and because the services are
-idempotent the second run finishes the job. Only transient errors are retried (with exponential
-backoff); permanent ones are recorded on the rows as FAILED with their reason.
+mid-task leaves its message unacknowledged, and because the services are idempotent any second run
+finishes the job. Render tasks also keep a heartbeat on the rows they work on, so the beat task
+:func:`requeue_stale_renders_task` re-queues a dead worker's renders within a minute or two instead of
+waiting for the broker's visibility timeout (see ``annotation.services.rendering``).
+
+Only transient errors are retried, with Celery's own options (``autoretry_for`` names
+:class:`TransientError`, exponential backoff with jitter, ``max_retries``); permanent ones are recorded
+on the rows as FAILED with their reason, and so is giving up after the last retry or a time limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from botocore import exceptions as botocore_exceptions
 from celery import Task, shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from annotation.models import MusicExcerpt, Pairing, VideoClip
@@ -31,6 +39,10 @@ _TRANSIENT_TYPES = (
 _TRANSIENT_S3_CODES = {"SlowDown", "Throttling", "RequestTimeout", "InternalError", "ServiceUnavailable"}
 
 
+class TransientError(Exception):
+    """A transient failure (database, network, object store) wrapped so that ``autoretry_for`` can name it."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying: the database, the network or the object store was briefly unavailable."""
     if isinstance(exc, _TRANSIENT_TYPES):
@@ -43,22 +55,41 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class RenderTask(Task):
-    """Retries transient errors with backoff; marks rows FAILED when a task gives up or crashes."""
+    """Retries transient errors with backoff; marks rows FAILED when a task gives up, crashes or times out.
+
+    The hard time limit stays below the broker's visibility timeout (checked in settings), so a message
+    is never redelivered while its first run is alive.
+    """
 
     abstract = True
     failure_model: type | None = None
     acks_late = True
     reject_on_worker_lost = True
+    autoretry_for = (TransientError,)
+    max_retries = MAX_RETRIES
+    retry_backoff = 2  # 2, 4, 8 ... seconds (full jitter), at most retry_backoff_max
+    retry_backoff_max = 300
+    retry_jitter = True
+    soft_time_limit = settings.MVFIT_RENDER_SOFT_TIME_LIMIT_S
+    time_limit = settings.MVFIT_RENDER_TIME_LIMIT_S
 
-    def __call__(self, *args, **kwargs):
-        try:
-            return super().__call__(*args, **kwargs)
-        except Exception as exc:
-            if is_transient(exc) and self.request.retries < MAX_RETRIES and not self.request.is_eager:
-                countdown = min(300, 2 ** (self.request.retries + 1))
-                logger.warning("%s: transient error, retry in %ss: %r", self.name, countdown, exc)
-                raise self.retry(exc=exc, countdown=countdown) from exc
-            raise
+    @contextlib.contextmanager
+    def work(self) -> Iterator[None]:
+        """Run a task body: heartbeat on its rows (when a worker runs it) and transient errors wrapped.
+
+        Run eagerly with errors propagating (the embedded demo), a retry could only surface as Celery's
+        ``Retry`` exception in the caller, so there the original error is raised (and the rows marked FAILED).
+        """
+        eager = self.request.is_eager
+        retriable = not (eager and self.app.conf.task_eager_propagates)
+        with contextlib.nullcontext() if eager else rendering.keep_alive():
+            try:
+                yield
+            except Exception as exc:
+                if retriable and is_transient(exc):
+                    logger.warning("%s: transient error, will retry: %r", self.name, exc)
+                    raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+                raise
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         ids = args[0] if args else next(iter(kwargs.values()), [])
@@ -69,24 +100,34 @@ class RenderTask(Task):
 
 @shared_task(base=RenderTask, bind=True, failure_model=VideoClip)
 def prepare_clip_task(self, clip_id: int) -> None:
-    try:
-        rendering.prepare_clip(clip_id=clip_id)
-    except rendering.PreparationFailed as exc:  # recorded on the row; nothing to retry
-        logger.info("%s", exc)
+    with self.work():
+        try:
+            rendering.prepare_clip(clip_id=clip_id)
+        except rendering.PreparationFailed as exc:  # recorded on the row; nothing to retry
+            logger.info("%s", exc)
 
 
 @shared_task(base=RenderTask, bind=True, failure_model=MusicExcerpt)
 def prepare_excerpt_task(self, excerpt_id: int) -> None:
-    try:
-        rendering.prepare_excerpt(excerpt_id=excerpt_id)
-    except rendering.PreparationFailed as exc:
-        logger.info("%s", exc)
+    with self.work():
+        try:
+            rendering.prepare_excerpt(excerpt_id=excerpt_id)
+        except rendering.PreparationFailed as exc:
+            logger.info("%s", exc)
 
 
 @shared_task(base=RenderTask, bind=True, failure_model=Pairing)
 def render_pairings_task(self, pairing_ids: list[int]) -> dict:
-    outcome = rendering.render_pairings(pairing_ids=pairing_ids)
+    with self.work():
+        outcome = rendering.render_pairings(pairing_ids=pairing_ids)
     return {"rendered": len(outcome.rendered), "skipped": len(outcome.skipped), "failed": len(outcome.failed)}
+
+
+@shared_task
+def requeue_stale_renders_task() -> dict:
+    """Periodic (celery beat): re-queue renders whose worker died (their heartbeat went stale)."""
+    outcome = rendering.requeue_stale_renders()
+    return {"pairings": outcome.pairings, "clips": outcome.clips, "excerpts": outcome.excerpts}
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)

@@ -25,13 +25,13 @@ from mturk.models import Hit
 from mturk.modes import SUBMIT_HOSTS, Mode
 from mturk.selectors import worker_has_taken_part
 from mturk.services.qualifications import record_worker_start
+from webapp import csp
 
 
 def _headers(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
-    response["Content-Security-Policy"] = f"frame-ancestors {settings.MVFIT_WORKER_FRAME_ANCESTORS}"
-    return response
+    return csp.set_worker_policy(response)
 
 
 def _message(request: HttpRequest, title: str, message: str, *, status: int) -> HttpResponse:

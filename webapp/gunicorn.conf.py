@@ -16,3 +16,5 @@ keepalive = 30  # seconds an idle browser connection stays open (trial pages pol
 backlog = 2048
 timeout = 120  # media range requests from slow connections
 graceful_timeout = 10
+# Access and error logs with worker tokens and MTurk worker/assignment ids redacted (webapp/redact.py).
+logger_class = "webapp.redact.GunicornLogger"

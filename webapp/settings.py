@@ -14,6 +14,7 @@ See ``.env.example`` for every variable.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "axes",
     "annotation",
     # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
     "mturk",
@@ -74,6 +76,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response that has none yet (webapp/csp.py: the one policy home).
+    "webapp.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -81,6 +85,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer (webapp/auth.py).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -121,6 +127,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- staff login rate limiting (django-axes; webapp/auth.py) -----------------------------------
+AUTHENTICATION_BACKENDS = ["webapp.auth.LoginRateLimitBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # per (user name, client address)
+AXES_FAILURE_LIMIT = env.int("MVFIT_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("MVFIT_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "webapp.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "webapp.auth.client_ip"
+AXES_VERBOSE = False  # no banner on every process start; failures are still logged
+# Reverse proxies in front of gunicorn that append the client address to X-Forwarded-For (nginx:
+# $proxy_add_x_forwarded_for). 0: X-Forwarded-For is ignored (a client could forge it).
+MVFIT_TRUSTED_PROXY_COUNT = env.int("MVFIT_TRUSTED_PROXY_COUNT", default=0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -216,6 +235,23 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="mvfit")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# How a render stuck in `rendering` by a killed worker recovers (docs/library.md, "Killed workers"):
+# * A reaper (Celery beat, every MVFIT_RENDER_REAP_EVERY_S) re-queues clips, excerpts and pairings whose
+#   heartbeat is older than MVFIT_RENDER_STALE_AFTER_S; a running render refreshes its rows' heartbeat every
+#   MVFIT_RENDER_HEARTBEAT_S from a thread of the worker process, so only a dead worker's rows go stale.
+#   Recovery takes at most stale + reap period (90 s by default), whatever the visibility timeout.
+# * Render tasks have soft and hard time limits, and the hard one must stay below the broker's visibility
+#   timeout: a message is then never redelivered while its first run is still alive, so the late-ack
+#   redelivery (an hour later by default) finds the work done and does nothing.
+# The visibility timeout stays long because it applies to every task on the broker, and import batches or
+# MTurk syncs may legitimately run for many minutes; a short one would run them twice at once.
+MVFIT_RENDER_HEARTBEAT_S = env.int("MVFIT_RENDER_HEARTBEAT_S", default=15)
+MVFIT_RENDER_STALE_AFTER_S = env.int("MVFIT_RENDER_STALE_AFTER_S", default=60)
+MVFIT_RENDER_REAP_EVERY_S = env.int("MVFIT_RENDER_REAP_EVERY_S", default=30)
+# A row started this many times without finishing (its worker lost every time) is marked failed.
+MVFIT_RENDER_MAX_ATTEMPTS = env.int("MVFIT_RENDER_MAX_ATTEMPTS", default=10)
+MVFIT_RENDER_SOFT_TIME_LIMIT_S = env.int("MVFIT_RENDER_SOFT_TIME_LIMIT_S", default=1200)
+MVFIT_RENDER_TIME_LIMIT_S = MVFIT_RENDER_SOFT_TIME_LIMIT_S + 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     # How often a worker sweeps for unacknowledged messages older than the visibility timeout (those of
@@ -223,11 +259,25 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
 }
+if not 0 < 2 * MVFIT_RENDER_HEARTBEAT_S <= MVFIT_RENDER_STALE_AFTER_S:
+    raise ImproperlyConfigured(
+        "MVFIT_RENDER_STALE_AFTER_S must be at least twice MVFIT_RENDER_HEARTBEAT_S (and both positive), or "
+        "live renders would be re-queued."
+    )
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= MVFIT_RENDER_TIME_LIMIT_S:
+    raise ImproperlyConfigured(
+        f"MVFIT_RENDER_SOFT_TIME_LIMIT_S + 60 s ({MVFIT_RENDER_TIME_LIMIT_S}) must stay below CELERY_VISIBILITY_TIMEOUT "
+        f"({CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout']}), or a slow render could be redelivered while running."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE["annotation-requeue-stale-renders"] = {
+    "task": "annotation.tasks.requeue_stale_renders_task",
+    "schedule": MVFIT_RENDER_REAP_EVERY_S,
+}
 CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
     "task": "experiments.tasks.release_abandoned_assignments",
     "schedule": env.int("MVFIT_RELEASE_ABANDONED_EVERY_S", default=60),
@@ -253,21 +303,48 @@ CELERY_BEAT_SCHEDULE["mturk-sync"] = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "webapp.auth.BasicAuthentication",  # DRF's, rate limited like the admin login
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
 }
 
+# Every handler redacts worker tokens and MTurk worker/assignment ids (webapp/redact.py); Django's own
+# handlers (runserver's request log, error e-mails) are redefined here so that they do too.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "webapp.redact.RedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact"]},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("MVFIT_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},  # and the root console, filtered
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+DEFAULT_EXCEPTION_REPORTER = "webapp.redact.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "webapp.redact.RedactingExceptionReporterFilter"
 
 LOGIN_URL = "/admin/login/"
 
@@ -287,6 +364,19 @@ def _pseudonym_key() -> str | None:
 
 
 MVFIT_PSEUDONYM_KEY = _pseudonym_key()
+# Strict CSP for every page (webapp/csp.py derives the worker, MTurk-completion and S3-media variants from it):
+# only this site's static scripts and styles, nothing inline, no plugins, no <base>, forms post here only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # Worker pages run inside MTurk's ExternalQuestion iframe; everything else keeps X-Frame-Options DENY.
 MVFIT_WORKER_FRAME_ANCESTORS = env(
     "MVFIT_WORKER_FRAME_ANCESTORS", default="'self' https://www.mturk.com https://workersandbox.mturk.com"

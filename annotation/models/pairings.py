@@ -15,6 +15,9 @@ class Pairing(models.Model):
     state = models.CharField(max_length=16, choices=RenderState.choices, default=RenderState.PENDING, db_index=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="While rendering: last sign of life of the worker rendering it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     rendered_at = models.DateTimeField(null=True, blank=True)
 

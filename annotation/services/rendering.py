@@ -14,6 +14,12 @@ storage names and are published atomically (``annotation.files.atomic_output``),
 
 State changes are single UPDATE statements outside long transactions on purpose: ffmpeg runs for seconds,
 and holding a transaction (and row locks) open that long would block other workers and hide progress.
+
+**Recovery from killed workers.** Starting work on a row (``rendering``) stamps its ``heartbeat_at``; inside
+:func:`keep_alive` (what the Celery tasks run in) a thread refreshes the stamp of every row this process has
+claimed, every ``MVFIT_RENDER_HEARTBEAT_S``. :func:`requeue_stale_renders` (Celery beat) puts rows whose
+stamp is older than ``MVFIT_RENDER_STALE_AFTER_S`` — their worker died — back to ``pending`` and schedules
+them again, so a ``kill -9`` costs seconds instead of the broker's visibility timeout.
 """
 
 from __future__ import annotations
@@ -21,20 +27,25 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import logging
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import F
+from django.db import connections, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from annotation.files import atomic_output, local_path, storage_file_exists
 from annotation.media import MediaError
 from annotation.media.render import RenderSpec, mux_pairings, prepare_music_excerpt, prepare_video_clip
 from annotation.models import MusicExcerpt, Pairing, RenderState, VideoClip
+
+logger = logging.getLogger(__name__)
 
 
 class PreparationFailed(Exception):
@@ -208,9 +219,120 @@ def _mark(model: type[models.Model], pks: Iterable[int], *, state: str, error: s
 
 
 def _start(model: type[models.Model], pks: Iterable[int]) -> None:
-    model.objects.filter(pk__in=list(pks)).exclude(state=RenderState.READY).update(
-        state=RenderState.RENDERING, attempts=F("attempts") + 1
+    pks = list(pks)
+    model.objects.filter(pk__in=pks).exclude(state=RenderState.READY).update(
+        state=RenderState.RENDERING, attempts=F("attempts") + 1, heartbeat_at=timezone.now()
     )
+    if (heartbeat := getattr(_local, "heartbeat", None)) is not None:
+        heartbeat.claim(model, pks)
+
+
+# --- heartbeat and recovery ---------------------------------------------------------------------
+
+_local = threading.local()
+
+
+class _Heartbeat(threading.Thread):
+    """Refresh ``heartbeat_at`` of the rows this process is rendering until told to stop."""
+
+    def __init__(self, every_s: float) -> None:
+        super().__init__(name="render-heartbeat", daemon=True)
+        self.every_s = every_s
+        self.claims: dict[type[models.Model], set[int]] = defaultdict(set)
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+
+    def claim(self, model: type[models.Model], pks: list[int]) -> None:
+        with self.lock:
+            self.claims[model].update(pks)
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.every_s):
+                with self.lock:
+                    claims = {model: sorted(pks) for model, pks in self.claims.items()}
+                try:
+                    for model, pks in claims.items():
+                        model.objects.filter(pk__in=pks, state=RenderState.RENDERING).update(
+                            heartbeat_at=timezone.now()
+                        )
+                except Exception:  # a database blip: the next beat tries again
+                    logger.warning("render heartbeat failed", exc_info=True)
+                    connections.close_all()
+        finally:
+            connections.close_all()  # this thread's own connections
+
+
+@contextlib.contextmanager
+def keep_alive(*, every_s: float | None = None) -> Iterator[None]:
+    """Keep the heartbeat of every row started inside this block fresh while the block runs.
+
+    Used by the Celery tasks (not by eager runs: without a broker there is no reaper to outrun). The
+    heartbeat runs in a thread with its own database connection; it stops with the block, or dies with
+    the process — which is what lets :func:`requeue_stale_renders` tell a dead worker from a slow one.
+    """
+    heartbeat = _Heartbeat(every_s or settings.MVFIT_RENDER_HEARTBEAT_S)
+    previous, _local.heartbeat = getattr(_local, "heartbeat", None), heartbeat
+    heartbeat.start()
+    try:
+        yield
+    finally:
+        _local.heartbeat = previous
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=5)
+
+
+@dataclass
+class Requeued:
+    pairings: list[int] = field(default_factory=list)
+    clips: list[int] = field(default_factory=list)
+    excerpts: list[int] = field(default_factory=list)
+    failed: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _take_stale(model: type[models.Model], *, cutoff, failed: list[tuple[str, int]]) -> list[int]:
+    """Lock the stale ``rendering`` rows of ``model``; give up on those started too often, reset the rest."""
+    rows = list(
+        model.objects.select_for_update(skip_locked=True)
+        .filter(state=RenderState.RENDERING)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+        .values_list("pk", "attempts")
+        .order_by("pk")
+    )
+    limit = settings.MVFIT_RENDER_MAX_ATTEMPTS
+    hopeless = [pk for pk, attempts in rows if attempts >= limit]
+    if hopeless:
+        mark_failed(model, hopeless, reason=f"gave up: started {limit} times and its worker was lost each time")
+        failed += [(model._meta.model_name, pk) for pk in hopeless]
+    again = [pk for pk, attempts in rows if attempts < limit]
+    model.objects.filter(pk__in=again).update(state=RenderState.PENDING)
+    return again
+
+
+@transaction.atomic
+def requeue_stale_renders() -> Requeued:
+    """Re-queue clips, excerpts and pairings left in ``rendering`` by a dead worker (heartbeat too old).
+
+    Idempotent and safe next to live renders: a live render's heartbeat is fresh, rows locked by another
+    reaper are skipped, and the tasks are dispatched after commit. If a presumed-dead worker was merely
+    stalled, both runs write complete files atomically under the same name, so the result is the same.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.MVFIT_RENDER_STALE_AFTER_S)
+    outcome = Requeued()
+    outcome.clips = _take_stale(VideoClip, cutoff=cutoff, failed=outcome.failed)
+    outcome.excerpts = _take_stale(MusicExcerpt, cutoff=cutoff, failed=outcome.failed)
+    outcome.pairings = _take_stale(Pairing, cutoff=cutoff, failed=outcome.failed)
+    schedule_preparation(clip_ids=outcome.clips, excerpt_ids=outcome.excerpts)
+    schedule_render(pairing_ids=outcome.pairings)
+    if outcome.pairings or outcome.clips or outcome.excerpts or outcome.failed:
+        logger.warning(
+            "re-queued renders of lost workers: %d pairings, %d clips, %d excerpts; gave up on %d",
+            len(outcome.pairings),
+            len(outcome.clips),
+            len(outcome.excerpts),
+            len(outcome.failed),
+        )
+    return outcome
 
 
 def mark_failed(model: type[models.Model], pks: Iterable[int], *, reason: str) -> None:

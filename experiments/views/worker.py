@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -27,16 +28,16 @@ from django.views.decorators.http import require_GET, require_POST
 from experiments.models import Assignment, AudioCheckSound, Experiment, Participant
 from experiments.selectors import worker as selectors
 from experiments.services import allocation, answers, participants
+from webapp import csp
 from webapp.http import ranged_file_response
 
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
-def worker_headers(response: HttpResponse) -> HttpResponse:
+def worker_headers(response: HttpResponse, *, submit_hosts: Iterable[str] = ()) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
-    response["Content-Security-Policy"] = f"frame-ancestors {settings.MVFIT_WORKER_FRAME_ANCESTORS}"
-    return response
+    return csp.set_worker_policy(response, submit_hosts=submit_hosts)
 
 
 def worker_view(view):
@@ -131,7 +132,11 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
             return redirect("experiments:worker", token=participant.token)
         return render(request, "experiments/worker/start.html", context | {"expired": True})
     if step == selectors.Step.DONE:
-        return render(request, "experiments/worker/done.html", context | {"assignment": assignment})
+        response = render(request, "experiments/worker/done.html", context | {"assignment": assignment})
+        # MTurk's completion form (mturk/templates/experiments/worker/done.html) posts to turkSubmitTo.
+        return worker_headers(
+            response, submit_hosts=settings.MTURK_SUBMIT_HOSTS if participant.source == "mturk" else ()
+        )
     answers.touch_assignment(assignment=assignment)
     context["runner"] = {
         "mode": "live",

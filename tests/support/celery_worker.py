@@ -56,9 +56,18 @@ class WorkerHandle:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
         return [int(p) for p in out.stdout.split()]
 
+    def descendant_pids(self) -> list[int]:
+        """Pool children, their ffmpeg processes, an embedded beat: every process below the worker."""
+        found, parents = [], [self.process.pid]
+        while parents:
+            out = subprocess.run(["pgrep", "-P", ",".join(map(str, parents))], capture_output=True, text=True)
+            parents = [int(p) for p in out.stdout.split()]
+            found += parents
+        return found
+
     def kill_hard(self) -> None:
-        """SIGKILL the worker and its pool children, as an OOM kill or power loss would."""
-        for pid in [*self.child_pids(), self.process.pid]:
+        """SIGKILL the worker and every process below it at once, as a power loss (or a container kill) would."""
+        for pid in [self.process.pid, *self.descendant_pids()]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.process.wait(timeout=30)
@@ -75,7 +84,10 @@ class WorkerHandle:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_worker(*, queue: str, log_dir: Path, concurrency: int = 1, extra_env: dict | None = None) -> WorkerHandle:
+def start_worker(
+    *, queue: str, log_dir: Path, concurrency: int = 1, beat: bool = False, extra_env: dict | None = None
+) -> WorkerHandle:
+    """Start ``celery worker`` on ``queue`` (with ``beat``: the periodic tasks too, embedded with ``-B``)."""
     hostname = f"test-{uuid.uuid4().hex[:8]}@localhost"
     env = os.environ.copy()
     env.update(
@@ -106,6 +118,7 @@ def start_worker(*, queue: str, log_dir: Path, concurrency: int = 1, extra_env: 
             f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
+            *(["--beat", f"--schedule={log_dir / (hostname.split('@')[0] + '-beat-schedule')}"] if beat else []),
         ],
         cwd=ROOT,
         env=env,

@@ -44,3 +44,12 @@ def test_embedded_runs_generate_private_keys_once_into_the_data_dir(tmp_path):
     assert all(len(key) >= 40 for key in keys.values())
     assert all(stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600 for name in keys)
     assert _settings(tmp_path).stdout == first.stdout == f"{keys['pseudonym_key']!r}\n"
+
+
+def test_render_time_limits_must_stay_below_the_visibility_timeout(tmp_path):
+    # Otherwise the broker could redeliver a slow render while its first run is still alive.
+    result = _settings(tmp_path, CELERY_VISIBILITY_TIMEOUT="600", MVFIT_RENDER_SOFT_TIME_LIMIT_S="600")
+    assert result.returncode != 0 and "must stay below CELERY_VISIBILITY_TIMEOUT" in result.stderr
+    result = _settings(tmp_path, MVFIT_RENDER_HEARTBEAT_S="30", MVFIT_RENDER_STALE_AFTER_S="45")
+    assert result.returncode != 0 and "at least twice MVFIT_RENDER_HEARTBEAT_S" in result.stderr
+    assert _settings(tmp_path, CELERY_VISIBILITY_TIMEOUT="900", MVFIT_RENDER_SOFT_TIME_LIMIT_S="600").returncode == 0

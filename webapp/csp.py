@@ -1,0 +1,81 @@
+"""Content-Security-Policy: one strict policy for every page, staff and worker alike (django-csp).
+
+The base policy is ``settings.CONTENT_SECURITY_POLICY``: scripts and styles only from this site's own
+static files (no inline script, no inline style, no ``eval``), no plugins, no ``<base>``, forms post only
+here, and no framing. The middleware sends it on every response of the full Django stack — staff
+pages, the admin, the REST API, media — that does not carry a policy already. The variants, all built
+from that base here:
+
+* worker pages and the worker JSON API (:func:`set_worker_policy`, called by ``worker_headers`` and the
+  MTurk entry): ``frame-ancestors`` from ``MVFIT_WORKER_FRAME_ANCESTORS``, because MTurk frames them;
+  the lean worker-API handler has no CSP middleware, so the header is set by the view (a cached string);
+* the MTurk completion page: ``form-action`` also allows ``MTURK_SUBMIT_HOSTS`` (the externalSubmit form);
+* media in S3 (:func:`media_sources`): ``media-src`` also allows the object store's origin, which the
+  staff library page plays signed URLs from (workers get their media through ``/w/m/``, this site).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from csp.constants import HEADER, SELF
+from csp.middleware import CSPMiddleware, PolicyParts
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.signals import setting_changed
+from django.http import HttpResponseBase
+
+from annotation.files import is_local
+
+
+@functools.cache
+def media_sources() -> tuple[str, ...]:
+    """Origins besides this site that pages play media from: the object store's, for S3 media."""
+    if is_local(default_storage):
+        return ()
+    parts = urlsplit(default_storage.url("csp-origin-probe"))  # signed locally, no request is made
+    return (f"{parts.scheme}://{parts.netloc}",)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the media store's origin added to ``media-src`` when it is remote."""
+
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only and (origins := media_sources()):
+            update = dict(parts.update or {})
+            update["media-src"] = [SELF, *origins, *update.get("media-src", [])]
+            parts.update = update
+        return parts
+
+
+@functools.cache
+def _worker_policy(frame_ancestors: str, submit_hosts: tuple[str, ...]) -> str:
+    return build_policy(
+        replace={"frame-ancestors": frame_ancestors.split()},
+        update={"form-action": list(submit_hosts)} if submit_hosts else None,
+    )
+
+
+def worker_policy(*, submit_hosts: Iterable[str] = ()) -> str:
+    """The policy of worker pages (framed by MTurk); ``submit_hosts``: where forms may also post."""
+    return _worker_policy(settings.MVFIT_WORKER_FRAME_ANCESTORS, tuple(submit_hosts))
+
+
+def set_worker_policy(response: HttpResponseBase, *, submit_hosts: Iterable[str] = ()) -> HttpResponseBase:
+    """Give ``response`` the worker policy, unless a more specific one was set already."""
+    if HEADER not in response:
+        response[HEADER] = worker_policy(submit_hosts=submit_hosts)
+    return response
+
+
+def _forget(*, setting: str, **kwargs) -> None:
+    if setting in ("CONTENT_SECURITY_POLICY", "STORAGES", "MVFIT_WORKER_FRAME_ANCESTORS"):
+        media_sources.cache_clear()
+        _worker_policy.cache_clear()
+
+
+setting_changed.connect(_forget)
