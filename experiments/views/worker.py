@@ -142,7 +142,7 @@ def audio_check(request: HttpRequest, participant: Participant) -> HttpResponse:
     number = request.POST.get("attempt", "")
     participants.answer_audio_check(
         participant=participant,
-        attempt_number=int(number) if number.isdigit() and len(number) <= 3 else 0,
+        attempt_number=int(number) if number.isascii() and number.isdigit() and len(number) <= 3 else 0,
         answer=request.POST,
     )
     return redirect("experiments:worker", token=participant.token)

@@ -118,6 +118,8 @@ def test_a_worker_who_misses_every_attempt_is_screened_out_politely_and_gets_no_
     assert participant.audio_check_attempts == 3 and participant.audio_check_passed_at is None
     assert participant.screened_out_at is not None and participant.screened_out_reason == "sound_check"
     # Nothing else is reachable: no new attempt, no pass with the right answer, no work.
+    for junk in ({"attempt": "²", "first": "2"}, {"attempt": "9" * 40}, {}):
+        assert post_answer(client, participant, junk).status_code == 302
     post_answer(client, participant, {"attempt": "4", "first": "2", "second": "2"})
     assert participant.audio_checks.count() == 3
     client.post(reverse("experiments:begin", args=[participant.token]))
