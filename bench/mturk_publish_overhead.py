@@ -78,7 +78,9 @@ def main() -> None:
         )  # fmt: skip
     raw = (time.perf_counter() - t0) / n
 
-    wrapper = MTurk(mode=Mode.SANDBOX, recorder=lambda call: None, client_factory=lambda mode: client)
+    wrapper = MTurk(
+        mode=Mode.SANDBOX, recorder=lambda call: None, worker_pseudonym=str.lower, client_factory=lambda mode: client
+    )
     queue(n)
     t0 = time.perf_counter()
     for i in range(n):

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from experiments.design.config import DesignError
 from experiments.models import (
     Assignment,
+    AudioCheckAttempt,
     Bundle,
     CatchStimulus,
     Experiment,
@@ -143,6 +144,17 @@ class CatchStimulusAdmin(ReadOnlyAdmin):
     list_filter = ["experiment", "kind", "state"]
 
 
+class AudioCheckAttemptInline(admin.TabularInline):
+    model = AudioCheckAttempt
+    fields = ["number", "kind", "expected", "answer", "correct", "issued_at", "answered_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Participant)
 class ParticipantAdmin(ReadOnlyAdmin):
     list_display = [
@@ -152,12 +164,15 @@ class ParticipantAdmin(ReadOnlyAdmin):
         "assignment_id",
         "hit_id",
         "consented_at",
+        "audio_check_attempts",
         "audio_check_passed_at",
+        "screened_out_at",
         "created_at",
     ]
-    list_filter = ["experiment", "source"]
+    list_filter = ["experiment", "source", "screened_out_reason"]
     search_fields = ["worker_id", "assignment_id", "hit_id"]
     exclude = ["token"]
+    inlines = [AudioCheckAttemptInline]
 
 
 @admin.register(Assignment)

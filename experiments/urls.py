@@ -20,6 +20,7 @@ urlpatterns = [
     # Old MTurk entry, kept as a redirect to /mturk/e/<slug>/ (HITs frame that page).
     path("w/mturk/<slug:slug>/", worker.legacy_mturk_entry, name="mturk_entry"),
     path("w/m/<str:signed>", worker.media, name="media"),
+    path("w/a/<str:signed>", worker.audio_check_sound, name="audio_check_sound"),
     path("w/s/<str:token>/", include(worker_patterns)),
     # Experimenter side (staff only).
     path("experiments/", staff.experiment_list, name="staff_list"),

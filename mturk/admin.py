@@ -24,6 +24,7 @@ from .models import (
     HitBatch,
     MTurkAssignment,
     MTurkCall,
+    MTurkEntry,
     MTurkStudy,
     QualificationGrant,
     ReviewSuggestion,
@@ -429,6 +430,17 @@ class MTurkCallAdmin(ReadOnlyAdmin):
     list_filter = ["mode", "operation", "error_code"]
     search_fields = ["operation", "error_message", "actor"]
     date_hierarchy = "started_at"
+
+
+@admin.register(MTurkEntry)
+class MTurkEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "participant", "hit", "mode"]
+    list_select_related = ["hit__batch"]
+    list_filter = ["hit__batch__mode"]
+
+    @admin.display(description="marketplace")
+    def mode(self, obj):
+        return obj.hit.batch.mode
 
 
 @admin.register(Spend)

@@ -7,7 +7,9 @@
 * Credentials come only from the standard AWS chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
   ``AWS_PROFILE``/``MTURK_AWS_PROFILE``, shared config files); nothing is read from settings defaults.
 * Every call -- success or failure, each page of a listing -- is handed to a ``recorder`` (the audit
-  log) with its request, response or error, duration and retry count.
+  log) with its request, response or error, duration and retry count. WorkerIds in what is recorded
+  are replaced by ``worker_pseudonym(worker_id)`` (MTurk itself gets the real ones): the audit log keeps
+  no worker identity, only the pseudonym the exports use.
 * Tests inject a ``client_factory`` that builds the same real client and attaches botocore's Stubber.
 """
 
@@ -42,6 +44,10 @@ ASSIGNMENT_STATUSES = ("Submitted", "Approved", "Rejected")
 
 ClientFactory = Callable[[Mode], Any]
 Recorder = Callable[["CallRecord"], None]
+WorkerPseudonym = Callable[[str], str]
+# Where MTurk's requests and responses carry worker ids (e.g. SendBonus, Assignments[], NotifyWorkers).
+WORKER_ID_KEYS = frozenset({"WorkerId"})
+WORKER_ID_LIST_KEYS = frozenset({"WorkerIds"})
 
 
 def retry_config(*, max_attempts: int = DEFAULT_MAX_RETRIES) -> Config:
@@ -235,7 +241,7 @@ class RemoteBonus:
 
 @dataclass(frozen=True)
 class CallRecord:
-    """What the audit log keeps of one MTurk request."""
+    """What the audit log keeps of one MTurk request (WorkerIds pseudonymised)."""
 
     operation: str
     mode: Mode
@@ -254,6 +260,48 @@ def _without_metadata(response: dict) -> dict:
     return {key: value for key, value in response.items() if key != "ResponseMetadata"}
 
 
+def _worker_ids(value: Any, found: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in WORKER_ID_KEYS and isinstance(item, str) and item:
+                found.add(item)
+            elif key in WORKER_ID_LIST_KEYS and isinstance(item, list):
+                found.update(i for i in item if isinstance(i, str) and i)
+            else:
+                _worker_ids(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _worker_ids(item, found)
+    return found
+
+
+def _replace(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _replace(item, names) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replace(item, names) for item in value]
+    if isinstance(value, str):
+        if value in names:
+            return names[value]
+        for raw, pseudonym in names.items():
+            if raw in value:
+                value = value.replace(raw, pseudonym)
+    return value
+
+
+def pseudonymise_record(
+    request: dict, response: dict | None, error_message: str, *, worker_pseudonym: WorkerPseudonym
+) -> tuple[dict, dict | None, str]:
+    """``request``, ``response`` and ``error_message`` with every WorkerId replaced by its pseudonym: the
+    values of the ``WorkerId``/``WorkerIds`` keys, and those ids wherever else they appear (an error
+    message, an answer, feedback)."""
+    raw = _worker_ids(response, _worker_ids(request, set()))
+    if not raw:
+        return request, response, error_message
+    names = {worker_id: worker_pseudonym(worker_id) for worker_id in sorted(raw, key=len, reverse=True)}
+    return _replace(request, names), _replace(response, names), _replace(error_message, names)
+
+
 # --- the client ----------------------------------------------------------------------------------
 
 
@@ -265,6 +313,7 @@ class MTurk:
         *,
         mode: Mode,
         recorder: Recorder,
+        worker_pseudonym: WorkerPseudonym,
         confirm_live: bool = False,
         client_factory: ClientFactory | None = None,
         context: dict | None = None,
@@ -273,6 +322,7 @@ class MTurk:
         require_live_confirmation(mode, confirm_live=confirm_live)
         self.mode = mode
         self._recorder = recorder
+        self._worker_pseudonym = worker_pseudonym
         self._client = (client_factory or default_client_factory)(mode)
         endpoint = self._client.meta.endpoint_url.rstrip("/")
         if endpoint != REQUESTER_ENDPOINTS[mode]:
@@ -317,13 +367,19 @@ class MTurk:
             error_code, error_message = type(exc).__name__, str(exc)
             raise
         finally:
+            request, recorded, error_message = pseudonymise_record(
+                params,
+                _without_metadata(response) if response is not None else None,
+                error_message,
+                worker_pseudonym=self._worker_pseudonym,
+            )
             self._recorder(
                 CallRecord(
                     operation=operation,
                     mode=self.mode,
                     endpoint=self.endpoint,
-                    request=params,
-                    response=_without_metadata(response) if response is not None else None,
+                    request=request,
+                    response=recorded,
                     error_code=error_code,
                     error_message=error_message,
                     duration_ms=round((time.monotonic() - started) * 1000),

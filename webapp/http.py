@@ -52,6 +52,23 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return first, last
 
 
+def ranged_bytes_response(request: HttpRequest, data: bytes, *, content_type: str) -> HttpResponse:
+    """Like :func:`ranged_file_response`, for media made in memory (a generated sound): all of ``data``,
+    or the one range the request asks for."""
+    size = len(data)
+    try:
+        requested = byte_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable:
+        return HttpResponse(status=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+    first, last = requested if requested is not None else (0, size - 1)
+    response = HttpResponse(data[first : last + 1], status=200 if requested is None else 206, content_type=content_type)
+    response["Accept-Ranges"] = "bytes"
+    if requested is not None:
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def _chunks(storage: Storage, name: str, first: int, length: int) -> Iterator[bytes]:
     with storage.open(name, "rb") as handle:
         handle.seek(first)

@@ -383,6 +383,8 @@ MVFIT_WORKER_FRAME_ANCESTORS = env(
 )
 # Lifetime of a signed media URL handed to a worker (the page fetches fresh ones on every trial).
 MVFIT_MEDIA_URL_MAX_AGE_S = env.int("MVFIT_MEDIA_URL_MAX_AGE_S", default=6 * 3600)
+# Sound-check attempts before a worker is screened out (a blind guesser passes 3 attempts 11.5 % of the time).
+MVFIT_SOUND_CHECK_ATTEMPTS = env.int("MVFIT_SOUND_CHECK_ATTEMPTS", default=3)
 
 if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)

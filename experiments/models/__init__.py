@@ -14,18 +14,19 @@ from .experiment import Experiment, ExperimentKind, ExperimentStatus
 from .participation import (
     Assignment,
     AssignmentStatus,
-    AudioCheckSound,
+    AudioCheckAttempt,
     Exposure,
     InviteLink,
     Participant,
     ParticipantSource,
+    ScreeningReason,
 )
 from .responses import Response, Side
 
 __all__ = [
     "Assignment",
     "AssignmentStatus",
-    "AudioCheckSound",
+    "AudioCheckAttempt",
     "Bundle",
     "BundlePairing",
     "BundleStatus",
@@ -43,6 +44,7 @@ __all__ = [
     "Participant",
     "ParticipantSource",
     "Response",
+    "ScreeningReason",
     "Side",
     "Trial",
 ]

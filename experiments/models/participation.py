@@ -5,8 +5,15 @@ from django.db import models
 
 
 class ParticipantSource(models.TextChoices):
+    """The channel a participant entered through. A channel app keeps what it verified at entry
+    (MTurk: ``mturk.MTurkEntry``, the HIT and so the marketplace)."""
+
     MTURK = "mturk", "Amazon Mechanical Turk"
-    LINK = "link", "Signed invite link"
+    LINK = "link", "Single-use invite link"
+
+
+class ScreeningReason(models.TextChoices):
+    SOUND_CHECK = "sound_check", "Did not pass the sound check"
 
 
 class Participant(models.Model):
@@ -27,11 +34,14 @@ class Participant(models.Model):
     token = models.CharField(max_length=64, unique=True)
     user_agent = models.CharField(max_length=400, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
-    audio_check_sound = models.ForeignKey(
-        "experiments.AudioCheckSound", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    audio_check_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Sound-check attempts answered (each one is an AudioCheckAttempt)."
     )
-    audio_check_attempts = models.PositiveSmallIntegerField(default=0)
     audio_check_passed_at = models.DateTimeField(null=True, blank=True)
+    screened_out_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a screening check ended the session (no work is handed out after)."
+    )
+    screened_out_reason = models.CharField(max_length=32, blank=True, choices=ScreeningReason.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,6 +49,11 @@ class Participant(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["experiment", "worker_id", "assignment_id"], name="unique_participant_per_mturk_assignment"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(screened_out_at__isnull=True, screened_out_reason="")
+                | models.Q(screened_out_at__isnull=False) & ~models.Q(screened_out_reason=""),
+                name="participant_screened_out_with_reason",
             ),
         ]
         indexes = [models.Index(fields=["experiment", "worker_id"], name="participant_by_worker")]
@@ -132,15 +147,40 @@ class Exposure(models.Model):
         return f"{self.worker_id} saw pairing {self.pairing_id}"
 
 
-class AudioCheckSound(models.Model):
-    """A short test sound for the audio check. The worker must pick its ``name`` from all names."""
+class AudioCheckAttempt(models.Model):
+    """One try at the sound check: the sound drawn for it (kept server-side), and the answer given.
 
-    name = models.CharField(max_length=32, unique=True)
-    description = models.CharField(max_length=200, help_text="What the worker reads as the answer option.")
-    file = models.FileField(max_length=500, blank=True)
+    The sound is synthesised from ``params`` whenever it is fetched (``experiments.media.soundcheck``), so
+    nothing is stored but these parameters; ``nonce`` names it in its sealed URL.
+    """
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="audio_checks")
+    number = models.PositiveSmallIntegerField(help_text="1 for the first attempt.")
+    kind = models.CharField(max_length=32)
+    nonce = models.CharField(max_length=32, unique=True)
+    params = models.JSONField(help_text="What was played; never sent to the worker.")
+    expected = models.CharField(max_length=64)
+    answer = models.CharField(max_length=64, blank=True)
+    correct = models.BooleanField(null=True, blank=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["participant", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "number"], name="one_audio_check_attempt_per_number"),
+            models.UniqueConstraint(
+                fields=["participant"],
+                condition=models.Q(answered_at__isnull=True),
+                name="one_open_audio_check_attempt",
+            ),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="audio_check_attempt_number_positive"),
+            models.CheckConstraint(
+                condition=models.Q(answered_at__isnull=True, correct__isnull=True)
+                | models.Q(answered_at__isnull=False, correct__isnull=False),
+                name="audio_check_attempt_answered_has_outcome",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return self.name
+        return f"sound check {self.number} of participant {self.participant_id}"

@@ -39,6 +39,7 @@ PRELOAD_WINDOW = 2
 
 class Step:
     CONSENT = "consent"
+    SCREENED_OUT = "screened_out"
     AUDIO = "audio"
     START = "start"
     TRIALS = "trials"
@@ -113,6 +114,8 @@ def trial_request_for_token(token: str, position: int) -> TrialRequest | None:
 def worker_step(participant: Participant, assignment: Assignment | None) -> str:
     if participant.consented_at is None:
         return Step.CONSENT
+    if participant.screened_out_at is not None:
+        return Step.SCREENED_OUT
     if participant.audio_check_passed_at is None:
         return Step.AUDIO
     if assignment is None:

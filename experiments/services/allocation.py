@@ -57,6 +57,8 @@ def allocate_assignment(*, participant: Participant, now: datetime | None = None
     participant = (
         Participant.objects.select_for_update(of=("self",)).select_related("experiment").get(pk=participant.pk)
     )
+    if participant.screened_out_at is not None:
+        raise AllocationError("This study cannot continue after the screening check. Thank you!", code="screened_out")
     active = participant.assignments.filter(status=AssignmentStatus.ACTIVE).first()
     if active is not None:
         return active

@@ -1,25 +1,35 @@
-"""Participants entering an experiment (MTurk or signed invite link), consent and the audio check."""
+"""Participants entering an experiment (MTurk or invite link), consent and the sound check."""
 
 from __future__ import annotations
 
-import random
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 
+import numpy as np
+from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from experiments.media import soundcheck
 from experiments.models import (
-    AudioCheckSound,
+    AudioCheckAttempt,
     Experiment,
     ExperimentStatus,
     InviteLink,
     Participant,
     ParticipantSource,
+    ScreeningReason,
 )
+from webapp import tokens
 
-INVITE_SALT = "mvfit.experiments.invite"
+INVITE_PURPOSE = "invite"
+LEGACY_INVITE_SALT = "mvfit.experiments.invite"
 MTURK_PREVIEW_ASSIGNMENT = "ASSIGNMENT_ID_NOT_AVAILABLE"
+# A blind guesser must pass the sound check at most this often (checked against the attempt limit).
+MAX_BLIND_PASS = 0.15
 
 
 class EntryError(Exception):
@@ -40,7 +50,10 @@ def enter_via_mturk(
     turk_submit_to: str = "",
     user_agent: str = "",
 ) -> Participant:
-    """The participant for this (workerId, assignmentId), created on the first visit."""
+    """The participant for this (workerId, assignmentId), created on the first visit.
+
+    Trusts its caller: the MTurk entry page calls it only after ``mturk.services.entry`` verified the HIT.
+    """
     worker_id, assignment_id = worker_id.strip(), assignment_id.strip()
     if not worker_id or not assignment_id or assignment_id == MTURK_PREVIEW_ASSIGNMENT:
         raise EntryError("This page needs an accepted HIT (workerId and assignmentId).")
@@ -77,7 +90,7 @@ def enter_via_mturk(
 
 @transaction.atomic
 def create_invite_links(*, experiment: Experiment, count: int, note: str = "") -> list[tuple[InviteLink, str]]:
-    """``count`` single-use invitations; returns each with its signed token (put it in the URL)."""
+    """``count`` single-use invitations; returns each with its sealed token (put it in the URL)."""
     if not 1 <= count <= 10_000:
         raise ValueError(f"count must be between 1 and 10000, not {count}.")
     links = InviteLink.objects.bulk_create(
@@ -87,20 +100,34 @@ def create_invite_links(*, experiment: Experiment, count: int, note: str = "") -
 
 
 def invite_token(link: InviteLink) -> str:
-    return signing.dumps({"x": link.experiment_id, "n": link.nonce}, salt=INVITE_SALT, compress=True)
+    """The link's URL token: sealed (``webapp.tokens``), so it shows no id; it names only the random nonce."""
+    return tokens.seal({"n": link.nonce}, purpose=INVITE_PURPOSE)
+
+
+def _invite_nonce(token: str) -> str | None:
+    try:
+        payload = tokens.unseal(token, purpose=INVITE_PURPOSE)
+    except tokens.BadToken:
+        # Links minted before invite tokens were sealed (Django-signed: the experiment id is readable) stay
+        # valid, so invitations already sent keep working; every link minted now is sealed.
+        try:
+            payload = signing.loads(token, salt=LEGACY_INVITE_SALT)
+        except signing.BadSignature:
+            return None
+    nonce = payload.get("n") if isinstance(payload, dict) else None
+    return nonce if isinstance(nonce, str) and nonce else None
 
 
 @transaction.atomic
 def redeem_invite(*, token: str, user_agent: str = "") -> Participant:
     """The participant an invite belongs to: created on first use, the same one on every later visit."""
-    try:
-        payload = signing.loads(token, salt=INVITE_SALT)
-    except signing.BadSignature as exc:
-        raise EntryError("This invitation link is not valid. Please check that you copied all of it.") from exc
+    nonce = _invite_nonce(token)
+    if nonce is None:
+        raise EntryError("This invitation link is not valid. Please check that you copied all of it.")
     link = (
         InviteLink.objects.select_for_update(of=("self",))
         .select_related("experiment", "participant")
-        .filter(nonce=payload.get("n"), experiment_id=payload.get("x"))
+        .filter(nonce=nonce)
         .first()
     )
     if link is None:
@@ -129,41 +156,86 @@ def record_consent(*, participant: Participant) -> Participant:
     return participant
 
 
+# --- the sound check ----------------------------------------------------------------------------
+
+
+def audio_check_kind() -> soundcheck.SoundCheckKind:
+    return soundcheck.KINDS[soundcheck.DEFAULT_KIND]
+
+
+def audio_check_attempt_limit() -> int:
+    """``MVFIT_SOUND_CHECK_ATTEMPTS``, refused when it would let a blind guesser pass too often."""
+    limit = settings.MVFIT_SOUND_CHECK_ATTEMPTS
+    kind = audio_check_kind()
+    if limit < 1 or soundcheck.blind_pass_probability(kind, attempts=limit) > MAX_BLIND_PASS:
+        raise ImproperlyConfigured(
+            f"MVFIT_SOUND_CHECK_ATTEMPTS={limit}: it must be at least 1 and keep a blind guesser's chance of "
+            f"passing at most {MAX_BLIND_PASS:.0%} ({soundcheck.n_answers(kind)} possible answers per attempt)."
+        )
+    return limit
+
+
+def sound_rng() -> np.random.Generator:
+    """Where new sounds are drawn from: a generator seeded from the OS's randomness for every draw."""
+    return np.random.default_rng(secrets.randbits(128))
+
+
 @transaction.atomic
-def issue_audio_check(*, participant: Participant) -> AudioCheckSound:
-    """The sound this participant must identify; a new one (never the same twice in a row) after a miss."""
+def issue_audio_check(*, participant: Participant, rng: np.random.Generator | None = None) -> AudioCheckAttempt | None:
+    """The sound-check attempt the participant answers now: the open one, else a new one with a new sound
+    drawn for them (from ``rng``, by default :func:`sound_rng`). ``None`` once the check is over (passed, or
+    attempts used up)."""
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
-    if participant.audio_check_sound_id is not None:
-        return participant.audio_check_sound
-    return _draw_sound(participant)
+    if participant.audio_check_passed_at is not None or participant.screened_out_at is not None:
+        return None
+    current = participant.audio_checks.filter(answered_at__isnull=True).first()
+    if current is not None:
+        return current
+    kind = audio_check_kind()
+    params = kind.draw(rng or sound_rng())
+    return AudioCheckAttempt.objects.create(
+        participant=participant,
+        number=participant.audio_check_attempts + 1,
+        kind=kind.name,
+        nonce=secrets.token_urlsafe(16),
+        params=params,
+        expected=kind.expected(params),
+    )
 
 
-def _draw_sound(participant: Participant) -> AudioCheckSound:
-    from experiments.services.probes import ensure_audio_check_sounds
-
-    sounds = ensure_audio_check_sounds()
-    choices = [s for s in sounds if s.pk != participant.audio_check_sound_id] or sounds
-    sound = random.SystemRandom().choice(choices)
-    participant.audio_check_sound = sound
-    participant.save(update_fields=["audio_check_sound"])
-    return sound
+@dataclass(frozen=True)
+class AudioCheckOutcome:
+    passed: bool
+    screened_out: bool
+    attempts_left: int
 
 
 @transaction.atomic
-def answer_audio_check(*, participant: Participant, answer: str) -> bool:
-    """True when the worker named the sound they heard. A miss draws a different sound to try."""
-    participant = (
-        Participant.objects.select_for_update(of=("self",)).select_related("audio_check_sound").get(pk=participant.pk)
+def answer_audio_check(
+    *, participant: Participant, attempt_number: int, answer: Mapping[str, str]
+) -> AudioCheckOutcome:
+    """Score the form ``answer`` to attempt ``attempt_number`` (the open one; anything else, e.g. a double
+    submit, changes nothing). A miss leaves the next attempt, with a new sound, until the limit: then the
+    participant is screened out and no work is handed to them."""
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    limit = audio_check_attempt_limit()
+    current = participant.audio_checks.filter(answered_at__isnull=True).first()
+    done = participant.audio_check_passed_at is not None or participant.screened_out_at is not None
+    if not done and current is not None and current.number == attempt_number:
+        current.answer = soundcheck.KINDS[current.kind].read_answer(answer)
+        current.correct = bool(current.answer) and current.answer == current.expected
+        current.answered_at = now = timezone.now()
+        current.save(update_fields=["answer", "correct", "answered_at"])
+        participant.audio_check_attempts += 1
+        if current.correct:
+            participant.audio_check_passed_at = now
+        elif participant.audio_check_attempts >= limit:
+            participant.screened_out_at, participant.screened_out_reason = now, ScreeningReason.SOUND_CHECK
+        participant.save(
+            update_fields=["audio_check_attempts", "audio_check_passed_at", "screened_out_at", "screened_out_reason"]
+        )
+    return AudioCheckOutcome(
+        passed=participant.audio_check_passed_at is not None,
+        screened_out=participant.screened_out_at is not None,
+        attempts_left=max(limit - participant.audio_check_attempts, 0),
     )
-    if participant.audio_check_passed_at is not None:
-        return True
-    participant.audio_check_attempts += 1
-    sound = participant.audio_check_sound
-    passed = sound is not None and answer == sound.name
-    if passed:
-        participant.audio_check_passed_at = timezone.now()
-        participant.save(update_fields=["audio_check_attempts", "audio_check_passed_at"])
-    else:
-        participant.save(update_fields=["audio_check_attempts"])
-        _draw_sound(participant)
-    return passed

@@ -1,4 +1,5 @@
-"""Generated media that is not a pairing: audio-check sounds and attention-check (catch) stimuli.
+"""Generated media that is not a pairing: attention-check (catch) stimuli. (The sound check's sounds are
+synthesised per participant in memory: ``experiments.media.soundcheck``.)
 
 Files get random storage names: the name of a file never says what it is, even to someone who
 finds it in storage, and no worker URL carries it anyway.
@@ -14,20 +15,12 @@ from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
 
 from annotation.media import MediaError, run_ffmpeg
 from annotation.models import Pairing, RenderState
 from experiments.media.generated import AUDIO_OUT, VIDEO_OUT, render_text_frame
-from experiments.models import AudioCheckSound, CatchKind, CatchStimulus, Item
+from experiments.models import CatchKind, CatchStimulus, Item
 
-AUDIO_CHECK_SOUNDS = {
-    # name: (what the worker reads, lavfi source)
-    "tone": ("A steady tone", "sine=frequency=660:sample_rate=44100:duration=2"),
-    "sweep": ("A rising sweep", "aevalsrc='0.5*sin(2*PI*(200+500*t)*t)':s=44100:d=2"),
-    "noise": ("Hissing noise", "anoisesrc=color=white:amplitude=0.3:sample_rate=44100:duration=2"),
-    "beeps": ("Three short beeps", "aevalsrc='0.5*sin(2*PI*880*t)*lt(mod(t\\,0.6)\\,0.25)':s=44100:d=1.8"),
-}
 # A soft two-note chord: catch stimuli must have "music", or they would read as the silence check.
 CATCH_MUSIC = "aevalsrc='0.15*sin(2*PI*330*t)+0.12*sin(2*PI*415*t)+0.1*sin(2*PI*494*t)':s=44100:d={d}"
 
@@ -40,30 +33,6 @@ def _encode(args: list[str]) -> None:
 def _save(local: Path, *, folder: str, suffix: str) -> str:
     with local.open("rb") as handle:
         return default_storage.save(f"experiments/{folder}/{uuid.uuid4().hex}{suffix}", File(handle))
-
-
-def ensure_audio_check_sounds() -> list[AudioCheckSound]:
-    """The audio-check sounds, generated with ffmpeg the first time they are needed."""
-    existing = {s.name: s for s in AudioCheckSound.objects.exclude(file="")}
-    for name, (description, source) in AUDIO_CHECK_SOUNDS.items():
-        if name in existing:
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "sound.m4a"
-            _encode(["-f", "lavfi", "-i", source, *AUDIO_OUT, out.as_posix()])
-            stored = _save(out, folder="audio-check", suffix=".m4a")
-        try:
-            with transaction.atomic():
-                sound, created = AudioCheckSound.objects.get_or_create(
-                    name=name, defaults={"description": description, "file": stored}
-                )
-                if not created and not sound.file:
-                    sound.file = stored
-                    sound.save(update_fields=["file"])
-        except IntegrityError:
-            sound = AudioCheckSound.objects.get(name=name)
-        existing[name] = sound
-    return [existing[name] for name in AUDIO_CHECK_SOUNDS]
 
 
 def _typical_duration(catch: CatchStimulus) -> float:

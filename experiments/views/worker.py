@@ -25,11 +25,12 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from experiments.models import Assignment, AudioCheckSound, Experiment, Participant
+from experiments.models import Assignment, Participant
+from experiments.selectors import audio_check as audio_check_selectors
 from experiments.selectors import worker as selectors
 from experiments.services import allocation, answers, participants
 from webapp import csp
-from webapp.http import ranged_file_response
+from webapp.http import ranged_bytes_response, ranged_file_response
 
 KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -74,27 +75,6 @@ def invite(request: HttpRequest, signed: str) -> HttpResponse:
     return redirect("experiments:worker", token=participant.token)
 
 
-def enter_from_mturk(request: HttpRequest, experiment: Experiment) -> HttpResponse:
-    """An accepted MTurk assignment -> this participant's session, keyed by (workerId, assignmentId).
-
-    Not routed: :func:`mturk.views.entry` (the page HITs frame) calls it after its own checks
-    (preview, returning workers, turkSubmitTo, the exclusion qualification).
-    """
-    params = request.GET
-    try:
-        participant = participants.enter_via_mturk(
-            experiment=experiment,
-            worker_id=params.get("workerId", ""),
-            assignment_id=params.get("assignmentId", ""),
-            hit_id=params.get("hitId", ""),
-            turk_submit_to=params.get("turkSubmitTo", ""),
-            user_agent=request.headers.get("User-Agent", ""),
-        )
-    except participants.EntryError as exc:
-        return message_page(request, "Cannot start", str(exc), status=403)
-    return redirect("experiments:worker", token=participant.token)
-
-
 @require_GET
 @xframe_options_exempt
 def legacy_mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
@@ -117,13 +97,14 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
     context = {"participant": participant, "experiment": experiment, "token": participant.token}
     if step == selectors.Step.CONSENT:
         return render(request, "experiments/worker/consent.html", context)
+    if step == selectors.Step.SCREENED_OUT:
+        return render(request, "experiments/worker/screened_out.html", context)
     if step == selectors.Step.AUDIO:
-        participants.issue_audio_check(participant=participant)  # which sound it is stays server-side
-        context |= {
-            "sound_url": selectors.media_url({"a": participant.pk, "n": participant.audio_check_attempts}),
-            "options": AudioCheckSound.objects.order_by("description").values_list("name", "description"),
-            "missed": participant.audio_check_attempts > 0,
-        }
+        attempt = participants.issue_audio_check(participant=participant)  # what it is stays server-side
+        if attempt is None:
+            return redirect("experiments:worker", token=participant.token)
+        limit = participants.audio_check_attempt_limit()
+        context |= audio_check_selectors.page_context(attempt, attempt_limit=limit)
         return render(request, "experiments/worker/audio_check.html", context)
     if step == selectors.Step.START:
         return render(request, "experiments/worker/start.html", context)
@@ -163,8 +144,25 @@ def consent(request: HttpRequest, participant: Participant) -> HttpResponse:
 @worker_view
 @require_POST
 def audio_check(request: HttpRequest, participant: Participant) -> HttpResponse:
-    participants.answer_audio_check(participant=participant, answer=request.POST.get("sound", ""))
+    number = request.POST.get("attempt", "")
+    participants.answer_audio_check(
+        participant=participant,
+        attempt_number=int(number) if number.isascii() and number.isdigit() and len(number) <= 3 else 0,
+        answer=request.POST,
+    )
     return redirect("experiments:worker", token=participant.token)
+
+
+@require_GET
+@xframe_options_exempt
+@never_cache
+def audio_check_sound(request: HttpRequest, signed: str) -> HttpResponse:
+    """The sound of an open sound-check attempt, synthesised from its stored parameters (nothing is stored)."""
+    attempt = audio_check_selectors.attempt_for_sound_token(signed)
+    if attempt is None:
+        raise Http404("This sound link is invalid or expired; reload the page.")
+    response = ranged_bytes_response(request, audio_check_selectors.sound_bytes(attempt), content_type="audio/wav")
+    return worker_headers(response)
 
 
 @worker_view
@@ -308,17 +306,11 @@ def api_answer(request: HttpRequest, token: str) -> JsonResponse:
 @require_GET
 @xframe_options_exempt
 def media(request: HttpRequest, signed: str) -> HttpResponse:
-    """Serve one trial's media (or the audio-check sound) from an opaque signed token."""
+    """Serve one trial's media from an opaque signed token."""
     try:
         payload = selectors.read_media_token(signed)
     except signing.BadSignature as exc:
         raise Http404("This media link is invalid or expired; reload the page.") from exc
-    if "a" in payload:  # the audio-check sound of a participant
-        participant = Participant.objects.select_related("audio_check_sound").filter(pk=payload["a"]).first()
-        sound = participant.audio_check_sound if participant else None
-        if sound is None or not sound.file:
-            raise Http404("No sound.")
-        return ranged_file_response(request, sound.file.name, content_type="audio/mp4", max_age_s=0)
     if "b" in payload:  # staff preview of a bundle
         if not (request.user.is_authenticated and request.user.is_staff):
             raise Http404("Not found.")

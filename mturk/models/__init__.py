@@ -1,6 +1,7 @@
 from .assignments import AssignmentStatus, MTurkAssignment
 from .audit import MTurkCall
 from .discrepancies import Discrepancy
+from .entries import MTurkEntry
 from .hits import Hit, HitBatch, HitExtension, HitState
 from .payments import Bonus, PaymentState, Spend, WorkerBlock
 from .study import ExclusionQualification, MTurkStudy, QualificationGrant
@@ -17,6 +18,7 @@ __all__ = [
     "HitState",
     "MTurkAssignment",
     "MTurkCall",
+    "MTurkEntry",
     "MTurkStudy",
     "PaymentState",
     "QualificationGrant",

@@ -11,6 +11,7 @@ import functools
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from experiments.services.pseudonyms import pseudonym_key, pseudonymise
 from mturk.client import CallRecord, MTurk, default_client_factory
 from mturk.models import MTurkCall
 from mturk.modes import Mode
@@ -47,11 +48,16 @@ def _client_factory():
 
 
 def open_mturk(*, mode: Mode | str, confirm_live: bool = False, actor: str = "") -> MTurk:
-    """An audited client for one marketplace. Live needs ``confirm_live=True``."""
+    """An audited client for one marketplace. Live needs ``confirm_live=True``.
+
+    The audit log stores WorkerIds as the exports' pseudonyms, so without ``MVFIT_PSEUDONYM_KEY`` no client
+    opens (``ImproperlyConfigured``, before any call is made).
+    """
     return MTurk(
         mode=Mode(mode),
         confirm_live=confirm_live,
         client_factory=_client_factory(),
         recorder=record_call,
+        worker_pseudonym=functools.partial(pseudonymise, key=pseudonym_key()),
         context={"actor": actor},
     )

@@ -1,6 +1,6 @@
 from django import template
 
-from mturk.views import allowed_submit_host
+from mturk.services.entry import allowed_submit_host
 
 register = template.Library()
 

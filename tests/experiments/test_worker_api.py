@@ -12,6 +12,7 @@ from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
 from tests.factories.experiments import make_experiment, make_library
 from tests.support.media import attach_rendered_media
+from tests.support.sound_check import answer_form
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +43,7 @@ def through_to_trials(client, participant):
     assert b"Consent" in client.get(page).content
     client.post(reverse("experiments:consent", args=[participant.token]), {"agree": "yes"})
     assert b"Sound check" in client.get(page).content
-    participant.refresh_from_db()
-    client.post(
-        reverse("experiments:audio_check", args=[participant.token]), {"sound": participant.audio_check_sound.name}
-    )
+    client.post(reverse("experiments:audio_check", args=[participant.token]), answer_form(participant))
     assert b"Start" in client.get(page).content
     assert client.post(reverse("experiments:begin", args=[participant.token])).status_code == 302
     html = client.get(page).content.decode()

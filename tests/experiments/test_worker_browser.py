@@ -17,6 +17,7 @@ from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
 from tests.factories.experiments import make_experiment, make_library
 from tests.support.media import attach_rendered_media
+from tests.support.sound_check import answer_in_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,24 +42,17 @@ def open_study(tmp_path, *, kind="rating", n=3, catch=1, k=2, n_clips=3, n_excer
 
 
 def enter(page, live_server, experiment, *, before_begin=None) -> Participant:
-    """Invite link -> consent -> audio check (one miss, then right) -> start."""
+    """Invite link -> consent -> sound check (one miss, then right) -> start."""
     ((_, token),) = create_invite_links(experiment=experiment, count=1)
     page.goto(live_server.url + reverse("experiments:invite", args=[token]))
     page.get_by_test_id("agree").click()
     participant = Participant.objects.get(experiment=experiment)
 
-    def listen_and_answer(correct: bool):
-        page.click("#play-check")
-        page.wait_for_selector("#audio-options:not([disabled])")
-        participant.refresh_from_db()
-        name = participant.audio_check_sound.name
-        choice = name if correct else next(v for v in ("tone", "sweep", "noise", "beeps") if v != name)
-        page.check(f"input[name=sound][value={choice}]")
-        page.get_by_test_id("audio-submit").click()
-
-    listen_and_answer(correct=False)
+    # The answers stay locked until the sound has played to its end.
+    assert page.locator("#audio-submit").is_disabled() and page.locator("fieldset.audio-options:enabled").count() == 0
+    answer_in_browser(page, participant, correct=False)
     assert page.get_by_test_id("audio-missed").is_visible()
-    listen_and_answer(correct=True)
+    answer_in_browser(page, participant, correct=True)
     if before_begin:
         before_begin()
     page.get_by_test_id("begin").click()

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 MODELS = [
     "mturkstudy", "hitbatch", "mturkassignment", "mturkcall", "spend", "bonus", "workerblock", "hit",
-    "exclusionqualification", "qualificationgrant", "discrepancy", "reviewsuggestion",
+    "exclusionqualification", "qualificationgrant", "discrepancy", "reviewsuggestion", "mturkentry",
 ]  # fmt: skip
 
 

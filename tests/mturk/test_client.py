@@ -56,6 +56,7 @@ def test_a_client_pointing_at_the_other_marketplace_is_refused():
         MTurk(
             mode=Mode.SANDBOX,
             recorder=lambda call: None,
+            worker_pseudonym=str.lower,
             client_factory=lambda mode: default_client_factory(Mode.LIVE),
         )
 
@@ -207,6 +208,7 @@ def _http_client(max_attempts, calls):
     return MTurk(
         mode=Mode.SANDBOX,
         recorder=calls.append,
+        worker_pseudonym=str.lower,
         client_factory=lambda mode: default_client_factory(mode, max_attempts=max_attempts),
     )
 

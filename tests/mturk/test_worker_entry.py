@@ -1,5 +1,6 @@
-"""The worker's MTurk path through our entry page: preview, acceptance, reused assignment ids,
-returning workers, turkSubmitTo, and the externalSubmit form on the completion page."""
+"""The worker's MTurk path through our entry page: preview, acceptance, entry verification (only our
+published HITs of this experiment, from their marketplace), reused assignment ids, returning workers,
+turkSubmitTo, and the externalSubmit form on the completion page."""
 
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from experiments.models import Assignment, AssignmentStatus, Participant
 from experiments.services.allocation import allocate_assignment
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
-from mturk.models import ExclusionQualification, MTurkCall, QualificationGrant
+from mturk.models import ExclusionQualification, MTurkCall, MTurkEntry, QualificationGrant
 from mturk.modes import Mode
 from mturk.services.experiments import create_batch_for_experiment
 from tests.factories.experiments import make_experiment
@@ -21,6 +22,7 @@ from tests.factories.mturk import publish_rows
 pytestmark = pytest.mark.django_db
 
 SANDBOX_SUBMIT = "https://workersandbox.mturk.com"
+LIVE_SUBMIT = "https://www.mturk.com"
 QUAL = "3EXCLUSIONXXXXXXXXXXXXXXXXXXXX"
 
 
@@ -95,11 +97,99 @@ def test_an_accepted_hit_enters_the_worker_flow_and_grants_the_exclusion(client,
         hit.hit_id,
     )
     assert participant.turk_submit_to == SANDBOX_SUBMIT
+    entry_record = MTurkEntry.objects.get(participant=participant)  # how they entered: this HIT, in sandbox
+    assert entry_record.hit == hit and entry_record.hit.batch.mode == Mode.SANDBOX
     assert QualificationGrant.objects.get().state == QualificationGrant.State.GRANTED
     # Reloading the HIT resumes the same participant; no second grant.
     again = entry(hit, assignmentId="3ASGONEXXXXXXXXXXXXXXXXXXXXXXX", workerId="A1WORKER")
     assert again["Location"] == response["Location"]
     assert MTurkCall.objects.filter(operation="AssociateQualificationWithWorker").count() == 1
+
+
+def publish(experiment, mode):
+    batch = create_batch_for_experiment(
+        experiment=experiment, mode=mode, reward=Decimal("1"), spending_cap=Decimal("50")
+    )
+    return publish_rows(batch)
+
+
+def open_study(slug):
+    return open_experiment(experiment=make_experiment(slug=slug, trials_per_assignment=3), allow_unrendered=True)
+
+
+REFUSED_HIT = b"only opens from a HIT of this study"
+SPOOFED_ENTRIES = {
+    # what the attacker changes in an accepted HIT's query string
+    "made-up hitId": lambda hit, other: {"hitId": "3MADEUPHITXXXXXXXXXXXXXXXXXXX"},
+    "no hitId": lambda hit, other: {"hitId": ""},
+    "a HIT of another experiment": lambda hit, other: {"hitId": other.hit_id},
+    "a sandbox HIT opened from the live site": lambda hit, other: {"turkSubmitTo": LIVE_SUBMIT},
+    "a sandbox HIT, trailing-slash live site": lambda hit, other: {"turkSubmitTo": LIVE_SUBMIT + "/"},
+}
+
+
+@pytest.mark.parametrize("spoof", SPOOFED_ENTRIES.values(), ids=SPOOFED_ENTRIES.keys())
+def test_an_entry_that_is_not_from_our_published_hit_is_refused_and_writes_nothing(client, entry, study, spoof):
+    # Finding 2: made-up workerId/assignmentId/hitId used to create participants and take bundles.
+    _, hit = study
+    other_hit = publish(open_study("other"), "sandbox").hits.first()
+    before = row_counts()
+    params = {"assignmentId": "3SPOOFXXXXXXXXXXXXXXXXXXXXXXX", "workerId": "ANY", **spoof(hit, other_hit)}
+    response = entry(hit, **params)
+    assert response.status_code == 403 and REFUSED_HIT in response.content
+    assert "frame-ancestors" in response["Content-Security-Policy"]
+    assert row_counts() == before
+
+
+def test_an_experiment_never_published_on_mturk_is_reachable_only_by_its_invite_links(client):
+    # The issue's attack: six made-up participants took every bundle of an invite-only study.
+    experiment = open_study("invite-only")
+    ((_, invite),) = create_invite_links(experiment=experiment, count=1)
+    before = row_counts()
+    for n in range(6):
+        spoofed = {"workerId": f"ANY{n}", "assignmentId": f"ANY{n}", "hitId": "ANY", "turkSubmitTo": LIVE_SUBMIT}
+        response = client.get(reverse("mturk:entry", args=["invite-only"]), spoofed)
+        assert response.status_code == 403 and REFUSED_HIT in response.content
+    preview = client.get(reverse("mturk:entry", args=["invite-only"]), {"assignmentId": "ASSIGNMENT_ID_NOT_AVAILABLE"})
+    assert preview.status_code == 403
+    assert row_counts() == before
+    # The invitee still finds all the work.
+    client.get(reverse("experiments:invite", args=[invite]))
+    invitee = Participant.objects.get(experiment=experiment)
+    assert invitee.source == "link" and not MTurkEntry.objects.exists()
+    assert allocate_assignment(participant=invitee).bundle.experiment == experiment
+
+
+def test_a_live_hit_enters_only_from_the_live_site_and_records_its_marketplace(client, settings):
+    settings.MTURK_PUBLIC_BASE_URL = "https://mvfit.example.org"
+    experiment = open_study("live-study")
+    hit = publish(experiment, "live").hits.first()
+    url = reverse("mturk:entry", args=["live-study"])
+    accepted = {"hitId": hit.hit_id, "assignmentId": "3LIVEASGXXXXXXXXXXXXXXXXXXXXX", "workerId": "A1LIVE"}
+    refused = client.get(url, {**accepted, "turkSubmitTo": SANDBOX_SUBMIT})
+    assert refused.status_code == 403 and not Participant.objects.exists()
+    response = client.get(url, {**accepted, "turkSubmitTo": LIVE_SUBMIT})
+    participant = Participant.objects.get(worker_id="A1LIVE")
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "experiments:worker", args=[participant.token]
+    )
+    assert participant.mturk_entry.hit == hit and participant.mturk_entry.hit.batch.mode == Mode.LIVE
+
+
+def test_a_known_assignment_cannot_come_back_through_another_hit(client, entry, study, mturk_stub):
+    experiment, hit = study
+    second_hit = publish(experiment, "sandbox").hits.first()
+    expect_grant(mturk_stub, "A1TWICE")
+    assert entry(hit, assignmentId="3ASGTWICEXXXXXXXXXXXXXXXXXXXXX", workerId="A1TWICE").status_code == 302
+    moved = entry(second_hit, assignmentId="3ASGTWICEXXXXXXXXXXXXXXXXXXXXX", workerId="A1TWICE")
+    assert moved.status_code == 403 and MTurkEntry.objects.get().hit == hit
+
+
+def test_a_preview_needs_a_hit_of_this_experiment(client, entry, study):
+    _, hit = study
+    assert entry(hit, assignmentId="ASSIGNMENT_ID_NOT_AVAILABLE").status_code == 200
+    made_up = entry(hit, assignmentId="ASSIGNMENT_ID_NOT_AVAILABLE", hitId="3MADEUPHITXXXXXXXXXXXXXXXXXXX")
+    assert made_up.status_code == 403 and REFUSED_HIT in made_up.content
 
 
 def test_a_reused_assignment_id_gets_a_fresh_participant_and_the_returner_cannot_come_back(

@@ -25,6 +25,7 @@ from mturk.services.experiments import create_batch_for_experiment
 from tests.factories.experiments import make_experiment, make_library
 from tests.factories.mturk import publish_rows
 from tests.support.media import attach_rendered_media
+from tests.support.sound_check import answer_in_browser
 
 from .capture import start_capture_server
 
@@ -101,11 +102,7 @@ def test_preview_accept_complete_and_submit_to_mturk(page, live_server, capture,
     assert QualificationGrant.objects.get(worker_id=WORKER).state == QualificationGrant.State.GRANTED
 
     # Sound check, then the trials: each clip must play through before the answer unlocks.
-    frame.locator("#play-check").click()
-    frame.locator("#audio-options:not([disabled])").wait_for()
-    participant.refresh_from_db()
-    frame.locator(f"input[name=sound][value={participant.audio_check_sound.name}]").check()
-    frame.get_by_test_id("audio-submit").click()
+    answer_in_browser(frame, participant)
     page_errors = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     frame.get_by_test_id("begin").click()

@@ -36,6 +36,7 @@ SECRETS = ("SESSIONSECRET", "INVITESECRET", "MEDIASECRET", "WORKERSECRET", "ASSI
         ("/w/invite/gAAAAABk-x_y==/", "/w/invite/[redacted]/"),
         ("/w/i/gAAAAABk/", "/w/i/[redacted]/"),
         ("/w/m/gAAAAB%3D%3D?x=1", "/w/m/[redacted]?x=1"),
+        ("GET /w/a/gAAAAABsound HTTP/1.1", "GET /w/a/[redacted] HTTP/1.1"),
         ("http://host/W/S/tok/consent", "http://host/W/S/[redacted]/consent"),
         ("next=%2Fw%2Fs%2Ftok%2Fapi", "next=%2Fw%2Fs%2F[redacted]%2Fapi"),
         (

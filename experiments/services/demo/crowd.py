@@ -47,6 +47,7 @@ from django.utils import timezone
 from scipy.special import expit
 from tqdm.auto import tqdm
 
+from experiments.media.soundcheck import KINDS
 from experiments.models import (
     Assignment,
     AssignmentStatus,
@@ -150,8 +151,11 @@ def simulated_participants(experiment: Experiment):
 
 def _pass_entry_checks(participant: Participant) -> None:
     record_consent(participant=participant)
-    sound = issue_audio_check(participant=participant)
-    if not answer_audio_check(participant=participant, answer=sound.name):
+    attempt = issue_audio_check(participant=participant)
+    if attempt is None:
+        return  # passed on an earlier run
+    heard = KINDS[attempt.kind].form_for(attempt.expected)
+    if not answer_audio_check(participant=participant, attempt_number=attempt.number, answer=heard).passed:
         raise RuntimeError(f"{participant.worker_id} failed the audio check it was given the answer to.")
 
 

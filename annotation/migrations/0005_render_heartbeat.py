@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0003_import_source_single_file'),
+        ('annotation', '0004_safe_source_urls_and_import_roots'),
     ]
 
     operations = [
