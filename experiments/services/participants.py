@@ -104,7 +104,8 @@ def invite_token(link: InviteLink) -> str:
     return tokens.seal({"n": link.nonce}, purpose=INVITE_PURPOSE)
 
 
-def _invite_nonce(token: str) -> str | None:
+def invite_nonce(token: str) -> str | None:
+    """The nonce of the invitation a token names, or None for a token that is not a valid invitation."""
     try:
         payload = tokens.unseal(token, purpose=INVITE_PURPOSE)
     except tokens.BadToken:
@@ -121,7 +122,7 @@ def _invite_nonce(token: str) -> str | None:
 @transaction.atomic
 def redeem_invite(*, token: str, user_agent: str = "") -> Participant:
     """The participant an invite belongs to: created on first use, the same one on every later visit."""
-    nonce = _invite_nonce(token)
+    nonce = invite_nonce(token)
     if nonce is None:
         raise EntryError("This invitation link is not valid. Please check that you copied all of it.")
     link = (

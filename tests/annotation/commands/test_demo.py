@@ -15,6 +15,7 @@ from django.test import Client
 
 from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video
 from experiments.models import Experiment, ExperimentStatus, InviteLink, Item, Participant, Response
+from experiments.services import participants
 from experiments.services.demo import demo_paths
 from experiments.services.demo.features import load_stand_in_features
 
@@ -152,9 +153,13 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
         "rendered": dict(Pairing.objects.values_list("pk", "rendered_at")),
     } == before
     assert paths.report_html.stat().st_mtime_ns == report_written  # no new answers: report kept
-    # The same unused links (signed again, so only the payload before the timestamp is the same).
+    # The same unused links (sealed again, so the tokens differ but open to the same invitations).
     reprinted = re.findall(r"http://127\.0\.0\.1:8123(/w/invite/\S+/)", again)
-    assert [link.split(":")[0] for link in reprinted] == [link.split(":")[0] for link in links[1:]]
+
+    def nonces(urls):
+        return [participants.invite_nonce(url.rstrip("/").rsplit("/", 1)[1]) for url in urls]
+
+    assert nonces(reprinted) == nonces(links[1:]) and None not in nonces(reprinted)
     assert Client().get(reprinted[0], follow=True).status_code == 200
     password = re.search(r"with password  (\S+)", again)[1]
     assert len(password) >= 12 and authenticate(username="experimenter", password=password)
