@@ -69,9 +69,12 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{40,512}\Z")
 _EVENT_KEY = re.compile(r"[A-Za-z0-9_]{1,32}\Z")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})\Z", re.ASCII)
 _JSON_TYPES = ("application/json",)
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+# A JSON string, lexed as the parser does; an unterminated one runs to the end of the body (which
+# keeps the scan linear: no string is ever rescanned from a later quote).
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"?', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _INT64 = 2**63
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class AnswerRejected(Exception):
@@ -285,7 +288,7 @@ def _check_events(events: Any) -> None:
                     "Event values must be null, booleans, 64-bit integers, finite numbers or strings of at most "
                     f"{MAX_EVENT_TEXT} characters without NUL."
                 )
-        size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        size = len(_COMPACT_JSON.encode(event).encode("utf-8"))
         if size > MAX_EVENT_BYTES:
             raise bad(f"Each event is at most {MAX_EVENT_BYTES} bytes.")
         total += size

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from experiments.models import AssignmentStatus, Participant, Response
+from experiments.selectors.worker import media_url, read_media_token
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
 from tests.factories.experiments import make_experiment, make_library
@@ -186,6 +187,12 @@ def test_media_urls_are_signed_and_support_ranges(client, study):
     assert client.get(url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
     tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
     assert client.get(tampered).status_code == 404
+
+
+def test_media_urls_are_exactly_what_reverse_builds():
+    url = media_url({"t": 12, "p": 3, "s": "left"})
+    assert url == reverse("experiments:media", args=[url.rsplit("/", 1)[1]])
+    assert read_media_token(url.rsplit("/", 1)[1]) == {"t": 12, "p": 3, "s": "left"}
 
 
 def test_the_old_mturk_entry_forwards_to_the_mturk_app_with_the_query_string(client, study):
