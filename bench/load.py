@@ -416,6 +416,7 @@ async def _work(client: RawClient, tokens: list[str], stats: Stats, args, deadli
                 "rating": rng.randint(1, 7),
                 "rt_ms": 1000,
                 "play_count": 1,
+                "presentation": trial.json()["presentation"],  # the proof that this trial was served
             }
             answer, ms = await call(client, "POST", f"/w/s/{token}/api/answers", stats, deadline, json=body)
             if answer.status != 200:

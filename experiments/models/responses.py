@@ -1,4 +1,17 @@
+from datetime import UTC, datetime
+
 from django.db import models
+
+from experiments.answer_input import MAX_PLAY_COUNT, MAX_RT_MS
+
+# Client clocks are checked against the server's at the edge (experiments/answer_input.py); the
+# database only guarantees that a stored client time can be read back (psycopg reads years 1-9999).
+CLIENT_TIME_RANGE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
+
+
+def _client_time_in_range(name: str) -> models.Q:
+    earliest, latest = CLIENT_TIME_RANGE
+    return models.Q(**{f"{name}__isnull": True}) | models.Q(**{f"{name}__gte": earliest, f"{name}__lt": latest})
 
 
 class Side(models.TextChoices):
@@ -44,6 +57,14 @@ class Response(models.Model):
                 name="catch_passed_only_on_catch",
                 condition=models.Q(is_catch=True) | models.Q(catch_passed__isnull=True),
             ),
+            models.CheckConstraint(
+                name="rt_ms_bounded", condition=models.Q(rt_ms__isnull=True) | models.Q(rt_ms__lte=MAX_RT_MS)
+            ),
+            models.CheckConstraint(
+                name="play_count_bounded", condition=models.Q(play_count__gte=1, play_count__lte=MAX_PLAY_COUNT)
+            ),
+            models.CheckConstraint(name="presented_at_readable", condition=_client_time_in_range("presented_at")),
+            models.CheckConstraint(name="answered_at_readable", condition=_client_time_in_range("answered_at")),
         ]
 
     def __str__(self) -> str:

@@ -1,23 +1,25 @@
 """Everything a worker's browser is allowed to see, built here and nowhere else.
 
-Worker JSON carries trial *positions*, prompts, the answer scale and opaque signed media URLs --
+Worker JSON carries trial *positions*, prompts, the answer scale, opaque sealed media URLs and the
+trial's presentation token --
 never database ids, option kinds (G/R/S), labels, ground-truth partners, catch flags or expected
 answers. ``tests/experiments/test_answer_key.py`` checks every worker response for those.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from experiments.models import Assignment, AssignmentStatus, Participant, Response, Trial
 from experiments.services.answers import CHOICE_KINDS, assignment_ref
+from webapp import tokens
 from webapp.db import hot_cursor
 
-MEDIA_SALT = "mvfit.experiments.media"
+MEDIA_PURPOSE = "media"
 RATING_SCALE = [
     (1, "Extremely poor fit"),
     (2, "Poor fit"),
@@ -161,8 +163,11 @@ def trial_for(bundle_id: int, position: int) -> Trial | None:
         return None
 
 
-def trial_payload(*, position: int, direction: str, is_choice: bool, media_scope: dict) -> dict:
-    """The worker-facing description of one trial. ``media_scope`` names who may fetch its media.
+def trial_payload(
+    *, position: int, direction: str, is_choice: bool, media_scope: dict, presentation: str | None = None
+) -> dict:
+    """The worker-facing description of one trial. ``media_scope`` names who may fetch its media;
+    ``presentation`` is the token an answer to it must echo (none in the staff preview).
 
     Everything here follows from the experiment, the position and the direction; which files play
     is resolved only when a media URL is fetched (``media_file_for``).
@@ -177,17 +182,31 @@ def trial_payload(*, position: int, direction: str, is_choice: bool, media_scope
             {"slot": slot, "kind": "video", "url": media_url({**media_scope, "p": position, "s": slot})}
             for slot in slots
         ],
+        "presentation": presentation,
     }
 
 
 def media_url(payload: dict) -> str:
-    token = signing.TimestampSigner(salt=MEDIA_SALT).sign_object(payload, compress=True)
-    return reverse("experiments:media", args=[token])
+    """A URL of ``/w/m/<token>`` whose token is sealed: it names ``payload`` (ids) to the server only.
+
+    Sealed tokens are URL-safe base64, so the URL is exactly what ``reverse()`` would build -- which
+    costs about 0.1 ms a call, and a trial fetch makes one or two.
+    """
+    return f"{get_script_prefix()}{_media_route()}{tokens.seal(payload, purpose=MEDIA_PURPOSE)}"
+
+
+@functools.cache
+def _media_route() -> str:
+    """``w/m/``: the media view's path below the script prefix, without its token."""
+    return reverse("experiments:media", args=["-"]).removeprefix(get_script_prefix())[:-1]
 
 
 def read_media_token(token: str) -> dict:
-    """The payload of a media URL; raises ``signing.BadSignature`` (or ``SignatureExpired``)."""
-    return signing.TimestampSigner(salt=MEDIA_SALT).unsign_object(token, max_age=settings.MVFIT_MEDIA_URL_MAX_AGE_S)
+    """The payload of a media URL; raises ``tokens.BadToken`` if forged, expired or not a media token."""
+    payload = tokens.unseal(token, purpose=MEDIA_PURPOSE, max_age_s=settings.MVFIT_MEDIA_URL_MAX_AGE_S)
+    if not isinstance(payload, dict):
+        raise tokens.BadToken("not a media token")
+    return payload
 
 
 @dataclass(frozen=True)

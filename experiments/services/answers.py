@@ -3,61 +3,41 @@
 The client sends every answer with an idempotency key it generated before the first attempt and
 keeps re-sending it until acknowledged. The server:
 
+0. checks every field of the answer (``experiments.answer_input``: types, ranges, sizes; no
+   database access), so a refused answer changes nothing;
 1. locks the participant's current assignment (answers of one assignment are serialised);
 2. answers a key it has seen with the receipt of the stored row (no second write);
-3. otherwise inserts the response; ``unique(idempotency_key)`` and ``unique(assignment, trial)``
+3. refuses an answer to a trial that was not served to this assignment at this position (the
+   sealed presentation token each trial carries, echoed by the answer);
+4. otherwise inserts the response; ``unique(idempotency_key)`` and ``unique(assignment, trial)``
    make a lost race fail in the database rather than store twice;
-4. completes the assignment when its last trial is answered.
+5. completes the assignment when its last trial is answered.
 
 Workers submit on the hot path by session token. There the common case -- an active assignment,
-a fresh key, an unanswered trial that is not the last one -- runs as four hand-written statements
+a fresh key, a presented and unanswered trial that is not the last one -- runs as four hand-written statements
 (``_record_common_case``): the ORM spent more CPU compiling the queries than PostgreSQL spent
-running them. Every other case (replays, stale or finished assignments, bad positions, completion,
-revival) falls through to the general ORM path, so the two cannot disagree on anything but speed;
+running them. Every other case (replays, stale or finished assignments, bad positions, unpresented
+trials, completion, revival) falls through to the general ORM path, so the two cannot disagree on anything but speed;
 ``tests/experiments/test_answer_fast_path.py`` replays random answer streams through both.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from experiments import answer_input
+from experiments.answer_input import AnswerInput, AnswerRejected
 from experiments.models import Assignment, AssignmentStatus, ExperimentKind, Participant, Response, Side, Trial
 from experiments.services.allocation import complete_assignment, revive_assignment
 from webapp.db import hot_cursor
 
-MAX_EVENTS = 200
-
-
-class AnswerRejected(Exception):
-    """The answer cannot be stored. ``status`` is the HTTP status; ``final`` tells the client to stop retrying."""
-
-    def __init__(self, message: str, *, status: int, code: str, progress: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.progress = progress or {}
-
-
-@dataclass(frozen=True)
-class AnswerInput:
-    idempotency_key: str
-    assignment_ref: str
-    position: int
-    rating: int | None = None
-    chosen_side: str = ""
-    rt_ms: int | None = None
-    play_count: int = 1
-    presented_at: datetime | None = None
-    answered_at: datetime | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+__all__ = ["AnswerInput", "AnswerReceipt", "AnswerRejected", "assignment_ref", "record_answer", "touch_assignment"]
 
 
 @dataclass(frozen=True)
@@ -99,15 +79,20 @@ def record_answer(
     """Store the answer once; a repeated key gets the stored answer's receipt (``replayed``).
 
     The participant is given as a row or, on the hot path, by its session token (saving a query).
-    Raises ``AnswerRejected`` for answers that cannot be stored. (If the database itself refuses
-    a duplicate -- only possible if the row lock were bypassed -- the ``IntegrityError`` propagates
-    and the transaction rolls back; the view answers 409.)
+    Raises ``AnswerRejected`` for answers that cannot be stored: first every field is checked
+    (``answer_input.check``, no database access), then the answer against the assignment -- among
+    others, the trial must have been served to this assignment (``answer.presentation``). A refused
+    answer changes nothing. (If the database itself refuses a duplicate -- only possible if the row
+    lock were bypassed -- the ``IntegrityError`` propagates and the transaction rolls back; the view
+    answers 409.)
     """
     if (participant is None) == (session_token is None):
         raise TypeError("give exactly one of participant and session_token")
     now = now or timezone.now()
+    answer = answer_input.check(answer, now=now)
+    presented = answer_input.presented_trial(answer.presentation)
     if session_token is not None:
-        receipt = _record_common_case(answer=answer, session_token=session_token, now=now)
+        receipt = _record_common_case(answer=answer, presented=presented, session_token=session_token, now=now)
         if receipt is not None:
             return receipt
     who = {"participant": participant} if participant is not None else {"participant__token": session_token}
@@ -143,6 +128,8 @@ def record_answer(
         # An answer queued for an earlier assignment of this participant must not land on a trial of
         # the current one that happens to have the same position.
         raise AnswerRejected("This answer belongs to an earlier assignment.", status=409, code="stale_assignment")
+    if presented != (assignment.pk, answer.position):
+        raise answer_input.not_presented()
     if stored:
         raise AnswerRejected(
             "This trial is already answered.", status=409, code="already_answered", progress=progress_of(assignment)
@@ -165,7 +152,7 @@ def record_answer(
         raise AnswerRejected(
             f"There is no trial {answer.position} in your assignment.", status=400, code="bad_position"
         ) from None
-    _validate(is_choice=assignment.experiment.is_choice, answer=answer)
+    answer_input.check_kind(is_choice=assignment.experiment.is_choice, answer=answer)
 
     catch_passed = None
     if trial.catch_id:
@@ -186,7 +173,7 @@ def record_answer(
         play_count=answer.play_count,
         presented_at=answer.presented_at,
         answered_at=answer.answered_at,
-        events=answer.events[:MAX_EVENTS],
+        events=answer.events,
     )
     assignment.n_answered += 1
     assignment.last_activity_at = now
@@ -198,14 +185,6 @@ def record_answer(
     return AnswerReceipt(
         key=answer.idempotency_key, position=answer.position, replayed=False, progress=progress_of(assignment)
     )
-
-
-def _validate(*, is_choice: bool, answer: AnswerInput) -> None:
-    if is_choice:
-        if answer.chosen_side not in (Side.LEFT, Side.RIGHT) or answer.rating is not None:
-            raise AnswerRejected("Choose left or right.", status=400, code="bad_answer")
-    elif answer.rating is None or not 1 <= answer.rating <= 7 or answer.chosen_side:
-        raise AnswerRejected("A rating must be a whole number from 1 to 7.", status=400, code="bad_answer")
 
 
 CHOICE_KINDS = (ExperimentKind.AFC.value, ExperimentKind.PREFERENCE.value)
@@ -234,7 +213,9 @@ _INSERT_RESPONSE = """
 _COUNT_ANSWER = "UPDATE experiments_assignment SET n_answered = n_answered + 1, last_activity_at = %s WHERE id = %s"
 
 
-def _record_common_case(*, answer: AnswerInput, session_token: str, now: datetime) -> AnswerReceipt | None:
+def _record_common_case(
+    *, answer: AnswerInput, presented: tuple | None, session_token: str, now: datetime
+) -> AnswerReceipt | None:
     """Store an answer in the common case, or return None (nothing written) to take the general path.
 
     Runs inside ``record_answer``'s transaction. The assignment row is locked first, exactly as in
@@ -252,6 +233,7 @@ def _record_common_case(*, answer: AnswerInput, session_token: str, now: datetim
             status != AssignmentStatus.ACTIVE
             or n_answered + 1 >= n_trials  # the last answer completes the assignment: general path
             or answer.assignment_ref != assignment_ref_for(assignment_id)
+            or presented != (assignment_id, answer.position)
         ):
             return None
         cursor.execute(_TRIAL_IF_UNANSWERED, [answer.idempotency_key, assignment_id, bundle_id, answer.position])
@@ -260,14 +242,14 @@ def _record_common_case(*, answer: AnswerInput, session_token: str, now: datetim
             return None
         trial_id, catch_id, first_on_left, expected_rating, _ = row
         is_choice = kind in CHOICE_KINDS
-        _validate(is_choice=is_choice, answer=answer)
+        answer_input.check_kind(is_choice=is_choice, answer=answer)
         catch_passed = None
         if catch_id is not None:
             if is_choice:
                 catch_passed = answer.chosen_side == (Side.LEFT if first_on_left else Side.RIGHT)
             else:
                 catch_passed = answer.rating == expected_rating
-        events = Response._meta.get_field("events").get_db_prep_save(answer.events[:MAX_EVENTS], connection)
+        events = Response._meta.get_field("events").get_db_prep_save(answer.events, connection)
         cursor.execute(
             _INSERT_RESPONSE,
             [

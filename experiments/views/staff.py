@@ -6,12 +6,14 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from experiments import answer_input
+from experiments.answer_input import AnswerRejected
 from experiments.models import Bundle, Experiment
 from experiments.selectors import progress as progress_selectors
 from experiments.selectors import worker as worker_selectors
-from experiments.services.answers import AnswerRejected
 from experiments.views.worker import parse_answer
 
 
@@ -96,10 +98,11 @@ def preview_trial(request: HttpRequest, pk: int, position: int) -> JsonResponse:
 @staff_member_required
 @require_POST
 def preview_answer(request: HttpRequest, pk: int) -> JsonResponse:
-    """Validate like the real endpoint, store nothing."""
-    get_object_or_404(Experiment, pk=pk)
+    """Validate like the real endpoint (but for the presentation token, which binds a real assignment), store nothing."""
+    experiment = get_object_or_404(Experiment, pk=pk)
     try:
-        answer = parse_answer(request.body)
+        answer = answer_input.check(parse_answer(request), now=timezone.now())
+        answer_input.check_kind(is_choice=experiment.is_choice, answer=answer)
     except AnswerRejected as exc:
-        return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status)
+        return JsonResponse(exc.as_json(), status=exc.status)
     return JsonResponse({"key": answer.idempotency_key, "position": answer.position, "stored": False, "preview": True})

@@ -8,31 +8,28 @@ cross-site request cannot know the token.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable
-from datetime import datetime
 
 from django.conf import settings
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from experiments import answer_input
+from experiments.answer_input import AnswerInput, AnswerRejected
 from experiments.models import Assignment, Participant
 from experiments.selectors import audio_check as audio_check_selectors
 from experiments.selectors import worker as selectors
 from experiments.services import allocation, answers, participants
 from webapp import csp
 from webapp.http import ranged_bytes_response, ranged_file_response
-
-KEY_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+from webapp.tokens import BadToken
 
 
 def worker_headers(response: HttpResponse, *, submit_hosts: Iterable[str] = ()) -> HttpResponse:
@@ -217,70 +214,20 @@ def api_trial(request: HttpRequest, token: str, position: int) -> JsonResponse:
             direction=found.direction,
             is_choice=found.is_choice,
             media_scope={"t": found.assignment_id},
+            presentation=answer_input.presentation_token(assignment_id=found.assignment_id, position=position),
         )
         response = JsonResponse(payload)
     return worker_headers(response)
 
 
-def parse_answer(body: bytes) -> answers.AnswerInput:
-    """Validate the JSON of an answer at the edge; raises ``AnswerRejected`` (400) with the reason."""
-
-    def bad(message: str) -> answers.AnswerRejected:
-        return answers.AnswerRejected(message, status=400, code="bad_request")
-
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad("The body must be JSON.") from exc
-    if not isinstance(data, dict):
-        raise bad("The body must be a JSON object.")
-    key = data.get("idempotency_key")
-    if not isinstance(key, str) or not 8 <= len(key) <= 64 or not set(key) <= KEY_CHARS:
-        raise bad("idempotency_key must be 8-64 characters of [A-Za-z0-9_-].")
-    position = data.get("position")
-    if not isinstance(position, int) or isinstance(position, bool):
-        raise bad("position must be an integer.")
-    rating = data.get("rating")
-    if rating is not None and (not isinstance(rating, int) or isinstance(rating, bool)):
-        raise bad("rating must be an integer from 1 to 7.")
-    side = data.get("chosen_side") or ""
-    if side not in ("", "left", "right"):
-        raise bad("chosen_side must be 'left' or 'right'.")
-
-    def number(name: str, upper: int) -> int | None:
-        value = data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise bad(f"{name} must be a non-negative number.")
-        return min(int(value), upper)
-
-    def moment(name: str) -> datetime | None:
-        value = data.get(name)
-        if value in (None, ""):
-            return None
-        parsed = parse_datetime(value) if isinstance(value, str) else None
-        if parsed is None or parsed.tzinfo is None:
-            raise bad(f"{name} must be an ISO 8601 timestamp with a time zone.")
-        return parsed
-
-    events = data.get("events") or []
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise bad("events must be a list of objects.")
-    if len(json.dumps(events)) > 20_000:
-        events = [*events[:20], {"type": "truncated", "n": len(events)}]
-    return answers.AnswerInput(
-        idempotency_key=key,
-        assignment_ref=str(data.get("assignment", "")),
-        position=position,
-        rating=rating,
-        chosen_side=side,
-        rt_ms=number("rt_ms", 24 * 3600 * 1000),
-        play_count=number("play_count", 1000) or 1,
-        presented_at=moment("presented_at"),
-        answered_at=moment("answered_at"),
-        events=events,
+def parse_answer(request: HttpRequest) -> AnswerInput:
+    """The answer in a worker's request; raises ``AnswerRejected`` (4xx) before reading an oversized body."""
+    answer_input.check_envelope(
+        content_type=request.META.get("CONTENT_TYPE", ""),
+        content_length=request.META.get("CONTENT_LENGTH"),
+        content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""),
     )
+    return answer_input.parse(request.body)
 
 
 @csrf_exempt
@@ -289,10 +236,10 @@ def parse_answer(body: bytes) -> answers.AnswerInput:
 def api_answer(request: HttpRequest, token: str) -> JsonResponse:
     # The hot path: the service resolves the token while locking the assignment (one query less).
     try:
-        receipt = answers.record_answer(session_token=token, answer=parse_answer(request.body))
-    except answers.AnswerRejected as exc:
+        receipt = answers.record_answer(session_token=token, answer=parse_answer(request))
+    except AnswerRejected as exc:
         status = 404 if exc.code == "no_assignment" else exc.status
-        response = JsonResponse({"error": exc.message, "code": exc.code, **exc.progress}, status=status)
+        response = JsonResponse(exc.as_json(), status=status)
     except IntegrityError:
         response = JsonResponse({"error": "This answer was already stored.", "code": "already_answered"}, status=409)
     else:
@@ -306,10 +253,10 @@ def api_answer(request: HttpRequest, token: str) -> JsonResponse:
 @require_GET
 @xframe_options_exempt
 def media(request: HttpRequest, signed: str) -> HttpResponse:
-    """Serve one trial's media from an opaque signed token."""
+    """Serve one trial's media from an opaque sealed token."""
     try:
         payload = selectors.read_media_token(signed)
-    except signing.BadSignature as exc:
+    except BadToken as exc:
         raise Http404("This media link is invalid or expired; reload the page.") from exc
     if "b" in payload:  # staff preview of a bundle
         if not (request.user.is_authenticated and request.user.is_staff):

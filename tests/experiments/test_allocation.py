@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from experiments.answer_input import presentation_token
 from experiments.models import Assignment, AssignmentStatus, Bundle, BundleStatus, Exposure, Trial
 from experiments.services.allocation import (
     AllocationError,
@@ -120,7 +121,11 @@ def test_an_idle_assignment_is_released_and_re_offered_and_keeps_only_answered_e
     record_answer(
         participant=assignment.participant,
         answer=AnswerInput(
-            idempotency_key="k1", assignment_ref=assignment_ref(assignment), position=first.position, rating=5
+            idempotency_key="answer-key-1",
+            assignment_ref=assignment_ref(assignment),
+            position=first.position,
+            rating=5,
+            presentation=presentation_token(assignment_id=assignment.pk, position=first.position),
         ),
     )
     assert release_abandoned_assignments(now=timezone.now() + timedelta(seconds=60)) == 0

@@ -3,8 +3,8 @@
 ``record_answer(session_token=...)`` (what the worker API calls) stores the common case with
 hand-written SQL and hands every other case to the general path that ``record_answer(participant=...)``
 always takes. Two identical studies receive the same random stream of answers -- fresh and replayed
-keys, stale assignment handles, bad positions and values, answers after a timeout released the
-assignment -- one through each entry; receipts, refusals, stored rows and assignment state must match.
+keys, stale assignment handles, bad positions and values, missing, forged or misdirected presentation
+tokens, answers after a timeout released the assignment -- one through each entry; receipts, refusals, stored rows and assignment state must match.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annotation.models import Pairing
+from experiments.answer_input import presentation_token
 from experiments.models import Assignment, Response
 from experiments.services import answers
 from experiments.services.allocation import allocate_assignment, release_abandoned_assignments
@@ -41,8 +42,20 @@ action = st.fixed_dictionaries(
         "stale_ref": st.sampled_from([False] * 5 + [True]),
         "release_first": st.sampled_from([False] * 9 + [True]),
         "events": st.sampled_from([[], [{"type": "stall", "at_ms": 120}]]),
+        "presentation": st.sampled_from(["served"] * 6 + ["missing", "other_position", "other_assignment", "forged"]),
     }
 )
+
+
+def presentation_for(kind, *, assignment, other_assignment, position):
+    """The token an answer echoes: the one its trial was served with, or a wrong one."""
+    if kind == "missing":
+        return None
+    if kind == "forged":
+        return "A" * 120
+    if kind == "other_assignment":
+        return presentation_token(assignment_id=other_assignment.pk, position=position)
+    return presentation_token(assignment_id=assignment.pk, position=position + (kind == "other_position"))
 
 
 @pytest.fixture(params=["rating", "afc"])
@@ -125,9 +138,15 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
             key = used[-1] if step["key"] == "reuse" and used else uuid.uuid4().hex[:24]
             used.append(key)
             results = []
-            for participant, prefix, who in ((fast, "f", "token"), (general, "g", "participant")):
-                current = Assignment.objects.filter(participant=participant).order_by("-pk").first()
+            currents = [Assignment.objects.filter(participant=p).order_by("-pk").first() for p in (fast, general)]
+            for participant, prefix, who, current, other in (
+                (fast, "f", "token", *currents),
+                (general, "g", "participant", *reversed(currents)),
+            ):
                 ref = "0" * 20 if step["stale_ref"] else assignment_ref(current)
+                token = presentation_for(
+                    step["presentation"], assignment=current, other_assignment=other, position=step["position"]
+                )
                 submitted = AnswerInput(
                     idempotency_key=f"{prefix}{key}",
                     assignment_ref=ref,
@@ -135,6 +154,7 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
                     rt_ms=900,
                     play_count=2,
                     events=step["events"],
+                    presentation=token,
                     **answer,
                 )
                 entry = {"session_token": participant.token} if who == "token" else {"participant": participant}
@@ -162,6 +182,7 @@ def test_the_fast_path_stores_a_complete_row_and_counts_it(twin_studies):
             presented_at=presented,
             answered_at=presented + timedelta(seconds=4),
             events=[{"type": "error", "code": 4}],
+            presentation=presentation_token(assignment_id=assignment.pk, position=0),
             **value,
         ),
     )
@@ -189,18 +210,25 @@ def test_the_common_case_takes_the_fast_path_and_the_rest_falls_through(twin_stu
     assignment = allocate_assignment(participant=fast)
     value = {"chosen_side": "left"} if kind == "afc" else {"rating": 2}
 
-    def attempt(position, key, ref=None):
+    def attempt(position, key, ref=None, presented=None):
         answer = AnswerInput(
             idempotency_key=key, assignment_ref=ref or assignment_ref(assignment), position=position, **value
         )
         with transaction.atomic():
-            return answers._record_common_case(answer=answer, session_token=fast.token, now=timezone.now())
+            return answers._record_common_case(
+                answer=answer,
+                presented=presented or (assignment.pk, position),
+                session_token=fast.token,
+                now=timezone.now(),
+            )
 
+    assert attempt(0, "first-key", presented=(assignment.pk, 1)) is None  # served for another position
+    assert attempt(0, "first-key", presented=(assignment.pk + 1, 0)) is None  # ... for another assignment
     assert attempt(0, "first-key") is not None
     assert attempt(0, "first-key") is None  # a replay: the general path answers it
     assert attempt(0, "another-key") is None  # an answered trial
     assert attempt(1, "second-key", ref="0" * 20) is None  # a stale assignment handle
     assert attempt(99, "third-key") is None  # no such trial
     for position in range(1, assignment.n_trials - 1):
-        assert attempt(position, f"key-{position}") is not None
+        assert attempt(position, f"answer-key-{position}") is not None
     assert attempt(assignment.n_trials - 1, "last-key") is None  # the last answer completes it: general path

@@ -2,8 +2,8 @@
 
 A preference test (G/R/S options, catch trials, a ranking file) is driven in the browser while every
 HTML and JSON response the page receives is recorded; none may carry option kinds, conditions,
-labels, ground-truth partners, catch flags or expected answers, and media URLs decode to nothing
-but (assignment, position, slot).
+labels, ground-truth partners, catch flags or expected answers, and media URLs are sealed: nothing in
+them is readable, and unsealed on the server they name nothing but (assignment, position, slot).
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ import base64
 import csv
 import json
 import re
-import zlib
 
 import pytest
-from django.core import signing
 from django.urls import reverse
 
 from annotation.models import MusicTrack, Pairing, Video
 from experiments.models import Participant
-from experiments.selectors.worker import MEDIA_SALT
+from experiments.selectors.worker import read_media_token
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
 from tests.experiments.test_worker_browser import answer_trial, enter
@@ -28,7 +26,7 @@ from tests.factories.experiments import make_experiment, make_library
 from tests.support.media import attach_rendered_media
 
 STATE_KEYS = {"assignment", "total", "answered", "done", "unanswered"}
-TRIAL_KEYS = {"position", "prompt", "answer", "scale", "media"}
+TRIAL_KEYS = {"position", "prompt", "answer", "scale", "media", "presentation"}
 MEDIA_KEYS = {"slot", "kind", "url"}
 ANSWER_KEYS = {"key", "position", "stored", "replayed", "answered", "total", "done"}
 # Long and distinctive, so it cannot turn up by chance inside a signed media token.
@@ -63,12 +61,23 @@ def preference_study(tmp_path, *, open_now=True):
     return (open_experiment(experiment=experiment) if open_now else experiment), ranking
 
 
+def media_token(url: str) -> str:
+    return url.rstrip("/").split("/")[-1]
+
+
 def decode_media_payload(url: str) -> dict:
-    token = url.rstrip("/").split("/")[-1]
-    value = signing.TimestampSigner(salt=MEDIA_SALT).unsign(token, max_age=3600)
-    compressed = value.startswith(".")
-    raw = base64.urlsafe_b64decode(value.lstrip(".") + "=" * (-len(value.lstrip(".")) % 4))
-    return json.loads(zlib.decompress(raw) if compressed else raw)
+    """What the server reads from a media URL (a worker cannot: see ``assert_opaque``)."""
+    return read_media_token(media_token(url))
+
+
+def assert_opaque(token: str, payload: dict):
+    """Sealed, not merely signed: neither the token nor its bytes carry the payload's JSON (a signed
+    token is base64 of it), although the server reads ``payload`` from it."""
+    assert read_media_token(token) == payload
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    for name, value in payload.items():
+        text = json.dumps({name: value})[1:-1]  # '"t": 12'
+        assert text.replace(" ", "").encode() not in raw and f'"{name}"'.encode() not in raw
 
 
 def labels_in_library() -> set[str]:
@@ -109,6 +118,8 @@ def test_nothing_the_browser_receives_reveals_the_answer_key(page, live_server, 
         if position < total - 1:
             page.wait_for_selector(f"#trial[data-position='{position + 1}']")
     page.get_by_test_id("done").wait_for()
+    # Stop intercepting: a request still in flight when the page closes must not fail a later test.
+    page.unroute_all(behavior="ignoreErrors")
 
     trial_payloads = 0
     for url, kind, text in seen:
@@ -123,7 +134,9 @@ def test_nothing_the_browser_receives_reveals_the_answer_key(page, live_server, 
             assert set(body) == TRIAL_KEYS
             for media in body["media"]:
                 assert set(media) == MEDIA_KEYS and media["slot"] in ("left", "right")
-                assert set(decode_media_payload(media["url"])) == {"t", "p", "s"}
+                payload = decode_media_payload(media["url"])
+                assert set(payload) == {"t", "p", "s"}
+                assert_opaque(media_token(media["url"]), payload)
         elif url.endswith("/api/answers"):
             assert set(body) <= ANSWER_KEYS
     assert trial_payloads >= total
@@ -147,12 +160,14 @@ def test_a_worker_reaches_only_their_own_trials(client, tmp_path, django_capture
     a, b = sessions
     assert a.assignments.get().bundle_id != b.assignments.get().bundle_id
     url_a = client.get(reverse("experiments:api_trial", args=[a.token, 0])).json()["media"][0]["url"]
-    # A's media URL names A's assignment; rewriting it to B's breaks the signature.
-    payload = decode_media_payload(url_a)
-    forged_value = signing.b64_encode(json.dumps({**payload, "t": b.assignments.get().pk}).encode()).decode()
-    token = url_a.rstrip("/").split("/")[-1]
-    forged = url_a.replace(token, forged_value + token[token.index(":") :])
-    assert client.get(forged).status_code == 404
+    # A's media URL names A's assignment, readable only by the server; changing any byte of it fails.
+    token = media_token(url_a)
+    assert decode_media_payload(url_a)["t"] == a.assignments.get().pk
+    assert_opaque(token, decode_media_payload(url_a))
+    assert client.get(url_a).status_code == 200
+    for index in (10, len(token) // 2, len(token) - 2):
+        flipped = token[:index] + ("A" if token[index] != "A" else "B") + token[index + 1 :]
+        assert client.get(url_a.replace(token, flipped)).status_code == 404
     # Session tokens are the only handle on trials; guessing one fails.
     for path in ("api_state", "worker"):
         assert client.get(reverse(f"experiments:{path}", args=[a.token[:-2] + "xx"])).status_code == 404

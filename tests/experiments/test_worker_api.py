@@ -2,12 +2,15 @@
 
 import json
 import uuid
+from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from experiments.models import AssignmentStatus, Participant, Response
+from experiments.selectors.worker import media_url, read_media_token
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
 from tests.factories.experiments import make_experiment, make_library
@@ -57,15 +60,32 @@ def post_answer(client, participant, body):
     )
 
 
-def answer_body(state, position, **extra):
+def fetch_trial(client, participant, position):
+    response = client.get(reverse("experiments:api_trial", args=[participant.token, position]))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+# Client clock readings as the runner sends them (a few seconds before the request, in UTC).
+PRESENTED_AT = (timezone.now() - timedelta(seconds=9)).replace(microsecond=123000)
+ANSWERED_AT = PRESENTED_AT + timedelta(seconds=5, milliseconds=333)
+
+
+def iso(moment):
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def answer_body(state, position, *, trial=None, **extra):
+    """An answer as the runner sends it; ``trial`` is the fetched trial JSON (its presentation token)."""
     return {
         "idempotency_key": uuid.uuid4().hex,
         "assignment": state["assignment"],
         "position": position,
         "rt_ms": 812,
         "play_count": 1,
-        "presented_at": "2026-11-22T21:03:04.123Z",
-        "answered_at": "2026-11-22T21:03:09.456Z",
+        "presented_at": iso(PRESENTED_AT),
+        "answered_at": iso(ANSWERED_AT),
+        "presentation": trial["presentation"] if trial else None,
         **extra,
     }
 
@@ -81,19 +101,19 @@ def test_a_worker_goes_from_invite_to_completion_and_each_answer_is_stored_once(
     assert state["total"] == 4 and state["answered"] == 0 and state["unanswered"] == [0, 1, 2, 3]
     assignment = participant.assignments.get()
     for position in range(state["total"]):
-        trial = client.get(reverse("experiments:api_trial", args=[participant.token, position])).json()
+        trial = fetch_trial(client, participant, position)
         media = client.get(trial["media"][0]["url"], HTTP_RANGE="bytes=0-99")
         assert media.status_code == 206 and media["Content-Range"].startswith("bytes 0-99/")
         expected = assignment.bundle.trials.get(position=position)
         rating = expected.catch.expected_rating if expected.catch_id else 5
-        body = answer_body(state, position, rating=rating)
+        body = answer_body(state, position, trial=trial, rating=rating)
         first = post_answer(client, participant, body)
         assert first.status_code == 200 and first.json()["replayed"] is False
         # The same key again (a retry after a lost response) is acknowledged, not stored again.
         again = post_answer(client, participant, body)
         assert again.status_code == 200 and again.json()["replayed"] is True
         # A different key for an answered trial is refused.
-        assert post_answer(client, participant, answer_body(state, position, rating=1)).status_code == 409
+        assert post_answer(client, participant, answer_body(state, position, trial=trial, rating=1)).status_code == 409
     assert Response.objects.filter(assignment=assignment).count() == 4
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.COMPLETED
@@ -102,10 +122,11 @@ def test_a_worker_goes_from_invite_to_completion_and_each_answer_is_stored_once(
     catch = Response.objects.get(assignment=assignment, is_catch=True)
     assert catch.catch_passed is True
     stored = Response.objects.filter(assignment=assignment, is_catch=False).first()
-    assert (stored.rt_ms, stored.play_count, stored.presented_at.isoformat()) == (
+    assert (stored.rt_ms, stored.play_count, stored.presented_at, stored.answered_at) == (
         812,
         1,
-        "2026-11-22T21:03:04.123000+00:00",
+        PRESENTED_AT,
+        ANSWERED_AT,
     )
 
 
@@ -113,12 +134,13 @@ def test_bad_answers_get_a_clear_400_and_store_nothing(client, study):
     participant, _ = enter(client, study)
     through_to_trials(client, participant)
     state = client.get(reverse("experiments:api_state", args=[participant.token])).json()
+    trial = fetch_trial(client, participant, 0)
     cases = [
-        (answer_body(state, 0, rating=8), "1 to 7"),
-        (answer_body(state, 0, chosen_side="left"), "1 to 7"),
-        (answer_body(state, 99, rating=3), "no trial 99"),
-        ({**answer_body(state, 0, rating=3), "idempotency_key": "x"}, "idempotency_key"),
-        ({**answer_body(state, 0, rating=3), "presented_at": "yesterday"}, "ISO 8601"),
+        (answer_body(state, 0, trial=trial, rating=8), "1 to 7"),
+        (answer_body(state, 0, trial=trial, chosen_side="left"), "1 to 7"),
+        (answer_body(state, 99, trial=trial, rating=3), "does not come with the trial"),
+        ({**answer_body(state, 0, trial=trial, rating=3), "idempotency_key": "x"}, "idempotency_key"),
+        ({**answer_body(state, 0, trial=trial, rating=3), "presented_at": "yesterday"}, "ISO 8601"),
     ]
     for body, message in cases:
         response = post_answer(client, participant, body)
@@ -135,7 +157,7 @@ def test_an_answer_queued_for_an_earlier_assignment_never_lands_on_the_current_o
     participant, _ = enter(client, study)
     through_to_trials(client, participant)
     state = client.get(reverse("experiments:api_state", args=[participant.token])).json()
-    stale = answer_body({**state, "assignment": "0" * 20}, 0, rating=3)
+    stale = answer_body({**state, "assignment": "0" * 20}, 0, trial=fetch_trial(client, participant, 0), rating=3)
     response = post_answer(client, participant, stale)
     assert response.status_code == 409 and response.json()["code"] == "stale_assignment"
     assert not Response.objects.exists()
@@ -163,6 +185,12 @@ def test_media_urls_are_signed_and_support_ranges(client, study):
     assert client.get(url, HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
     tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
     assert client.get(tampered).status_code == 404
+
+
+def test_media_urls_are_exactly_what_reverse_builds():
+    url = media_url({"t": 12, "p": 3, "s": "left"})
+    assert url == reverse("experiments:media", args=[url.rsplit("/", 1)[1]])
+    assert read_media_token(url.rsplit("/", 1)[1]) == {"t": 12, "p": 3, "s": "left"}
 
 
 def test_the_old_mturk_entry_forwards_to_the_mturk_app_with_the_query_string(client, study):

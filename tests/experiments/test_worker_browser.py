@@ -292,3 +292,42 @@ def test_a_playback_error_is_recorded_with_the_trial_and_retry_recovers(page, li
     wait_until_stored(participant, 1, page)
     events = Response.objects.get().events
     assert failed and any(e["type"] == "error" and e["slot"] == "main" for e in events), events
+
+
+def test_an_answer_refused_for_good_is_not_retried_and_its_trial_is_asked_again(page, live_server, tmp_path):
+    """An answer left in the outbox by an older page (no presentation token) is refused with a final 400:
+    the runner sends it once, tells the worker why, and presents that trial again."""
+    from experiments.services.answers import assignment_ref
+
+    experiment = open_study(tmp_path, n=3, catch=0)
+    participant = enter(page, live_server, experiment)
+    answer_trial(page, participant, "3")
+    page.wait_for_selector("#trial[data-position='1']")
+    wait_until_stored(participant, 1, page)
+    stale = {
+        "idempotency_key": "queued-by-an-older-page",
+        "assignment": assignment_ref(participant.assignments.get()),
+        "position": 1,
+        "rating": 1,
+        "rt_ms": 900,
+        "play_count": 1,
+    }
+    page.evaluate(
+        "([key, answer]) => localStorage.setItem(key, JSON.stringify([answer]))",
+        [f"mvfit.outbox.{participant.token[:16]}", stale],
+    )
+    sent, errors = [], []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/api/answers") else None)
+    page.on("pageerror", lambda error: errors.append(error))
+    page.reload()
+    page.wait_for_function("() => document.getElementById('banner').textContent.includes('not_presented')")
+    assert "Please answer that trial again" in page.get_by_test_id("banner").inner_text()
+    page.wait_for_selector("#trial[data-position]")
+    while not page.get_by_test_id("done").is_visible():
+        position, _ = answer_trial(page, participant, "6")
+        page.wait_for_selector(f"#trial[data-position]:not([data-position='{position}']), [data-testid=done]")
+    assert not errors
+    stored = Response.objects.filter(assignment__participant=participant).order_by("trial__position")
+    assert list(stored.values_list("trial__position", "rating")) == [(0, 3), (1, 6), (2, 6)]
+    assert [a["idempotency_key"] for a in sent].count("queued-by-an-older-page") == 1
+    assert all(a.get("presentation") for a in sent if a["idempotency_key"] != "queued-by-an-older-page")

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from annotation.models import MusicExcerpt, VideoClip
+from experiments.answer_input import presentation_token
 from experiments.models import Assignment, Experiment
 from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.designs import create_experiment
@@ -61,7 +62,8 @@ def make_experiment(
 def answer_trial(assignment: Assignment, position: int, **answer):
     """Store one answer through the service the worker API uses, with a fresh idempotency key.
 
-    ``answer``: ``rating=`` or ``chosen_side=``, plus optional ``rt_ms``, ``play_count``, ...
+    ``answer``: ``rating=`` or ``chosen_side=``, plus optional ``rt_ms``, ``play_count``, ... The trial
+    counts as served (its presentation token is minted here, as a trial fetch would).
     """
     return record_answer(
         participant=assignment.participant,
@@ -69,6 +71,6 @@ def answer_trial(assignment: Assignment, position: int, **answer):
             idempotency_key=uuid.uuid4().hex,
             assignment_ref=assignment_ref(assignment),
             position=position,
-            **answer,
+            **{"presentation": presentation_token(assignment_id=assignment.pk, position=position), **answer},
         ),
     )

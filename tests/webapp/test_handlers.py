@@ -92,14 +92,15 @@ def test_the_lean_path_answers_exactly_as_the_full_django_stack_does(client, stu
     lean = json.loads(content)
     assert status == 200
     expected = json.loads(full.content)
-    # Media URLs carry a signing timestamp; everything else is identical.
+    # Media URLs and the presentation token are sealed afresh on each fetch; everything else is identical.
     assert all(m.pop("url").startswith("/w/m/") for m in lean["media"] + expected["media"])
+    assert lean.pop("presentation") != expected.pop("presentation")
     assert lean == expected
     for name in RESPONSE_HEADERS:
         assert headers.get(name) == full.headers.get(name), name
     assert int(headers["Content-Length"]) == len(content)  # no chunked encoding for the API
 
-    body = json.dumps(answer_body(state, 0, rating=4)).encode()
+    body = json.dumps(answer_body(state, 0, trial=json.loads(content), rating=4)).encode()
     status, headers, content = call_wsgi("POST", reverse("experiments:api_answer", args=[token]), body)
     assert status == 200 and json.loads(content)["replayed"] is False
     assert int(headers["Content-Length"]) == len(content)
@@ -111,4 +112,4 @@ def test_the_lean_path_answers_exactly_as_the_full_django_stack_does(client, stu
     assert call_wsgi("GET", reverse("experiments:api_trial", args=["no-such-token", 0]))[0] == 404
     assert call_wsgi("GET", reverse("experiments:api_trial", args=[token, 40]))[0] == 403
     bad = call_wsgi("POST", reverse("experiments:api_answer", args=[token]), b"{not json")
-    assert bad[0] == 400 and json.loads(bad[2])["code"] == "bad_request"
+    assert bad[0] == 400 and json.loads(bad[2])["code"] == "bad_json"

@@ -47,6 +47,7 @@ from django.utils import timezone
 from scipy.special import expit
 from tqdm.auto import tqdm
 
+from experiments.answer_input import presentation_token
 from experiments.media.soundcheck import KINDS
 from experiments.models import (
     Assignment,
@@ -225,6 +226,7 @@ class _Answerer:
                 play_count=1,
                 presented_at=answered_at - timedelta(milliseconds=rt, seconds=PLAY_SECONDS),
                 answered_at=answered_at,
+                presentation=presentation_token(assignment_id=assignment.pk, position=position),  # as a fetch would
             )
             record_answer(participant=participant, answer=answer)
             outcome.answers += 1

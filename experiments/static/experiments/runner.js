@@ -3,9 +3,12 @@
  * answer exactly once.
  *
  * - Answers go to a localStorage outbox *before* they are sent, with a client-generated
- *   idempotency key; the outbox is retried with exponential backoff until the server acknowledges
- *   (a replayed key is acknowledged with the stored receipt, never stored twice). Closing the tab
- *   or losing the network loses nothing: the next visit flushes the outbox first.
+ *   idempotency key and the trial's presentation token (proof that the server served this trial);
+ *   the outbox is retried with exponential backoff until the server acknowledges (a replayed key is
+ *   acknowledged with the stored receipt, never stored twice). Closing the tab or losing the network
+ *   loses nothing: the next visit flushes the outbox first.
+ * - An answer the server refuses for good (400/413/415 with a `code`) is not retried: the worker is
+ *   told, and the trial is presented again so it can be answered afresh.
  * - The server is the source of truth for progress: on load the runner asks which positions are
  *   unanswered and resumes at the first one that is not waiting in the outbox.
  * - Media must play to the end once before answering (no seeking ahead on the first play; replay
@@ -34,6 +37,11 @@
   var retryTimer = null;
   var attempt = 0;
   var finished = false;
+  var notice = ""; // shown while an answer the server refused waits to be given again
+  var refused = new Set(); // positions whose answer was refused and must be given again
+  // Within the server's limits (experiments/answer_input.py: 100 events of <= 512 bytes per answer).
+  var MAX_EVENTS = 60;
+  var MAX_EVENT_TEXT = 100;
 
   // ---------------------------------------------------------------- outbox
   // Browsers that block third-party storage deny localStorage inside MTurk's cross-site iframe; the
@@ -107,13 +115,40 @@
       .then(
         function (res) {
           sending = false;
-          if (res.status === 200 || res.status === 409 || res.status === 400 || res.status === 404) {
-            // Stored now, stored before (replay / already answered), or can never be stored: done with it.
+          if (res.status === 200 || res.status === 409 || res.status === 404) {
+            // Stored now, stored before (replay / already answered), or its assignment is gone: done with it.
             if (res.status !== 200) console.warn("answer not stored:", res.status, res.body);
             removeFromOutbox(answer.idempotency_key);
             attempt = 0;
+            if (refused.delete(answer.position) && !refused.size) notice = "";
             setOffline(false);
             if (res.body && res.body.done && state) state.done = true;
+            flush();
+          } else if (res.status === 400 || res.status === 413 || res.status === 415) {
+            // Refused for good: sending it again would get the same answer. Tell the worker and ask
+            // for that trial again (a fresh fetch brings a fresh presentation token).
+            console.warn("answer refused:", res.status, res.body);
+            removeFromOutbox(answer.idempotency_key);
+            attempt = 0;
+            refused.add(answer.position);
+            if (state && answer.assignment === state.assignment) {
+              doneSet.delete(answer.position);
+              trials.delete(answer.position);
+              if (state.unanswered.indexOf(answer.position) < 0) {
+                state.unanswered.push(answer.position);
+                state.unanswered.sort(function (a, b) {
+                  return a - b;
+                });
+              }
+            }
+            notice =
+              "One of your answers could not be saved (" +
+              ((res.body && res.body.code) || "HTTP " + res.status) +
+              "): " +
+              ((res.body && res.body.error) || "the server refused it.") +
+              " Please answer that trial again.";
+            setOffline(false);
+            if (state && !current && !finished) advance(); // (before the state arrives, start() does it)
             flush();
           } else if (res.status === 410) {
             removeFromOutbox(answer.idempotency_key);
@@ -154,7 +189,7 @@
     showBanner(
       offline
         ? "Connection lost. Your answers are kept on this device and will be sent when the connection is back."
-        : ""
+        : notice
     );
   }
   function updateProgress() {
@@ -239,8 +274,10 @@
     );
   }
 
+  var advances = 0; // only the latest advance() may present its trial
   function advance() {
     current = null;
+    var turn = ++advances;
     updateProgress();
     var position = nextPosition(-1);
     if (position === null) {
@@ -251,11 +288,13 @@
     }
     loadTrial(position).then(
       function (payload) {
+        if (turn !== advances) return;
         present(payload);
         var following = nextPosition(position);
         if (following !== null) preload(following);
       },
       function (err) {
+        if (turn !== advances) return;
         if (err.status === 404) {
           reload(); // the session or its assignment is gone: the server page says what to do next
           return;
@@ -386,9 +425,8 @@
     var slot = { media: m, el: el, button: button, played: false, maxTime: 0 };
     current.slots.push(slot);
     var record = function (type, extra) {
-      if (current.events.length >= 100) return;
       var e = { type: type, slot: m.slot, t: Math.round(performance.now()), at: Math.round(el.currentTime * 1000) / 1000 };
-      current.events.push(Object.assign(e, extra || {}));
+      note(Object.assign(e, extra || {}));
     };
     button.addEventListener("click", function () {
       playSlot(slot);
@@ -432,6 +470,19 @@
     return figure;
   }
 
+  // Playback events of the current trial, at most MAX_EVENTS; the last one counts those left out.
+  function note(event) {
+    if (!current) return;
+    var events = current.events;
+    if (events.length < MAX_EVENTS - 1) {
+      events.push(event);
+    } else if (events.length === MAX_EVENTS - 1) {
+      events.push({ type: "truncated", dropped: 1 });
+    } else {
+      events[events.length - 1].dropped += 1;
+    }
+  }
+
   function playSlot(slot) {
     current.slots.forEach(function (other) {
       if (other !== slot && !other.el.paused) other.el.pause();
@@ -448,7 +499,7 @@
     var p = slot.el.play();
     if (p && p.catch) {
       p.catch(function (err) {
-        current.events.push({ type: "play_rejected", slot: slot.media.slot, message: String(err && err.name) });
+        note({ type: "play_rejected", slot: slot.media.slot, message: String(err && err.name).slice(0, MAX_EVENT_TEXT) });
         slot.button.disabled = false;
         slot.button.textContent = "▶ Play";
       });
@@ -470,6 +521,7 @@
       presented_at: current.presentedAt,
       answered_at: new Date().toISOString(),
       events: current.events,
+      presentation: current.payload.presentation,
     };
     Object.assign(a, value);
     var box = loadOutbox();
