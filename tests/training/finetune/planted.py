@@ -46,9 +46,7 @@ def calibrate_batchnorm(model: FineTuneNet) -> None:
         if isinstance(module, torch.nn.BatchNorm2d):
             module.reset_running_stats()
             module.momentum = None  # cumulative average over the calibration pass
-    inputs = torch.cat(
-        [extractor.to_input(torch.from_numpy(pan(d, a))) for d in ("right", "down") for a in AMPLITUDES]
-    )
+    inputs = torch.cat([extractor.to_input(torch.from_numpy(pan(d, a))) for d in ("right", "down") for a in AMPLITUDES])
     backbone.train()
     with torch.no_grad():
         extractor.rows(backbone, inputs)
@@ -71,7 +69,10 @@ def planted_dataset(folder: Path) -> PreferenceInputs:
             for a, b in ((FAST, SLOW), (SLOW, FAST)):
                 rows.append({"query_id": clip_id, "a_id": a, "b_id": b, "label": int(a == wanted)})
     items = pd.DataFrame(rows).assign(query_kind="clip", option_kind="excerpt")
-    audio = {FAST: np.array([1.0, 0.0, 0.5, 0.0], dtype=np.float32), SLOW: np.array([0.0, 1.0, 0.0, 0.5], dtype=np.float32)}
+    audio = {
+        FAST: np.array([1.0, 0.0, 0.5, 0.0], dtype=np.float32),
+        SLOW: np.array([0.0, 1.0, 0.0, 0.5], dtype=np.float32),
+    }
     return PreferenceInputs(items, ClipSource({"flow": entries}), audio)
 
 
