@@ -46,16 +46,17 @@ def _add_device_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_backbone_flags(parser: argparse.ArgumentParser) -> None:
+def _add_backbone_flags(parser: argparse.ArgumentParser, *, variant: bool = True) -> None:
     from training.features.extractors import FLOW_ENCODINGS, VARIANTS
 
     group = parser.add_argument_group("backbones (feature extractors)")
-    group.add_argument(
-        "--variant",
-        choices=VARIANTS,
-        default="two-stream",
-        help="two-stream: RGB + flow ResNet-50; i3d: I3D flow only (the seed's); rgb-i3d: RGB ResNet-50 + I3D flow",
-    )
+    if variant:
+        group.add_argument(
+            "--variant",
+            choices=VARIANTS,
+            default="two-stream",
+            help="two-stream: RGB + flow ResNet-50; i3d: I3D flow only (the seed's); rgb-i3d: RGB ResNet-50 + I3D flow",
+        )
     group.add_argument("--resnet50-weights", help="torchvision resnet50 state dict (default: $MVFIT_RESNET50_WEIGHTS)")
     group.add_argument("--i3d-flow-weights", help="pytorch-i3d flow_imagenet.pt (default: $MVFIT_I3D_FLOW_WEIGHTS)")
     group.add_argument("--vggish-weights", help="torchvggish vggish-10086976.pth (default: $MVFIT_VGGISH_WEIGHTS)")
@@ -136,7 +137,7 @@ def _add_fine_tune_flags(parser: argparse.ArgumentParser) -> None:
         help="first trainable stage (implies --fine-tune; default conv1 = end to end; head = backbones frozen)",
     )
     group.add_argument(
-        "--backbone-lr", type=float, default=None, help="learning rate of the backbones (default lr / 10)"
+        "--backbone-lr", type=float, default=1e-4, help="SGD (momentum 0.9) learning rate of the backbone stages"
     )
     group.add_argument("--accumulate", type=int, default=1, help="micro-batches per --batch-size batch")
     group.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
@@ -217,6 +218,122 @@ def cmd_train_preference(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_table1(args: argparse.Namespace) -> int:
+    from training.features.extractors import build_streams
+    from training.preference.pipeline import PreferenceRunConfig
+    from training.preference.table1 import format_table1, run_table1
+
+    _positive(args, "epochs", "patience", "batch_size", "lr", "seeds")
+    settings = _backbone_settings(args)
+    streams = {variant: build_streams(variant, settings) for variant in args.variants}
+    base = PreferenceRunConfig(
+        export=args.export,
+        out=args.out,
+        direction=args.direction,
+        fractions=tuple(args.fractions),
+        embed_dim=args.embed_dim,
+        hidden_dim=args.hidden_dim,
+        dropout=args.dropout,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=1e-4 if args.weight_decay is None else args.weight_decay,
+        threads=args.threads,
+        cache_dir=args.cache_dir or _default_cache_dir(),
+        media_root=args.media_root,
+        device=args.device,
+    )
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    table = run_table1(base, variants=args.variants, seeds=seeds, streams=streams, progress=not args.quiet)
+    print(format_table1(table))
+    return 0
+
+
+def cmd_extract_features(args: argparse.Namespace) -> int:
+    from training import distributed
+    from training.data.export import read_export
+    from training.features.cache import FeatureCache
+    from training.features.extractors import build_streams
+    from training.features.jobs import plan_jobs, run_jobs, shard
+
+    rank, world, local_rank = distributed.torchrun_shard()
+    if world > 1:
+        import torch
+
+        if args.shard:
+            raise TrainingInputError("--shard and torchrun both split the jobs; use one of them.")
+        if args.device in ("auto", "cuda") and torch.cuda.is_available():
+            torch.cuda.set_device(local_rank)
+        index, count = rank, world
+    elif args.shard:
+        try:
+            index, count = (int(part) for part in args.shard.split("/"))
+        except ValueError:
+            raise TrainingInputError(f"--shard takes K/N, e.g. 0/4, not {args.shard!r}.") from None
+    else:
+        index, count = 0, 1
+    settings = _backbone_settings(args)
+    cache_dir = args.cache_dir or _default_cache_dir()
+    export = read_export(args.export)
+    jobs = plan_jobs(
+        export,
+        variant=args.variant,
+        settings=settings.to_dict(),
+        cache_dir=cache_dir,
+        kinds=tuple(args.kinds),
+        media_root=Path(args.media_root) if args.media_root else None,
+    )
+    mine = shard(jobs, index, count)
+    if args.enqueue:
+        from training.features.tasks import enqueue
+
+        broker = os.environ.get("CELERY_BROKER_URL", "").strip()
+        if not broker:
+            raise TrainingInputError("--enqueue sends jobs to the Celery broker: set CELERY_BROKER_URL.")
+        sent = enqueue(mine, broker_url=broker, queue=os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "mvfit"))
+        print(
+            f"enqueued {sent} extraction jobs; run the workers with: celery -A webapp worker -I training.features.tasks"
+        )
+        return 0
+    streams = build_streams(args.variant, settings)
+    done, computed = run_jobs(mine, streams, FeatureCache(cache_dir), progress=not args.quiet)
+    print(f"shard {index}/{count}: {done} media files, {computed} new cache entries in {cache_dir}")
+    return 0
+
+
+def cmd_weights_verify(args: argparse.Namespace) -> int:
+    from training.weights import PUBLISHED_CHECKPOINTS, verify_weights
+
+    results = verify_weights(
+        {
+            "resnet50": args.resnet50_weights,
+            "i3d_flow": args.i3d_flow_weights,
+            "vggish": args.vggish_weights,
+            "vggish_pca": args.vggish_pca_weights,
+        }
+    )
+    for result in results:
+        print(f"{result.role}: {result.path or 'not configured'}")
+        if result.sha256:
+            print(f"  sha256 {result.sha256}")
+        for what, passed in result.checks:
+            mark = {True: "ok  ", False: "FAIL", None: "-   "}[passed]
+            print(f"  {mark} {what}")
+        if result.path is None:
+            for name, what, url in PUBLISHED_CHECKPOINTS[result.role]:
+                print(f"       {name}: {what} <{url}>")
+    configured = [r for r in results if r.path is not None]
+    if not configured:
+        raise TrainingInputError("no weights file is configured: set MVFIT_*_WEIGHTS or pass the weights flags.")
+    failed = [r.role for r in configured if not r.ok]
+    if failed:
+        print(f"error: {', '.join(failed)} failed verification", file=sys.stderr)
+        return 2
+    print(f"{len(configured)} weights file(s) verified")
+    return 0
+
+
 def _recorded_streams(payload: dict, args: argparse.Namespace):
     """Rebuild the extractors a run was trained with (weights paths may be overridden if files moved)."""
     from training.features.extractors import BackboneSettings, build_streams
@@ -242,11 +359,11 @@ def _recorded_streams(payload: dict, args: argparse.Namespace):
 
 
 def cmd_evaluate_preference(args: argparse.Namespace) -> int:
-    from training.preference.pipeline import evaluate_run, format_table, load_run
+    from training.preference.pipeline import evaluate_run, format_table, read_payload
 
     rows = []
     for run in args.run:
-        payload, _ = load_run(run)
+        payload = read_payload(run)
         streams = _recorded_streams(payload, args)
         rows.append(evaluate_run(run, streams=streams, progress=not args.quiet))
     print(format_table(rows))
@@ -366,6 +483,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     _add_device_flags(p)
     p.set_defaults(func=cmd_evaluate_preference)
+
+    p = commands.add_parser("weights", help="the public backbone checkpoints")
+    weights = p.add_subparsers(dest="weights_command", required=True)
+    p = weights.add_parser("verify", help="check each configured file: hash in its name, strict load")
+    p.add_argument("--resnet50-weights")
+    p.add_argument("--i3d-flow-weights")
+    p.add_argument("--vggish-weights")
+    p.add_argument("--vggish-pca-weights")
+    p.set_defaults(func=cmd_weights_verify)
+
+    p = commands.add_parser("extract-features", help="fill the feature cache in idempotent per-video jobs")
+    p.add_argument("--export", required=True)
+    p.add_argument("--kinds", nargs="+", choices=["clip", "excerpt"], default=["clip", "excerpt"])
+    p.add_argument("--shard", help="K/N: run the K-th of N disjoint shards of the jobs (torchrun sets it itself)")
+    p.add_argument("--enqueue", action="store_true", help="send one Celery task per job to CELERY_BROKER_URL")
+    p.add_argument("--quiet", action="store_true")
+    _add_backbone_flags(p)
+    p.set_defaults(func=cmd_extract_features)
+
+    from training.features.extractors import VARIANTS
+
+    p = commands.add_parser("table1", help="Langlois Table 1 protocol: variants x seeds, mean ± sd, Wilson CI, McNemar")
+    p.add_argument("--export", required=True)
+    p.add_argument("--out", required=True, help="directory for the runs (OUT/<variant>-seed<k>) and table1.txt/json")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=["two-stream", "i3d"])
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds (splits); the protocol asks for >= 5")
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--direction", choices=["V2M", "M2V"], default="V2M")
+    p.add_argument("--embed-dim", type=int, default=128)
+    p.add_argument("--hidden-dim", type=int, default=128)
+    p.add_argument("--dropout", type=float, default=0.3)
+    _add_backbone_flags(p, variant=False)
+    group = p.add_argument_group("head training (frozen features)")
+    group.add_argument("--epochs", type=int, default=60)
+    group.add_argument("--patience", type=int, default=10)
+    group.add_argument("--batch-size", type=int, default=256)
+    group.add_argument("--lr", type=float, default=1e-3)
+    group.add_argument("--weight-decay", type=float, default=None)
+    group.add_argument("--fractions", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
+    group.add_argument("--threads", type=int, default=1)
+    group.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_table1)
 
     p = commands.add_parser("train-retrieval", help="train the VM-NET retrieval model")
     p.add_argument("--export", required=True)

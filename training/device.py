@@ -57,7 +57,8 @@ def resolve_device(name: str = "auto", *, local_rank: int | None = None) -> torc
                 "--device cuda: no CUDA device is visible to torch (torch.cuda.is_available() is False; "
                 f"this torch is {torch.__version__}). Use --device cpu or auto."
             )
-        return torch.device("cuda", 0 if local_rank is None else local_rank)
+        # Without a rank: torch's current CUDA device (set per process by torchrun launches).
+        return torch.device("cuda") if local_rank is None else torch.device("cuda", local_rank)
     if name == "mps" and not mps_available():
         raise TrainingInputError("--device mps: Apple's Metal backend is not available here. Use --device cpu or auto.")
     return torch.device(name)

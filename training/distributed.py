@@ -49,6 +49,15 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def torchrun_shard() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from torchrun's environment, (0, 1, 0) without it."""
+    return (
+        int(os.environ.get("RANK", "0")),
+        int(os.environ.get("WORLD_SIZE", "1")),
+        int(os.environ.get("LOCAL_RANK", "0")),
+    )
+
+
 def setup(device_name: str = "auto", *, backend: str | None = None) -> Context:
     """Join the process group when launched by ``torchrun`` (else a single-process context) on ``device_name``."""
     if not launched_by_torchrun():

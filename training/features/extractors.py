@@ -128,12 +128,12 @@ def _for_inference(model: nn.Module, device: torch.device) -> nn.Module:
     """Frozen-extraction form: BatchNorm folded into the convolutions (ResNets), channels-last memory, on ``device``."""
     from training.backbones.resnet import ResNet, fuse_batchnorm
 
+    model = model.eval()
     if isinstance(model, ResNet):
-        model = fuse_batchnorm(model)
-    model = model.to(device).eval()
-    if device.type != "mps":
-        model = model.to(memory_format=torch.channels_last)
-    return model
+        model = fuse_batchnorm(model).to(device)
+        # Channels-last for the ResNets, whose rows() convert their inputs to match.
+        return model.to(memory_format=torch.channels_last) if device.type != "mps" else model
+    return model.to(device)
 
 
 class _Extractor:

@@ -230,6 +230,11 @@ def format_table(rows: list[tuple[str, Accuracy]]) -> str:
     return "\n".join([*lines, "", short])
 
 
+def read_payload(run_dir: str | Path) -> dict:
+    """A preference run's checkpoint (frozen or fine-tuned), unpacked on the CPU."""
+    return load_checkpoint(Path(run_dir) / "checkpoint.pt", expected_format=CHECKPOINT_FORMAT)
+
+
 def load_run(run_dir: str | Path) -> tuple[dict, PreferenceNet]:
     payload = load_checkpoint(Path(run_dir) / "checkpoint.pt", expected_format=CHECKPOINT_FORMAT)
     model = PreferenceNet(PreferenceConfig(**payload["config"]["model"]))
@@ -241,7 +246,7 @@ def load_run(run_dir: str | Path) -> tuple[dict, PreferenceNet]:
 def evaluate_run(run_dir: str | Path, *, streams: list[Stream], progress: bool = True) -> tuple[str, Accuracy]:
     """Re-score the test items of a run from its checkpoint (features come from the cache)."""
     run_dir = Path(run_dir)
-    payload = load_checkpoint(run_dir / "checkpoint.pt", expected_format=CHECKPOINT_FORMAT)
+    payload = read_payload(run_dir)
     run = payload["config"]["run"]
     recorded = payload["config"]["streams"]
     current = stream_description(streams)
