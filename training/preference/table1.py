@@ -202,4 +202,4 @@ def format_table1(table: Table1) -> str:
                 f"  {labels[test.first]} vs {labels[test.second]}: only the first right {test.only_first}, "
                 f"only the second right {test.only_second}; p = {test.p_value:.3g}"
             )
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
