@@ -286,15 +286,13 @@ def cmd_extract_features(args: argparse.Namespace) -> int:
     )
     mine = shard(jobs, index, count)
     if args.enqueue:
-        from training.features.tasks import enqueue
+        from training.features.jobs import enqueue
 
         broker = os.environ.get("CELERY_BROKER_URL", "").strip()
         if not broker:
             raise TrainingInputError("--enqueue sends jobs to the Celery broker: set CELERY_BROKER_URL.")
         sent = enqueue(mine, broker_url=broker, queue=os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "mvfit"))
-        print(
-            f"enqueued {sent} extraction jobs; run the workers with: celery -A webapp worker -I training.features.tasks"
-        )
+        print(f"enqueued {sent} extraction jobs for the project's Celery workers (celery -A webapp worker)")
         return 0
     streams = build_streams(args.variant, settings)
     done, computed = run_jobs(mine, streams, FeatureCache(cache_dir), progress=not args.quiet)

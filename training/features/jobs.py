@@ -10,13 +10,17 @@ directory (a network file system or a synced bucket mount):
 * under ``torchrun`` the shard is the process's rank of the world (``RANK`` / ``WORLD_SIZE``), one
   GPU per process: ``torchrun --nproc-per-node 8 -m training extract-features ...``;
 * ``--enqueue``: one Celery task per job on the project's broker (``CELERY_BROKER_URL``), run by the
-  existing worker pool when it also imports this package's task module:
-  ``celery -A webapp worker -I training.features.tasks`` (training/features/tasks.py).
+  project's existing worker pool (``celery -A webapp worker``): the task,
+  ``annotation.tasks.extract_media_features``, lives with the platform's other media tasks because
+  ``training/`` never imports Django (nor Celery's app machinery, which loads parts of it); it calls
+  :func:`run_job_dict` here. Its name is :data:`TASK_NAME`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -95,3 +99,31 @@ def run_jobs(
     for job in tqdm(jobs, desc="extract", unit="file", disable=not progress):
         computed += run_job(job, streams, cache)
     return len(jobs), computed
+
+
+TASK_NAME = "training.extract_media_features"
+
+
+@lru_cache(maxsize=2)
+def _streams(variant: str, settings_json: str) -> list[Stream]:
+    from training.features.extractors import BackboneSettings, build_streams
+
+    return build_streams(variant, BackboneSettings.from_dict(json.loads(settings_json)))
+
+
+def run_job_dict(job: dict) -> dict:
+    """One job from its JSON form (a Celery task's argument); a worker keeps the networks of the last settings."""
+    task = ExtractionJob(**job)
+    streams = _streams(task.variant, json.dumps(task.settings, sort_keys=True))
+    computed = run_job(task, streams, FeatureCache(task.cache_dir))
+    return {"item_kind": task.item_kind, "item_id": task.item_id, "computed": computed}
+
+
+def enqueue(jobs: list[ExtractionJob], *, broker_url: str, queue: str) -> int:
+    """Send one task per job to the broker with a plain Celery client (no Django); returns the number sent."""
+    from celery import Celery
+
+    client = Celery("mvfit-training", broker=broker_url)
+    for job in jobs:
+        client.send_task(TASK_NAME, args=[job.to_dict()], queue=queue)
+    return len(jobs)

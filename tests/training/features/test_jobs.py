@@ -40,7 +40,8 @@ def test_a_job_for_a_missing_file_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 def test_the_celery_task_fills_the_same_cache_as_the_cli(tmp_path, capsys):
-    from training.features.tasks import extract_media_features
+    """The platform's worker task (annotation.tasks, run eagerly here) and the CLI share one cache."""
+    from annotation.tasks import extract_media_features
 
     export_dir = make_planted_export(tmp_path / "export", PlantedRule(n_videos=6, n_tracks=4, size=32), progress=False)
     cache = tmp_path / "cache"
