@@ -121,7 +121,12 @@ def _add_training_flags(parser: argparse.ArgumentParser, *, epochs: int, patienc
     group.add_argument("--lr", type=float, default=lr)
     group.add_argument("--weight-decay", type=float, default=None)
     group.add_argument("--fractions", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
-    group.add_argument("--threads", type=int, default=1, help="torch threads for the head (1 is fastest here)")
+    group.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU torch threads for training (1 is fastest on a shared machine; 0: all cores)",
+    )
     group.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

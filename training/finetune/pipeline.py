@@ -12,6 +12,7 @@ k, k + N, ...), rank 0 writes every file, and the others wait at barriers.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from training import distributed
 from training.data.export import Export, read_export
 from training.data.items import preference_items
 from training.data.splits import Split, split_by_video
-from training.device import autocast, describe
+from training.device import autocast, describe, threads
 from training.errors import TrainingInputError
 from training.features.cache import FeatureCache, InputCache
 from training.features.extractors import VARIANT_LABELS
@@ -173,6 +174,21 @@ def fine_tune_preference(
 
     ``config`` is a :class:`training.preference.pipeline.PreferenceRunConfig`.
     """
+    with threads(config.threads) if context.device.type == "cpu" else contextlib.nullcontext():
+        return _fine_tune(
+            config,
+            streams=streams,
+            train_from=train_from,
+            settings=settings,
+            context=context,
+            resume=resume,
+            progress=progress,
+            log=log,
+            record=record,
+        )
+
+
+def _fine_tune(config, *, streams, train_from, settings, context, resume, progress, log, record) -> dict:
     out = Path(config.out)
     if context.is_main:
         new_run_directory(out)

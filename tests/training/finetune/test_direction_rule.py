@@ -30,7 +30,7 @@ def test_the_frozen_replicated_stem_gives_a_rightward_and_a_downward_pan_the_sam
             torch.testing.assert_close(right, down, rtol=1e-5, atol=1e-5)
 
 
-def _train(train_from: str, tmp_path, epochs: int = 15):
+def _train(train_from: str, tmp_path, epochs: int = 25):
     data = planted_dataset(tmp_path)
     model = flow_model(train_from)
     set_head_normalisation(model, data.items, data.clips, data.audio, context=CPU, precision="fp32")
@@ -42,11 +42,12 @@ def _train(train_from: str, tmp_path, epochs: int = 15):
 
 
 def test_frozen_head_stays_at_chance_and_fine_tuning_the_stem_learns_the_rule(tmp_path):
-    frozen_loss, frozen_correct, n = _train("head", tmp_path / "frozen")
+    frozen_loss, frozen_correct, n = _train("head", tmp_path / "frozen", epochs=5)
     # The same features (up to rounding) for each (right, down) pair with opposite labels: no head can beat
     # log 2 on average.
     assert frozen_loss >= math.log(2) - 0.01
     assert frozen_correct <= n // 2
     tuned_loss, tuned_correct, _ = _train("conv1", tmp_path / "tuned")
-    assert tuned_loss < 0.62  # measured 0.53 after 15 epochs (log 2 = 0.693 at the start)
+    # Measured on one CPU thread: 0.69 until epoch ~13, then 0.52 at epoch 20 and 0.24 at epoch 25.
+    assert tuned_loss < 0.5
     assert tuned_correct == n
