@@ -134,3 +134,22 @@ def requeue_stale_renders_task() -> dict:
 def run_import_batch_task(self, batch_id: int) -> None:
     # Resumable: files that already have an outcome in this batch are skipped on redelivery.
     imports.run_batch(batch_id=batch_id)
+
+
+@shared_task(
+    name="training.extract_media_features",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+)
+def extract_media_features(job: dict) -> dict:
+    """One feature-cache job of ``training`` (training/features/jobs.py): a media file through its backbones.
+
+    Idempotent through the content-addressed feature cache. It lives here because ``training/`` imports
+    neither Django nor Celery's app; torch is imported when a worker first runs it, not at startup.
+    """
+    from training.features.jobs import run_job_dict
+
+    return run_job_dict(job)

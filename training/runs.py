@@ -13,8 +13,7 @@ import json
 import platform
 import random
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from mvfit_common.files import atomic_write, atomic_write_bytes
+from training.device import threads as torch_threads  # noqa: F401  (the pipelines' thread policy)
 from training.errors import TrainingInputError
 
 
@@ -46,18 +46,6 @@ def plain(value):
     return value
 
 
-@contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run a block with ``count`` intra-op threads (the heads' small matrices run fastest on one:
-    on a busy machine, extra OpenMP threads mostly wait for each other)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, count))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def new_run_directory(out: str | Path) -> Path:
     """The run directory, created; a directory that already holds a trained run is refused (never overwritten)."""
     out = Path(out)
@@ -79,6 +67,7 @@ def save_run(
     split: dict,
     history: list[dict],
     summary: dict,
+    device: str = "cpu (frozen backbones, cached features)",
 ) -> dict:
     """Write a finished run's checkpoint.pt, config.json, split.json and summary.json; return the config.
 
@@ -93,7 +82,7 @@ def save_run(
         "export_manifest": export_manifest,
         "torch": str(torch.__version__),
         "python": platform.python_version(),
-        "device": "cpu (frozen backbones, cached features)",
+        "device": device,
     }
     save_checkpoint(
         out / "checkpoint.pt",

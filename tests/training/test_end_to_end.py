@@ -89,6 +89,25 @@ def test_retrieval_from_chosen_pairs_and_rankings_file(workspace, capsys):
     assert matching >= 0.8 * len(top)
 
 
+def test_fine_tuning_through_the_cli_then_evaluate(workspace, capsys):
+    run = workspace / "fine-tuned"
+    status = main(
+        ["train-preference", "--export", str(workspace / "export"), "--out", str(run), "--variant", "two-stream",
+         "--cache-dir", str(workspace / "cache"), *SMALL_BACKBONES, "--fine-tune", "--train-from", "layer4",
+         "--epochs", "2", "--batch-size", "16", "--workers", "0", "--device", "cpu", "--quiet"]
+    )  # fmt: skip
+    assert status == 0
+    summary = json.loads((run / "summary.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    assert summary["fine_tune"]["train_from"] == "layer4" and summary["epochs_run"] == 2
+    assert config["backbones"]["flow_encoding"] == "stack"  # the seed's replicated stem when fine-tuning
+    assert (run / "train_state.pt").exists() and (run / "learning_curve.png").exists()
+    assert "(fine-tuned)" in capsys.readouterr().out
+    assert main(["evaluate-preference", "--run", str(run), "--quiet", "--device", "cpu"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert f"{100 * summary['test']['accuracy']:.1f} ±" in line
+
+
 def test_cli_errors_are_one_line_and_exit_2(workspace, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("MVFIT_RESNET50_WEIGHTS", raising=False)
     assert main(["train-preference", "--export", str(workspace / "export"), "--out", str(tmp_path / "r")]) == 2
@@ -99,10 +118,20 @@ def test_cli_errors_are_one_line_and_exit_2(workspace, tmp_path, capsys, monkeyp
     )
     assert "does not exist" in capsys.readouterr().err
     assert (
-        main(["train-preference", "--export", str(workspace / "export"), "--out", str(tmp_path / "r"), "--fine-tune"])
+        main(
+            [
+                "train-preference",
+                "--export",
+                str(workspace / "export"),
+                "--out",
+                str(tmp_path / "r"),
+                "--resume",
+                *SMALL_BACKBONES,
+            ]
+        )
         == 2
     )
-    assert "needs a GPU" in capsys.readouterr().err
+    assert "--resume continues a fine-tuning run" in capsys.readouterr().err
     not_weights = tmp_path / "resnet.pth"
     not_weights.write_bytes(b"not a checkpoint")
     args = ["train-preference", "--export", str(workspace / "export"), "--out", str(tmp_path / "r")]

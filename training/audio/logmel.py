@@ -12,18 +12,18 @@ torchvggish). Every constant below is theirs:
 * ``log(mel + 0.01)``;
 * non-overlapping examples of 96 frames (0.96 s); a trailing partial example is dropped.
 
-One deliberate difference: the reference resamples with ``resampy`` (not installed here); we use
-``scipy.signal.resample_poly`` (polyphase, Kaiser-windowed sinc anti-aliasing filter). Both are
-band-limited resamplers; they differ only in the transition band just below the new Nyquist
-frequency (8 kHz), which lies above the highest mel band edge (7.5 kHz) and so barely affects features.
+Resampling to 16 kHz is resampy's ``kaiser_best`` (what the reference calls), reproduced in
+:mod:`training.audio.resample`: at 44.1 and 48 kHz a different resampler's transition band lies inside
+the top mel band (about 6.9-7.5 kHz) and changes it visibly, so "any good resampler" is not enough.
+``tests/training/audio/test_vggish_frontend.py`` checks the whole front end against a fixture made
+with torchvggish and resampy at 16, 44.1 and 48 kHz.
 """
 
 from __future__ import annotations
 
-from math import gcd
-
 import numpy as np
-from scipy.signal import resample_poly
+
+from training.audio import resample as _resampy
 
 SAMPLE_RATE = 16000
 WINDOW_LENGTH = 400  # 25 ms at 16 kHz
@@ -91,13 +91,12 @@ def to_mono(waveform: np.ndarray) -> np.ndarray:
 
 
 def resample(waveform: np.ndarray, sample_rate: int, target_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited polyphase resampling by the exact rational factor ``target_rate / sample_rate``."""
+    """Resample with resampy's ``kaiser_best`` filter, as the reference front end does."""
     if sample_rate <= 0 or int(sample_rate) != sample_rate:
         raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
     if sample_rate == target_rate:
         return waveform
-    common = gcd(int(sample_rate), int(target_rate))
-    return resample_poly(waveform, target_rate // common, int(sample_rate) // common)
+    return _resampy.resample(waveform, int(sample_rate), int(target_rate))
 
 
 def stft_magnitude(signal_16k: np.ndarray) -> np.ndarray:

@@ -89,3 +89,44 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     handle = io.BytesIO()
     np.save(handle, array, allow_pickle=False)
     return handle.getvalue()
+
+
+class InputCache:
+    """Decoded network inputs per media file, for fine-tuning (the backbones then run every epoch).
+
+    Layout: ``ROOT/inputs/<input name>/<input config hash>/<media sha256>.npy``, the array in the dtype
+    the extractor decodes to (uint8 frames, float16 flow, float32 log-mel examples). Like the feature
+    cache it is content-addressed, written atomically and safe to share between processes and machines.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.features = FeatureCache(root)
+        self.root = Path(root) / "inputs"
+
+    def entry(self, extractor, media: Path) -> Path:
+        return (
+            self.root
+            / extractor.input_name
+            / config_hash(extractor.input_config())
+            / f"{self.features.media_sha(media)}.npy"
+        )
+
+    def load(self, extractor, media: Path) -> np.ndarray | None:
+        entry = self.entry(extractor, media)
+        if not entry.exists():
+            return None
+        try:
+            return np.load(entry, allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return None
+
+    def get(self, extractor, media: Path) -> Path:
+        """The entry of ``media``'s decoded input, decoding and storing it first when absent or unreadable."""
+        entry = self.entry(extractor, media)
+        if self.load(extractor, media) is None:
+            config_file = entry.parent / "config.json"
+            if not config_file.exists():
+                text = json.dumps({"input": extractor.input_name, **extractor.input_config()}, indent=2, sort_keys=True)
+                atomic_write_bytes(config_file, text.encode("utf-8"))
+            atomic_write_bytes(entry, _npy_bytes(np.ascontiguousarray(extractor.decode(media))))
+        return entry

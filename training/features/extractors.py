@@ -1,41 +1,54 @@
-"""The frozen backbones as feature extractors: one media file in, a (T, D) array out.
+"""The backbones as feature extractors: one media file in, a (T, D) array out.
 
     rgb          ResNet-50 on RGB frames sampled at ``rgb_fps``                       -> (frames, 2048)
-    flow         flow ResNet-50 on stacks of 10 optical-flow pairs (20 channels)    -> (stacks, 2048)
+    flow         ResNet-50 on stacks of 10 optical-flow pairs, encoded as
+                   xym   each pair an (x, y, magnitude) image through the ImageNet
+                         RGB network, averaged over the stack (frozen default)       -> (stacks, 2048)
+                   stack the 20-channel stack through the cross-modality stem of
+                         TSN / Langlois (the fine-tuning default)                   -> (stacks, 2048)
     i3d-flow     I3D flow stream on ``i3d_frames`` consecutive frames                -> (1, 1024)
     vggish       VGGish on 0.96 s log-mel examples                                  -> (examples, 128)
 
-Langlois' "two-stream" variant uses rgb + flow for the clip, the "i3d" variant rgb + i3d-flow
-(the paper's I3D replaces the flow ResNet with I3D's flow stream); both use vggish for the excerpts.
+Variants (Langlois 2019, §3 and Table 1):
 
-Everything that changes an output goes into ``config()`` and so into the cache key: the sampling
-settings and the sha256 of each weights file (or ``random-init`` with its seed). Backbones are built
-lazily, so a fully cached run never loads a network.
+    two-stream   rgb + flow (ResNet-50)          "Two-stream ResNet50"
+    i3d          i3d-flow only                   "I3D" - the seed's model: "we used only the flow stream"
+    rgb-i3d      rgb + i3d-flow                  mvfit's combination (not in the paper)
+
+all with vggish for the excerpts. Each extractor is split in two so that frozen extraction and
+fine-tuning share one definition of a stream: :meth:`decode` turns a file into the network's input
+(uint8 frames, float16 flow, float32 log-mel examples; cached per file for fine-tuning) and
+:meth:`rows` runs a network on one decoded input. Everything that changes an output goes into
+``config()`` and so into the feature cache key: the sampling settings, the sha256 of each weights
+file (or ``random-init`` with its seed), the flow encoding and the inference precision. Backbones are
+built lazily, so a fully cached run never loads a network.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from mvfit_common.files import sha256_of
+from training.device import autocast, resolve_device, resolve_precision, threads
 from training.errors import TrainingInputError
 from training.features.store import Stream
 
-VARIANTS = ("two-stream", "i3d")
+VARIANTS = ("two-stream", "i3d", "rgb-i3d")
+VARIANT_LABELS = {"two-stream": "Two-stream ResNet50", "i3d": "I3D", "rgb-i3d": "RGB ResNet50 + I3D flow"}
+FLOW_ENCODINGS = ("xym", "stack")
 RANDOM_INIT_SEED = 0
+FLOW_PAIRS = 10
 
 
 @dataclass(frozen=True)
 class BackboneSettings:
-    """Weights files and input sampling for the feature extractors (CLI flags / environment)."""
+    """Weights files, input sampling and the inference device for the feature extractors (CLI flags / environment)."""
 
     resnet50: str | None = None
     i3d_flow: str | None = None
@@ -48,10 +61,13 @@ class BackboneSettings:
     flow_fps: float = 25.0
     flow_stacks: int = 1
     flow_method: str = "auto"
+    flow_encoding: str = "xym"
     i3d_frames: int = 32
     # One thread by default: on a shared machine a second OpenMP thread mostly spins waiting for a core
     # (measured 2-7x slower under load); on a dedicated multi-core machine raise it (0 = every core).
     threads: int = 1
+    device: str = "auto"
+    precision: str = "auto"
 
     @classmethod
     def from_env(cls, **overrides) -> BackboneSettings:
@@ -68,8 +84,22 @@ class BackboneSettings:
         explicit = {key: value for key, value in overrides.items() if value is not None}
         return cls(**{**defaults, **explicit})
 
+    @classmethod
+    def from_dict(cls, data: dict) -> BackboneSettings:
+        """Settings recorded by a run (older runs lack newer fields; they used the 20-channel flow stack)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{"flow_encoding": "stack", **{k: v for k, v in data.items() if k in known}})
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @cached_property
+    def torch_device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    @cached_property
+    def resolved_precision(self) -> str:
+        return resolve_precision(self.precision, self.torch_device, training=False)
 
 
 def _weights_identity(path: str | None, what: str, env_var: str, settings: BackboneSettings) -> str:
@@ -86,17 +116,7 @@ def _weights_identity(path: str | None, what: str, env_var: str, settings: Backb
     return f"sha256:{sha256_of(file)}"
 
 
-@contextmanager
-def _threads(count: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count if count > 0 else (os.cpu_count() or 1))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _build(factory):
+def build_backbone(factory) -> nn.Module:
     """Build a backbone; random initialisation is seeded so its features are reproducible (and cacheable)."""
     with torch.random.fork_rng():
         torch.manual_seed(RANDOM_INIT_SEED)
@@ -104,9 +124,23 @@ def _build(factory):
     return model.eval()
 
 
+def _for_inference(model: nn.Module, device: torch.device) -> nn.Module:
+    """Frozen-extraction form: BatchNorm folded into the convolutions (ResNets), channels-last memory, on ``device``."""
+    from training.backbones.resnet import ResNet, fuse_batchnorm
+
+    model = model.eval()
+    if isinstance(model, ResNet):
+        model = fuse_batchnorm(model).to(device)
+        # Channels-last for the ResNets, whose rows() convert their inputs to match.
+        return model.to(memory_format=torch.channels_last) if device.type != "mps" else model
+    return model.to(device)
+
+
 class _Extractor:
     name = ""
     dim = 0
+    input_name = ""  # decoded inputs with the same name and input_config() are the same array
+    framewise = True  # rows() of several clips can run as one batch along dim 0
 
     def __init__(self, settings: BackboneSettings) -> None:
         self.settings = settings
@@ -114,110 +148,200 @@ class _Extractor:
     def _weights(self) -> dict:
         raise NotImplementedError
 
-    def _sampling(self) -> dict:
+    def input_config(self) -> dict:
         raise NotImplementedError
+
+    def _encoding(self) -> dict:
+        return {}
 
     @cached_property
     def _config(self) -> dict:
-        return {"weights": self._weights(), **self._sampling()}
+        return {
+            "weights": self._weights(),
+            **self.input_config(),
+            **self._encoding(),
+            "precision": self.settings.resolved_precision,
+        }
 
     def config(self) -> dict:
         return self._config
 
-    def extract(self, path: Path) -> np.ndarray:
-        with _threads(self.settings.threads), torch.inference_mode():
-            return self._extract(Path(path)).astype(np.float32)
-
-    def _extract(self, path: Path) -> np.ndarray:
+    def build(self) -> nn.Module:
+        """A fresh backbone with this stream's weights (eval mode, CPU, BatchNorm not folded)."""
         raise NotImplementedError
+
+    @cached_property
+    def model(self) -> nn.Module:
+        return _for_inference(self.build(), self.settings.torch_device)
+
+    def decode(self, path: Path) -> np.ndarray:
+        """The network input of one media file, as stored in the input cache."""
+        raise NotImplementedError
+
+    def to_input(self, decoded: torch.Tensor) -> torch.Tensor:
+        """Decoded array (on its device) -> the float tensor :meth:`rows` expects."""
+        return decoded.float()
+
+    def rows(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Features ``(R, dim)`` of one decoded input; the clip's embedding is their mean."""
+        raise NotImplementedError
+
+    def extract(self, path: Path) -> np.ndarray:
+        device = self.settings.torch_device
+        decoded = torch.from_numpy(np.ascontiguousarray(self.decode(Path(path))))
+        with threads(self.settings.threads), torch.inference_mode(), autocast(device, self.settings.resolved_precision):
+            features = self.rows(self.model, self.to_input(decoded.to(device)))
+        return features.float().cpu().numpy()
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 and x.device.type != "mps" else x
 
 
 class RgbResNet50(_Extractor):
     name = "rgb-resnet50"
     dim = 2048
+    input_name = "rgb-frames"
 
     def _weights(self) -> dict:
         return {
             "resnet50": _weights_identity(self.settings.resnet50, "ResNet-50", "MVFIT_RESNET50_WEIGHTS", self.settings)
         }
 
-    def _sampling(self) -> dict:
+    def input_config(self) -> dict:
         s = self.settings
         return {"size": s.frame_size, "fps": s.rgb_fps, "max_frames": s.rgb_max_frames, "normalise": "imagenet"}
 
-    @cached_property
-    def model(self):
+    def build(self) -> nn.Module:
         from training.weights import load_resnet50
 
-        return _build(lambda: load_resnet50(self.settings.resnet50))
+        return build_backbone(lambda: load_resnet50(self.settings.resnet50))
 
-    def _extract(self, path: Path) -> np.ndarray:
-        from training.inputs.normalize import normalize_frames
+    def decode(self, path: Path) -> np.ndarray:
         from training.inputs.video import read_frames
 
         s = self.settings
-        frames = read_frames(path, fps=s.rgb_fps, size=s.frame_size, max_frames=s.rgb_max_frames)
-        # read_frames returns a read-only view of ffmpeg's buffer; torch wants writable memory.
-        return self.model.forward_features(normalize_frames(frames.copy())).numpy()
+        return read_frames(path, fps=s.rgb_fps, size=s.frame_size, max_frames=s.rgb_max_frames).copy()
+
+    def to_input(self, decoded: torch.Tensor) -> torch.Tensor:
+        from training.inputs.normalize import normalize_images
+
+        return normalize_images(decoded.permute(0, 3, 1, 2).float().div_(255.0))
+
+    def rows(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return model.forward_features(_channels_last(x))
 
 
-class FlowResNet50(_Extractor):
-    name = "flow-resnet50"
-    dim = 2048
+class _FlowPairs(_Extractor):
+    """Flow streams on stacks of 10 flow pairs: one decoded input, ``(stacks, 10, 2, H, W)`` float16."""
+
+    input_name = "flow-pairs"
+
+    def input_config(self) -> dict:
+        s = self.settings
+        return {
+            "size": s.frame_size,
+            "fps": s.flow_fps,
+            "stacks": s.flow_stacks,
+            "pairs": FLOW_PAIRS,
+            "method": _method(s),
+        }
 
     def _weights(self) -> dict:
-        # Derived from the RGB checkpoint by the cross-modality rule, so the RGB file identifies it.
+        # Both flow ResNets come from the RGB checkpoint, so the RGB file identifies them.
         return {
             "resnet50": _weights_identity(self.settings.resnet50, "ResNet-50", "MVFIT_RESNET50_WEIGHTS", self.settings)
         }
 
-    def _sampling(self) -> dict:
-        s = self.settings
-        return {"size": s.frame_size, "fps": s.flow_fps, "stacks": s.flow_stacks, "pairs": 10, "method": _method(s)}
-
-    @cached_property
-    def model(self):
-        from training.weights import load_flow_resnet50
-
-        return _build(lambda: load_flow_resnet50(self.settings.resnet50))
-
-    def _extract(self, path: Path) -> np.ndarray:
-        from training.inputs.flow import flow_stack
+    def decode(self, path: Path) -> np.ndarray:
+        from training.inputs.flow import flow_pairs
         from training.inputs.video import read_frames
 
         s = self.settings
         frames = read_frames(path, fps=s.flow_fps, size=s.frame_size)
-        if len(frames) < 11:
+        if len(frames) < FLOW_PAIRS + 1:
             raise TrainingInputError(
-                f"{path}: {len(frames)} frames at {s.flow_fps} fps; a flow stack needs 11 (clip too short)."
+                f"{path}: {len(frames)} frames at {s.flow_fps} fps; a flow stack needs {FLOW_PAIRS + 1} (clip too short)."
             )
         # Stacks spread evenly over the clip (one stack: centred).
-        last_start = len(frames) - 11
-        starts = np.linspace(0, last_start, s.flow_stacks + 2)[1:-1] if s.flow_stacks > 0 else []
-        stacks = np.stack([flow_stack(frames, 10, start=int(np.rint(x)), method=_method(s)) for x in starts])
-        return self.model.forward_features(torch.from_numpy(stacks)).numpy()
+        last_start = len(frames) - (FLOW_PAIRS + 1)
+        starts = np.linspace(0, last_start, s.flow_stacks + 2)[1:-1]
+        pairs = [flow_pairs(frames, FLOW_PAIRS, start=int(np.rint(x)), method=_method(s)) for x in starts]
+        return np.stack(pairs).astype(np.float16)
+
+
+class FlowResNet50(_FlowPairs):
+    """The seed's flow stream: 20 stacked channels (x1, y1, ..., x10, y10) through the cross-modality stem."""
+
+    name = "flow-resnet50"
+    dim = 2048
+
+    def _encoding(self) -> dict:
+        return {"encoding": "stack"}
+
+    def build(self) -> nn.Module:
+        from training.weights import load_flow_resnet50
+
+        return build_backbone(lambda: load_flow_resnet50(self.settings.resnet50))
+
+    def to_input(self, decoded: torch.Tensor) -> torch.Tensor:
+        stacks, pairs, _, height, width = decoded.shape
+        return decoded.float().reshape(stacks, 2 * pairs, height, width)
+
+    def rows(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return model.forward_features(_channels_last(x))
+
+
+class FlowImageResNet50(_FlowPairs):
+    """Each flow pair as an (x, y, magnitude) image through the ImageNet RGB ResNet-50, averaged per stack."""
+
+    name = "flow-xym-resnet50"
+    dim = 2048
+
+    def _encoding(self) -> dict:
+        return {"encoding": "xym"}
+
+    def build(self) -> nn.Module:
+        from training.weights import load_resnet50
+
+        return build_backbone(lambda: load_resnet50(self.settings.resnet50))
+
+    def to_input(self, decoded: torch.Tensor) -> torch.Tensor:
+        return decoded.float()
+
+    def rows(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        from training.inputs.normalize import normalize_images
+
+        stacks, pairs, _, height, width = x.shape
+        flow = x.reshape(stacks * pairs, 2, height, width)
+        magnitude = torch.sqrt(flow[:, 0] ** 2 + flow[:, 1] ** 2).clamp(max=1.0)
+        # training.inputs.flow.flow_images, in torch so that it runs on the device and inside autograd.
+        images = torch.stack([0.5 + 0.5 * flow[:, 0], 0.5 + 0.5 * flow[:, 1], magnitude], dim=1)
+        features = model.forward_features(_channels_last(normalize_images(images)))
+        return features.reshape(stacks, pairs, -1).mean(dim=1)
 
 
 class I3dFlow(_Extractor):
     name = "i3d-flow"
     dim = 1024
+    input_name = "i3d-flow-clip"
+    framewise = False
 
     def _weights(self) -> dict:
         return {
             "i3d_flow": _weights_identity(self.settings.i3d_flow, "I3D flow", "MVFIT_I3D_FLOW_WEIGHTS", self.settings)
         }
 
-    def _sampling(self) -> dict:
+    def input_config(self) -> dict:
         s = self.settings
         return {"size": s.frame_size, "fps": s.flow_fps, "frames": s.i3d_frames, "method": _method(s)}
 
-    @cached_property
-    def model(self):
+    def build(self) -> nn.Module:
         from training.weights import load_i3d_flow
 
-        return _build(lambda: load_i3d_flow(self.settings.i3d_flow))
+        return build_backbone(lambda: load_i3d_flow(self.settings.i3d_flow))
 
-    def _extract(self, path: Path) -> np.ndarray:
+    def decode(self, path: Path) -> np.ndarray:
         from training.inputs.flow import i3d_flow_clip
         from training.inputs.video import read_frames
 
@@ -226,13 +350,16 @@ class I3dFlow(_Extractor):
         if len(frames) < 2:
             raise TrainingInputError(f"{path}: I3D flow needs at least 2 frames, the clip gave {len(frames)}.")
         start = max(0, (len(frames) - s.i3d_frames) // 2)  # centred window
-        clip = i3d_flow_clip(frames[start : start + s.i3d_frames], method=_method(s))
-        return self.model.extract_features(torch.from_numpy(clip)[None]).numpy()
+        return i3d_flow_clip(frames[start : start + s.i3d_frames], method=_method(s)).astype(np.float16)
+
+    def rows(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return model.extract_features(x[None])
 
 
 class VGGishAudio(_Extractor):
     name = "vggish"
     dim = 128
+    input_name = "vggish-examples"
 
     def _weights(self) -> dict:
         s = self.settings
@@ -242,28 +369,37 @@ class VGGishAudio(_Extractor):
             weights["pca"] = _weights_identity(s.vggish_pca, "VGGish PCA", "MVFIT_VGGISH_PCA_WEIGHTS", s)
         return weights
 
-    def _sampling(self) -> dict:
-        return {"sample_rate": 16000, "example_s": 0.96, "postprocess": self._postprocess}
+    def input_config(self) -> dict:
+        from training.audio.resample import NAME
+
+        return {"sample_rate": 16000, "example_s": 0.96, "resampler": NAME}
+
+    def _encoding(self) -> dict:
+        return {"postprocess": self._postprocess}
 
     @property
     def _postprocess(self) -> bool:
         return bool(self.settings.vggish and self.settings.vggish_pca)
 
-    @cached_property
-    def model(self):
+    def build(self) -> nn.Module:
         from training.weights import load_vggish
 
         s = self.settings
-        return _build(lambda: load_vggish(s.vggish, s.vggish_pca, postprocess=self._postprocess))
+        return build_backbone(lambda: load_vggish(s.vggish, s.vggish_pca, postprocess=self._postprocess))
 
-    def _extract(self, path: Path) -> np.ndarray:
+    def decode(self, path: Path) -> np.ndarray:
         from training.audio.logmel import waveform_to_examples
-        from training.inputs.audio import read_audio
+        from training.inputs.audio import read_audio_native
 
-        examples = waveform_to_examples(read_audio(path, sample_rate=16000), 16000)
+        # The file's own rate, resampled by the front end exactly as VGGish's reference does.
+        waveform, rate = read_audio_native(path)
+        examples = waveform_to_examples(waveform, rate)
         if len(examples) == 0:
             raise TrainingInputError(f"{path}: audio shorter than one 0.96 s VGGish example.")
-        return self.model(torch.from_numpy(examples)[:, None]).numpy()
+        return examples
+
+    def rows(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return model(x[:, None])
 
 
 def _method(settings: BackboneSettings) -> str:
@@ -275,18 +411,26 @@ def _method(settings: BackboneSettings) -> str:
     return "tvl1" if tvl1_available() else "farneback"
 
 
+def flow_extractor(settings: BackboneSettings) -> _Extractor:
+    if settings.flow_encoding not in FLOW_ENCODINGS:
+        raise TrainingInputError(
+            f"--flow-encoding must be one of {', '.join(FLOW_ENCODINGS)}, not {settings.flow_encoding!r}."
+        )
+    return FlowImageResNet50(settings) if settings.flow_encoding == "xym" else FlowResNet50(settings)
+
+
 def build_streams(variant: str, settings: BackboneSettings) -> list[Stream]:
     """The feature streams of a model variant; weights are checked now (clear errors before any work)."""
     if variant not in VARIANTS:
         raise TrainingInputError(f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}.")
     if settings.flow_method not in ("auto", "tvl1", "farneback"):
         raise TrainingInputError(f"--flow-method must be auto, tvl1 or farneback, not {settings.flow_method!r}.")
-    flow = FlowResNet50(settings) if variant == "two-stream" else I3dFlow(settings)
-    streams = [
-        Stream("rgb", "clip", RgbResNet50(settings)),
-        Stream("flow", "clip", flow),
-        Stream("audio", "excerpt", VGGishAudio(settings)),
-    ]
+    visual = {
+        "two-stream": [Stream("rgb", "clip", RgbResNet50(settings)), Stream("flow", "clip", flow_extractor(settings))],
+        "i3d": [Stream("flow", "clip", I3dFlow(settings))],
+        "rgb-i3d": [Stream("rgb", "clip", RgbResNet50(settings)), Stream("flow", "clip", I3dFlow(settings))],
+    }[variant]
+    streams = [*visual, Stream("audio", "excerpt", VGGishAudio(settings))]
     for stream in streams:
-        stream.extractor.config()  # resolves weights now: a missing file fails before extraction starts
+        stream.extractor.config()  # resolves weights and device now: a bad setting fails before extraction starts
     return streams

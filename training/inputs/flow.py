@@ -14,6 +14,8 @@ pytorch-i3d preprocessing (and TSN's bound of 20 before its uint8 encoding).
 * :func:`flow_stack` - the ResNet flow stream's ``(2 * n_pairs, H, W)`` volume with x and y
   interleaved per frame pair (x1, y1, x2, y2, ...), TSN's stacking.
 * :func:`i3d_flow_clip` - pytorch-i3d's ``(2, T - 1, H, W)`` channels-first clip (x then y).
+* :func:`flow_images` - each flow field as a 3-channel image (x, y, magnitude) for an RGB network,
+  the frozen flow stream's encoding (see the function for why).
 
 OpenCV is imported here only, so importing the rest of the project (Django included) never loads it.
 """
@@ -71,10 +73,10 @@ def scale_flow(flow: np.ndarray) -> np.ndarray:
     return np.clip(flow, -FLOW_BOUND, FLOW_BOUND) / FLOW_BOUND
 
 
-def flow_stack(
+def flow_pairs(
     frames: np.ndarray, n_pairs: int = 10, *, start: int | None = None, method: Method = "auto"
 ) -> np.ndarray:
-    """The flow ResNet's input: ``(2 * n_pairs, H, W)`` float32 in [-1, 1], channels x1, y1, x2, y2, ...
+    """Scaled flow of ``n_pairs`` consecutive frame pairs: ``(n_pairs, 2, H, W)`` float32 in [-1, 1] (x, y).
 
     Uses ``n_pairs + 1`` consecutive frames beginning at ``start`` (default: centred in the clip, the
     frame a single-frame RGB stream would also look at).
@@ -89,8 +91,36 @@ def flow_stack(
     if not 0 <= start <= len(frames) - needed:
         raise ValueError(f"start={start} leaves fewer than {needed} frames in a clip of {len(frames)}")
     flow = scale_flow(optical_flow(frames[start : start + needed], method=method))  # (n_pairs, H, W, 2)
-    # (n_pairs, H, W, 2) -> (n_pairs, 2, H, W) -> (2 * n_pairs, H, W): x and y of a pair stay adjacent.
-    return np.ascontiguousarray(flow.transpose(0, 3, 1, 2).reshape(2 * n_pairs, *flow.shape[1:3]))
+    return np.ascontiguousarray(flow.transpose(0, 3, 1, 2))
+
+
+def flow_stack(
+    frames: np.ndarray, n_pairs: int = 10, *, start: int | None = None, method: Method = "auto"
+) -> np.ndarray:
+    """The flow ResNet's input: ``(2 * n_pairs, H, W)`` float32 in [-1, 1], channels x1, y1, x2, y2, ...
+
+    Same frames as :func:`flow_pairs`; x and y of a pair stay adjacent (TSN's stacking).
+    """
+    pairs = flow_pairs(frames, n_pairs, start=start, method=method)
+    return pairs.reshape(2 * n_pairs, *pairs.shape[2:])
+
+
+def flow_images(pairs: np.ndarray) -> np.ndarray:
+    """Each scaled flow field ``(P, 2, H, W)`` as an image ``(P, 3, H, W)`` in [0, 1]: (x, y, magnitude).
+
+    The encoding of Gkioxari & Malik (*Finding action tubes*, CVPR 2015), who fed flow to an
+    ImageNet network as a 3-channel image of the x and y displacements and their magnitude. Here x and
+    y map [-1, 1] to [0, 1] (0.5 = no motion) and the magnitude ``sqrt(x^2 + y^2)`` is capped at 1.
+    Through a *frozen* RGB network this keeps what the replicated 20-channel stem loses: the stem sees
+    only the sum of all flow channels, so a rightward and a downward pan (or a diagonal one and none)
+    look the same, whereas here each direction is its own colour (right = high R, left = low R, down =
+    high G, up = low G) and motion of any direction raises B.
+    """
+    array = np.asarray(pairs, dtype=np.float32)
+    if array.ndim != 4 or array.shape[1] != 2:
+        raise ValueError(f"expected flow fields of shape (P, 2, H, W), got {array.shape}")
+    magnitude = np.minimum(1.0, np.sqrt(array[:, 0] ** 2 + array[:, 1] ** 2))
+    return np.ascontiguousarray(np.stack([0.5 + 0.5 * array[:, 0], 0.5 + 0.5 * array[:, 1], magnitude], axis=1))
 
 
 def i3d_flow_clip(frames: np.ndarray, *, method: Method = "auto") -> np.ndarray:

@@ -19,6 +19,13 @@ def normalize_frames(frames: np.ndarray) -> torch.Tensor:
     if array.ndim != 4 or array.shape[-1] != 3:
         raise ValueError(f"expected frames of shape (T, H, W, 3), got {array.shape}")
     tensor = torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (tensor - mean) / std
+    return normalize_images(tensor)
+
+
+def normalize_images(images: torch.Tensor) -> torch.Tensor:
+    """Float ``(N, 3, H, W)`` images in [0, 1] -> ImageNet-normalised ``(x - mean) / std`` (on their device)."""
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"expected images of shape (N, 3, H, W), got {tuple(images.shape)}")
+    mean = torch.tensor(IMAGENET_MEAN, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+    return (images - mean) / std

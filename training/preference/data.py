@@ -36,6 +36,18 @@ class PreferenceTensors:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def to(self, device: torch.device) -> PreferenceTensors:
+        return PreferenceTensors(
+            *(
+                getattr(self, name).to(device)
+                for name in ("queries", "options", "query_index", "a_index", "b_index", "labels")
+            )
+        )
+
+    @property
+    def device(self) -> torch.device:
+        return self.labels.device
+
     def batch(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         return (
             self.queries[self.query_index[rows]],

@@ -42,7 +42,7 @@ def evaluate(model: PreferenceNet, data: PreferenceTensors, *, chunk: int = 4096
     model.eval()
     total_loss, correct = 0.0, 0
     for start in range(0, len(data), chunk):
-        rows = torch.arange(start, min(start + chunk, len(data)))
+        rows = torch.arange(start, min(start + chunk, len(data)), device=data.device)
         query, a, b, labels = data.batch(rows)
         probability = model.symmetric_probability(query, a, b).clamp(1e-7, 1 - 1e-7)
         total_loss += float(nn.functional.binary_cross_entropy(probability, labels, reduction="sum"))
@@ -64,8 +64,9 @@ def train_one_epoch(
 ) -> float:
     """One pass in random order; each item is presented as (A, B) or, with probability ½, as (B, A)."""
     model.train()
-    order = torch.randperm(len(data), generator=generator)
-    swap = torch.rand(len(data), generator=generator) < 0.5
+    # The order and swaps come from a CPU generator, so a run is the same on every device.
+    order = torch.randperm(len(data), generator=generator).to(data.device)
+    swap = (torch.rand(len(data), generator=generator) < 0.5).to(data.device)
     total = 0.0
     batches = range(0, len(data), batch_size)
     # A per-batch bar only pays off for long epochs; short ones would just flicker under the epoch bar.

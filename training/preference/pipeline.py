@@ -26,8 +26,10 @@ from mvfit_common.files import atomic_write
 from training.data.export import read_export
 from training.data.items import preference_items
 from training.data.splits import Split, split_by_video
+from training.device import describe, resolve_device
 from training.errors import TrainingInputError
 from training.features.cache import FeatureCache
+from training.features.extractors import VARIANT_LABELS
 from training.features.store import FeatureStore, Stream, compute_features, stream_description
 from training.preference.data import PreferenceTensors, build_tensors
 from training.preference.fit import FitSettings, evaluate, fit
@@ -46,7 +48,6 @@ from training.runs import (
 from training.stats import Accuracy, accuracy
 
 CHECKPOINT_FORMAT = "mvfit-preference"
-VARIANT_LABELS = {"two-stream": "Two-stream ResNet50", "i3d": "I3D"}
 METRIC_COLUMNS = ["epoch", "train_loss", "train_sym_loss", "train_acc", "val_loss", "val_acc", "epoch_seconds"]
 
 
@@ -69,6 +70,7 @@ class PreferenceRunConfig:
     threads: int = 1
     cache_dir: str = "data/feature-cache"
     media_root: str | None = None
+    device: str = "auto"  # where the head trains (features are cached on the CPU side)
 
 
 def _features(config: PreferenceRunConfig, export, items: pd.DataFrame, streams: list[Stream], progress: bool):
@@ -105,10 +107,11 @@ def train_preference(
     )
     if len(split.dropped):
         log(f"{len(split.dropped)} items left out: their two videos fell into different parts of the split.")
-    log("Backbones are frozen: features are extracted once into the cache and only the head is trained (CPU).")
+    device = resolve_device(config.device)
+    log(f"Backbones are frozen: features are extracted once into the cache and only the head is trained ({device}).")
     store = _features(config, export, items, streams, progress)
     data = build_tensors(items, store)
-    parts = {name: data.subset(split.indices[name]) for name in split.indices}
+    parts = {name: data.subset(split.indices[name]).to(device) for name in split.indices}
 
     model = PreferenceNet(
         PreferenceConfig(
@@ -119,7 +122,8 @@ def train_preference(
             dropout=config.dropout,
         )
     )
-    model.set_normalisation(**parts["train"].normalisation())
+    model.set_normalisation(**{k: v.cpu() for k, v in parts["train"].normalisation().items()})
+    model.to(device)
     metrics = MetricsLog(out / "metrics.csv", METRIC_COLUMNS)
     settings = FitSettings(
         epochs=config.epochs,
@@ -141,6 +145,7 @@ def train_preference(
         )
         model.load_state_dict(result.best_state)
         scores = {name: evaluate(model, part) for name, part in parts.items()}
+    model.cpu()
     test = accuracy(scores["test"].correct, scores["test"].n)
     summary = {
         "variant": config.variant,
@@ -165,6 +170,7 @@ def train_preference(
         split=split.to_dict(),
         history=result.history,
         summary=summary,
+        device=describe(device, "fp32") + " (frozen backbones, cached features)",
     )
     _write_items(out / "items.csv", items, split, model, data)
     plot_learning_curve(
@@ -224,6 +230,11 @@ def format_table(rows: list[tuple[str, Accuracy]]) -> str:
     return "\n".join([*lines, "", short])
 
 
+def read_payload(run_dir: str | Path) -> dict:
+    """A preference run's checkpoint (frozen or fine-tuned), unpacked on the CPU."""
+    return load_checkpoint(Path(run_dir) / "checkpoint.pt", expected_format=CHECKPOINT_FORMAT)
+
+
 def load_run(run_dir: str | Path) -> tuple[dict, PreferenceNet]:
     payload = load_checkpoint(Path(run_dir) / "checkpoint.pt", expected_format=CHECKPOINT_FORMAT)
     model = PreferenceNet(PreferenceConfig(**payload["config"]["model"]))
@@ -235,7 +246,7 @@ def load_run(run_dir: str | Path) -> tuple[dict, PreferenceNet]:
 def evaluate_run(run_dir: str | Path, *, streams: list[Stream], progress: bool = True) -> tuple[str, Accuracy]:
     """Re-score the test items of a run from its checkpoint (features come from the cache)."""
     run_dir = Path(run_dir)
-    payload, model = load_run(run_dir)
+    payload = read_payload(run_dir)
     run = payload["config"]["run"]
     recorded = payload["config"]["streams"]
     current = stream_description(streams)
@@ -252,10 +263,24 @@ def evaluate_run(run_dir: str | Path, *, streams: list[Stream], progress: bool =
     if len(items) != sum(len(v) for v in split.indices.values()) + len(split.dropped):
         raise TrainingInputError(f"{run['export']} no longer has the items {run_dir} was trained on.")
     test_items = items.iloc[split.indices["test"]].reset_index(drop=True)
+    label = VARIANT_LABELS.get(run["variant"], run["variant"])
+    if payload["config"].get("fine_tune"):
+        from training.finetune.pipeline import evaluate_fine_tuned
+
+        correct, n = evaluate_fine_tuned(
+            payload,
+            streams,
+            test_items=test_items,
+            export=export,
+            cache_dir=run["cache_dir"],
+            media_root=run["media_root"],
+            progress=progress,
+        )
+        return f"{label} (fine-tuned)", accuracy(correct, n)
+    _, model = load_run(run_dir)
     config = PreferenceRunConfig(**{**run, "fractions": tuple(run["fractions"])})
     store: FeatureStore = _features(config, export, test_items, streams, progress)
     score = evaluate(model, build_tensors(test_items, store))
-    label = VARIANT_LABELS.get(run["variant"], run["variant"])
     return label, accuracy(score.correct, score.n)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from training.audio.logmel import waveform_to_examples
-from training.inputs.audio import read_audio
+from training.inputs.audio import read_audio, read_audio_native
 from training.inputs.ffmpeg import MissingStreamError
 
 
@@ -35,3 +35,12 @@ def test_decoded_audio_feeds_the_log_mel_front_end(synthetic_media):
 def test_a_silent_video_is_a_clear_error(synthetic_media):
     with pytest.raises(MissingStreamError, match="has no audio stream"):
         read_audio(synthetic_media["silent"])
+
+
+def test_native_decode_keeps_the_file_rate_for_the_reference_resampler(synthetic_media):
+    audio, rate = read_audio_native(synthetic_media["clip"])
+    assert rate == 44100 and audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(len(audio) - 2 * 44100) <= 4410
+    assert dominant_frequency(audio, rate) == pytest.approx(1000, abs=2)
+    left_only, rate = read_audio_native(synthetic_media["left_only"])
+    assert rate == 48000 and np.abs(left_only[2400:-2400]).max() == pytest.approx(0.0625, rel=0.02)
