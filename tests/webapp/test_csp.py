@@ -67,9 +67,10 @@ def test_only_the_mturk_completion_page_may_post_to_mturk(client, study, setting
     state = client.get(reverse("experiments:api_state", args=[participant.token])).json()
     assignment = participant.assignments.get()
     for position in range(state["total"]):
-        client.get(reverse("experiments:api_trial", args=[participant.token, position]))
+        fetched = client.get(reverse("experiments:api_trial", args=[participant.token, position])).json()
         trial = assignment.bundle.trials.get(position=position)
-        body = answer_body(state, position, rating=trial.catch.expected_rating if trial.catch_id else 5)
+        rating = trial.catch.expected_rating if trial.catch_id else 5
+        body = answer_body(state, position, trial=fetched, rating=rating)
         url = reverse("experiments:api_answer", args=[participant.token])
         assert client.post(url, json.dumps(body), content_type="application/json").status_code == 200
 
