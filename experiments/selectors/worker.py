@@ -15,6 +15,7 @@ from django.conf import settings
 from django.urls import get_script_prefix, reverse
 
 from experiments.models import Assignment, AssignmentStatus, Participant, Response, Trial
+from experiments.selectors.screening import needs_headphone_screen
 from experiments.services.answers import CHOICE_KINDS, assignment_ref
 from webapp import tokens
 from webapp.db import hot_cursor
@@ -43,6 +44,7 @@ class Step:
     CONSENT = "consent"
     SCREENED_OUT = "screened_out"
     AUDIO = "audio"
+    HEADPHONES = "headphones"
     START = "start"
     TRIALS = "trials"
     DONE = "done"
@@ -120,6 +122,8 @@ def worker_step(participant: Participant, assignment: Assignment | None) -> str:
         return Step.SCREENED_OUT
     if participant.audio_check_passed_at is None:
         return Step.AUDIO
+    if needs_headphone_screen(participant):
+        return Step.HEADPHONES
     if assignment is None:
         return Step.START
     if assignment.status == AssignmentStatus.COMPLETED:
