@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from experiments.views import screening, staff, worker
+from experiments.views import questionnaire, screening, staff, worker
 
 app_name = "experiments"
 
@@ -10,6 +10,7 @@ worker_patterns = [
     path("audio-check", worker.audio_check, name="audio_check"),
     path("headphones", screening.headphone_page, name="headphones"),
     path("headphones/answer", screening.headphone_answer, name="headphone_answer"),
+    path("questionnaire", questionnaire.questionnaire_page, name="questionnaire"),
     path("begin", worker.begin, name="begin"),
     path("api/state", worker.api_state, name="api_state"),
     path("api/trials/<int:position>", worker.api_trial, name="api_trial"),

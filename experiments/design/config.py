@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from experiments import questionnaire
 from experiments.design.planner import PLANNER_VERSION, PLANNER_VERSIONS
 
 DIRECTIONS = ("V2M", "M2V")
@@ -185,6 +186,7 @@ def _search_source(search: Any) -> dict[str, str]:
 
 VALIDATORS = {"rating": validate_rating, "afc": validate_afc, "preference": validate_preference}
 
+PARTICIPANT_STEPS = ("screening", "questionnaire")  # config keys common to every kind
 SCREEN_KINDS = ("none", "antiphase", "huggins", "both")
 ON_SCREEN_FAIL = ("return", "submit")
 SCREENING_KEYS = {"headphones", "trials", "pass_at", "on_fail"}
@@ -238,8 +240,14 @@ def validate_config(kind: str, config: dict, *, new: bool = False) -> dict[str, 
             f"'planner_version' {version} only rebuilds designs that were planned with it; "
             f"new designs use {PLANNER_VERSION} (leave it out)."
         )
-    rest = {key: value for key, value in config.items() if key not in ("planner_version", "screening")}
+    rest = {key: value for key, value in config.items() if key not in ("planner_version", *PARTICIPANT_STEPS)}
     validated = {**VALIDATORS[kind](rest), "planner_version": version}
-    if "screening" in config:  # left out of configs without one, so stored designs stay as they were
+    # Screening and questionnaire are left out of configs without them, so stored designs stay as they were.
+    if "screening" in config:
         validated["screening"] = validate_screening(config["screening"])
+    if "questionnaire" in config:
+        try:
+            validated["questionnaire"] = questionnaire.validate_definition(config["questionnaire"])
+        except questionnaire.QuestionnaireError as exc:
+            raise DesignError(str(exc)) from exc
     return validated

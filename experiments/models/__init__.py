@@ -20,6 +20,7 @@ from .participation import (
     InviteLink,
     Participant,
     ParticipantSource,
+    QuestionnaireResponse,
     ScreeningReason,
 )
 from .responses import Response, Side
@@ -45,6 +46,7 @@ __all__ = [
     "OptionKind",
     "Participant",
     "ParticipantSource",
+    "QuestionnaireResponse",
     "Response",
     "ScreeningReason",
     "Side",

@@ -227,3 +227,15 @@ class HeadphoneTrial(models.Model):
 
     def __str__(self) -> str:
         return f"{self.test} trial {self.number} of participant {self.participant_id}"
+
+
+class QuestionnaireResponse(models.Model):
+    """A participant's answers to the experiment's questionnaire (``experiments.questionnaire``), validated
+    against its definition before they are stored; a skipped optional item is absent from ``answers``."""
+
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="questionnaire")
+    answers = models.JSONField(help_text="item key -> answer (text or integer).")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"questionnaire of participant {self.participant_id}"

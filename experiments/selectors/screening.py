@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from experiments.media import headphones
 from experiments.models import Experiment, HeadphoneTrial, Participant
+from experiments.selectors.questionnaire import owes_questionnaire
 from webapp import tokens
 
 SOUND_PURPOSE = "headphone-trial"
@@ -45,12 +46,14 @@ def needs_headphone_screen(participant: Participant) -> bool:
 
 
 def ready_for_work(participant: Participant) -> bool:
-    """Consented, sound check passed, headphone screen passed where one is configured, not screened out."""
+    """Consented, sound check passed, headphone screen passed and a "before" questionnaire answered where
+    configured, not screened out."""
     return (
         participant.consented_at is not None
         and participant.screened_out_at is None
         and participant.audio_check_passed_at is not None
         and not needs_headphone_screen(participant)
+        and not owes_questionnaire(participant, when="before")
     )
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.urls import get_script_prefix, reverse
 
 from experiments.models import Assignment, AssignmentStatus, Participant, Response, Trial
+from experiments.selectors.questionnaire import owes_questionnaire
 from experiments.selectors.screening import needs_headphone_screen
 from experiments.services.answers import CHOICE_KINDS, assignment_ref
 from webapp import tokens
@@ -45,6 +46,7 @@ class Step:
     SCREENED_OUT = "screened_out"
     AUDIO = "audio"
     HEADPHONES = "headphones"
+    QUESTIONNAIRE = "questionnaire"
     START = "start"
     TRIALS = "trials"
     DONE = "done"
@@ -125,9 +127,9 @@ def worker_step(participant: Participant, assignment: Assignment | None) -> str:
     if needs_headphone_screen(participant):
         return Step.HEADPHONES
     if assignment is None:
-        return Step.START
+        return Step.QUESTIONNAIRE if owes_questionnaire(participant, when="before") else Step.START
     if assignment.status == AssignmentStatus.COMPLETED:
-        return Step.DONE
+        return Step.QUESTIONNAIRE if owes_questionnaire(participant, when="after") else Step.DONE
     if assignment.status == AssignmentStatus.ABANDONED:
         return Step.EXPIRED
     return Step.TRIALS

@@ -110,6 +110,8 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
         return render(request, "experiments/worker/audio_check.html", context)
     if step == selectors.Step.HEADPHONES:
         return redirect("experiments:headphones", token=participant.token)
+    if step == selectors.Step.QUESTIONNAIRE:
+        return redirect("experiments:questionnaire", token=participant.token)
     if step == selectors.Step.START:
         return render(request, "experiments/worker/start.html", context)
     if step == selectors.Step.EXPIRED:
