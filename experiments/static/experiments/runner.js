@@ -33,6 +33,7 @@
   var trials = new Map(); // position -> Promise of trial payload
   var preloaded = new Map(); // position -> [media elements]
   var current = null;
+  var lastPrompt = null; // the question of the trial shown before: a new one gets an interstitial
   var sending = false;
   var retryTimer = null;
   var attempt = 0;
@@ -331,7 +332,39 @@
     );
   }
 
+  // When the question changes within a bundle (a preference test's video->music block followed by its
+  // music->video block, or any design mixing question kinds), say so before the first trial of the new
+  // kind instead of changing only the heading.
   function present(payload) {
+    var changed = lastPrompt !== null && payload.prompt !== lastPrompt;
+    lastPrompt = payload.prompt;
+    if (!changed) return show(payload);
+    // A stand-in until Continue: nothing can be answered, and nothing advances past it meanwhile.
+    current = { payload: payload, slots: [], events: [], plays: 0, answered: true, readyAt: null };
+    stage.innerHTML = "";
+    delete stage.dataset.position;
+    var card = document.createElement("section");
+    card.className = "card interstitial";
+    card.id = "interstitial";
+    var title = document.createElement("h2");
+    title.textContent = "New question from here on";
+    var text = document.createElement("p");
+    text.className = "lead";
+    text.textContent = payload.prompt;
+    var go = document.createElement("button");
+    go.type = "button";
+    go.className = "primary";
+    go.id = "interstitial-continue";
+    go.textContent = "Continue";
+    go.addEventListener("click", function () { show(payload); });
+    card.appendChild(title);
+    card.appendChild(text);
+    card.appendChild(go);
+    stage.appendChild(card);
+    go.focus();
+  }
+
+  function show(payload) {
     var position = payload.position;
     var els = preloaded.get(position) || payload.media.map(makeMedia);
     preloaded.delete(position);
