@@ -448,6 +448,19 @@ PARTICIPANTS = Table(
         ),
         Column("playback_errors", "int", "media playback errors reported by the runner with their answers", minimum=0),
         Column("playback_stalls", "int", "`stalled` and `waiting` events reported with their answers", minimum=0),
+        Column(
+            "focus_changes",
+            "int",
+            "times the page was hidden during a trial (another tab or window, a locked phone)",
+            minimum=0,
+        ),
+        Column(
+            "active_time_s",
+            "float",
+            "time spent on trials: the sum over their answers of answered_at minus presented_at (client clocks), seconds",
+            nullable=True,
+            minimum=0,
+        ),
         Column("questionnaire_submitted", "bool", "whether they submitted the questionnaire"),
         Column(
             "gold_msi_training",
@@ -510,8 +523,35 @@ HEADPHONE_TRIALS = Table(
     since=2,
 )
 
+TRIAL_EVENTS = Table(
+    "trial_events",
+    meaning="one row per event the runner recorded during a stored answer's trial (playback, page visibility)",
+    columns=[
+        _EXPERIMENT,
+        _PARTICIPANT,
+        _WORKER,
+        _ASSIGNMENT,
+        _TRIAL,
+        Column("seq", "int", "order of the event within its trial, from 0", minimum=0),
+        Column(
+            "type",
+            "str",
+            "`play`, `replay`, `pause`, `ended`, `stalled`, `waiting`, `error`, `play_rejected`, `hidden`, "
+            "`visible`, `blur`, `focus`, or `truncated` (the runner keeps at most 60 events per trial; "
+            "`detail` then says how many were dropped)",
+        ),
+        Column("slot", "str", "the medium it concerns: `main`, `left`, `right` (empty for page events)", nullable=True),
+        Column("t_ms", "int", "client milliseconds since the trial was shown", nullable=True),
+        Column("media_time_s", "float", "the medium's playback position at the event, seconds", nullable=True),
+        Column("detail", "str", "any other fields of the event, as JSON (e.g. a playback error's code)", nullable=True),
+    ],
+    unique=("assignment_id", "trial_index", "seq"),
+    since=2,
+)
+
 TABLES: dict[str, Table] = {
-    table.name: table for table in (RATINGS, CHOICES, STIMULI, PARTICIPANTS, QUESTIONNAIRE, HEADPHONE_TRIALS)
+    table.name: table
+    for table in (RATINGS, CHOICES, STIMULI, PARTICIPANTS, QUESTIONNAIRE, HEADPHONE_TRIALS, TRIAL_EVENTS)
 }
 
 

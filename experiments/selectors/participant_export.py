@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from django.db.models import Count, IntegerField, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -53,19 +55,30 @@ def _count(model, *, field: str = "participant", **conditions) -> Subquery:
     return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0)
 
 
-def _playback(participants: list[int]) -> tuple[Counter, Counter]:
-    errors, stalls = Counter(), Counter()
-    rows = (
-        Response.objects.filter(assignment__participant_id__in=participants)
-        .exclude(events=[])
-        .values_list("assignment__participant_id", "events")
+@dataclass
+class _Activity:
+    errors: Counter = field(default_factory=Counter)
+    stalls: Counter = field(default_factory=Counter)
+    hidden: Counter = field(default_factory=Counter)
+    active_s: dict = field(default_factory=dict)
+
+
+def _activity(participants: list[int]) -> _Activity:
+    """Per participant: playback errors, stalls, times the page was hidden, time on trials."""
+    found = _Activity()
+    rows = Response.objects.filter(assignment__participant_id__in=participants).values_list(
+        "assignment__participant_id", "events", "presented_at", "answered_at"
     )
-    for participant_id, events in rows.iterator(2000):
+    for participant_id, events, presented_at, answered_at in rows.iterator(2000):
+        if presented_at and answered_at:
+            seconds = max((answered_at - presented_at).total_seconds(), 0.0)
+            found.active_s[participant_id] = found.active_s.get(participant_id, 0.0) + seconds
         for event in events if isinstance(events, list) else []:
             kind = event.get("type") if isinstance(event, dict) else None
-            errors[participant_id] += kind == "error"
-            stalls[participant_id] += kind in STALL_EVENTS
-    return errors, stalls
+            found.errors[participant_id] += kind == "error"
+            found.stalls[participant_id] += kind in STALL_EVENTS
+            found.hidden[participant_id] += kind == "hidden"
+    return found
 
 
 def _screen(participant: Participant, plan_has_tests: bool) -> str:
@@ -97,7 +110,7 @@ def participant_rows(experiments: Iterable[Experiment], *, key: str) -> Iterator
         .select_related("questionnaire")
         .order_by("experiment_id", "pk")
     )
-    errors, stalls = _playback([p.pk for p in participants])
+    activity = _activity([p.pk for p in participants])
     for p in participants:
         device, browser = device_and_browser(p.user_agent)
         answers = getattr(p, "questionnaire", None)
@@ -120,8 +133,10 @@ def participant_rows(experiments: Iterable[Experiment], *, key: str) -> Iterator
             "answers": p.n_answers,
             "completed_at": p.last_completed,
             "total_time_s": (p.last_completed - p.created_at).total_seconds() if p.last_completed else None,
-            "playback_errors": errors[p.pk],
-            "playback_stalls": stalls[p.pk],
+            "playback_errors": activity.errors[p.pk],
+            "playback_stalls": activity.stalls[p.pk],
+            "focus_changes": activity.hidden[p.pk],
+            "active_time_s": activity.active_s.get(p.pk),
             "questionnaire_submitted": answers is not None,
             "gold_msi_training": questionnaire.gold_msi_training_score(answers.answers) if answers else None,
         }
@@ -167,3 +182,43 @@ def headphone_trial_rows(experiments: Iterable[Experiment], *, key: str) -> Iter
             "correct": trial.correct,
             "answered_at": trial.answered_at,
         }
+
+
+_EVENT_FIELDS = {"type", "slot", "t", "at"}
+
+
+def trial_event_rows(
+    experiments: Iterable[Experiment], *, key: str, include_incomplete: bool = False
+) -> Iterator[dict]:
+    """The runner's events of every exported answer, one row each (same answers as ``ratings``/``choices``)."""
+    rows = Response.objects.filter(assignment__experiment__in=list(experiments)).exclude(events=[])
+    if not include_incomplete:
+        rows = rows.filter(assignment__status=AssignmentStatus.COMPLETED)
+    rows = rows.order_by("assignment__experiment_id", "assignment_id", "trial__position").values_list(
+        "assignment__experiment_id",
+        "assignment__participant_id",
+        "assignment__participant__worker_id",
+        "assignment_id",
+        "trial__position",
+        "events",
+    )
+    pseudonyms: dict[str, str] = {}
+    for experiment_id, participant_id, worker, assignment_id, position, events in rows.iterator(2000):
+        if worker not in pseudonyms:
+            pseudonyms[worker] = pseudonymise(worker, key=key)
+        for seq, event in enumerate(e for e in events if isinstance(e, dict)):
+            rest = {k: v for k, v in event.items() if k not in _EVENT_FIELDS}
+            t, at = event.get("t"), event.get("at")
+            yield {
+                "experiment_id": experiment_id,
+                "participant_id": participant_id,
+                "worker_id": pseudonyms[worker],
+                "assignment_id": assignment_id,
+                "trial_index": position,
+                "seq": seq,
+                "type": str(event.get("type", "")) or "unknown",
+                "slot": event.get("slot") if isinstance(event.get("slot"), str) else None,
+                "t_ms": round(t) if isinstance(t, int | float) and not isinstance(t, bool) else None,
+                "media_time_s": float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
+                "detail": json.dumps(rest, sort_keys=True) if rest else None,
+            }

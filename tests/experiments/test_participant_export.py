@@ -3,9 +3,12 @@ columns, CSV and Parquet, pseudonymised, and a fixed number of queries whatever 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 import exportformat
 from experiments.models import Participant, Response
@@ -38,8 +41,17 @@ def complete(client, participant):
     assignment = participant.assignments.get()
     for trial in assignment.bundle.trials.order_by("position"):
         answer_trial(assignment, trial.position, rating=trial.catch.expected_rating if trial.catch_id else 4)
+    shown = timezone.now() - timedelta(minutes=1)
+    Response.objects.filter(assignment=assignment).update(presented_at=shown, answered_at=shown + timedelta(seconds=4))
     Response.objects.filter(assignment=assignment, trial__position=0).update(
-        events=[{"type": "error", "code": 4}, {"type": "stalled"}, {"type": "waiting"}, "junk"]
+        events=[
+            {"type": "play", "slot": "main", "t": 120, "at": 0},
+            {"type": "error", "slot": "main", "code": 4, "t": 900, "at": 0.5},
+            {"type": "stalled", "slot": "main"},
+            {"type": "waiting", "slot": "main"},
+            {"type": "hidden", "t": 2000},
+            "junk",
+        ]
     )
     form = {"listening_device": "Earbuds"} | {f"gmsi_mt_{i}": "0" if i > 2 else "Completely agree" for i in range(1, 8)}
     assert client.post(reverse("experiments:questionnaire", args=[participant.token]), form).status_code == 302
@@ -67,7 +79,8 @@ def test_participants_questionnaire_and_headphone_trials_are_exported(client, tm
     assert (done.device_class, done.browser_family) == ("mobile", "Safari")
     n_trials = finisher.assignments.get().n_trials
     assert (done.assignments_completed, done.answers, gone.answers) == (1, n_trials, 0)
-    assert (done.playback_errors, done.playback_stalls) == (1, 2)
+    assert (done.playback_errors, done.playback_stalls, done.focus_changes) == (1, 2, 1)
+    assert done.active_time_s == pytest.approx(4.0 * n_trials) and pd.isna(gone.active_time_s)
     assert done.questionnaire_submitted and not gone.questionnaire_submitted
     assert done.gold_msi_training == 7  # all minimum answers (items 1-2 reverse-scored)
     assert done.total_time_s >= 0 and pd.isna(gone.total_time_s)
@@ -76,6 +89,11 @@ def test_participants_questionnaire_and_headphone_trials_are_exported(client, tm
     answers = export.questionnaire
     assert len(answers) == 8 and set(answers.block) == {"device", "musical_training"}
     assert answers.set_index("item").loc["listening_device", "value"] == "Earbuds"
+    events = export.trial_events
+    assert list(events.type) == ["play", "error", "stalled", "waiting", "hidden"] and list(events.seq) == list(range(5))
+    error = events[events.type == "error"].iloc[0]
+    assert (error.slot, error.t_ms, error.media_time_s, error.detail) == ("main", 900, 0.5, '{"code": 4}')
+    assert pd.isna(events[events.type == "hidden"].iloc[0].slot)
     trials = export.headphone_trials
     assert list(trials.groupby("participant_id").correct.sum().sort_index()) == [2, 1]
     # The CSV and its Parquet twin hold the same table.

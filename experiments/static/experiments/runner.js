@@ -174,6 +174,17 @@
     retryTimer = setTimeout(flush, delay);
   }
 
+  // The worker leaving the page (another tab, another window, the phone locked) is part of the record.
+  document.addEventListener("visibilitychange", function () {
+    note({ type: document.hidden ? "hidden" : "visible" });
+  });
+  window.addEventListener("blur", function () {
+    note({ type: "blur" });
+  });
+  window.addEventListener("focus", function () {
+    note({ type: "focus" });
+  });
+
   window.addEventListener("online", function () {
     clearTimeout(retryTimer);
     attempt = 0;
@@ -374,6 +385,7 @@
       plays: 0,
       events: [],
       presentedAt: new Date().toISOString(),
+      shownAt: performance.now(),
       readyAt: null,
       answered: false,
     };
@@ -458,9 +470,18 @@
     var slot = { media: m, el: el, button: button, played: false, maxTime: 0 };
     current.slots.push(slot);
     var record = function (type, extra) {
-      var e = { type: type, slot: m.slot, t: Math.round(performance.now()), at: Math.round(el.currentTime * 1000) / 1000 };
+      var e = { type: type, slot: m.slot, at: Math.round(el.currentTime * 1000) / 1000 };
       note(Object.assign(e, extra || {}));
     };
+    el.addEventListener("play", function () {
+      record(slot.played ? "replay" : "play");
+    });
+    el.addEventListener("pause", function () {
+      if (!el.ended) record("pause");
+    });
+    el.addEventListener("ended", function () {
+      record("ended");
+    });
     button.addEventListener("click", function () {
       playSlot(slot);
     });
@@ -503,9 +524,11 @@
     return figure;
   }
 
-  // Playback events of the current trial, at most MAX_EVENTS; the last one counts those left out.
+  // Playback events of the current trial, at most MAX_EVENTS; the last one counts those left out. Each
+  // carries ``t``: milliseconds since the trial was shown.
   function note(event) {
     if (!current) return;
+    if (event.t === undefined && current.shownAt !== undefined) event.t = Math.round(performance.now() - current.shownAt);
     var events = current.events;
     if (events.length < MAX_EVENTS - 1) {
       events.push(event);
