@@ -23,7 +23,7 @@ from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 from gunicorn import glogging
 
 REDACTED = "[redacted]"
-SECRET_PARAMETERS = ("workerId", "assignmentId")  # MTurk's, in the query string of the entry page
+SECRET_PARAMETERS = ("workerId", "assignmentId", "pid")  # MTurk's and the panel links' default, in entry URLs
 _SLASH = r"(?:/|%2F)"
 # A path segment after a worker prefix (raw or percent-encoded slashes), or the value of an MTurk parameter.
 _SECRETS = re.compile(

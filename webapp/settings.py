@@ -71,7 +71,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served from this site (no CDN)
     "axes",
     "annotation",
-    # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
+    # recruitment, then mturk, before experiments: their templates extend the worker completion page (the
+    # panel's return link, the MTurk submit form), each extending the next one of the same name.
+    "recruitment",
     "mturk",
     "experiments",
     "webapp",  # the API documentation page's template and static files

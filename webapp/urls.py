@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/experiments/", include("experiments.api.urls")),
     path("api/mturk/", include("mturk.api.urls")),
     path("mturk/", include("mturk.urls")),
+    path("", include("recruitment.urls")),
     path("reports/demo/", demo_report, name="demo_report"),
 ]

@@ -10,6 +10,7 @@ class ParticipantSource(models.TextChoices):
 
     MTURK = "mturk", "Amazon Mechanical Turk"
     LINK = "link", "Single-use invite link"
+    PANEL = "panel", "Panel link (recruitment.PanelEntry)"
 
 
 class ScreeningReason(models.TextChoices):

@@ -19,6 +19,7 @@ PACKAGES = (
     "exportformat",
     "mturk",
     "mvfit_common",
+    "recruitment",
     "training",
     "webapp",
 )

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from recruitment import views
+
+app_name = "recruitment"
+
+urlpatterns = [path("r/<slug:slug>/", views.panel_entry, name="panel_entry")]
