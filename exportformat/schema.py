@@ -382,7 +382,7 @@ STIMULI = Table(
     unique=("item_kind", "item_id"),
 )
 
-ENTRY_CHANNELS = ("mturk", "link", "panel")
+ENTRY_CHANNELS = ("mturk", "link", "panel", "prolific")
 SCREEN_OUTCOMES = ("none", "passed", "failed", "incomplete")
 SCREENED_OUT_REASONS = ("sound_check", "headphones")
 DEVICE_CLASSES = ("desktop", "mobile", "tablet", "unknown")
@@ -407,7 +407,7 @@ PARTICIPANTS = Table(
         Column(
             "entry_channel",
             "str",
-            "how they entered: `mturk` (a HIT), `link` (a single-use invite link) or `panel` (a panel link)",
+            "how they entered: `mturk` (a HIT), `link` (a single-use invite link), `panel` (a panel link) or `prolific`",
             allowed=ENTRY_CHANNELS,
         ),
         Column("entered_at", "timestamp", "when they first opened the study"),

@@ -65,3 +65,45 @@ class PanelEntry(models.Model):
 
     def __str__(self) -> str:
         return f"panel entry {self.pk} via {self.panel_id}"
+
+
+class ProlificStudy(models.Model):
+    """A Prolific study that sends its participants to this experiment.
+
+    Create the study on Prolific with the URL ``python manage.py prolific_study`` prints (Prolific fills in
+    ``PROLIFIC_PID``, ``STUDY_ID`` and ``SESSION_ID``), then register its id and completion codes here.
+    Only participants of a registered study can enter through the Prolific entry page.
+    """
+
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="prolific_studies")
+    study_id = models.CharField(max_length=24, unique=True, help_text="Prolific's study id (24 hex digits).")
+    completion_code = models.CharField(max_length=32, help_text="Prolific's COMPLETED code for this study.")
+    screened_out_code = models.CharField(max_length=32, blank=True, help_text="Prolific's SCREENED_OUT code.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["experiment", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(study_id__regex=r"^[0-9a-f]{24}$"), name="prolific_study_id_hex"),
+            models.CheckConstraint(
+                condition=models.Q(completion_code__regex=r"^[A-Za-z0-9_-]{1,32}$"), name="prolific_completion_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prolific study {self.study_id} for experiment {self.experiment_id}"
+
+
+class ProlificEntry(models.Model):
+    """How a participant entered through Prolific: the study and session Prolific sent them from."""
+
+    study = models.ForeignKey(ProlificStudy, on_delete=models.CASCADE, related_name="entries")
+    participant = models.OneToOneField(
+        "experiments.Participant", on_delete=models.CASCADE, related_name="prolific_entry"
+    )
+    session_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Prolific entry {self.pk} via {self.study_id}"

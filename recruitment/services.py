@@ -81,7 +81,7 @@ def enter_via_panel(*, link: PanelLink, panel_id: str, resume_cookie: str = "", 
         PanelEntry.objects.select_related("participant").filter(panel=link, panel_participant_id=panel_id).first()
     )
     if existing is not None:
-        if _cookie_participant(resume_cookie) != existing.participant_id:
+        if cookie_participant(resume_cookie) != existing.participant_id:
             raise PanelRefused(
                 "This study was already started with your panel id in another browser or device. "
                 "Please continue it there.",
@@ -102,7 +102,7 @@ def enter_via_panel(*, link: PanelLink, panel_id: str, resume_cookie: str = "", 
     return PanelVisit(participant, tokens.seal({"p": participant.pk}, purpose=RESUME_PURPOSE))
 
 
-def _cookie_participant(cookie: str) -> int | None:
+def cookie_participant(cookie: str) -> int | None:
     try:
         payload = tokens.unseal(cookie, purpose=RESUME_PURPOSE, max_age_s=RESUME_MAX_AGE_S)
     except tokens.BadToken:

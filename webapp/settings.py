@@ -304,6 +304,9 @@ CELERY_BEAT_SCHEDULE["mturk-sync"] = {
     "schedule": env.int("MTURK_SYNC_INTERVAL_S", default=600),
 }
 
+# Where a Prolific participant returns to (with ?cc=<completion code>): Prolific's documented completion URL.
+PROLIFIC_COMPLETION_URL = env("PROLIFIC_COMPLETION_URL", default="https://app.prolific.com/submissions/complete")
+
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

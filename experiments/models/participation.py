@@ -11,6 +11,7 @@ class ParticipantSource(models.TextChoices):
     MTURK = "mturk", "Amazon Mechanical Turk"
     LINK = "link", "Single-use invite link"
     PANEL = "panel", "Panel link (recruitment.PanelEntry)"
+    PROLIFIC = "prolific", "Prolific (recruitment.ProlificEntry)"
 
 
 class ScreeningReason(models.TextChoices):
