@@ -306,6 +306,8 @@ CELERY_BEAT_SCHEDULE["mturk-sync"] = {
 
 # Where a Prolific participant returns to (with ?cc=<completion code>): Prolific's documented completion URL.
 PROLIFIC_COMPLETION_URL = env("PROLIFIC_COMPLETION_URL", default="https://app.prolific.com/submissions/complete")
+# Prolific's service fee on rewards, for the spending-cap check before publishing (their published rate).
+PROLIFIC_FEE_RATE = env.float("PROLIFIC_FEE_RATE", default=0.333)
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
