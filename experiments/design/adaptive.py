@@ -15,9 +15,11 @@ share -- the same arithmetic serves both.
 * **Done.** An item needs no more answers once it has ``cap`` answers (the design's k), or at least
   ``min_answers`` and a half-width at most ``target_half_width``. Answers still *pending* (in bundles
   handed out and not yet completed) count as answers with the current variance, so concurrent rounds
-  do not pile more answers on an item than its precision calls for.
-* **Priority.** Among items that need answers, the expected shrink of the mean's variance from one
-  more answer, ``v / (m (m + 1))`` with ``m = n + pending``: the most uncertain items first. For
+  do not pile more answers on an item than its precision calls for (until some item has two answers
+  the pooled variance is infinite, so pending answers alone never make an item precise).
+* **Priority.** Items below ``min_answers`` first; then, among items that need answers, the expected
+  shrink of the mean's variance from one more answer, ``v / (m (m + 1))`` with ``m = n + pending``:
+  the most uncertain items first. For
   choices ``v`` is largest for items near a 50/50 split, which are the informative pairs -- a pair
   whose direction is already clear stops early.
 """
@@ -44,7 +46,7 @@ class AdaptivePolicy:
     confidence: float = 0.95
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.target_half_width, int | float) and self.target_half_width > 0):
+        if not 0 < self.target_half_width < float("inf"):
             raise AdaptiveError(f"target_half_width must be a positive number, not {self.target_half_width!r}.")
         if not 0 < self.confidence < 1:
             raise AdaptiveError(f"confidence must lie strictly between 0 and 1, not {self.confidence!r}.")
@@ -76,11 +78,12 @@ def _arrays(n, total, total_sq, pending) -> tuple[np.ndarray, ...]:
 
 
 def pooled_variance(n, total, total_sq) -> float:
-    """Within-item variance pooled over items with at least two answers (1.0 when there are none)."""
+    """Within-item variance pooled over items with at least two answers; infinite while there are none,
+    so that no item counts as precise before any spread has been seen."""
     n, total, total_sq, _ = _arrays(n, total, total_sq, None)
     rated = n >= 2
     if not rated.any():
-        return 1.0
+        return float("inf")
     squares = total_sq[rated] - total[rated] ** 2 / n[rated]
     return float(max(squares.sum(), 0.0) / (n[rated] - 1).sum())
 
@@ -117,7 +120,8 @@ def priorities(policy: AdaptivePolicy, n, total, total_sq, *, pending=None, prio
     n, total, total_sq, pending = _arrays(n, total, total_sq, pending)
     m = n + pending
     variance = shrunk_variance(n, total, total_sq, prior=prior)
-    gain = np.where(m > 0, variance / np.maximum(m * (m + 1), 1), np.inf)
+    # Below the minimum an item comes first whatever its spread (which may still look like zero).
+    gain = np.where(m < policy.min_answers, np.inf, variance / np.maximum(m * (m + 1), 1))
     return np.where(needs_more(policy, n, total, total_sq, pending=pending, prior=prior), gain, 0.0)
 
 
