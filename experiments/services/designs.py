@@ -11,7 +11,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When
 from django.utils import timezone
 
 from annotation.models import MusicExcerpt, VideoClip
@@ -259,8 +259,9 @@ def extend_adaptive_design(*, experiment: Experiment) -> int:
     chosen = next_round(policy, n, total, total_sq, pending=pending)
     if not chosen.size:
         return 0
-    last = experiment.bundles.order_by("-index").values_list("index", "round").first()
-    first_index, first_round = (last[0] + 1, last[1] + 1) if last else (0, 0)
+    last = experiment.bundles.aggregate(index=Max("index"), round=Max("round"))
+    first_index = 0 if last["index"] is None else last["index"] + 1
+    first_round = 0 if last["round"] is None else last["round"] + 1
     config = validate_config(experiment.kind, experiment.config)
     catch_pool = list(CatchStimulus.objects.filter(experiment=experiment).order_by("pk"))
     round_items = [items[i] for i in chosen]
