@@ -83,6 +83,7 @@ class ProlificStudy(models.Model):
     screened_out_code = models.CharField(max_length=32, blank=True, help_text="Prolific's SCREENED_OUT code.")
     places = models.PositiveIntegerField(null=True, blank=True)
     reward_cents = models.PositiveIntegerField(null=True, blank=True, help_text="Reward per participant, cents.")
+    minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Estimated completion time, minutes.")
     spending_cap_cents = models.PositiveIntegerField(
         null=True, blank=True, help_text="Publishing and bonuses are refused beyond it (rewards + fees + bonuses)."
     )

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from experiments.models import Experiment, Participant
+from experiments.selectors.pay import pay_check
 from experiments.services.pseudonyms import pseudonym_key, pseudonymise
 from recruitment.models import ProlificBonus, ProlificCall, ProlificStudy, ProlificSubmission
 from recruitment.prolific import study_url_parameters
@@ -106,6 +107,7 @@ def create_study(
                 screened_out_code=secrets.token_hex(4).upper(),
                 places=places,
                 reward_cents=reward_cents,
+                minutes=minutes,
                 spending_cap_cents=spending_cap_cents,
             )
     if (
@@ -146,11 +148,21 @@ def create_study(
     return study
 
 
+class BelowPayFloor(ProlificError):
+    """The reward's effective hourly rate is below the floor and MVFIT_PAY_FLOOR_BLOCKS is on."""
+
+
 def publish(*, study: ProlificStudy, api: ProlificClient) -> ProlificStudy:
-    """Publish the draft (checked against the spending cap); nothing happens when it is published already."""
+    """Publish the draft (checked against the spending cap and the pay floor); nothing happens when it is
+    published already."""
     status = api.get_study(study.study_id).get("status", "")
     if status == "UNPUBLISHED":
         _check_cap(study, adding_cents=0)
+        check = pay_check(
+            experiment=study.experiment, reward_cents=study.reward_cents or 0, estimated_minutes=study.minutes
+        )
+        if check.blocking:
+            raise BelowPayFloor(f"not published: {check.summary()}")
         status = api.transition_study(study.study_id, "PUBLISH").get("status", "ACTIVE")
     ProlificStudy.objects.filter(pk=study.pk).update(remote_status=status)
     study.refresh_from_db()

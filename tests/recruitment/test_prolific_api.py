@@ -194,3 +194,12 @@ def test_the_command_runs_a_study_from_creation_to_bonus(fake, api, capsys):
     assert fake.paid_cents == 40
     with pytest.raises(CommandError, match="spending cap"):
         call_command("prolific", "bonus", experiment.slug, "--bonuses", f'{{"{PID_A}": 4000}}')
+
+
+def test_publishing_below_the_pay_floor_is_refused_when_the_setting_blocks(fake, api, settings):
+    settings.MVFIT_PAY_FLOOR_BLOCKS = True
+    settings.MVFIT_PAY_FLOOR_CENTS_PER_HOUR = 1200
+    made = create(study("none"), api, reward_cents=100, minutes=12)  # 5.00 per hour
+    with pytest.raises(services.BelowPayFloor, match="BELOW the floor"):
+        services.publish(study=made, api=api)
+    assert fake.studies[made.study_id]["status"] == "UNPUBLISHED"
