@@ -14,6 +14,7 @@ from mturk.models import Discrepancy, HitBatch
 from mturk.modes import Mode
 from mturk.reconcile import DEFAULT_GRACE, LocalParticipant, Reconciliation, reconcile
 
+from .experiments import participants_for_batch
 from .sync import SyncReport, sync_batch, sync_hits
 
 # Our participants on a batch's HITs, or None when we keep no record to compare (external task URL).
@@ -104,6 +105,4 @@ def _open(batch: HitBatch, key: tuple[str, str, str], *, hit_id: str, detail: st
 
 def default_participant_source() -> ParticipantSource:
     """Our participants come from the experiments app (see ``services.experiments``)."""
-    from .experiments import participants_for_batch
-
     return participants_for_batch
