@@ -187,6 +187,14 @@ def get_hit(*, hit_id: str) -> Hit:
     return get_object_or_404(Hit.objects.select_related("batch__study"), hit_id=hit_id)
 
 
+def hit_or_none(hit_id: str) -> Hit | None:
+    return Hit.objects.select_related("batch__study").filter(hit_id=hit_id).first()
+
+
+def hits_to_publish(batch: HitBatch) -> int:
+    return batch.hits.filter(hit_id__isnull=True).count()
+
+
 def hits_on_mturk(pks: Iterable[int]) -> list[Hit]:
     return list(
         Hit.objects.select_related("batch__study").filter(pk__in=list(pks), hit_id__isnull=False).order_by("pk")

@@ -149,3 +149,17 @@ def test_the_grant_task_retries_transient_errors_through_celery():
     assert issubclass(MTurkThrottled, MTurkTransientError) and issubclass(MTurkUnavailable, MTurkTransientError)
     assert not issubclass(MTurkRequestError, MTurkTransientError)  # a refusal is final
     assert grant_exclusion_qualification.retry_jitter and grant_exclusion_qualification.max_retries == 6
+
+
+def test_the_hit_command_uses_the_same_hit_changes(mturk_stub, capsys):
+    hit = _hit()
+    with pytest.raises(CommandError, match="extend needs hours"):
+        call_command("mturk_hit", "extend", hit.hit_id)
+    mturk_stub.sandbox.add_response("update_expiration_for_hit", {})
+    call_command("mturk_hit", "extend", hit.hit_id, "--hours", "2")
+    hit.refresh_from_db()
+    assert f"HIT {hit.hit_id} now expires {hit.expiration:%Y-%m-%d %H:%M} UTC" in capsys.readouterr().out
+    live = _hit("live")
+    with pytest.raises(CommandError, match="confirm"):
+        call_command("mturk_hit", "expire", live.hit_id)
+    assert MTurkCall.objects.count() == 1
