@@ -163,6 +163,18 @@ class HitBatchAdmin(admin.ModelAdmin):
         )  # fmt: skip
 
 
+def hit_action(name: str, change: str, description: str, form_class, verb: str):
+    """An admin action that asks for ``form_class``, then changes the selected HITs (``HitAdmin._change``)."""
+
+    def run(modeladmin, request, queryset):
+        return modeladmin._change(
+            request, queryset, form_class=form_class, title=description, action=name, change=change, verb=verb
+        )
+
+    run.__name__ = name
+    return admin.action(description=description)(run)
+
+
 class HitAdmin(ReadOnlyAdmin):
     list_display = ["pk", "hit_id", "batch", "state", "status", "max_assignments", "completed", "expiration"]
     list_select_related = ["batch"]
@@ -185,38 +197,8 @@ class HitAdmin(ReadOnlyAdmin):
             self, request, queryset, form_class=form_class, title=title, action=action, live=live, handle=handle
         )
 
-    @admin.action(description="Expire now (workers on it can still submit)")
-    def expire(self, request, queryset):
-        return self._change(
-            request,
-            queryset,
-            form_class=ConfirmForm,
-            title="Expire HITs",
-            action="expire",
-            change="expire",
-            verb="Expired",
-        )
-
-    @admin.action(description="Extend the expiration")
-    def extend(self, request, queryset):
-        return self._change(
-            request,
-            queryset,
-            form_class=ExtendForm,
-            title="Extend HITs",
-            action="extend",
-            change="extend",
-            verb="Extended",
-        )
-
-    @admin.action(description="Add assignments (costs money)")
-    def add_assignments(self, request, queryset):
-        return self._change(
-            request,
-            queryset,
-            form_class=AddAssignmentsForm,
-            title="Add assignments",
-            action="add_assignments",
-            change="add",
-            verb="Extended",
-        )
+    expire = hit_action("expire", "expire", "Expire now (workers on it can still submit)", ConfirmForm, "Expired")
+    extend = hit_action("extend", "extend", "Extend the expiration", ExtendForm, "Extended")
+    add_assignments = hit_action(
+        "add_assignments", "add", "Add assignments (costs money)", AddAssignmentsForm, "Extended"
+    )

@@ -21,6 +21,16 @@ class BonusInline(admin.TabularInline):
     fields = readonly_fields
 
 
+def review_action(action: str, description: str, form_class, title: str):
+    """An admin action that asks for ``form_class``, then reviews the selection (``MTurkAssignmentAdmin._review``)."""
+
+    def run(modeladmin, request, queryset):
+        return modeladmin._review(request, queryset, action=action, form_class=form_class, title=title)
+
+    run.__name__ = action
+    return admin.action(description=description)(run)
+
+
 class MTurkAssignmentAdmin(admin.ModelAdmin):
     list_display = ["assignment_id", "worker_id", "hit", "status", "submit_time", "batch_mode"]
     list_select_related = ["hit__batch"]
@@ -55,21 +65,10 @@ class MTurkAssignmentAdmin(admin.ModelAdmin):
             self, request, queryset, form_class=form_class, title=title, action=action, live=live, handle=handle
         )
 
-    @admin.action(description="Approve (pays the reward)")
-    def approve(self, request, queryset):
-        return self._review(request, queryset, action="approve", form_class=ConfirmForm, title="Approve assignments")
-
-    @admin.action(description="Reject (reason required)")
-    def reject(self, request, queryset):
-        return self._review(request, queryset, action="reject", form_class=RejectForm, title="Reject assignments")
-
-    @admin.action(description="Bonus (then approve)")
-    def bonus(self, request, queryset):
-        return self._review(request, queryset, action="bonus", form_class=BonusForm, title="Bonus assignments")
-
-    @admin.action(description="Block the workers")
-    def block(self, request, queryset):
-        return self._review(request, queryset, action="block", form_class=BlockForm, title="Block workers")
+    approve = review_action("approve", "Approve (pays the reward)", ConfirmForm, "Approve assignments")
+    reject = review_action("reject", "Reject (reason required)", RejectForm, "Reject assignments")
+    bonus = review_action("bonus", "Bonus (then approve)", BonusForm, "Bonus assignments")
+    block = review_action("block", "Block the workers", BlockForm, "Block workers")
 
 
 class ReviewSuggestionAdmin(admin.ModelAdmin):

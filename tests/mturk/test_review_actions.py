@@ -163,3 +163,15 @@ def test_the_hit_command_uses_the_same_hit_changes(mturk_stub, capsys):
     with pytest.raises(CommandError, match="confirm"):
         call_command("mturk_hit", "expire", live.hit_id)
     assert MTurkCall.objects.count() == 1
+
+
+def test_the_admin_add_assignments_action_asks_then_adds(staff_client, mturk_stub):
+    hit = publish_rows(make_batch(n_assignments=2)).hits.get()
+    url, selected = "/admin/mturk/hit/", {"action": "add_assignments", "_selected_action": [hit.pk]}
+    form = staff_client.post(url, selected)
+    assert b'name="action" value="add_assignments"' in form.content and not MTurkCall.objects.exists()
+    mturk_stub.sandbox.add_response("create_additional_assignments_for_hit", {})
+    done = staff_client.post(url, {**selected, "apply": "1", "number": "3"}, follow=True)
+    assert b"Extended 1" in done.content
+    hit.refresh_from_db()
+    assert hit.max_assignments == 5
