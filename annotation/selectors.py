@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from annotation.models import ImportBatch, MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
+from annotation.models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
 
 
 def state_counts(queryset: QuerySet) -> dict[str, int]:
@@ -56,6 +56,11 @@ def unprepared_for(pairings: QuerySet) -> tuple[list[int], list[int]]:
     return list(clip_ids), list(excerpt_ids)
 
 
+def failed_pairings(*, pairing_ids: Iterable[int], limit: int = 10) -> QuerySet:
+    """The first ``limit`` failed pairings among ``pairing_ids`` (with their error)."""
+    return Pairing.objects.filter(pk__in=list(pairing_ids), state=RenderState.FAILED).order_by("pk")[:limit]
+
+
 def pairings_for_browsing(*, state: str | None = None) -> QuerySet:
     """Pairings with their clip/excerpt/source rows, flagged ``is_ground_truth`` (a music video's own sound)."""
     queryset = Pairing.objects.select_related("clip__video", "excerpt__track").annotate(
@@ -78,3 +83,9 @@ def credited_assets() -> dict[str, QuerySet]:
 
 def import_batches() -> QuerySet:
     return ImportBatch.objects.all().prefetch_related("items")
+
+
+def import_problems(*, batch: ImportBatch, with_duplicates: bool = False) -> QuerySet:
+    """The files of ``batch`` that were rejected (and, with ``with_duplicates``, found to be duplicates)."""
+    outcomes = [ImportItem.Outcome.REJECTED, *([ImportItem.Outcome.DUPLICATE] if with_duplicates else [])]
+    return batch.items.filter(outcome__in=outcomes).order_by("pk")

@@ -1,9 +1,13 @@
-"""Celery tasks: thin wrappers that take primary keys and call the services.
+"""Celery tasks: thin wrappers that take primary keys and call the work modules.
+
+This module imports only the work (``annotation.services.rendering``, ``annotation.services.imports``);
+what queues these tasks (``annotation.services.scheduling``) imports this module, never the other way
+round, and the beat task that re-queues lost renders lives in ``annotation.periodic`` for that reason.
 
 Delivery guarantees come from settings (``acks_late`` + ``reject_on_worker_lost``): a worker killed
 mid-task leaves its message unacknowledged, and because the services are idempotent any second run
 finishes the job. Render tasks also keep a heartbeat on the rows they work on, so the beat task
-:func:`requeue_stale_renders_task` re-queues a dead worker's renders within a minute or two instead of
+``annotation.periodic.requeue_stale_renders_task`` re-queues a dead worker's renders within a minute or two instead of
 waiting for the broker's visibility timeout (see ``annotation.services.rendering``).
 
 Only transient errors are retried, with Celery's own options (``autoretry_for`` names
@@ -121,13 +125,6 @@ def render_pairings_task(self, pairing_ids: list[int]) -> dict:
     with self.work():
         outcome = rendering.render_pairings(pairing_ids=pairing_ids)
     return {"rendered": len(outcome.rendered), "skipped": len(outcome.skipped), "failed": len(outcome.failed)}
-
-
-@shared_task
-def requeue_stale_renders_task() -> dict:
-    """Periodic (celery beat): re-queue renders whose worker died (their heartbeat went stale)."""
-    outcome = rendering.requeue_stale_renders()
-    return {"pairings": outcome.pairings, "clips": outcome.clips, "excerpts": outcome.excerpts}
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)

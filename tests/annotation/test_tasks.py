@@ -10,9 +10,9 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from annotation import tasks
+from annotation import periodic, tasks
 from annotation.models import Pairing, RenderState
-from annotation.services import rendering
+from annotation.services import rendering, scheduling
 from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
 from webapp.celery import app as celery_app
 
@@ -123,11 +123,11 @@ def test_the_reaper_requeues_only_renders_whose_heartbeat_went_stale(
     done = _pairing(state=RenderState.READY, attempts=1, heartbeat_at=now - timedelta(seconds=600))
     clip = VideoClipFactory(state=RenderState.RENDERING, heartbeat_at=now - timedelta(seconds=90))
     dispatched = []
-    monkeypatch.setattr(rendering, "_dispatch_render", dispatched.append)
+    monkeypatch.setattr(scheduling, "_dispatch_render", dispatched.append)
     monkeypatch.setattr(tasks.prepare_clip_task, "delay", lambda pk: dispatched.append(("clip", pk)))
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = tasks.requeue_stale_renders_task.apply().get()
+        outcome = periodic.requeue_stale_renders_task.apply().get()
 
     assert sorted(outcome["pairings"]) == sorted([stale.pk, legacy.pk])
     assert outcome["clips"] == [clip.pk]
@@ -142,7 +142,7 @@ def test_the_reaper_requeues_only_renders_whose_heartbeat_went_stale(
     assert hopeless.state == RenderState.FAILED and "worker was lost" in hopeless.error
 
     with django_capture_on_commit_callbacks(execute=True):
-        again = tasks.requeue_stale_renders_task.apply().get()
+        again = periodic.requeue_stale_renders_task.apply().get()
     assert again == {"pairings": [], "clips": [], "excerpts": []}  # idempotent: nothing dispatched twice
 
 
