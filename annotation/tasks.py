@@ -127,9 +127,18 @@ def render_pairings_task(self, pairing_ids: list[int]) -> dict:
     return {"rendered": len(outcome.rendered), "skipped": len(outcome.skipped), "failed": len(outcome.failed)}
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
-def run_import_batch_task(self, batch_id: int) -> None:
-    # Resumable: files that already have an outcome in this batch are skipped on redelivery.
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),  # the database was briefly unavailable
+    max_retries=MAX_RETRIES,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+)
+def run_import_batch_task(batch_id: int) -> None:
+    """Import a folder or manifest batch. Resumable: files that already have an outcome are skipped on a
+    retry or redelivery, so a retry after a database blip finishes the batch instead of starting over."""
     imports.run_batch(batch_id=batch_id)
 
 

@@ -7,12 +7,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from annotation import periodic, tasks
 from annotation.models import Pairing, RenderState
-from annotation.services import rendering, scheduling
+from annotation.services import imports, rendering, scheduling
 from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
 from webapp.celery import app as celery_app
 
@@ -165,3 +165,24 @@ def test_a_running_render_keeps_its_rows_heartbeat_fresh_until_it_ends():
     Pairing.objects.filter(pk=pairing.pk).update(heartbeat_at=long_ago)
     time.sleep(0.2)  # several heartbeat periods: none comes once the render has ended
     assert heartbeat() == long_ago
+
+
+@pytest.mark.django_db
+def test_an_import_batch_is_retried_after_a_database_blip_with_celerys_own_options(monkeypatch):
+    task = tasks.run_import_batch_task
+    assert task.autoretry_for == (OperationalError, InterfaceError)
+    assert task.max_retries == tasks.MAX_RETRIES and task.retry_backoff and task.retry_jitter
+    calls = []
+
+    def run_batch(*, batch_id):
+        calls.append(batch_id)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(imports, "run_batch", run_batch)
+    previous, celery_app.conf.task_eager_propagates = celery_app.conf.task_eager_propagates, False
+    try:
+        result = task.apply(args=[7])
+    finally:
+        celery_app.conf.task_eager_propagates = previous
+    assert result.successful() and calls == [7, 7]
