@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from annotation.models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
 
@@ -31,9 +31,10 @@ def preparation_progress(*, clip_ids: Iterable[int], excerpt_ids: Iterable[int])
 
 
 def library_summary() -> dict[str, int | dict[str, int]]:
+    videos = Video.objects.aggregate(n=Count("pk"), music=Count("pk", filter=Q(soundtrack__isnull=False)))
     return {
-        "videos": Video.objects.count(),
-        "music_videos": Video.objects.filter(soundtrack__isnull=False).count(),
+        "videos": videos["n"],
+        "music_videos": videos["music"],
         "tracks": MusicTrack.objects.filter(source_video__isnull=True).count(),
         "clips": state_counts(VideoClip.objects.all()),
         "excerpts": state_counts(MusicExcerpt.objects.all()),
