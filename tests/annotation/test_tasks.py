@@ -3,6 +3,8 @@ re-queues renders of dead workers (their heartbeat went stale)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -186,3 +188,19 @@ def test_an_import_batch_is_retried_after_a_database_blip_with_celerys_own_optio
     finally:
         celery_app.conf.task_eager_propagates = previous
     assert result.successful() and calls == [7, 7]
+
+
+def test_every_beat_scheduled_task_is_discovered_by_the_worker():
+    # The reaper moved to annotation.periodic (it schedules tasks, so it may not live among them): in a
+    # fresh interpreter, as a worker starts, discovery must find it and every other task beat names.
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from webapp.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "scheduled = {entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()}\n"
+        "assert 'annotation.periodic.requeue_stale_renders_task' in scheduled, scheduled\n"
+        "assert scheduled <= set(app.tasks), scheduled - set(app.tasks)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
