@@ -37,6 +37,6 @@ def test_admin_changelists_cost_the_same_queries_for_more_rows(staff_client, dja
         staff_client,
         reverse(name),
         grow=lambda: populate(n=N, tag="b"),
-        ceiling=12,
+        ceiling=10,
         django_assert_max_num_queries=django_assert_max_num_queries,
     )
