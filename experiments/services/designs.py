@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import secrets
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import MusicExcerpt, VideoClip
+from experiments import tasks
 from experiments.design.config import DesignError, validate_config
 from experiments.design.planner import PlanItem
 from experiments.models import (
@@ -153,11 +155,8 @@ def generate_design(*, experiment: Experiment) -> Experiment:
     experiment.status = ExperimentStatus.DESIGNED
     experiment.designed_at = timezone.now()
     experiment.save(update_fields=["config", "status", "designed_at"])
-    if catch_pool:
-        from experiments.tasks import render_catch_stimulus
-
-        for catch in catch_pool:
-            transaction.on_commit(lambda pk=catch.pk: render_catch_stimulus.delay(pk))
+    for catch in catch_pool:
+        transaction.on_commit(functools.partial(tasks.render_catch_stimulus.delay, catch.pk))
     return experiment
 
 
