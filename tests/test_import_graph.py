@@ -70,6 +70,33 @@ def test_apps_import_only_in_the_allowed_direction(edges, app):
     assert not offending, "\n".join(offending)
 
 
+# Celery tasks: tasks import the work modules; only the scheduling module (and the periodic tasks whose job is
+# to queue others) import the tasks, so no module both queues a task and does the work the task calls.
+SCHEDULERS = {
+    "annotation": {"annotation.services.scheduling", "annotation.periodic"},
+    "mturk": {"mturk.services.scheduling"},
+}
+
+
+@pytest.mark.parametrize("app", sorted(SCHEDULERS))
+def test_only_the_scheduling_modules_queue_the_apps_tasks(edges, app):
+    queuing = {m for m, imports in edges.items() if any(i.target == f"{app}.tasks" for i in imports)}
+    assert queuing == SCHEDULERS[app]
+    work = {i.target for i in edges[f"{app}.tasks"]}
+    assert work and not work & SCHEDULERS[app], "tasks import work modules, never the scheduling module"
+
+
+def test_mturk_has_no_function_level_imports_of_its_own_modules(edges):
+    lazy = [
+        f"{i.source} -> {i.target} (line {i.line})"
+        for module, imports in edges.items()
+        if module.startswith("mturk")
+        for i in imports
+        if i.lazy and i.target.startswith("mturk")
+    ]
+    assert not lazy
+
+
 def test_every_module_imports_in_a_fresh_interpreter():
     code = (
         "import importlib, pkgutil, django\n"

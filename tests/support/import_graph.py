@@ -30,6 +30,7 @@ class Import:
     source: str  # the importing module
     target: str  # the imported module (a project module)
     line: int
+    lazy: bool = False  # inside a function or class body
 
 
 def module_name(path: Path) -> str:
@@ -73,6 +74,12 @@ def imports_of(module: str, modules: dict[str, Path]) -> list[Import]:
     path = modules[module]
     tree = ast.parse(path.read_text(), filename=str(path))
     skipped = _type_checking_lines(tree)
+    nested = {
+        id(inner)
+        for outer in ast.walk(tree)
+        if isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        for inner in ast.walk(outer)
+    }
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: list[Import] = []
     for node in ast.walk(tree):
@@ -91,7 +98,7 @@ def imports_of(module: str, modules: dict[str, Path]) -> list[Import]:
         for name in names:
             target = _resolve(name, modules)
             if target and target != module:
-                found.append(Import(module, target, node.lineno))
+                found.append(Import(module, target, node.lineno, id(node) in nested))
     return found
 
 
