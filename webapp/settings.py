@@ -342,6 +342,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "kind": name them instead of hashing them.
+    "ENUM_NAME_OVERRIDES": {
+        "ExperimentKindEnum": "experiments.models.experiment.ExperimentKind",
+        "MediaKindEnum": "annotation.api.KIND_CHOICES",
+    },
 }
 
 # Every handler redacts worker tokens and MTurk worker/assignment ids (webapp/redact.py); Django's own
