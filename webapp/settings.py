@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
     "mturk",
     "experiments",
+    # The demo sits on top of the others (demo -> experiments -> annotation, never back).
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from experiments.views.demo_report import demo_report
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("annotation.urls")),
@@ -10,5 +8,5 @@ urlpatterns = [
     path("api/experiments/", include("experiments.api.urls")),
     path("api/mturk/", include("mturk.api.urls")),
     path("mturk/", include("mturk.urls")),
-    path("reports/demo/", demo_report, name="demo_report"),
+    path("", include("demo.urls")),
 ]
