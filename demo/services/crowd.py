@@ -1,9 +1,8 @@
 """A simulated crowd that answers the demo's experiments through the worker services.
 
-Each simulated worker is a participant marked ``is_simulated`` (its ``worker_id``, ``sim:<slug>-NN``, is
-a readable label only). It goes through
-the same services the worker pages and the worker JSON API call: consent (``record_consent``),
-the audio check (``issue_audio_check`` / ``answer_audio_check``: it "hears" the sound it was
+Each simulated worker is a participant marked ``is_simulated`` (its ``worker_id``, ``sim:<slug>-NN``,
+is a readable label only). It goes through the same services the worker pages and the worker JSON
+API call: consent (``record_consent``), the audio check (``issue_audio_check`` / ``answer_audio_check``: it "hears" the sound it was
 given), allocation (``allocate_assignment``), the trial lookup of the runner (``trial_for``) and
 answer submission with a fresh idempotency key per answer (``record_answer``; the first answer of
 every assignment is sent twice, as a browser whose acknowledgement was lost would, and must come
@@ -214,7 +213,7 @@ class _Answerer:
         item = trial.item
         if worker.careless:
             p_first = 0.5
-        elif self.experiment.kind == ExperimentKind.PREFERENCE:
+        elif self.experiment.kind == ExperimentKind.PREFERENCE and item.condition in worker.preference:
             p_first = worker.preference[item.condition]
         else:
             first, second = item.first_pairing, item.second_pairing
