@@ -48,22 +48,3 @@ def test_the_export_schema_is_light_enough_for_the_request_path():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 
-
-def test_nothing_below_the_demo_imports_it():
-    """demo -> experiments -> annotation, never back: the demo is the top app (like webapp's URL list)."""
-    import ast
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    offenders = []
-    for package in ("annotation", "experiments", "mturk"):
-        for path in (root / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                    names = [node.module or ""]
-                else:
-                    continue
-                offenders += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] == "demo"]
-    assert not offenders, offenders

@@ -89,6 +89,27 @@ def enter_via_mturk(
 
 
 @transaction.atomic
+def enter_via_channel(
+    *, experiment: Experiment, source: str, worker_id: str, user_agent: str = ""
+) -> tuple[Participant, bool]:
+    """(participant, created) for a channel app that verified the entry itself (a panel link, …): the
+    participant for ``worker_id`` in this experiment, created on the first visit while the experiment is
+    open, resumed on later visits. Trusts its caller."""
+    existing = Participant.objects.filter(experiment=experiment, worker_id=worker_id, assignment_id="").first()
+    if existing is not None:
+        return existing, False
+    if experiment.status != ExperimentStatus.OPEN:
+        raise EntryError("This study is not accepting new participants right now.")
+    participant, created = Participant.objects.get_or_create(
+        experiment=experiment,
+        worker_id=worker_id,
+        assignment_id="",
+        defaults={"source": source, "token": _new_token(), "user_agent": user_agent[:400]},
+    )
+    return participant, created
+
+
+@transaction.atomic
 def create_invite_links(*, experiment: Experiment, count: int, note: str = "") -> list[tuple[InviteLink, str]]:
     """``count`` single-use invitations; returns each with its sealed token (put it in the URL)."""
     if not 1 <= count <= 10_000:

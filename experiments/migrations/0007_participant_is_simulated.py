@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("experiments", "0003_response_input_bounds"),
+        ("experiments", "0006_channel_sources"),
     ]
 
     operations = [
