@@ -47,4 +47,3 @@ def test_the_export_schema_is_light_enough_for_the_request_path():
     code = "import sys, exportformat\nassert not {'pandas', 'pyarrow', 'pandera'} & set(sys.modules), sorted(sys.modules)\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-

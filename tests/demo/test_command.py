@@ -120,6 +120,8 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
     manifest = json.loads((paths.export / "manifest.json").read_text())
     exported_workers = {r["worker_id"] for name in ("ratings", "choices") for r in rows(paths.export / f"{name}.csv")}
     assert exported_workers <= set(manifest["simulation"]["simulated_workers"])
+    entries = rows(paths.export / "participants.csv")
+    assert len(entries) == 3 * 4 and {e["simulated"] for e in entries} == {"true"}
     assert paths.report_html.is_file()
     assert "http://127.0.0.1:8123/reports/demo/" in output
     assert Client().get("/reports/demo/").status_code == 302  # to the login page
