@@ -14,6 +14,7 @@ import re
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from experiments.models import Experiment, ParticipantSource
@@ -39,6 +40,8 @@ def study_url_parameters() -> str:
 def register_study(
     *, experiment: Experiment, study_id: str, completion_code: str, screened_out_code: str = ""
 ) -> ProlificStudy:
+    if not PROLIFIC_ID.match(study_id.strip().lower()):
+        raise ValidationError({"study_id": ["Prolific's study id: 24 hex digits, as in the study's URL on Prolific."]})
     study = ProlificStudy(
         experiment=experiment,
         study_id=study_id.strip().lower(),

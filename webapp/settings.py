@@ -308,6 +308,12 @@ CELERY_BEAT_SCHEDULE["mturk-sync"] = {
 
 # Where a Prolific participant returns to (with ?cc=<completion code>): Prolific's documented completion URL.
 PROLIFIC_COMPLETION_URL = env("PROLIFIC_COMPLETION_URL", default="https://app.prolific.com/submissions/complete")
+# Fair pay (docs/recruitment.md): the hourly floor the effective rate is checked against, and whether a rate
+# below it blocks publishing (else it warns).
+MVFIT_PAY_FLOOR_CENTS_PER_HOUR = env.int("MVFIT_PAY_FLOOR_CENTS_PER_HOUR", default=1200)
+MVFIT_PAY_FLOOR_BLOCKS = env.bool("MVFIT_PAY_FLOOR_BLOCKS", default=False)
+# Prolific's service fee on rewards, for the spending-cap check before publishing (their published rate).
+PROLIFIC_FEE_RATE = env.float("PROLIFIC_FEE_RATE", default=0.333)
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -245,3 +245,34 @@ class QuestionnaireResponse(models.Model):
 
     def __str__(self) -> str:
         return f"questionnaire of participant {self.participant_id}"
+
+
+class ExclusionGroup(models.Model):
+    """Related studies a worker may take part in only once: whoever entered one cannot enter another.
+
+    Enforced by the database: entering inserts a :class:`GroupMembership` per group of the experiment, unique
+    per (group, worker id), so a second study of the group is refused even under concurrent entries. A worker
+    id is per channel (an MTurk WorkerId, ``prolific:<id>``, ``panel:<link>:<id>``).
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    experiments = models.ManyToManyField("experiments.Experiment", related_name="exclusion_groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"exclusion group {self.name}"
+
+
+class GroupMembership(models.Model):
+    """That a worker took part in a study of an exclusion group (and which)."""
+
+    group = models.ForeignKey(ExclusionGroup, on_delete=models.CASCADE, related_name="members")
+    worker_id = models.CharField(max_length=128)
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "worker_id"], name="once_per_exclusion_group")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} in {self.group_id} via experiment {self.experiment_id}"

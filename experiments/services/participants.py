@@ -23,6 +23,7 @@ from experiments.models import (
     ParticipantSource,
     ScreeningReason,
 )
+from experiments.services import exclusion
 from webapp import tokens
 
 INVITE_PURPOSE = "invite"
@@ -73,6 +74,7 @@ def enter_via_mturk(
         return existing
     if experiment.status != ExperimentStatus.OPEN:
         raise EntryError("This study is not accepting new participants right now.")
+    _claim_groups(experiment=experiment, worker_id=worker_id)
     participant, _ = Participant.objects.get_or_create(
         experiment=experiment,
         worker_id=worker_id,
@@ -88,6 +90,13 @@ def enter_via_mturk(
     return participant
 
 
+def _claim_groups(*, experiment: Experiment, worker_id: str) -> None:
+    try:
+        exclusion.claim_groups(experiment=experiment, worker_id=worker_id)
+    except exclusion.ExcludedByGroup as exc:
+        raise EntryError(str(exc)) from exc
+
+
 @transaction.atomic
 def enter_via_channel(
     *, experiment: Experiment, source: str, worker_id: str, user_agent: str = ""
@@ -100,6 +109,7 @@ def enter_via_channel(
         return existing, False
     if experiment.status != ExperimentStatus.OPEN:
         raise EntryError("This study is not accepting new participants right now.")
+    _claim_groups(experiment=experiment, worker_id=worker_id)
     participant, created = Participant.objects.get_or_create(
         experiment=experiment,
         worker_id=worker_id,

@@ -11,7 +11,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from annotation.models import Pairing
 from experiments.models import AssignmentStatus
-from tests.experiments.test_worker_browser import answer_trial, enter, open_study
+from tests.experiments.test_worker_browser import answer_trial, enter, open_study, wait_for_trial
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -121,7 +121,7 @@ def test_a_workers_whole_path_runs_without_csp_violations(csp_page, live_server,
     for _ in range(assignment.n_trials):
         position, _ = answer_trial(page, participant, "5")
         if position < assignment.n_trials - 1:
-            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+            wait_for_trial(page, position + 1)
     page.get_by_test_id("done").wait_for()
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.COMPLETED
