@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("experiments", "0006_channel_sources"),
+        ("experiments", "0007_exclusion_groups"),
     ]
 
     operations = [
