@@ -17,12 +17,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db.models import Count, Max
-
 import exportformat
-from demo.selectors import simulated_worker_ids
+from demo.selectors import completed_answers_fingerprint, simulated_worker_ids
 from demo.services import DemoPaths
-from experiments.models import AssignmentStatus, Experiment, Response
+from experiments.models import Experiment
 from experiments.services.export import write_export
 from experiments.services.pseudonyms import pseudonym_key, pseudonymise
 from mvfit_common.files import atomic_write_text
@@ -39,26 +37,14 @@ class DemoReport:
     note: str = ""
 
 
-def _fingerprint(experiments: list[Experiment]) -> dict:
-    """What the export would contain: the completed answers of these experiments."""
-    stats = Response.objects.filter(
-        assignment__experiment__in=experiments, assignment__status=AssignmentStatus.COMPLETED
-    ).aggregate(n=Count("pk"), last=Max("received_at"))
-    return {
-        "experiments": sorted(e.pk for e in experiments),
-        "responses": stats["n"],
-        "last_received_at": stats["last"].isoformat() if stats["last"] else None,
-    }
-
-
 def _write_json(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
-def simulation_block(crowd: dict, *, key: str, simulated_worker_ids: list[str]) -> dict:
+def simulation_block(crowd: dict, *, key: str, worker_ids: list[str]) -> dict:
     """The manifest's ``simulation`` entry for an export that holds the demo crowd's answers.
 
-    ``simulated_worker_ids`` are the raw ids of the participants marked ``is_simulated``; the entry lists
+    ``worker_ids`` are the raw ids of the participants marked ``is_simulated``; the entry lists
     their pseudonyms (the export's ``worker_id``).
     """
     raters = crowd["experiments"].get("demo-fit-ratings", {}).get("workers", [])
@@ -80,7 +66,7 @@ def simulation_block(crowd: dict, *, key: str, simulated_worker_ids: list[str]) 
             "p_first_realised": crowd["p_first_model"],
             "p_first_expected": crowd.get("p_first_expected") or crowd["p_first_model"],
         }
-    simulated = sorted({pseudonymise(worker_id, key=key) for worker_id in simulated_worker_ids})
+    simulated = sorted({pseudonymise(worker_id, key=key) for worker_id in worker_ids})
     return {
         "generator": crowd["generator"],
         "note": (
@@ -98,7 +84,7 @@ def export_and_report(
 ) -> DemoReport:
     """Export the completed answers and write the report, unless nothing changed since the last time."""
     stamp = paths.report / "source.json"
-    fingerprint = _fingerprint(experiments)
+    fingerprint = completed_answers_fingerprint(experiments)
     previous = json.loads(stamp.read_text()) if stamp.is_file() else None
     manifest = paths.export / "manifest.json"
     if not force and previous == fingerprint and paths.report_html.is_file() and manifest.is_file():
@@ -111,9 +97,7 @@ def export_and_report(
 
     crowd = json.loads(paths.crowd.read_text()) if paths.crowd.is_file() else None
     simulation = (
-        simulation_block(crowd, key=pseudonym_key(), simulated_worker_ids=simulated_worker_ids(experiments))
-        if crowd
-        else None
+        simulation_block(crowd, key=pseudonym_key(), worker_ids=simulated_worker_ids(experiments)) if crowd else None
     )
     result = write_export(experiments=experiments, out_dir=paths.export, progress=progress, simulation=simulation)
     options = ReportOptions(
