@@ -282,7 +282,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["annotation-requeue-stale-renders"] = {
-    "task": "annotation.tasks.requeue_stale_renders_task",
+    "task": "annotation.periodic.requeue_stale_renders_task",
     "schedule": MVFIT_RENDER_REAP_EVERY_S,
 }
 CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {

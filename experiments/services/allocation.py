@@ -39,7 +39,7 @@ from experiments.models import (
     Response,
     Trial,
 )
-from experiments.services.designs import adaptive_policy, extend_adaptive_design
+from experiments.services.rounds import adaptive_policy, extend_adaptive_design
 
 MAX_ALLOCATION_ATTEMPTS = 5
 

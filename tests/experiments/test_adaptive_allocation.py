@@ -10,9 +10,9 @@ from django.db import connection
 from experiments.design.config import DesignError
 from experiments.models import Assignment, AssignmentStatus, Bundle, BundlePairing, Exposure, Item, Trial
 from experiments.services.allocation import AllocationError, allocate_assignment
-from experiments.services.designs import extend_adaptive_design
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
+from experiments.services.rounds import extend_adaptive_design
 from tests.factories.experiments import answer_trial, make_experiment, make_library
 
 ADAPTIVE = {"target_half_width": 1.0, "min_ratings": 2}
