@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "mturk",
     "experiments",
     "webapp",  # the API documentation page's template and static files
+    # The demo sits on top of the others (demo -> experiments -> annotation, never back).
+    "demo",
 ]
 
 MIDDLEWARE = [
