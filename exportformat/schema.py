@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 FORMAT_NAME = "mvfit-export"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 2
 SUPPORTED_VERSIONS = frozenset(range(1, FORMAT_VERSION + 1))
 
 TYPES = ("str", "int", "float", "bool", "timestamp")
@@ -474,7 +474,7 @@ PARTICIPANTS = Table(
             "simulated",
             "bool",
             "a simulated participant (the demo's crowd, `Participant.is_simulated`), not a person",
-            since=3,
+            since=2,
         ),
     ],
     unique=("participant_id",),
