@@ -69,10 +69,13 @@ from experiments.models import (
     Side,
     Trial,
 )
+from experiments.selectors.questionnaire import questionnaire_for
 from experiments.selectors.worker import trial_for, unanswered_positions
+from experiments.services import screening
 from experiments.services.allocation import AllocationError, allocate_assignment
 from experiments.services.answers import AnswerInput, assignment_ref, record_answer
 from experiments.services.participants import answer_audio_check, issue_audio_check, record_consent
+from experiments.services.questionnaire import submit_questionnaire
 from mvfit_common.files import atomic_write_text
 
 # analysis.simulate's worker population, with the demo's small crowd's numbers.
@@ -167,13 +170,39 @@ def enter_simulated_participant(*, experiment: Experiment, worker_id: str) -> Pa
 
 
 def _pass_entry_checks(participant: Participant) -> None:
+    """Consent, the sound check and the headphone screen through the real services; a simulated worker
+    "hears" each sound (it is given the answer the server keeps)."""
     record_consent(participant=participant)
     attempt = issue_audio_check(participant=participant)
-    if attempt is None:
-        return  # passed on an earlier run
-    heard = KINDS[attempt.kind].form_for(attempt.expected)
-    if not answer_audio_check(participant=participant, attempt_number=attempt.number, answer=heard).passed:
-        raise RuntimeError(f"{participant.worker_id} failed the audio check it was given the answer to.")
+    if attempt is not None:  # None: passed on an earlier run
+        heard = KINDS[attempt.kind].form_for(attempt.expected)
+        if not answer_audio_check(participant=participant, attempt_number=attempt.number, answer=heard).passed:
+            raise RuntimeError(f"{participant.worker_id} failed the audio check it was given the answer to.")
+    while (trial := screening.issue_headphone_trial(participant=participant)) is not None:
+        screening.answer_headphone_trial(
+            participant=participant, test=trial.test, number=trial.number, answer=str(trial.expected)
+        )
+    participant.refresh_from_db()
+    if participant.screened_out_at is not None:
+        raise RuntimeError(f"{participant.worker_id} failed the headphone screen it was given the answers to.")
+
+
+def _answer_questionnaire(participant: Participant, rng: np.random.Generator) -> None:
+    """A simulated worker's questionnaire: a random answer to every item (optional text left empty)."""
+    definition = questionnaire_for(participant)
+    if definition is None:
+        return
+    form = {}
+    for item in definition.items:
+        if item.type == "choice":
+            form[item.key] = item.options[int(rng.integers(len(item.options)))]
+        elif item.type in ("likert", "number"):
+            form[item.key] = str(int(rng.integers(item.minimum, item.maximum + 1)))
+        elif item.required:
+            form[item.key] = "fine"
+    problems = submit_questionnaire(participant=participant, form=form)
+    if problems:
+        raise RuntimeError(f"{participant.worker_id}'s questionnaire was refused: {problems}")
 
 
 class _Answerer:
@@ -307,6 +336,9 @@ def simulate_crowd(
             still_active.append((worker, participant))
         active = still_active
     bar.close()
+    for _, participant in entered:
+        if participant.assignments.filter(status=AssignmentStatus.COMPLETED).exists():
+            _answer_questionnaire(participant, rng)
     outcome.bundles_left = bundles.filter(status=BundleStatus.AVAILABLE).count()
     return outcome
 
