@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {report,simulate,power} ...`` (docs/analysis.md)."""
+"""Command line: ``python -m analysis {report,simulate,power,machine} ...`` (docs/analysis.md)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--seed", type=int, default=0)
 
+    machine = commands.add_parser(
+        "machine", help="turn a rankings file (python -m training rank) into the report's machine distance file"
+    )
+    machine.add_argument("rankings", type=Path, help="rankings CSV written by python -m training rank")
+    machine.add_argument("--out", type=Path, required=True, help="machine distance CSV to write")
+    machine.add_argument("--model", help="name of the Machine row (default: the file's model_version)")
+
     power = commands.add_parser("power", help="how many ratings / subjects does a study need?")
     which = power.add_subparsers(dest="question", required=True)
     clusters = which.add_parser("clusters", help="ratings per pairing needed to recover the genre clusters")
@@ -212,6 +219,17 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_machine(args: argparse.Namespace) -> int:
+    from analysis.machine import rankings_to_distances, write_machine_distances
+
+    result = rankings_to_distances(args.rankings, model=args.model)
+    write_machine_distances(result.distances, args.out)
+    print(f"wrote {args.out}")
+    for note in result.notes:
+        print(f"  {note}")
+    return 0
+
+
 def run_power(args: argparse.Namespace) -> int:
     from analysis import figures, power
 
@@ -302,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_report(args)
         if args.command == "simulate":
             return run_simulate(args)
+        if args.command == "machine":
+            return run_machine(args)
         return run_power(args)
     except (ExportError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
