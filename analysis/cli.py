@@ -34,7 +34,25 @@ def _k(text: str) -> int | None:
 def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ExclusionRules()
     group = parser.add_argument_group("exclusion rules ('off' switches a rule off)")
-    group.add_argument("--max-catch-fail-rate", type=_optional_number(float), default=defaults.max_catch_fail_rate)
+    group.add_argument(
+        "--catch-alpha",
+        type=_optional_number(float),
+        default=defaults.catch_alpha,
+        help="exclude a worker whose attention-check failures an attentive worker would reach with "
+        "probability below this (binomial tail)",
+    )
+    group.add_argument(
+        "--catch-lapse-rate",
+        type=float,
+        default=defaults.catch_lapse_rate,
+        help="an attentive worker's chance of failing one attention check",
+    )
+    group.add_argument(
+        "--max-catch-fail-rate",
+        type=_optional_number(float),
+        default=defaults.max_catch_fail_rate,
+        help="old fixed-rate rule (off by default): exclude above this failed share",
+    )
     group.add_argument("--min-catch-trials", type=int, default=defaults.min_catch_trials)
     group.add_argument("--min-rt-ms", type=_optional_number(int), default=defaults.min_rt_ms)
     group.add_argument("--max-rt-ms", type=_optional_number(int), default=defaults.max_rt_ms)
