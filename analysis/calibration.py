@@ -38,13 +38,26 @@ import pandas as pd
 from scipy import sparse, stats
 from threadpoolctl import threadpool_limits
 
+from analysis.validation import validate_frame
 
-def zscore_by_worker(ratings: pd.DataFrame, column: str = "rating") -> pd.Series:
+
+def zscore_by_worker(ratings: pd.DataFrame, column: str = "rating", *, duplicates: str = "refuse") -> pd.Series:
     """Each rating minus its worker's mean, divided by the worker's sample SD (ddof=1).
 
     Workers with fewer than two ratings, or who always gave the same rating, have no defined scale:
-    their z-scores are NaN (the straight-lining rule normally removes them first).
+    their z-scores are NaN (the straight-lining rule normally removes them first). Input is
+    validated (analysis.validation); with ``duplicates="drop"`` repeated answers are left out and
+    get NaN.
     """
+    checked = validate_frame(
+        ratings, table="ratings", columns=["worker_id", column], function="zscore_by_worker", duplicates=duplicates
+    )
+    if checked is not ratings:
+        return _zscores(checked, column).reindex(ratings.index)
+    return _zscores(ratings, column)
+
+
+def _zscores(ratings: pd.DataFrame, column: str) -> pd.Series:
     values = ratings[column].astype(float)
     grouped = values.groupby(ratings["worker_id"], observed=True)
     mean = grouped.transform("mean")
@@ -76,6 +89,7 @@ def fit_mixed_model(
     max_rows: int | None = 20_000,
     item_max_rows: int = 3_000,
     seed: int = 0,
+    duplicates: str = "refuse",
 ) -> MixedModelResult:
     """Fit ``response ~ scene x genre + (1 | worker)``; see the module docstring for the two steps.
 
@@ -83,6 +97,10 @@ def fit_mixed_model(
     contrasts of the cell means (complete grid of observed cells only). With ``item_effects`` the
     variance components also include crossed random intercepts for video and music track.
     """
+    columns = ["worker_id", "scene_label", "genre_label", response, *(("video_id", "music_id") if item_effects else ())]
+    ratings = validate_frame(
+        ratings, table="ratings", columns=columns, function="fit_mixed_model", duplicates=duplicates
+    )
     data = ratings.dropna(subset=[response, "scene_label", "genre_label", "worker_id"])
     n_total = len(data)
     if n_total == 0:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.validation import DUPLICATE_KEYS, validate_frame
 from exportformat import schema
 
 
@@ -182,6 +183,8 @@ def _clean_table(
 ) -> pd.DataFrame:
     if frame.empty:
         return frame.copy()
+    # Types only: out-of-range values and empty cells are rule ``invalid``'s business (counted below).
+    validate_frame(frame, table=table, columns=_CLEAN_COLUMNS[table], function="clean", ranges=False, duplicates=None)
     keep = np.ones(len(frame), dtype=bool)
 
     def record(rule: str, level: str, criterion: str, remove: np.ndarray, workers: pd.Index | None = None) -> None:
@@ -298,6 +301,22 @@ def _clean_table(
     return frame.loc[keep].reset_index(drop=True)
 
 
+_COMMON = ["worker_id", "assignment_id", "trial_index", "is_catch", "catch_passed", "rt_ms", "received_at"]
+_CLEAN_COLUMNS = {
+    "ratings": [*_COMMON, "pairing_id", "rating", "video_id", "genre_label", "scene_label"],
+    "choices": [
+        *_COMMON,
+        "chosen_side",
+        "condition",
+        "first_preferred",
+        "direction",
+        "query_id",
+        "left_id",
+        "right_id",
+    ],
+}
+
+
 def _invalid_criterion(table: str) -> str:
     if table == "ratings":
         return (
@@ -323,10 +342,7 @@ def _invalid_rows(table: str, frame: pd.DataFrame) -> np.ndarray:
 
 def _duplicate_rows(table: str, frame: pd.DataFrame) -> np.ndarray:
     is_catch = frame["is_catch"].fillna(False).to_numpy(dtype=bool)
-    if table == "ratings":
-        key = ["worker_id", "pairing_id"]
-    else:
-        key = ["worker_id", "direction", "query_id", "left_id", "right_id"]
+    key = list(DUPLICATE_KEYS[table])
     order = frame.sort_values(["received_at", "assignment_id", "trial_index"], kind="stable").index
     duplicated = frame.loc[order].duplicated(subset=key, keep="first").reindex(frame.index).to_numpy(dtype=bool)
     return duplicated & ~is_catch

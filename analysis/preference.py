@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 
+from analysis.validation import validate_frame
 from exportformat import schema
 from mvfit_common.stats import wilson_interval
 
@@ -49,8 +50,22 @@ def binomial_p_value(successes: int, trials: int, p: float = 0.5) -> float:
     return float(stats.binomtest(int(successes), int(trials), p).pvalue)
 
 
-def preference_trials(choices: pd.DataFrame) -> pd.DataFrame:
+TRIAL_COLUMNS = ("worker_id", "condition", "direction", "first")
+
+
+def _trials(trials: pd.DataFrame, function: str, columns=TRIAL_COLUMNS, duplicates: str = "refuse") -> pd.DataFrame:
+    return validate_frame(trials, table="choices", columns=list(columns), function=function, duplicates=duplicates)
+
+
+def preference_trials(choices: pd.DataFrame, *, duplicates: str = "refuse") -> pd.DataFrame:
     """Non-catch preference trials (condition GR/GS/SR) with a boolean ``first`` column."""
+    choices = validate_frame(
+        choices,
+        table="choices",
+        columns=["worker_id", "condition", "direction", "is_catch", "first_preferred"],
+        function="preference_trials",
+        duplicates=duplicates,
+    )
     mask = choices["condition"].isin(schema.CONDITIONS) & ~choices["is_catch"].fillna(False).astype(bool)
     trials = choices.loc[mask & choices["first_preferred"].notna()].copy()
     trials["first"] = trials["first_preferred"].astype(bool)
@@ -63,6 +78,7 @@ def _with_total(trials: pd.DataFrame) -> pd.DataFrame:
 
 def share_table(trials: pd.DataFrame, *, subject: str = "Human", outcome: str = "first") -> pd.DataFrame:
     """Long table: subject, condition, direction, n, k, share, ci_low, ci_high, p_binomial."""
+    trials = _trials(trials, "share_table", ("condition", "direction", outcome))
     rows = []
     both = _with_total(trials)
     for condition in schema.CONDITIONS:
@@ -102,6 +118,7 @@ def table_iv(shares: pd.DataFrame) -> pd.DataFrame:
 
 def subject_shares(trials: pd.DataFrame) -> pd.DataFrame:
     """Per subject (worker), condition and direction (incl. total): n answers and share preferring first."""
+    trials = _trials(trials, "subject_shares")
     both = _with_total(trials)
     grouped = both.groupby(["worker_id", "condition", "direction"], observed=True)["first"]
     return grouped.agg(n="size", share="mean").reset_index()
@@ -239,6 +256,7 @@ def clustered_share_table(trials: pd.DataFrame, *, subject: str = "Human", alpha
     ``p_pooled_binomial``), which treats every answer as an independent subject and is kept only for
     comparison with the published table.
     """
+    trials = _trials(trials, "clustered_share_table")
     pooled = share_table(trials, subject=subject).rename(
         columns={
             "share": "pooled_share",
@@ -378,6 +396,12 @@ def machine_choices(trials: pd.DataFrame, distances: pd.DataFrame) -> tuple[pd.D
     The first option is the one whose kind is the first letter of ``condition``. Questions with a
     missing distance or a tie are left out and counted in the returned notes.
     """
+    trials = _trials(
+        trials,
+        "machine_choices",
+        ("condition", "direction", "query_id", "left_id", "right_id", "left_kind"),
+        duplicates=None,  # many subjects answer the same question; the machine counts it once
+    )
     notes: list[str] = []
     questions = trials.copy()
     left_first = questions["left_kind"].astype(str) == questions["condition"].str[0]

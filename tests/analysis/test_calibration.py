@@ -42,9 +42,9 @@ def test_zscores_by_hand():
     shift=st.floats(-10, 10),
 )
 def test_zscores_ignore_a_workers_location_and_scale(ratings, scale, shift):
-    base = pd.DataFrame({"worker_id": "w", "rating": ratings})
-    moved = base.assign(rating=[shift + scale * r for r in ratings])
-    np.testing.assert_allclose(zscore_by_worker(base), zscore_by_worker(moved), atol=1e-9)
+    base = pd.DataFrame({"worker_id": "w", "score": ratings})
+    moved = base.assign(score=[shift + scale * r for r in ratings])
+    np.testing.assert_allclose(zscore_by_worker(base, "score"), zscore_by_worker(moved, "score"), atol=1e-9)
 
 
 def balanced(rng, *, workers=30, tau=0.8, sigma=1.0, repeats=1):
@@ -57,7 +57,8 @@ def balanced(rng, *, workers=30, tau=0.8, sigma=1.0, repeats=1):
         for cell in cells:
             for _ in range(repeats):
                 rows.append((f"W{w}", *cell, 4 + truth[cell] + bias[w] + rng.normal(0, sigma)))
-    data = pd.DataFrame(rows, columns=["worker_id", "scene_label", "genre_label", "rating"])
+    # continuous simulated scores, not 7-point ratings: analysed as the response "score"
+    data = pd.DataFrame(rows, columns=["worker_id", "scene_label", "genre_label", "score"])
     return data.assign(video_id=0, music_id=0), truth
 
 
@@ -65,8 +66,8 @@ def test_balanced_design_cell_means_equal_raw_cell_means():
     # With every worker in every cell equally often, GLS and OLS coincide: the model's cell means are
     # the raw cell means, whatever the variance components.
     data, _ = balanced(np.random.default_rng(1), repeats=2)
-    result = fit_mixed_model(data, max_rows=None)
-    raw = data.groupby(["scene_label", "genre_label"])["rating"].mean()
+    result = fit_mixed_model(data, response="score", max_rows=None)
+    raw = data.groupby(["scene_label", "genre_label"])["score"].mean()
     estimated = result.cell_means.set_index(["scene_label", "genre_label"])["estimate"]
     np.testing.assert_allclose(estimated.loc[raw.index], raw, atol=1e-8)
     assert result.n_rows == len(data) and result.notes == []
@@ -75,7 +76,7 @@ def test_balanced_design_cell_means_equal_raw_cell_means():
 def test_planted_variance_components_are_recovered():
     # 60 workers, tau^2 = 0.64, sigma^2 = 1: the REML SE of tau^2 is about 0.64 * sqrt(2/59) = 0.12.
     data, truth = balanced(np.random.default_rng(2), workers=60, tau=0.8, sigma=1.0, repeats=2)
-    result = fit_mixed_model(data, max_rows=None)
+    result = fit_mixed_model(data, response="score", max_rows=None)
     assert result.variance["worker"] == pytest.approx(0.64, abs=0.36)
     assert result.variance["residual"] == pytest.approx(1.0, abs=0.08)
     assert result.worker_icc == pytest.approx(0.64 / 1.64, abs=0.12)
@@ -116,7 +117,7 @@ def test_wald_interaction_statistic_by_hand():
 
 def test_large_data_are_subsampled_by_whole_workers_and_say_so():
     data, _ = balanced(np.random.default_rng(4), workers=40)
-    result = fit_mixed_model(data, max_rows=200, seed=7)
+    result = fit_mixed_model(data, response="score", max_rows=200, seed=7)
     per_worker = len(data) // 40
     assert result.n_rows % per_worker == 0 and result.n_rows <= 200
     assert result.n_rows_total == len(data)
@@ -133,8 +134,8 @@ def test_item_effects_add_video_and_music_components():
                 scene = "beach" if video < 3 else "city"
                 genre = "ambient" if music < 2 else "metal"
                 rows.append((f"W{w}", scene, genre, video, music, rng.normal(4, 1)))
-    data = pd.DataFrame(rows, columns=["worker_id", "scene_label", "genre_label", "video_id", "music_id", "rating"])
-    result = fit_mixed_model(data, item_effects=True, item_max_rows=200)
+    data = pd.DataFrame(rows, columns=["worker_id", "scene_label", "genre_label", "video_id", "music_id", "score"])
+    result = fit_mixed_model(data, response="score", item_effects=True, item_max_rows=200)
     assert set(result.variance) == {"worker", "video", "music", "residual"}
     assert all(value >= 0 for value in result.variance.values())
     assert any("subsample of 200" in note for note in result.notes)

@@ -159,7 +159,7 @@ def test_plain_2afc_and_catch_trials_are_not_preference_trials():
     rows = [
         ChoiceRowFactory(condition="none", left_kind=None, right_kind=None),
         ChoiceRowFactory(condition="GR", is_catch=True, catch_passed=True),
-        ChoiceRowFactory(condition="GS", left_kind="G", right_kind="S"),
+        ChoiceRowFactory(condition="GS", query_id=5, left_kind="G", right_kind="S"),
     ]
     trials = preference_trials(choices_frame(rows))
     assert list(trials["condition"]) == ["GS"] and trials["first"].tolist() == [True]
