@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.bradley_terry import comparisons
 from analysis.calibration import fit_mixed_model, zscore_by_worker
@@ -160,3 +162,16 @@ def test_rules_come_from_the_export_schema():
     assert all(set(key) <= set(schema.TABLES[table]) for table, key in DUPLICATE_KEYS.items())
     with pytest.raises(AnalysisInputError, match="expected a pandas DataFrame"):
         validate_frame([1, 2], table="ratings", columns=["rating"], function="f")
+
+
+@settings(max_examples=60, deadline=None)
+@given(ratings=st.lists(st.integers(-3, 12), min_size=1, max_size=30))
+def test_exactly_the_ratings_outside_the_scale_are_refused(ratings):
+    frame = pd.DataFrame({"worker_id": [f"W{i}" for i in range(len(ratings))], "rating": ratings})
+    outside = [r for r in ratings if not schema.RATING_MIN <= r <= schema.RATING_MAX]
+    if outside:
+        with pytest.raises(AnalysisInputError, match=r"must be 1 … 7") as caught:
+            validate_frame(frame, table="ratings", columns=["worker_id", "rating"], function="f")
+        assert f"bad value(s) {list(dict.fromkeys(outside))[:5]}" in str(caught.value)  # first five, in order
+    else:
+        assert validate_frame(frame, table="ratings", columns=["worker_id", "rating"], function="f") is frame
