@@ -52,6 +52,27 @@ def test_full_report_has_every_section_figure_and_table(full_report):
         assert (out / "tables" / f"{name}.csv").exists()
 
 
+def test_preference_section_shows_the_gee_headline_subject_tests_and_the_labelled_pooled_test(full_report):
+    result, out = full_report
+    table = pd.read_csv(out / "tables" / "preference_shares.csv")
+    for column in ("share", "ci_low", "ci_high", "p_gee", "p_holm", "rho", "p_t", "p_wilcoxon", "pooled_share"):
+        assert column in table.columns
+    human = table[table["subject"] == "Human"]
+    machine = table[table["subject"] == "Machine"]
+    assert len(human) == 9 and human["method"].str.startswith("GEE").all()
+    assert len(machine) == 9 and machine["method"].str.contains("distinct comparisons").all()
+    assert human["p_pooled_binomial"].notna().all()
+    summary = json.loads((out / "summary.json").read_text())
+    headline = {(r["condition"], r["direction"]): r for r in summary["preference_clustered"]}
+    shown = {(r["condition"], r["direction"]): r for r in summary["preference"] if r["subject"] == "Human"}
+    assert all(shown[key]["share"] == pytest.approx(row["share"]) for key, row in headline.items())
+    page = result.html.read_text()
+    assert "GEE" in page and "pooled_share" in page and "Holm" in page
+    assert "REML criterion" in page and "attentive dropped" in page
+    recovery = (out / "tables" / "simulation_recovery.csv").read_text()
+    assert "GEE headline share vs population share" in recovery
+
+
 def test_the_html_is_self_contained(full_report):
     result, _ = full_report
     page = result.html.read_text()

@@ -29,7 +29,8 @@ def run(ctx: Context, w: Writer, section: Section) -> None:
         formula = "rating ~ scene x genre + (1 | worker) + (1 | video) + (1 | music track)"
     section.text(
         f"<code>{html.escape(formula)}</code>, REML, fitted on {result.n_rows:,} of {result.n_rows_total:,} "
-        f"ratings ({result.n_workers:,} workers); converged: {result.converged}."
+        f"ratings ({result.n_workers:,} workers); converged: {result.converged}; "
+        f"REML criterion {result.reml_criterion:.4f} (optimiser: {html.escape(result.optimizer)})."
     )
     variance = pd.DataFrame({"component": list(result.variance), "variance": list(result.variance.values())}).assign(
         sd=lambda f: np.sqrt(f["variance"])
@@ -61,6 +62,8 @@ def run(ctx: Context, w: Writer, section: Section) -> None:
         "worker_icc": result.worker_icc,
         "n_rows": result.n_rows,
         "converged": result.converged,
+        "reml_criterion": result.reml_criterion,
+        "optimizer": result.optimizer,
         "tests": result.tests.to_dict(orient="records"),
     }
 

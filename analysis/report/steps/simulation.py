@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis import profiles
@@ -71,18 +72,17 @@ def run(ctx: Context, w: Writer, section: Section) -> None:
         subject_ci = {t["condition"]: t for t in tests if t["direction"] == "total"}
         for _, row in human.iterrows():
             condition = row["condition"]
-            realised = planted.get("p_first_realised", {}).get(condition)
-            if realised is not None and row["n"]:
-                inside = row["ci_low"] <= realised <= row["ci_high"]
+            population = planted.get("p_first_expected", {}).get(condition)
+            if population is not None and row["n"] and np.isfinite(row["ci_low"]):
+                inside = row["ci_low"] <= population <= row["ci_high"]
                 rows.append(
                     {
-                        "quantity": f"preference {condition}, pooled share vs these subjects' expected share",
-                        "planted": f"{100 * realised:.1f}%",
+                        "quantity": f"preference {condition}, GEE headline share vs population share",
+                        "planted": f"{100 * population:.1f}%",
                         "recovered": f"{100 * row['share']:.1f}% [{100 * row['ci_low']:.1f}, {100 * row['ci_high']:.1f}]",
-                        "agreement": "inside Wilson 95% CI" if inside else "outside Wilson 95% CI",
+                        "agreement": "inside GEE 95% CI" if inside else "outside GEE 95% CI",
                     }
                 )
-            population = planted.get("p_first_expected", {}).get(condition)
             test = subject_ci.get(condition)
             if population is not None and test and test.get("ci_low") is not None:
                 inside = test["ci_low"] <= population <= test["ci_high"]
