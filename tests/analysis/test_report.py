@@ -33,7 +33,8 @@ def full_report(tmp_path_factory):
 
 def test_full_report_has_every_section_figure_and_table(full_report):
     result, out = full_report
-    assert result.skipped == {}
+    # A simulated export has no participant-level tables: only that section is skipped.
+    assert set(result.skipped) == {"participants"}
     expected = {
         "rating_overview",
         "mixed_cell_means",
@@ -98,7 +99,7 @@ def test_ratings_only_export_skips_the_choice_sections_with_notes(tmp_path):
     config = SimulationConfig(videos=10, songs=6, genres=3, pref_subjects=0, afc_trials=0)
     write_simulation(simulate(config), tmp_path / "export")
     result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST))
-    assert set(result.skipped) == {"preference test", "bradley-terry"}
+    assert set(result.skipped) == {"participants", "preference test", "bradley-terry"}
     page = result.html.read_text()
     assert "Skipped: no preference-test trials" in page and "Skipped: no plain 2AFC trials" in page
 
@@ -176,6 +177,7 @@ def test_analysis_never_imports_django_or_the_platform():
 # 0cfef3d on this simulated export): the split must keep every section, figure and table.
 BEFORE_THE_SPLIT = [
     ("provenance", "Data provenance", [], []),
+    ("participants", "Participants", [], []),  # added after the split (skipped: no participants table)
     ("exclusions", "Exclusions", [], ["exclusions", "worker_flags"]),
     ("ratings", "Fit ratings: overview and calibration", ["rating_overview"], []),
     (
@@ -254,7 +256,8 @@ def test_a_registered_step_is_rendered_and_everything_it_reports_is_escaped(tmp_
         parquet=False,
     )
     step = Step(name="planted", key="planted", title="Planted <step>", run=_planted_step)
-    result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST), steps=[*STEPS[:2], step])
+    first = [s for s in STEPS if s.name in ("provenance", "exclusions")]
+    result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST), steps=[*first, step])
     page = result.html.read_text()
     assert [s.key for s in result.sections] == ["provenance", "exclusions", "planted"]
     assert "<h2>Planted &lt;step&gt;</h2>" in page

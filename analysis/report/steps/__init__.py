@@ -11,6 +11,7 @@ from analysis.report.steps import (
     bradley_terry,
     exclusions,
     mixed,
+    participants,
     preference,
     profiles,
     provenance,
@@ -21,6 +22,7 @@ from analysis.report.steps import (
 
 STEPS: list[Step] = [
     provenance.STEP,
+    participants.STEP,
     exclusions.STEP,
     ratings.STEP,
     mixed.STEP,
