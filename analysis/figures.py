@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -209,6 +212,17 @@ def cluster_profiles_figure(
     return fig
 
 
+@contextmanager
+def _seeded_legacy_random(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator for seaborn's jitter, and put the caller's state back after."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def preference_shares(shares: pd.DataFrame) -> plt.Figure:
     """Pooled share preferring the first option with Wilson 95 % intervals (Table IV as a figure)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
@@ -233,7 +247,7 @@ def preference_shares(shares: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def subject_boxplot(per_subject: pd.DataFrame, shares: pd.DataFrame | None = None) -> plt.Figure:
+def subject_boxplot(per_subject: pd.DataFrame, shares: pd.DataFrame | None = None, *, seed: int = 0) -> plt.Figure:
     """VM-NET Fig. 7: per-subject share preferring the first option, per condition and direction.
 
     Dashed green line: chance (50 %). Dots: subjects. Red diamonds: pooled share.
@@ -245,9 +259,10 @@ def subject_boxplot(per_subject: pd.DataFrame, shares: pd.DataFrame | None = Non
     hue_order = [d for d in schema.DIRECTIONS if d in set(data["direction"])]
     common = {"data": data, "x": "condition", "y": "percent", "hue": "direction", "order": order}
     sns.boxplot(**common, hue_order=hue_order, ax=ax, fliersize=0, palette="pastel")
-    sns.stripplot(
-        **common, hue_order=hue_order, dodge=True, ax=ax, size=3, alpha=0.6, palette="dark:#333333", legend=False
-    )
+    with _seeded_legacy_random(seed):  # seaborn jitters the dots with np.random's global state
+        sns.stripplot(
+            **common, hue_order=hue_order, dodge=True, ax=ax, size=3, alpha=0.6, palette="dark:#333333", legend=False
+        )
     if shares is not None and not shares.empty:
         pooled = shares[(shares["subject"] == "Human") & shares["direction"].isin(hue_order)]
         width = 0.8 / max(len(hue_order), 1)

@@ -120,3 +120,30 @@ def test_scenes_have_the_same_colour_in_the_clustermap_and_the_cluster_profiles(
     assert len(set(in_profiles.values())) == len(in_profiles)  # 17 scenes, 17 colours
     plt.close(clustermap)
     plt.close(bars)
+
+
+def _png(figure) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def test_the_subject_boxplot_is_the_same_picture_every_time_and_leaves_numpys_state_alone():
+    rng = np.random.default_rng(0)
+    per_subject = pd.DataFrame(
+        {
+            "worker_id": np.repeat([f"W{i}" for i in range(12)], 2),
+            "condition": "GR",
+            "direction": np.tile(["V2M", "M2V"], 12),
+            "share": rng.uniform(0.4, 1.0, size=24),
+        }
+    )
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    first, second = _png(figures.subject_boxplot(per_subject)), _png(figures.subject_boxplot(per_subject))
+    assert first == second
+    assert (np.random.get_state()[1] == before).all()
+    assert _png(figures.subject_boxplot(per_subject, seed=1)) != first
