@@ -58,6 +58,8 @@ class ReportOptions:
                 raise ValueError(f"{name} must be at least 1")
         if self.split_half_splits < 1:
             raise ValueError("split_half_splits must be at least 1")
+        if self.clustermap_max_videos < 2:
+            raise ValueError("clustermap_max_videos must be at least 2 (a dendrogram needs two videos)")
 
 
 @dataclass(frozen=True)

@@ -268,3 +268,16 @@ def test_a_registered_step_is_rendered_and_everything_it_reports_is_escaped(tmp_
     assert 'alt="caption with &#34;quotes&#34; &amp; &lt;tags&gt;"' in page
     assert (tmp_path / "out" / "figures" / "planted.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "out" / "tables" / "planted.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"clustermap_max_videos": 1}, "clustermap_max_videos must be at least 2"),
+        ({"split_half_splits": 0}, "split_half_splits must be at least 1"),
+        ({"linkage": "centroid"}, "linkage must be one of"),
+    ],
+)
+def test_report_options_refuse_values_the_steps_cannot_use(option, message):
+    with pytest.raises(ValueError, match=message):
+        ReportOptions(**option)

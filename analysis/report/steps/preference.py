@@ -81,7 +81,7 @@ def run(ctx: Context, w: Writer, section: Section) -> None:
         w.figure(
             section,
             "preference_boxplot",
-            figures.subject_boxplot(per_subject, shares),
+            figures.subject_boxplot(per_subject, shares, seed=ctx.options.seed),
             "Per-subject preference shares (box: middle 50% of subjects; dots: subjects; diamond: GEE share).",
         )
     ctx.summary["preference"] = shares.to_dict(orient="records")

@@ -35,29 +35,32 @@ def run(ctx: Context, w: Writer, section: Section) -> None:
         f"{html.escape(options.linkage)} linkage; {clustering.n_video_clusters} video clusters, "
         f"{clustering.genre_clusters.nunique()} genre clusters."
     )
-    shown, shown_clusters = profiles.sample_for_display(
+    shown, _ = profiles.sample_for_display(
         matrix, clustering, max_rows=options.clustermap_max_videos, seed=options.seed
     )
     sampled = len(shown) < len(matrix)
+    scene_colours = figures.scene_palette(scenes.reindex(matrix.index))
     w.figure(
         section,
         "genre_fit_clustermap",
         figures.genre_fit_clustermap(
-            shown,
+            matrix,
             scenes,
-            shown_clusters,
-            method=options.linkage,
+            clustering,
+            shown=shown.index,
             value_label=value_label,
             title="Genre-fit profiles of videos, hierarchically clustered",
+            scene_colours=scene_colours,
         ),
         (
-            "Videos x genres, rows and columns clustered by correlation distance"
+            "Videos x genres, rows and columns clustered by correlation distance on all videos"
             + (
-                f" (cluster-stratified sample of {len(shown)} of {len(matrix):,} videos, as Langlois showed 100)"
+                f"; a cluster-stratified sample of {len(shown)} of {len(matrix):,} videos is drawn (as Langlois "
+                "showed 100) in the full tree's order, with the full tree's dendrogram restricted to them"
                 if sampled
                 else ""
             )
-            + ". Row colours: scene category and video cluster."
+            + ". Dashed line: the cut into video clusters. Row colours: scene category and video cluster."
         ),
     )
     means = profiles.cluster_mean_profiles(matrix, clustering)
@@ -66,8 +69,8 @@ def run(ctx: Context, w: Writer, section: Section) -> None:
     w.figure(
         section,
         "cluster_profiles",
-        figures.cluster_profiles_figure(means, composition, value_label),
-        "What each video cluster likes, and which scenes it holds.",
+        figures.cluster_profiles_figure(means, composition, value_label, scene_colours=scene_colours),
+        "What each video cluster likes, and which scenes it holds (scene colours as in the clustermap).",
     )
     tables = profiles.memberships(matrix, scenes, clustering)
     w.table(section, "video_clusters", tables["video_clusters"], caption="Video cluster memberships.", max_rows=10)
