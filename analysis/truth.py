@@ -25,6 +25,7 @@ a soft target (docs/training.md). Ties (posterior exactly ½) are broken by a se
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +64,10 @@ def aggregate(answers: pd.DataFrame, *, method: str = "ds", n_iter: int = 100) -
     if answers.empty:
         raise ValueError("no answers to aggregate")
     model = _model(method, n_iter)
-    probas = model.fit_predict_proba(answers[["task", "worker", "label"]])
+    with warnings.catch_warnings():
+        # crowd-kit 1.4 uses pandas keywords (inplace=, copy=) that pandas 3 deprecates; harmless here.
+        warnings.filterwarnings("ignore", message=".*(inplace|copy) keyword.*")
+        probas = model.fit_predict_proba(answers[["task", "worker", "label"]])
     counts = answers.groupby("worker").size().rename("answers")
     if method == "ds":
         # A worker's skill: the probability of answering correctly, averaged over the true labels' priors.
@@ -166,7 +170,8 @@ def infer_ratings(
     items = pd.DataFrame({"pairing_id": probas.index.to_numpy()})
     extra = [c for c in ("clip_id", "excerpt_id", "video_id", "genre_label") if c in real.columns]
     if extra:
-        first = real.drop_duplicates("pairing_id").set_index(real["pairing_id"].astype("int64").rename("key"))
+        first = real.drop_duplicates("pairing_id")
+        first = first.set_index(first["pairing_id"].astype("int64").rename("key"))
         for column in extra:
             items[column] = first.loc[items["pairing_id"], column].to_numpy()
     items["label"] = labels.to_numpy()
