@@ -5,8 +5,8 @@ repeats an item within a subject and every attentive worker answers the same way
 of docs/analysis.md § "2AFC agreement and noise ceiling" and § "Truth inference" need more control:
 
 * items shown to one subject twice, sides swapped (test-retest), and to several subjects (agreement);
-* workers with planted reliabilities, including spammers who answer at random or always pick the left
-  option — so that truth inference can be scored against a known answer.
+* workers with planted reliabilities, including spammers who answer at random, always pick the left
+  option or choose the worse one - so that truth inference can be scored against a known answer.
 
 Model. Item ``i`` has a true option ``T_i`` (the one the population prefers) and an easiness
 ``e_i`` in (0, 1] (``difficulty_share`` of items are hard, ``e_i ~ U(0, 1)``; the rest have ``e_i = 1``).
@@ -17,7 +17,8 @@ Worker ``w`` has a planted accuracy ``a_w`` (uniform in ``accuracy``). An attent
 
 where ``u_wi`` is the worker's own, *persistent* taste for that item: it is the same when the item
 comes back, so within-subject consistency exceeds between-subject agreement when it is non-zero.
-Spammers choose at random (``q = ½``) or always the left side. Each item is answered by
+Spammers choose at random (``q = ½``), always the left side, or are ``reversed``: they read the
+instruction the wrong way round and choose the worse option (``q = 1 - q_honest``). Each item is answered by
 ``answers_per_item`` distinct workers; a share ``repeat_share`` of those answers is asked again later
 in the same assignment with the sides swapped.
 
@@ -43,7 +44,7 @@ from scipy.special import expit, logit
 from analysis.simulate import EPOCH, pseudonyms
 from exportformat import prepare_table, schema
 
-SPAMMER_KINDS = ("random", "left")
+SPAMMER_KINDS = ("random", "left", "reversed")
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,16 @@ def _pair_agreement(q: np.ndarray) -> tuple[float, int]:
     return float(both_true + both_false), n * (n - 1) // 2
 
 
-def planted_choices(config: PlantedCrowd) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """A ``choices`` table (plain 2AFC, V2M, no catch trials) and the planted truth."""
+def planted_choices(config: PlantedCrowd, *, scores: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A ``choices`` table (plain 2AFC, V2M, no catch trials) and the planted truth.
+
+    ``scores`` (clips x excerpts), if given, makes the truth a function of the stimuli: the true option
+    is the excerpt that scores higher with the clip (so a model of the stimuli can learn it);
+    otherwise it is drawn at random per item.
+    """
     rng = np.random.default_rng(config.seed)
+    if scores is not None and np.shape(scores) != (config.clips, config.excerpts):
+        raise ValueError(f"scores must have shape (clips, excerpts) = ({config.clips}, {config.excerpts})")
     n_items, n_workers, k = config.items, config.workers, config.answers_per_item
     pair_a, pair_b = np.triu_indices(config.excerpts, k=1)
     space = config.clips * len(pair_a)
@@ -104,6 +112,9 @@ def planted_choices(config: PlantedCrowd) -> tuple[pd.DataFrame, dict[str, Any]]
     drawn = rng.choice(space, size=n_items, replace=False)
     clip, option_a, option_b = drawn // len(pair_a), pair_a[drawn % len(pair_a)], pair_b[drawn % len(pair_a)]
     true_is_a = rng.random(n_items) < 0.5
+    if scores is not None:
+        score_a, score_b = scores[clip, option_a], scores[clip, option_b]
+        true_is_a = np.where(score_a == score_b, true_is_a, score_a > score_b)
     easiness = np.where(rng.random(n_items) < config.difficulty_share, rng.random(n_items), 1.0)
     low, high = config.accuracy
     accuracy = rng.uniform(low, high, size=n_workers)
@@ -112,7 +123,10 @@ def planted_choices(config: PlantedCrowd) -> tuple[pd.DataFrame, dict[str, Any]]
     base = np.clip(base, 1e-6, 1 - 1e-6)
     taste = rng.normal(0, config.idiosyncrasy_sd, size=base.shape) if config.idiosyncrasy_sd else 0.0
     q = expit(logit(base) + taste)
-    q[spammer] = 0.5  # a left-picker is right half the time too, sides being random
+    if config.spammer_kind == "reversed":
+        q[spammer] = 1 - q[spammer]  # read the instruction the wrong way round: prefers the worse fit
+    else:
+        q[spammer] = 0.5  # a left-picker is right half the time too, sides being random
 
     # Each item: k distinct workers; some answers repeat later with the sides swapped.
     worker = np.concatenate([rng.choice(n_workers, size=k, replace=False) for _ in range(n_items)])
