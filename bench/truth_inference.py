@@ -5,7 +5,7 @@
 
 Crowds come from :func:`analysis.crowds.planted_choices`: every item has a planted better option, each
 honest worker a planted accuracy (uniform in --accuracy), a share of workers are spammers who answer at
-random or always click "left" (--kind), and each item gets --answers answers from distinct workers.
+random, always click "left" or choose the worse option ("reversed"; --kind), and each item gets --answers answers from distinct workers.
 For every cell of the grid and every replicate (seed) the three models label every item; the table
 gives the mean share of items whose label is the planted one (± its SD over replicates), DS's gain
 over MV with the replicates where it wins, and how well the models' per-worker skill ranks the planted
@@ -24,7 +24,7 @@ from scipy.stats import mannwhitneyu, spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.crowds import PlantedCrowd, planted_choices
+from analysis.crowds import SPAMMER_KINDS, PlantedCrowd, planted_choices
 from analysis.truth import METHODS, infer_choices
 
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=25)
     parser.add_argument("--answers", type=int, nargs="+", default=[3, 5, 7], help="answers per item")
     parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.2, 0.4], help="spammer shares")
-    parser.add_argument("--kind", choices=["random", "left"], nargs="+", default=["random", "left"])
+    parser.add_argument("--kind", choices=SPAMMER_KINDS, nargs="+", default=list(SPAMMER_KINDS))
     parser.add_argument("--accuracy", type=float, nargs=2, default=(0.55, 0.95), help="honest workers' range")
     parser.add_argument("--difficulty-share", type=float, default=0.3, help="share of hard items")
     parser.add_argument("--reps", type=int, default=5)
@@ -101,7 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{100 * args.difficulty_share:.0f} % hard items), {args.reps} replicates per row; "
         "accuracy = % of items labelled with the planted option\n"
     )
-    print(table[columns].to_string(float_format=lambda v: f"{v:.2f}" if abs(v) < 1.5 else f"{v:.1f}"))
+    shown = table[columns].copy()
+    for column in columns:
+        digits = 2 if column.endswith(("rho", "AUC")) else 1
+        shown[column] = shown[column].map(lambda v, d=digits: "" if pd.isna(v) else f"{v:.{d}f}")
+    shown["ds wins"] = table["ds wins"].astype(int).astype(str) + f"/{args.reps}"
+    print(shown.to_string())
     print(
         f"\nDS beats MV in {int((runs['ds'] > runs['mv']).sum())} of {len(runs)} runs, ties in "
         f"{int((runs['ds'] == runs['mv']).sum())}; mean gain {100 * (runs['ds'] - runs['mv']).mean():.1f} points "
