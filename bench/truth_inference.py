@@ -1,6 +1,6 @@
 """Benchmark: how well do majority vote, Dawid-Skene and GLAD recover a planted 2AFC truth?
 
-    python bench/truth_inference.py                 # the grid of docs/analysis.md (about 2 minutes)
+    python bench/truth_inference.py                 # the grid of docs/analysis.md (about 7 minutes on 2 shared cores)
     python bench/truth_inference.py --reps 2 --shares 0 0.3 --answers 5 --csv out.csv
 
 Crowds come from :func:`analysis.crowds.planted_choices`: every item has a planted better option, each
