@@ -171,16 +171,18 @@ class AgreementResult:
     notes: list[str] = field(default_factory=list)
 
     def ceiling(self, group: str = "all") -> dict:
-        """The between-subject ceiling of one group as ``{'accuracy', 'low', 'high', 'method'}``."""
+        """The between-subject ceiling of one group as ``{'accuracy', 'low', 'high', 'method', 'group'}``."""
         row = self.table.loc[self.table["group"] == group]
         if row.empty:
-            raise KeyError(f"no agreement row for group {group!r}")
+            known = ", ".join(repr(name) for name in self.table["group"])
+            raise ValueError(f"no agreement group {group!r} (groups: {known})")
         row = row.iloc[0]
         return {
             "accuracy": float(row["ceiling"]),
             "low": float(row["ceiling_low"]),
             "high": float(row["ceiling_high"]),
             "method": "between-subject agreement",
+            "group": group,
         }
 
 
@@ -245,11 +247,14 @@ def agreement(
                 row[f"{measure}_low"], row[f"{measure}_high"] = np.quantile(sample, [alpha, 1 - alpha])
             else:
                 row[f"{measure}_low"] = row[f"{measure}_high"] = float("nan")
-        if not row["retest_pairs"]:
-            notes.append(f"{name}: no item was answered twice by one subject, so there is no test-retest estimate")
-        if not row["between_pairs"]:
-            notes.append(f"{name}: no item was answered by two subjects, so there is no between-subject estimate")
         rows.append(row)
+    for column, what in (
+        ("retest_pairs", "answered twice by one subject, so there is no test-retest estimate"),
+        ("between_pairs", "answered by two subjects, so there is no between-subject estimate"),
+    ):
+        lacking = [row["group"] for row in rows if not row[column]]
+        if lacking:
+            notes.append(f"no item was {what} ({', '.join(lacking)})")
     return AgreementResult(table=pd.DataFrame(rows), bootstrap=bootstrap, seed=seed, notes=notes)
 
 

@@ -143,3 +143,5 @@ def test_cli_prints_the_ceiling_and_writes_the_table_and_json(tmp_path, capsys):
     assert ceiling["accuracy"] == pytest.approx(truth["ceiling"], abs=0.05)
     assert (out / "agreement.csv").read_text().startswith("group,")
     assert main(["agreement", str(tmp_path / "missing")]) == 2
+    assert main(["agreement", str(tmp_path / "export"), "--bootstrap", "0", "--ceiling-group", "M2V GR"]) == 2
+    assert "no agreement group 'M2V GR' (groups: 'all')" in capsys.readouterr().err
