@@ -24,8 +24,9 @@ in the same assignment with the sides swapped.
 
 The truth dictionary holds, besides the planted labels and accuracies, the *expected values of the
 estimators* of :mod:`analysis.agreement` given the drawn ``q_wi`` (so tests compare like with like)
-and the population ceiling ``mean_i max(p̄_i, 1 - p̄_i)`` with ``p̄_i`` the mean of ``q_wi`` over all
-workers.
+and the ceiling ``mean_i max(p̄_i, 1 - p̄_i)`` with ``p̄_i`` the mean of ``q_wi`` over all
+workers; ``population`` holds the same three quantities for *new* workers on these items (Monte
+Carlo over 2,000 fresh workers) - what a bootstrap over subjects is about.
 
 Ids follow the simulator's ranges (clips from 100,001, excerpts from 200,001); pseudonyms come from
 :func:`analysis.simulate.pseudonyms`. The frame goes through :func:`exportformat.prepare_table`, so it is a
@@ -94,6 +95,39 @@ def _pair_agreement(q: np.ndarray) -> tuple[float, int]:
     return float(both_true + both_false), n * (n - 1) // 2
 
 
+def _choice_probabilities(
+    config: PlantedCrowd, rng: np.random.Generator, easiness: np.ndarray, n_workers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Workers' planted accuracies, spammer flags and q = P(choose the true option) (workers x items)."""
+    low, high = config.accuracy
+    accuracy = rng.uniform(low, high, size=n_workers)
+    spammer = rng.random(n_workers) < config.spammer_share
+    base = 0.5 + (accuracy[:, None] - 0.5) * easiness[None, :]
+    base = np.clip(base, 1e-6, 1 - 1e-6)
+    taste = rng.normal(0, config.idiosyncrasy_sd, size=base.shape) if config.idiosyncrasy_sd else 0.0
+    q = expit(logit(base) + taste)
+    if config.spammer_kind == "reversed":
+        q[spammer] = 1 - q[spammer]  # read the instruction the wrong way round: prefers the worse fit
+    else:
+        q[spammer] = 0.5  # a left-picker is right half the time too, sides being random
+    return accuracy, spammer, q
+
+
+def _population(config: PlantedCrowd, easiness: np.ndarray, *, workers: int = 2_000) -> dict[str, float]:
+    """What the estimators target for *new* subjects on these items (Monte Carlo over fresh workers)."""
+    rng = np.random.default_rng([config.seed, 1])
+    _, spammer, q = _choice_probabilities(config, rng, easiness, workers)
+    retest = q**2 + (1 - q) ** 2
+    if config.spammer_kind == "left":
+        retest[spammer] = 0.0
+    p = q.mean(axis=0)
+    return {
+        "test_retest": float(retest.mean()),
+        "between": float((p**2 + (1 - p) ** 2).mean()),
+        "ceiling": float(np.maximum(p, 1 - p).mean()),
+    }
+
+
 def planted_choices(config: PlantedCrowd, *, scores: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A ``choices`` table (plain 2AFC, V2M, no catch trials) and the planted truth.
 
@@ -116,17 +150,7 @@ def planted_choices(config: PlantedCrowd, *, scores: np.ndarray | None = None) -
         score_a, score_b = scores[clip, option_a], scores[clip, option_b]
         true_is_a = np.where(score_a == score_b, true_is_a, score_a > score_b)
     easiness = np.where(rng.random(n_items) < config.difficulty_share, rng.random(n_items), 1.0)
-    low, high = config.accuracy
-    accuracy = rng.uniform(low, high, size=n_workers)
-    spammer = rng.random(n_workers) < config.spammer_share
-    base = 0.5 + (accuracy[:, None] - 0.5) * easiness[None, :]  # workers x items
-    base = np.clip(base, 1e-6, 1 - 1e-6)
-    taste = rng.normal(0, config.idiosyncrasy_sd, size=base.shape) if config.idiosyncrasy_sd else 0.0
-    q = expit(logit(base) + taste)
-    if config.spammer_kind == "reversed":
-        q[spammer] = 1 - q[spammer]  # read the instruction the wrong way round: prefers the worse fit
-    else:
-        q[spammer] = 0.5  # a left-picker is right half the time too, sides being random
+    accuracy, spammer, q = _choice_probabilities(config, rng, easiness, config.workers)
 
     # Each item: k distinct workers; some answers repeat later with the sides swapped.
     worker = np.concatenate([rng.choice(n_workers, size=k, replace=False) for _ in range(n_items)])
@@ -226,5 +250,6 @@ def planted_choices(config: PlantedCrowd, *, scores: np.ndarray | None = None) -
         "expected_test_retest": float(retest_expected.mean()) if len(retest_expected) else float("nan"),
         "expected_between": agree / pairs if pairs else float("nan"),
         "ceiling": float(np.maximum(population, 1 - population).mean()),
+        "population": _population(config, easiness),
     }
     return choices, truth
