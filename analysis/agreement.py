@@ -271,3 +271,80 @@ def _bootstrap(pieces: _Pieces, draws: int, rng: np.random.Generator, *, chunk: 
     out["ceiling"] = ceiling_from_agreement(out["between"])
     out["personal_ceiling"] = ceiling_from_agreement(out["test_retest"])
     return out
+
+
+# ------------------------------------------------------------------------- models next to the ceiling
+
+
+def model_accuracy(trials: pd.DataFrame, machine: pd.DataFrame) -> pd.DataFrame:
+    """Each model's accuracy against single human answers, per direction x condition and overall.
+
+    ``trials``: preference trials (:func:`analysis.preference.preference_trials`); ``machine``: one row
+    per model and question saying whether the model prefers the first option
+    (:func:`analysis.preference.machine_choices`). A human answer counts as predicted when it chose
+    the option the model prefers; the Wilson interval treats answers as independent (read it as a
+    lower bound on the uncertainty).
+    """
+    from mvfit_common.stats import wilson_interval
+
+    columns = ["group", "direction", "condition", "model", "answers", "correct", "accuracy", "low", "high"]
+    if trials.empty or machine.empty:
+        return pd.DataFrame(columns=columns)
+    left_first = trials["left_kind"].astype(str) == trials["condition"].astype(str).str[0]
+    humans = pd.DataFrame(
+        {
+            "direction": trials["direction"].astype(str).to_numpy(),
+            "condition": trials["condition"].astype(str).to_numpy(),
+            "query_id": trials["query_id"].astype("int64").to_numpy(),
+            "first_id": np.where(left_first, trials["left_id"], trials["right_id"]).astype("int64"),
+            "second_id": np.where(left_first, trials["right_id"], trials["left_id"]).astype("int64"),
+            "human_first": trials["first"].astype(bool).to_numpy(),
+        }
+    )
+    keys = ["direction", "condition", "query_id", "first_id", "second_id"]
+    picks = machine[[*keys, "model", "first"]].astype({"query_id": "int64", "first_id": "int64", "second_id": "int64"})
+    joined = humans.merge(picks, on=keys, how="inner")
+    joined["correct"] = joined["human_first"] == joined["first"].astype(bool)
+    rows = []
+    for (model, direction, condition), part in joined.groupby(["model", "direction", "condition"], sort=True):
+        rows.append((f"{direction} {condition}", direction, condition, model, part))
+    for model, part in joined.groupby("model", sort=True):
+        rows.append(("all", "all", "all", model, part))
+    table = pd.DataFrame(
+        [
+            {
+                "group": group,
+                "direction": direction,
+                "condition": condition,
+                "model": model,
+                "answers": len(part),
+                "correct": int(part["correct"].sum()),
+            }
+            for group, direction, condition, model, part in rows
+        ]
+    )
+    table["accuracy"] = table["correct"] / table["answers"]
+    low, high = wilson_interval(table["correct"].to_numpy(), table["answers"].to_numpy())
+    table["low"], table["high"] = low, high
+    return table[columns]
+
+
+def ceiling_comparison(result: AgreementResult, accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Per group: the human ceiling (with its interval) and each model's accuracy next to it.
+
+    ``share_of_margin`` = (accuracy - ½) / (ceiling - ½): how much of what is predictable above chance
+    the model captures (empty when the ceiling is ½). ``between_pairs`` says what the ceiling rests on:
+    with few pairs a model can seem to beat it.
+    """
+    ceiling = result.table[
+        ["group", "subjects", "between_pairs", "between", "ceiling", "ceiling_low", "ceiling_high", "personal_ceiling"]
+    ]
+    if accuracy.empty:
+        return ceiling.assign(model=pd.NA, accuracy=np.nan, accuracy_low=np.nan, accuracy_high=np.nan)
+    models = accuracy[["group", "model", "answers", "accuracy", "low", "high"]].rename(
+        columns={"low": "accuracy_low", "high": "accuracy_high"}
+    )
+    table = ceiling.merge(models, on="group", how="left")
+    margin = table["ceiling"] - 0.5
+    table["share_of_margin"] = (table["accuracy"] - 0.5) / margin.where(margin > 1e-9)
+    return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.agreement import agreement, aligned_answers, ceiling_from_agreement
@@ -145,3 +146,57 @@ def test_cli_prints_the_ceiling_and_writes_the_table_and_json(tmp_path, capsys):
     assert main(["agreement", str(tmp_path / "missing")]) == 2
     assert main(["agreement", str(tmp_path / "export"), "--bootstrap", "0", "--ceiling-group", "M2V GR"]) == 2
     assert "no agreement group 'M2V GR' (groups: 'all')" in capsys.readouterr().err
+
+
+def preference_answer(worker: str, query: int, first_chosen: bool, *, first_left: bool = True, n: int = 0):
+    """A GR answer to (query: G = excerpt 200_001, R = 200_002)."""
+    left, right = (200_001, 200_002) if first_left else (200_002, 200_001)
+    chosen_left = first_chosen == first_left
+    return ChoiceRowFactory(
+        worker_id=worker,
+        condition="GR",
+        query_id=query,
+        left_id=left,
+        right_id=right,
+        left_kind="G" if first_left else "R",
+        right_kind="R" if first_left else "G",
+        chosen_side="left" if chosen_left else "right",
+        trial_index=n,
+    )
+
+
+def test_model_accuracy_counts_human_answers_matching_the_models_pick_next_to_the_ceiling():
+    from analysis.agreement import ceiling_comparison, model_accuracy
+    from analysis.preference import preference_trials
+
+    rows = [
+        # query 1: three subjects prefer G, one R (the second shown mirrored); query 2: 1 G, 1 R.
+        preference_answer("W" + "1" * 16, 1, True),
+        preference_answer("W" + "2" * 16, 1, True, first_left=False),
+        preference_answer("W" + "3" * 16, 1, True),
+        preference_answer("W" + "4" * 16, 1, False),
+        preference_answer("W" + "1" * 16, 2, True, n=1),
+        preference_answer("W" + "2" * 16, 2, False, n=1),
+    ]
+    trials = preference_trials(choices_frame(rows))
+    machine = pd.DataFrame(
+        {
+            "direction": "V2M",
+            "condition": "GR",
+            "query_id": [1, 2],
+            "first_id": 200_001,
+            "second_id": 200_002,
+            "model": "vmnet",
+            "first": [True, False],  # prefers G on query 1, R on query 2
+        }
+    )
+    accuracy = model_accuracy(trials, machine).set_index("group")
+    # Query 1: 3 of 4 answers chose G; query 2: 1 of 2 chose R -> 4 of 6.
+    assert accuracy.loc["V2M GR", "correct"] == 4 and accuracy.loc["V2M GR", "answers"] == 6
+    assert accuracy.loc["all", "accuracy"] == pytest.approx(4 / 6)
+    table = ceiling_comparison(agreement(trials, bootstrap=0), accuracy.reset_index()).set_index("group")
+    # Between pairs: query 1 has 3 agreeing of 6, query 2 none of 1 -> A = 3/7, below 1/2: ceiling 1/2.
+    assert table.loc["all", "between"] == pytest.approx(3 / 7)
+    assert table.loc["all", "ceiling"] == 0.5
+    assert table.loc["all", "accuracy"] == pytest.approx(4 / 6)
+    assert np.isnan(table.loc["all", "share_of_margin"])  # no margin above chance to share
