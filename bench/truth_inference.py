@@ -2,6 +2,7 @@
 
     python bench/truth_inference.py                 # the grid of docs/analysis.md (about 7 minutes on 2 shared cores)
     python bench/truth_inference.py --reps 2 --shares 0 0.3 --answers 5 --csv out.csv
+    python bench/truth_inference.py --langlois      # wall time at Langlois' scale instead
 
 Crowds come from :func:`analysis.crowds.planted_choices`: every item has a planted better option, each
 honest worker a planted accuracy (uniform in --accuracy), a share of workers are spammers who answer at
@@ -48,6 +49,35 @@ def one_run(crowd: PlantedCrowd) -> dict[str, float]:
     return row
 
 
+def langlois_timing() -> int:
+    """Wall time of truth inference and agreement on a simulated Langlois-scale export."""
+    from analysis.agreement import agreement
+    from analysis.simulate import SimulationConfig, simulate
+    from analysis.truth import infer_ratings
+
+    started = time.perf_counter()
+    config = SimulationConfig(videos=1061, songs=75, genres=25, ratings_per_pairing=9, afc_trials=21_159, seed=0)
+    simulation = simulate(config)
+    print(
+        f"simulated {len(simulation.ratings):,} rating rows and {len(simulation.choices):,} choice rows "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    steps = [
+        *(
+            (f"ratings, binary, {method}", lambda m=method: infer_ratings(simulation.ratings, method=m))
+            for method in ("mv", "ds")
+        ),
+        ("ratings, ordinal, ds", lambda: infer_ratings(simulation.ratings, method="ds", mode="ordinal")),
+        *((f"choices, {method}", lambda m=method: infer_choices(simulation.choices, method=m)) for method in METHODS),
+        ("agreement, 1,000 bootstrap draws", lambda: agreement(simulation.choices, bootstrap=1000)),
+    ]
+    for name, step in steps:
+        started = time.perf_counter()
+        step()
+        print(f"{name:<36} {time.perf_counter() - started:6.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=400)
@@ -60,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csv", type=Path, help="also write every replicate's row")
+    parser.add_argument("--langlois", action="store_true", help="time the models at Langlois' scale instead")
     args = parser.parse_args(argv)
+    if args.langlois:
+        return langlois_timing()
 
     started = time.perf_counter()
     rows = []
