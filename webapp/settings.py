@@ -67,11 +67,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from this site (no CDN)
     "axes",
     "annotation",
     # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
     "mturk",
     "experiments",
+    "webapp",  # the API documentation page's template and static files
 ]
 
 MIDDLEWARE = [
@@ -308,6 +311,26 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# OpenAPI 3 schema of the experimenter API (drf-spectacular): /api/schema/ (YAML or ?format=json), browsable at
+# /api/docs/ (Swagger UI from drf-spectacular-sidecar's static files). Staff only, like the API itself.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "mvfit experimenter API",
+    "DESCRIPTION": (
+        "Experiments, the media library, and Mechanical Turk batches and review. Authenticate with a staff "
+        "session or HTTP Basic. The worker-facing JSON endpoints under /w/ are not part of this API "
+        "(docs/experiments.md documents them)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Every handler redacts worker tokens and MTurk worker/assignment ids (webapp/redact.py); Django's own

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from experiments import questionnaire
 from experiments.design.planner import PLANNER_VERSION, PLANNER_VERSIONS
 
 DIRECTIONS = ("V2M", "M2V")
@@ -185,6 +186,37 @@ def _search_source(search: Any) -> dict[str, str]:
 
 VALIDATORS = {"rating": validate_rating, "afc": validate_afc, "preference": validate_preference}
 
+PARTICIPANT_STEPS = ("screening", "questionnaire")  # config keys common to every kind
+SCREEN_KINDS = ("none", "antiphase", "huggins", "both")
+ON_SCREEN_FAIL = ("return", "submit")
+SCREENING_KEYS = {"headphones", "trials", "pass_at", "on_fail"}
+
+
+def validate_screening(value: Any) -> dict[str, Any]:
+    """``"screening": {"headphones": "none" | "antiphase" | "huggins" | "both", "trials": 6, "pass_at": 5,
+    "on_fail": "return" | "submit"}`` — the headphone screen every participant passes before the trials
+    (docs/experiments.md#headphone-screening). ``trials`` and ``pass_at`` are per test."""
+    if not isinstance(value, dict):
+        raise DesignError('\'screening\' must be an object like {"headphones": "huggins"}.')
+    unknown = sorted(set(value) - SCREENING_KEYS)
+    if unknown:
+        raise DesignError(
+            f"unknown screening parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(SCREENING_KEYS))}."
+        )
+    headphones = value.get("headphones", "none")
+    if headphones not in SCREEN_KINDS:
+        raise DesignError(f"screening 'headphones' must be one of {', '.join(SCREEN_KINDS)}, not {headphones!r}.")
+    trials = _positive_int(value, "trials", 6)
+    pass_at = _positive_int(value, "pass_at", min(5, trials))
+    if pass_at > trials:
+        raise DesignError(f"screening 'pass_at' ({pass_at}) cannot exceed 'trials' ({trials}).")
+    if trials > 20:
+        raise DesignError(f"screening 'trials' must be at most 20 per test, not {trials}.")
+    on_fail = value.get("on_fail", "return")
+    if on_fail not in ON_SCREEN_FAIL:
+        raise DesignError(f"screening 'on_fail' must be one of {', '.join(ON_SCREEN_FAIL)}, not {on_fail!r}.")
+    return {"headphones": headphones, "trials": trials, "pass_at": pass_at, "on_fail": on_fail}
+
 
 # Stored configs from before the planner was versioned carry no "planner_version": they were planned by 1.
 UNVERSIONED_PLANNER_VERSION = 1
@@ -208,5 +240,14 @@ def validate_config(kind: str, config: dict, *, new: bool = False) -> dict[str, 
             f"'planner_version' {version} only rebuilds designs that were planned with it; "
             f"new designs use {PLANNER_VERSION} (leave it out)."
         )
-    rest = {key: value for key, value in config.items() if key != "planner_version"}
-    return {**VALIDATORS[kind](rest), "planner_version": version}
+    rest = {key: value for key, value in config.items() if key not in ("planner_version", *PARTICIPANT_STEPS)}
+    validated = {**VALIDATORS[kind](rest), "planner_version": version}
+    # Screening and questionnaire are left out of configs without them, so stored designs stay as they were.
+    if "screening" in config:
+        validated["screening"] = validate_screening(config["screening"])
+    if "questionnaire" in config:
+        try:
+            validated["questionnaire"] = questionnaire.validate_definition(config["questionnaire"])
+        except questionnaire.QuestionnaireError as exc:
+            raise DesignError(str(exc)) from exc
+    return validated

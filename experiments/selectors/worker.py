@@ -15,6 +15,8 @@ from django.conf import settings
 from django.urls import get_script_prefix, reverse
 
 from experiments.models import Assignment, AssignmentStatus, Participant, Response, Trial
+from experiments.selectors.questionnaire import owes_questionnaire
+from experiments.selectors.screening import needs_headphone_screen
 from experiments.services.answers import CHOICE_KINDS, assignment_ref
 from webapp import tokens
 from webapp.db import hot_cursor
@@ -43,6 +45,8 @@ class Step:
     CONSENT = "consent"
     SCREENED_OUT = "screened_out"
     AUDIO = "audio"
+    HEADPHONES = "headphones"
+    QUESTIONNAIRE = "questionnaire"
     START = "start"
     TRIALS = "trials"
     DONE = "done"
@@ -120,10 +124,12 @@ def worker_step(participant: Participant, assignment: Assignment | None) -> str:
         return Step.SCREENED_OUT
     if participant.audio_check_passed_at is None:
         return Step.AUDIO
+    if needs_headphone_screen(participant):
+        return Step.HEADPHONES
     if assignment is None:
-        return Step.START
+        return Step.QUESTIONNAIRE if owes_questionnaire(participant, when="before") else Step.START
     if assignment.status == AssignmentStatus.COMPLETED:
-        return Step.DONE
+        return Step.QUESTIONNAIRE if owes_questionnaire(participant, when="after") else Step.DONE
     if assignment.status == AssignmentStatus.ABANDONED:
         return Step.EXPIRED
     return Step.TRIALS

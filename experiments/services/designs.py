@@ -146,7 +146,8 @@ def generate_design(*, experiment: Experiment) -> Experiment:
             catch_per_bundle=experiment.catch_trials_per_assignment,
             n_catch=len(catch_pool),
             choice=experiment.is_choice,
-            block_by_direction=bool(config.get("block_by_direction")),
+            # From planner version 3 every choice design that mixes directions runs them in blocks.
+            block_by_direction=bool(config.get("block_by_direction", config["planner_version"] >= 3)),
             version=config["planner_version"],
         )
     except PlanError as exc:

@@ -25,6 +25,7 @@ from experiments import answer_input
 from experiments.answer_input import AnswerInput, AnswerRejected
 from experiments.models import Assignment, Participant
 from experiments.selectors import audio_check as audio_check_selectors
+from experiments.selectors import screening as screening_selectors
 from experiments.selectors import worker as selectors
 from experiments.services import allocation, answers, participants
 from webapp import csp
@@ -95,7 +96,11 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
     if step == selectors.Step.CONSENT:
         return render(request, "experiments/worker/consent.html", context)
     if step == selectors.Step.SCREENED_OUT:
-        return render(request, "experiments/worker/screened_out.html", context)
+        on_fail = screening_selectors.headphone_plan(experiment).on_fail
+        response = render(request, "experiments/worker/screened_out.html", context | {"on_fail": on_fail})
+        # On MTurk with "on_fail": "submit", the page's form submits the HIT with a screening code.
+        submit = participant.source == "mturk" and on_fail == "submit"
+        return worker_headers(response, submit_hosts=settings.MTURK_SUBMIT_HOSTS if submit else ())
     if step == selectors.Step.AUDIO:
         attempt = participants.issue_audio_check(participant=participant)  # what it is stays server-side
         if attempt is None:
@@ -103,6 +108,10 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
         limit = participants.audio_check_attempt_limit()
         context |= audio_check_selectors.page_context(attempt, attempt_limit=limit)
         return render(request, "experiments/worker/audio_check.html", context)
+    if step == selectors.Step.HEADPHONES:
+        return redirect("experiments:headphones", token=participant.token)
+    if step == selectors.Step.QUESTIONNAIRE:
+        return redirect("experiments:questionnaire", token=participant.token)
     if step == selectors.Step.START:
         return render(request, "experiments/worker/start.html", context)
     if step == selectors.Step.EXPIRED:
@@ -165,7 +174,7 @@ def audio_check_sound(request: HttpRequest, signed: str) -> HttpResponse:
 @worker_view
 @require_POST
 def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
-    if participant.audio_check_passed_at is None or participant.consented_at is None:
+    if not screening_selectors.ready_for_work(participant):
         return redirect("experiments:worker", token=participant.token)
     try:
         allocation.allocate_assignment(participant=participant)

@@ -129,6 +129,10 @@ def test_a_worker_completes_a_rating_assignment_and_catch_trials_are_flagged(pag
     for response in stored:
         assert response.play_count >= 1 and response.rt_ms is not None and response.rt_ms >= 0
         assert response.presented_at <= response.answered_at <= response.received_at
+        # The runner's record of the trial: the clip played to its end, times since the trial was shown.
+        kinds = [e["type"] for e in response.events]
+        assert kinds.index("play") < kinds.index("ended"), kinds
+        assert all(e["t"] >= 0 for e in response.events if e["type"] in ("play", "ended"))
         if not response.is_catch:
             assert response.rating == 5 and response.catch_passed is None
 

@@ -1,6 +1,6 @@
 """Finding 4/11: every page runs under the strict Content-Security-Policy without a single violation — the
 Django admin (changelists, change and add forms, raw-id lookups), the staff library, credits and experiment
-pages, the worker preview, and a worker's whole path (invite, consent, sound check, trials, done) — in
+pages, the API documentation (Swagger UI), the worker preview, and a worker's whole path (invite, consent, sound check, trials, done) — in
 headless Chromium, which reports each blocked script, style, image, media or form to the page."""
 
 from __future__ import annotations
@@ -80,6 +80,13 @@ def test_staff_pages_and_the_admin_run_without_csp_violations(csp_page, live_ser
         reverse("experiments:staff_progress", args=[experiment.pk]),
     ):
         visit(page, base + url)
+
+    # The API documentation: Swagger UI from local static files fetches the schema and renders it.
+    visit(page, base + "/api/docs/")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "mvfit experimenter API" in page.inner_text(".swagger-ui .info .title")
+    page.wait_for_selector(".opblock-tag-section")
+    assert_no_violations(page, "api docs")
 
     # Admin widgets that run scripts: select all on a changelist, a raw-id lookup popup.
     page.goto(base + reverse("admin:annotation_pairing_changelist"))
