@@ -200,3 +200,27 @@ def test_model_accuracy_counts_human_answers_matching_the_models_pick_next_to_th
     assert table.loc["all", "ceiling"] == 0.5
     assert table.loc["all", "accuracy"] == pytest.approx(4 / 6)
     assert np.isnan(table.loc["all", "share_of_margin"])  # no margin above chance to share
+
+
+def test_ceiling_figure_draws_one_bar_per_group_and_a_point_per_model_and_group():
+    from analysis.crowd_figures import ceiling_figure
+
+    comparison = pd.DataFrame(
+        {
+            "group": ["all", "all", "V2M GR", "V2M GR"],
+            "ceiling": [0.7, 0.7, 0.8, 0.8],
+            "ceiling_low": [0.65, 0.65, 0.75, 0.75],
+            "ceiling_high": [0.75, 0.75, 0.85, 0.85],
+            "model": ["m1", "m2", "m1", "m2"],
+            "accuracy": [0.55, 0.6, 0.52, 0.58],
+            "accuracy_low": [0.5, 0.55, 0.47, 0.53],
+            "accuracy_high": [0.6, 0.65, 0.57, 0.63],
+        }
+    )
+    figure = ceiling_figure(comparison)
+    axes = figure.axes[0]
+    bars = [patch.get_height() for patch in axes.patches]
+    assert bars == pytest.approx([70, 80])
+    points = [line for line in axes.lines if line.get_marker() == "o"]
+    values = np.concatenate([np.asarray(line.get_ydata(), dtype=float) for line in points])
+    assert sorted(np.round(values, 6)) == [52, 55, 58, 60]
