@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,7 +14,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from analysis.profiles import correlation_linkage
 from exportformat import schema
 
 FIT_CMAP = "RdBu_r"
@@ -61,52 +63,115 @@ def loo_histogram(loo: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def _palette(values: pd.Series, name: str) -> tuple[pd.Series, dict[object, tuple[float, ...]]]:
-    levels = sorted(values.dropna().unique(), key=str)
-    colours = dict(zip(levels, sns.color_palette(name, len(levels)), strict=True))
-    return values.map(colours), colours
+def scene_palette(labels) -> dict[str, tuple[float, ...]]:
+    """The one home of scene colours: every figure that colours scenes takes this mapping.
+
+    Built from all scene labels of the analysis (not from what one figure happens to show), so a
+    scene has the same colour in the clustermap and in the cluster-profile figure.
+    """
+    levels = sorted({str(label) for label in labels if not pd.isna(label)})
+    colours = sns.color_palette("tab20" if len(levels) <= 20 else "husl", len(levels))
+    return dict(zip(levels, colours, strict=True))
+
+
+def _cluster_palette(clusters: pd.Series) -> dict[object, tuple[float, ...]]:
+    levels = sorted(clusters.dropna().unique(), key=str)
+    return dict(zip(levels, sns.color_palette("Set2", len(levels)), strict=True))
+
+
+def subtree_linkage(linkage: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The full tree restricted to the leaves ``keep`` (sorted positions), as a linkage matrix.
+
+    Leaf ``i`` of the result is ``keep[i]``. Every merge of two parts that both hold kept leaves
+    stays, at its original height and with its children in the original order, so the kept leaves
+    appear in the full tree's leaf order and a cut at any height splits them exactly as the full
+    tree's cut does (nothing is recomputed on the subset).
+    """
+    keep = np.asarray(keep, dtype=int)
+    n = len(linkage) + 1
+    if len(keep) < 2 or np.any(np.diff(keep) <= 0) or keep[0] < 0 or keep[-1] >= n:
+        raise ValueError("keep must hold at least two distinct leaf positions of the tree, sorted")
+    node: list[int | None] = [None] * (2 * n - 1)
+    for new, leaf in enumerate(keep):
+        node[leaf] = new
+    rows: list[list[float]] = []
+    counts: list[int] = [1] * len(keep)
+    for i, (left, right, height, _) in enumerate(linkage):
+        a, b = node[int(left)], node[int(right)]
+        if a is not None and b is not None:
+            counts.append(counts[a] + counts[b])
+            rows.append([a, b, height, counts[-1]])
+            node[n + i] = len(keep) + len(rows) - 1
+        else:
+            node[n + i] = a if a is not None else b
+    return np.array(rows, dtype=float)
+
+
+def cut_height(linkage: np.ndarray, k: int) -> float:
+    """A height that cuts the (monotone) tree into ``k`` clusters: midway between two merges."""
+    heights = np.sort(linkage[:, 2])
+    if k <= 1:
+        return float(heights[-1]) * 1.02
+    if k > len(heights):  # every leaf on its own
+        return float(heights[0]) / 2
+    return float((heights[-(k - 1)] + heights[-k]) / 2)
 
 
 def genre_fit_clustermap(
     profiles: pd.DataFrame,
     scenes: pd.Series,
-    clusters: pd.Series,
+    clustering,
     *,
-    method: str,
+    shown: pd.Index | None = None,
     value_label: str,
     title: str,
+    scene_colours: dict[str, tuple[float, ...]] | None = None,
 ):
-    """Langlois Figs. 2-3: videos x genres mean fit, rows and columns clustered (correlation distance)."""
-    row_linkage = correlation_linkage(profiles.to_numpy(), method)
-    col_linkage = correlation_linkage(profiles.to_numpy().T, method)
-    scene_colours, scene_legend = _palette(scenes.reindex(profiles.index).astype(str), "tab20")
-    cluster_colours, _ = _palette(clusters.reindex(profiles.index), "Set2")
-    row_colors = pd.DataFrame({"scene": scene_colours, "cluster": cluster_colours})
-    show_rows = len(profiles) <= 60
-    labels = profiles.copy()
+    """Langlois Figs. 2-3: videos x genres mean fit, rows and columns clustered (correlation distance).
+
+    The dendrograms are the full data's (``clustering``, an ``analysis.profiles.Clustering`` of
+    ``profiles``); ``shown`` picks the videos to draw (all by default) and they keep the full tree's
+    order and cut (:func:`subtree_linkage`); the dashed line marks the cut into the video clusters.
+    """
+    keep = np.arange(len(profiles)) if shown is None else np.sort(profiles.index.get_indexer(shown))
+    if np.any(keep < 0):
+        raise ValueError("shown holds videos that are not rows of profiles")
+    rows = profiles.iloc[keep]
+    row_linkage = subtree_linkage(clustering.row_linkage, keep)
+    scene_colours = scene_colours or scene_palette(scenes.reindex(profiles.index))
+    row_scenes = scenes.reindex(rows.index).astype(str)
+    clusters = clustering.video_clusters.reindex(rows.index)
+    cluster_colours = _cluster_palette(clustering.video_clusters)
+    row_colors = pd.DataFrame({"scene": row_scenes.map(scene_colours), "cluster": clusters.map(cluster_colours)})
+    show_rows = len(rows) <= 60
+    labels = rows.copy()
     if show_rows:
-        labels.index = [f"{scenes.get(v, '?')} #{v}" for v in profiles.index]
+        labels.index = [f"{scenes.get(v, '?')} #{v}" for v in rows.index]
         row_colors.index = labels.index
     grid = sns.clustermap(
         labels,
         row_linkage=row_linkage,
-        col_linkage=col_linkage,
+        col_linkage=clustering.col_linkage,
         row_colors=row_colors,
         cmap=FIT_CMAP,
         center=0 if value_label.startswith("mean z") else None,
-        figsize=(max(7, 0.3 * profiles.shape[1] + 4), max(7, 0.11 * len(profiles) + 4)),
+        figsize=(max(7, 0.3 * profiles.shape[1] + 4), max(7, 0.11 * len(rows) + 4)),
         yticklabels=show_rows,
         xticklabels=True,
         dendrogram_ratio=(0.15, 0.12),
         cbar_pos=(0.02, 0.9, 0.025, 0.08),
     )
+    grid.ax_row_dendrogram.axvline(
+        cut_height(clustering.row_linkage, clustering.n_video_clusters), color="#444", linestyle="--", linewidth=0.8
+    )
     grid.ax_cbar.set_title("mean z" if value_label.startswith("mean z") else "mean\nrating", fontsize=8)
     grid.ax_heatmap.set_xlabel("music genre")
     grid.ax_heatmap.set_ylabel("video" if not show_rows else "")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in scene_legend.values()]
+    shown_scenes = sorted(set(row_scenes))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=scene_colours[scene]) for scene in shown_scenes]
     grid.figure.legend(
         handles,
-        list(scene_legend),
+        shown_scenes,
         title="scene",
         loc="upper left",
         bbox_to_anchor=(1.0, 0.98),
@@ -118,8 +183,15 @@ def genre_fit_clustermap(
     return grid.figure
 
 
-def cluster_profiles_figure(means: pd.DataFrame, composition: pd.DataFrame, value_label: str) -> plt.Figure:
+def cluster_profiles_figure(
+    means: pd.DataFrame,
+    composition: pd.DataFrame,
+    value_label: str,
+    *,
+    scene_colours: dict[str, tuple[float, ...]] | None = None,
+) -> plt.Figure:
     """Mean genre-fit profile per video cluster, with the clusters' scene composition."""
+    scene_colours = scene_colours or scene_palette(composition.columns)
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(max(7, 0.32 * means.shape[1] + 2.5), 2.2 + 0.45 * (len(means) + len(composition.columns) / 3))
     )
@@ -128,13 +200,27 @@ def cluster_profiles_figure(means: pd.DataFrame, composition: pd.DataFrame, valu
     top.set_xlabel("music genre")
     top.set_title(f"Mean genre-fit profile per video cluster ({value_label})")
     share = composition.div(composition.sum(axis=1), axis=0)
-    share.plot(kind="barh", stacked=True, ax=bottom, colormap="tab20", width=0.8, legend=False)
+    share.columns = share.columns.astype(str)
+    share.plot(
+        kind="barh", stacked=True, ax=bottom, color=[scene_colours[c] for c in share.columns], width=0.8, legend=False
+    )
     bottom.set_xlabel("share of the cluster's videos")
     bottom.set_ylabel("video cluster")
     bottom.invert_yaxis()
     bottom.legend(title="scene", fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     return fig
+
+
+@contextmanager
+def _seeded_legacy_random(seed: int) -> Iterator[None]:
+    """Seed numpy's global generator for seaborn's jitter, and put the caller's state back after."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def preference_shares(shares: pd.DataFrame) -> plt.Figure:
@@ -161,7 +247,7 @@ def preference_shares(shares: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def subject_boxplot(per_subject: pd.DataFrame, shares: pd.DataFrame | None = None) -> plt.Figure:
+def subject_boxplot(per_subject: pd.DataFrame, shares: pd.DataFrame | None = None, *, seed: int = 0) -> plt.Figure:
     """VM-NET Fig. 7: per-subject share preferring the first option, per condition and direction.
 
     Dashed green line: chance (50 %). Dots: subjects. Red diamonds: pooled share.
@@ -173,9 +259,10 @@ def subject_boxplot(per_subject: pd.DataFrame, shares: pd.DataFrame | None = Non
     hue_order = [d for d in schema.DIRECTIONS if d in set(data["direction"])]
     common = {"data": data, "x": "condition", "y": "percent", "hue": "direction", "order": order}
     sns.boxplot(**common, hue_order=hue_order, ax=ax, fliersize=0, palette="pastel")
-    sns.stripplot(
-        **common, hue_order=hue_order, dodge=True, ax=ax, size=3, alpha=0.6, palette="dark:#333333", legend=False
-    )
+    with _seeded_legacy_random(seed):  # seaborn jitters the dots with np.random's global state
+        sns.stripplot(
+            **common, hue_order=hue_order, dodge=True, ax=ax, size=3, alpha=0.6, palette="dark:#333333", legend=False
+        )
     if shares is not None and not shares.empty:
         pooled = shares[(shares["subject"] == "Human") & shares["direction"].isin(hue_order)]
         width = 0.8 / max(len(hue_order), 1)

@@ -1,0 +1,95 @@
+"""Report step: Genre-fit profiles and clustering (Langlois Figs. 2-3)."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from analysis import figures, profiles
+from analysis.report.context import Context, Section, Skip, Step, Writer
+
+
+def run(ctx: Context, w: Writer, section: Section) -> None:
+    ratings = ctx.need_ratings()
+    options = ctx.options
+    value = options.profile_value
+    matrix, scenes, notes = profiles.genre_profiles(ratings, value=value)
+    section.notes.extend(notes)
+    if matrix.shape[0] < 3 or matrix.shape[1] < 3:
+        raise Skip(
+            f"clustering needs at least 3 videos and 3 genres with ratings (have {matrix.shape[0]} x {matrix.shape[1]})"
+        )
+    clustering = profiles.cluster_profiles(
+        matrix,
+        method=options.linkage,
+        video_clusters=options.video_clusters,
+        genre_clusters=options.genre_clusters,
+        max_k=options.max_k,
+    )
+    ctx.clustering, ctx.profile_matrix = clustering, matrix
+    section.notes.extend(clustering.notes)
+    value_label = "mean z-score (per-worker calibrated)" if value == "z" else "mean rating"
+    section.text(
+        f"{matrix.shape[0]:,} videos x {matrix.shape[1]} genres; {value_label}; correlation distance, "
+        f"{html.escape(options.linkage)} linkage; {clustering.n_video_clusters} video clusters, "
+        f"{clustering.genre_clusters.nunique()} genre clusters."
+    )
+    shown, _ = profiles.sample_for_display(
+        matrix, clustering, max_rows=options.clustermap_max_videos, seed=options.seed
+    )
+    sampled = len(shown) < len(matrix)
+    scene_colours = figures.scene_palette(scenes.reindex(matrix.index))
+    w.figure(
+        section,
+        "genre_fit_clustermap",
+        figures.genre_fit_clustermap(
+            matrix,
+            scenes,
+            clustering,
+            shown=shown.index,
+            value_label=value_label,
+            title="Genre-fit profiles of videos, hierarchically clustered",
+            scene_colours=scene_colours,
+        ),
+        (
+            "Videos x genres, rows and columns clustered by correlation distance on all videos"
+            + (
+                f"; a cluster-stratified sample of {len(shown)} of {len(matrix):,} videos is drawn (as Langlois "
+                "showed 100) in the full tree's order, with the full tree's dendrogram restricted to them"
+                if sampled
+                else ""
+            )
+            + ". Dashed line: the cut into video clusters. Row colours: scene category and video cluster."
+        ),
+    )
+    means = profiles.cluster_mean_profiles(matrix, clustering)
+    composition = pd.crosstab(clustering.video_clusters, scenes.reindex(matrix.index))
+    composition.index.name, composition.columns.name = "cluster", None
+    w.figure(
+        section,
+        "cluster_profiles",
+        figures.cluster_profiles_figure(means, composition, value_label, scene_colours=scene_colours),
+        "What each video cluster likes, and which scenes it holds (scene colours as in the clustermap).",
+    )
+    tables = profiles.memberships(matrix, scenes, clustering)
+    w.table(section, "video_clusters", tables["video_clusters"], caption="Video cluster memberships.", max_rows=10)
+    w.table(section, "genre_clusters", tables["genre_clusters"], caption="Genre cluster memberships.", max_rows=30)
+    ctx.save_csv("genre_profiles", matrix, index=True)
+    w.table(section, None, composition.reset_index(), caption="Scene composition of the video clusters (counts).")
+    if len(clustering.silhouettes):
+        w.table(
+            section,
+            "cluster_silhouettes",
+            clustering.silhouettes.reset_index(),
+            caption="Mean silhouette by number of video clusters (the best one is used unless --video-clusters is set).",
+        )
+    ctx.summary["profiles"] = {
+        "videos": matrix.shape[0],
+        "genres": matrix.shape[1],
+        "video_clusters": clustering.n_video_clusters,
+        "genre_clusters": int(clustering.genre_clusters.nunique()),
+    }
+
+
+STEP = Step(name="profiles", key="profiles", title="Genre-fit profiles and clustering (Langlois Figs. 2-3)", run=run)
