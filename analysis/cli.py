@@ -8,6 +8,7 @@ import time
 from dataclasses import fields
 from pathlib import Path
 
+from analysis import crowd_cli
 from analysis.cleaning import ExclusionRules
 from exportformat import ExportError
 
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     pref.add_argument("--seed", type=int, default=0)
     pref.add_argument("--out", type=Path)
     pref.add_argument("--quiet", action="store_true")
+    crowd_cli.add_commands(commands)
     return parser
 
 
@@ -334,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "handler"):
+            return args.handler(args)
         if args.command == "report":
             return run_report(args)
         if args.command == "simulate":

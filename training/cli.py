@@ -177,6 +177,7 @@ def cmd_train_preference(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir or default_cache_dir(),
         media_root=args.media_root,
         device=args.device,
+        labels=args.labels,
     )
     record = {"backbones": settings.to_dict()}
     if not fine_tune:
@@ -243,9 +244,17 @@ def cmd_table1(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir or default_cache_dir(),
         media_root=args.media_root,
         device=args.device,
+        labels=args.labels,
     )
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    table = run_table1(base, variants=args.variants, seeds=seeds, streams=streams, progress=not args.quiet)
+    table = run_table1(
+        base,
+        variants=args.variants,
+        seeds=seeds,
+        streams=streams,
+        progress=not args.quiet,
+        human_ceiling=args.human_ceiling,
+    )
     print(format_table1(table))
     return 0
 
@@ -443,6 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-dim", type=int, default=128)
     p.add_argument("--hidden-dim", type=int, default=128)
     p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument(
+        "--labels",
+        help="train on inferred labels with confidences (CSV of `python -m analysis truth`) instead of raw answers",
+    )
     _add_backbone_flags(p)
     _add_training_flags(p, epochs=60, patience=10, lr=1e-3)
     _add_fine_tune_flags(p)
@@ -488,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-dim", type=int, default=128)
     p.add_argument("--hidden-dim", type=int, default=128)
     p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--labels", help="train every run on inferred labels (CSV of `python -m analysis truth`)")
+    p.add_argument("--human-ceiling", help="JSON of `python -m analysis agreement --out DIR` (DIR/human_ceiling.json)")
     _add_backbone_flags(p, variant=False)
     group = p.add_argument_group("head training (frozen features)")
     group.add_argument("--epochs", type=int, default=60)

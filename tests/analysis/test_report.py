@@ -99,7 +99,7 @@ def test_ratings_only_export_skips_the_choice_sections_with_notes(tmp_path):
     config = SimulationConfig(videos=10, songs=6, genres=3, pref_subjects=0, afc_trials=0)
     write_simulation(simulate(config), tmp_path / "export")
     result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST))
-    assert set(result.skipped) == {"participants", "preference test", "bradley-terry"}
+    assert set(result.skipped) == {"participants", "preference test", "2AFC ceiling", "bradley-terry"}
     page = result.html.read_text()
     assert "Skipped: no preference-test trials" in page and "Skipped: no plain 2AFC trials" in page
 
@@ -211,20 +211,29 @@ BEFORE_THE_SPLIT = [
 
 def test_the_report_keeps_every_section_figure_and_table_it_had_before_the_split(full_report):
     result, out = full_report
+    # Steps added since the split (e.g. the 2AFC ceiling) are tested on their own.
+    before = {key for key, *_ in BEFORE_THE_SPLIT}
+    added = [s for s in result.sections if s.key not in before]
     shown = [
         (s.key, s.title, [f.removeprefix("figures/").removesuffix(".png") for f in s.figures], s.tables)
         for s in result.sections
+        if s.key in before
     ]
     expected = [
         (key, title, figs, [f"tables/{t}.csv" for t in tables]) for key, title, figs, tables in BEFORE_THE_SPLIT
     ]
     assert shown == expected
     page = result.html.read_text()
-    assert re.findall(r"<h2>(.*?)</h2>", page) == [title for _, title, _, _ in BEFORE_THE_SPLIT]
+    added_titles = {s.title for s in added}
+    headings = [h for h in re.findall(r"<h2>(.*?)</h2>", page) if h not in added_titles]
+    assert headings == [title for _, title, _, _ in BEFORE_THE_SPLIT]
     for _, _, figs, _ in BEFORE_THE_SPLIT:
         for name in figs:
             assert f'id="fig-{name}"' in page and (out / "figures" / f"{name}.png").exists()
-    assert {"genre_profiles"} | {t for *_, tables in BEFORE_THE_SPLIT for t in tables} == set(result.tables)
+    added_tables = {t.removeprefix("tables/").removesuffix(".csv") for s in added for t in s.tables}
+    assert {"genre_profiles"} | {t for *_, tables in BEFORE_THE_SPLIT for t in tables} == set(
+        result.tables
+    ) - added_tables
     assert (out / "tables" / "preference_per_subject.csv").exists()
     assert (out / "tables" / "bt_v2m_items_by_scene.csv").exists()
 
@@ -281,3 +290,18 @@ def test_a_registered_step_is_rendered_and_everything_it_reports_is_escaped(tmp_
 def test_report_options_refuse_values_the_steps_cannot_use(option, message):
     with pytest.raises(ValueError, match=message):
         ReportOptions(**option)
+
+
+def test_the_2afc_ceiling_section_shows_the_ceiling_next_to_the_machine(full_report):
+    result, out = full_report
+    [section] = [s for s in result.sections if s.key == "ceiling"]
+    assert section.title == "2AFC agreement and noise ceiling"
+    assert section.tables == ["tables/agreement.csv", "tables/ceiling_vs_models.csv"]
+    assert (out / "figures" / "ceiling_vs_models.png").read_bytes().startswith(b"\x89PNG")
+    comparison = pd.read_csv(out / "tables" / "ceiling_vs_models.csv")
+    assert set(comparison["model"]) == {"Machine"}
+    # A group nobody answered twice has no ceiling (NaN); the others lie between chance and 1.
+    assert comparison["ceiling"].dropna().between(0.5, 1).all() and comparison["accuracy"].between(0, 1).all()
+    assert comparison.set_index("group")["ceiling"].notna()["all"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert {row["group"] for row in summary["ceiling_vs_models"]} == set(comparison["group"])

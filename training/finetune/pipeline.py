@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from training import distributed
 from training.data.export import Export, read_export
 from training.data.items import preference_items
+from training.data.labels import inferred_items, read_inferred_labels
 from training.data.splits import Split, split_by_video
 from training.device import autocast, describe, threads
 from training.errors import TrainingInputError
@@ -256,6 +257,9 @@ def _fine_tune(config, *, streams, train_from, settings, context, resume, progre
         dropout=config.dropout,
     ).to(context.device)
     parts = {name: items.iloc[split.indices[name]] for name in split.indices}
+    if config.labels:
+        parts["train"] = inferred_items(parts["train"], read_inferred_labels(config.labels))
+        say(f"Training on {len(parts['train'])} inferred labels from {config.labels} (soft targets).")
     set_head_normalisation(model, parts["train"], source, audio, context=context, precision=settings.precision)
     datasets = {name: PreferenceInputs(part, source, audio) for name, part in parts.items()}
     metrics = MetricsLog(out / "metrics.csv", METRIC_COLUMNS) if context.is_main and not resume else None

@@ -174,7 +174,8 @@ def evaluate(
     clamped = probabilities.clamp(1e-7, 1 - 1e-7)
     loss = float(nn.functional.binary_cross_entropy(clamped, labels, reduction="mean")) if len(dataset) else math.nan
     predicted = torch.where(probabilities > 0.5, 1.0, torch.where(probabilities < 0.5, 0.0, -1.0))
-    return loss, int((predicted == labels).sum()), len(dataset), probabilities
+    # Soft (inferred) labels count as the side they favour; raw labels are 0/1 already.
+    return loss, int((predicted == (labels > 0.5).double()).sum()), len(dataset), probabilities
 
 
 def fit(

@@ -48,7 +48,8 @@ def evaluate(model: PreferenceNet, data: PreferenceTensors, *, chunk: int = 4096
         total_loss += float(nn.functional.binary_cross_entropy(probability, labels, reduction="sum"))
         # Ties (exactly 0.5) count as wrong: a constant model must not look better than chance.
         predicted = torch.where(probability > 0.5, 1.0, torch.where(probability < 0.5, 0.0, -1.0))
-        correct += int((predicted == labels).sum())
+        # Soft (inferred) labels count as the side they favour; raw labels are 0/1 already.
+        correct += int((predicted == (labels > 0.5).float()).sum())
     return Evaluation(loss=total_loss / max(len(data), 1), correct=correct, n=len(data))
 
 

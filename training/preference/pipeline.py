@@ -25,6 +25,7 @@ import torch
 from mvfit_common.files import atomic_write
 from training.data.export import read_export
 from training.data.items import preference_items
+from training.data.labels import inferred_items, read_inferred_labels
 from training.data.splits import Split, split_by_video
 from training.device import describe, resolve_device
 from training.errors import TrainingInputError
@@ -71,6 +72,7 @@ class PreferenceRunConfig:
     cache_dir: str = "data/feature-cache"
     media_root: str | None = None
     device: str = "auto"  # where the head trains (features are cached on the CPU side)
+    labels: str | None = None  # inferred-label CSV (python -m analysis truth): train on these, not raw answers
 
 
 def _features(config: PreferenceRunConfig, export, items: pd.DataFrame, streams: list[Stream], progress: bool):
@@ -112,6 +114,13 @@ def train_preference(
     store = _features(config, export, items, streams, progress)
     data = build_tensors(items, store)
     parts = {name: data.subset(split.indices[name]).to(device) for name in split.indices}
+    if config.labels:
+        train_items = inferred_items(items.iloc[split.indices["train"]], read_inferred_labels(config.labels))
+        log(
+            f"Training on {len(train_items)} inferred labels from {config.labels} (soft targets) instead of "
+            f"{len(split.indices['train'])} raw answers; validation and test stay raw single answers."
+        )
+        parts["train"] = build_tensors(train_items, store).to(device)
 
     model = PreferenceNet(
         PreferenceConfig(
@@ -158,6 +167,8 @@ def train_preference(
         "val_accuracy": scores["val"].accuracy,
         "val_loss": scores["val"].loss,
         "test": test.to_dict(),
+        "labels": config.labels or "raw answers",
+        "train_items": len(parts["train"]),
     }
     save_run(
         out,

@@ -118,8 +118,13 @@ def run_table1(
     streams: dict[str, list[Stream]],
     progress: bool = True,
     log=print,
+    human_ceiling: str | Path | None = None,
 ) -> Table1:
-    """Train (or read back) every variant x seed under ``base.out`` and compute the table."""
+    """Train (or read back) every variant x seed under ``base.out`` and compute the table.
+
+    ``human_ceiling``: a JSON file ``{"accuracy": …}`` (``python -m analysis agreement --out DIR`` writes
+    ``DIR/human_ceiling.json``); without it the export manifest's ``human_ceiling`` is used, if any.
+    """
     if len(seeds) < 2:
         raise TrainingInputError("table1 needs at least 2 seeds for a spread (the protocol asks for 5 or more).")
     if len(set(variants)) != len(variants) or not variants:
@@ -156,6 +161,11 @@ def run_table1(
         p_value = float(mcnemar(table, exact=True).pvalue) if only_first + only_second else 1.0
         paired.append(PairedTest(first, second, only_first, only_second, p_value))
     manifest = json.loads((Path(base.export) / "manifest.json").read_text(encoding="utf-8"))
+    if human_ceiling is not None:
+        try:
+            manifest = {"human_ceiling": json.loads(Path(human_ceiling).read_text(encoding="utf-8"))}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TrainingInputError(f"--human-ceiling {human_ceiling}: not a readable JSON file ({exc}).") from exc
     result = Table1(rows=rows, paired=paired, seeds=list(seeds), test_sizes=test_sizes, ceiling=_ceiling(manifest))
     write_json(out / "table1.json", result.to_dict())
     (out / "table1.txt").write_text(format_table1(result) + "\n", encoding="utf-8")

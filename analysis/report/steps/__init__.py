@@ -9,6 +9,7 @@ from __future__ import annotations
 from analysis.report.context import Step
 from analysis.report.steps import (
     bradley_terry,
+    ceiling,
     exclusions,
     mixed,
     participants,
@@ -29,6 +30,7 @@ STEPS: list[Step] = [
     reliability.STEP,
     profiles.STEP,
     preference.STEP,
+    ceiling.STEP,
     bradley_terry.STEP,
     simulation.STEP,
 ]

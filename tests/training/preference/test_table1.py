@@ -93,3 +93,24 @@ def test_one_seed_is_not_a_protocol(export, tmp_path):
 
     with pytest.raises(TrainingInputError, match="at least 2 seeds"):
         run_table1(base(export, tmp_path / "t", tmp_path / "c"), variants=["two-stream"], seeds=[0], streams=streams())
+
+
+def test_a_ceiling_file_from_the_agreement_analysis_is_printed_next_to_the_models(export, tmp_path):
+    config = base(export, tmp_path / "t1", tmp_path / "cache")
+    ceiling = tmp_path / "human_ceiling.json"
+    ceiling.write_text(json.dumps({"accuracy": 0.734, "low": 0.7, "high": 0.77, "method": "between-subject agreement"}))
+    table = run_table1(
+        config,
+        variants=["two-stream"],
+        seeds=[0, 1],
+        streams=streams(),
+        progress=False,
+        log=lambda *_: None,
+        human_ceiling=ceiling,
+    )
+    assert "Human ceiling (between-subject agreement) 73.4 %" in format_table1(table)
+    ceiling.write_text("{not json")
+    from training.errors import TrainingInputError
+
+    with pytest.raises(TrainingInputError, match="not a readable JSON"):
+        run_table1(config, variants=["two-stream"], seeds=[0, 1], streams=streams(), human_ceiling=ceiling)
