@@ -16,7 +16,7 @@ from mvfit_common.files import atomic_write
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     from analysis.agreement import DEFAULT_GROUPS, ITEM_KEY
-    from analysis.cli import add_rule_arguments
+    from analysis.cli_rules import add_rule_arguments
     from analysis.truth import METHODS, RATING_MODES
 
     agree = commands.add_parser(
@@ -52,7 +52,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def _tables(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     from analysis.cleaning import clean
-    from analysis.cli import rules_from
+    from analysis.cli_rules import rules_from
     from exportformat import read_export
 
     export = read_export(args.export_dir, file_format=args.file_format)
