@@ -1,8 +1,8 @@
 """The worker API's fast answer path must behave exactly like the general ORM path.
 
-``record_answer(session_token=...)`` (what the worker API calls) stores the common case with
-hand-written SQL and hands every other case to the general path that ``record_answer(participant=...)``
-always takes. Two identical studies receive the same random stream of answers -- fresh and replayed
+``fastpath.record_answer_fast(session_token=...)`` (what the worker API calls) stores the common case
+with hand-written SQL and hands every other case to the general path that ``answers.record_answer``
+(by participant) always takes. Two identical studies receive the same random stream of answers -- fresh and replayed
 keys, stale assignment handles, bad positions and values, missing, forged or misdirected presentation
 tokens, answers after a timeout released the assignment -- one through each entry; receipts, refusals, stored rows and assignment state must match.
 """
@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from annotation.models import Pairing
 from experiments.answer_input import presentation_token
 from experiments.models import Assignment, Response
-from experiments.services import answers
 from experiments.services.allocation import allocate_assignment, release_abandoned_assignments
 from experiments.services.answers import AnswerInput, AnswerRejected, assignment_ref, record_answer
+from experiments.services.fastpath import record_answer_fast, record_common_case
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from tests.factories.experiments import make_experiment, make_library
@@ -157,8 +157,11 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
                     presentation=token,
                     **answer,
                 )
-                entry = {"session_token": participant.token} if who == "token" else {"participant": participant}
-                results.append(outcome(functools.partial(record_answer, answer=submitted, now=clock, **entry)))
+                if who == "token":
+                    call = functools.partial(record_answer_fast, session_token=participant.token)
+                else:
+                    call = functools.partial(record_answer, participant=participant)
+                results.append(outcome(functools.partial(call, answer=submitted, now=clock)))
             assert results[0] == results[1], step
         assert stored_rows(fast) == stored_rows(general)
         assert assignment_state(fast) == assignment_state(general)
@@ -171,7 +174,7 @@ def test_the_fast_path_stores_a_complete_row_and_counts_it(twin_studies):
     assignment = allocate_assignment(participant=fast)
     value = {"chosen_side": "right"} if kind == "afc" else {"rating": 6}
     presented = timezone.now() - timedelta(seconds=5)
-    receipt = record_answer(
+    receipt = record_answer_fast(
         session_token=fast.token,
         answer=AnswerInput(
             idempotency_key="k" * 32,
@@ -215,7 +218,7 @@ def test_the_common_case_takes_the_fast_path_and_the_rest_falls_through(twin_stu
             idempotency_key=key, assignment_ref=ref or assignment_ref(assignment), position=position, **value
         )
         with transaction.atomic():
-            return answers._record_common_case(
+            return record_common_case(
                 answer=answer,
                 presented=presented or (assignment.pk, position),
                 session_token=fast.token,
