@@ -36,7 +36,10 @@ N_TRIALS = 4  # real trials per assignment (a catch trial may come on top)
 
 action = st.fixed_dictionaries(
     {
-        "position": st.sampled_from([0, 1, 2, 3, 4, 4, 5, -1]),
+        # An honest step answers the next unanswered trial as the runner would (and so streams complete
+        # assignments); the others draw each field, mostly wrong.
+        "honest": st.booleans(),
+        "position": st.sampled_from(["next"] * 3 + [0, 1, 2, 3, 4, 4, 5, -1]),
         "value": st.sampled_from([1, 4, 7, 0, 8, None, "left", "right"]),
         "key": st.sampled_from(["fresh", "fresh", "fresh", "reuse"]),
         "stale_ref": st.sampled_from([False] * 5 + [True]),
@@ -87,6 +90,11 @@ def twin_studies(request, tmp_path, django_capture_on_commit_callbacks):
     return request.param, participants
 
 
+def first_unanswered(assignment):
+    answered = set(Response.objects.filter(assignment=assignment).values_list("trial__position", flat=True))
+    return min(set(range(assignment.n_trials)) - answered, default=assignment.n_trials)
+
+
 def outcome(call):
     try:
         receipt = call()
@@ -118,7 +126,7 @@ def assignment_state(participant):
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(actions=st.lists(action, min_size=1, max_size=12))
+@given(actions=st.lists(action, min_size=1, max_size=16))
 def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actions):
     kind, (fast, general) = twin_studies
     with transaction.atomic():
@@ -130,6 +138,9 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
             if step["release_first"]:
                 clock += timedelta(hours=2)
                 release_abandoned_assignments(now=clock)
+            if step["honest"]:
+                step = step | {"position": "next", "value": "left" if kind == "afc" else 4, "key": "fresh"}
+                step |= {"stale_ref": False, "presentation": "served"}
             value = step["value"]
             if kind == "afc":
                 answer = {"chosen_side": value} if isinstance(value, str) else {"rating": value}
@@ -144,13 +155,14 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
                 (general, "g", "participant", *reversed(currents)),
             ):
                 ref = "0" * 20 if step["stale_ref"] else assignment_ref(current)
+                position = first_unanswered(current) if step["position"] == "next" else step["position"]
                 token = presentation_for(
-                    step["presentation"], assignment=current, other_assignment=other, position=step["position"]
+                    step["presentation"], assignment=current, other_assignment=other, position=position
                 )
                 submitted = AnswerInput(
                     idempotency_key=f"{prefix}{key}",
                     assignment_ref=ref,
-                    position=step["position"],
+                    position=position,
                     rt_ms=900,
                     play_count=2,
                     events=step["events"],
