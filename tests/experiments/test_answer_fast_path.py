@@ -14,7 +14,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -186,21 +187,24 @@ def test_the_fast_path_stores_a_complete_row_and_counts_it(twin_studies):
     assignment = allocate_assignment(participant=fast)
     value = {"chosen_side": "right"} if kind == "afc" else {"rating": 6}
     presented = timezone.now() - timedelta(seconds=5)
-    receipt = record_answer_fast(
-        session_token=fast.token,
-        answer=AnswerInput(
-            idempotency_key="k" * 32,
-            assignment_ref=assignment_ref(assignment),
-            position=0,
-            rt_ms=1234,
-            play_count=3,
-            presented_at=presented,
-            answered_at=presented + timedelta(seconds=4),
-            events=[{"type": "error", "code": 4}],
-            presentation=presentation_token(assignment_id=assignment.pk, position=0),
-            **value,
-        ),
-    )
+    with CaptureQueriesContext(connection) as queries:
+        receipt = record_answer_fast(
+            session_token=fast.token,
+            answer=AnswerInput(
+                idempotency_key="k" * 32,
+                assignment_ref=assignment_ref(assignment),
+                position=0,
+                rt_ms=1234,
+                play_count=3,
+                presented_at=presented,
+                answered_at=presented + timedelta(seconds=4),
+                events=[{"type": "error", "code": 4}],
+                presentation=presentation_token(assignment_id=assignment.pk, position=0),
+                **value,
+            ),
+        )
+    # The hot cursor's statements bypass Django's query log: an ORM query would mean the general path ran.
+    assert [q["sql"].split()[0] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]] == []
     assert receipt.as_json() == {
         "key": "k" * 32,
         "position": 0,
