@@ -1,20 +1,20 @@
 from django.contrib import admin, messages
 
 from .models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, Video, VideoClip
-from .services import rendering
+from .services import scheduling
 
 
 @admin.action(description="Prepare selected (cut + encode once)")
 def prepare_selected(modeladmin, request, queryset):
     ids = list(queryset.values_list("pk", flat=True))
     kind = "clip_ids" if queryset.model is VideoClip else "excerpt_ids"
-    count = rendering.schedule_preparation(**{kind: ids})
+    count = scheduling.schedule_preparation(**{kind: ids})
     modeladmin.message_user(request, f"Scheduled preparation of {count} item(s).", messages.SUCCESS)
 
 
 @admin.action(description="Render selected pairings")
 def render_selected(modeladmin, request, queryset):
-    count = rendering.schedule_render(pairing_ids=queryset.values_list("pk", flat=True))
+    count = scheduling.schedule_render(pairing_ids=queryset.values_list("pk", flat=True))
     modeladmin.message_user(request, f"Scheduled rendering of {count} pairing(s).", messages.SUCCESS)
 
 

@@ -26,7 +26,7 @@ from annotation.links import validate_http_url
 from annotation.manifests import ManifestError
 from annotation.media import MediaKind
 from annotation.models import ImportBatch, ImportItem
-from annotation.services import imports
+from annotation.services import imports, scheduling
 from annotation.uploads import guard_upload
 
 KIND_CHOICES = [k.value for k in MediaKind]
@@ -127,7 +127,7 @@ class ImportBatches(generics.ListAPIView):
             else {}
         )
         try:
-            batch = imports.queue_batch(
+            batch = scheduling.queue_import_batch(
                 source=data["source"], location=Path(data["path"]), user=request.user, options=options
             )
         except (ManifestError, NotADirectoryError, PathNotAllowed) as exc:

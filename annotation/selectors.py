@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from annotation.models import ImportBatch, MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
+from annotation.models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
 
 
 def state_counts(queryset: QuerySet) -> dict[str, int]:
@@ -31,9 +31,10 @@ def preparation_progress(*, clip_ids: Iterable[int], excerpt_ids: Iterable[int])
 
 
 def library_summary() -> dict[str, int | dict[str, int]]:
+    videos = Video.objects.aggregate(n=Count("pk"), music=Count("pk", filter=Q(soundtrack__isnull=False)))
     return {
-        "videos": Video.objects.count(),
-        "music_videos": Video.objects.filter(soundtrack__isnull=False).count(),
+        "videos": videos["n"],
+        "music_videos": videos["music"],
         "tracks": MusicTrack.objects.filter(source_video__isnull=True).count(),
         "clips": state_counts(VideoClip.objects.all()),
         "excerpts": state_counts(MusicExcerpt.objects.all()),
@@ -54,6 +55,11 @@ def unprepared_for(pairings: QuerySet) -> tuple[list[int], list[int]]:
         .values_list("pk", flat=True)
     )
     return list(clip_ids), list(excerpt_ids)
+
+
+def failed_pairings(*, pairing_ids: Iterable[int], limit: int = 10) -> QuerySet:
+    """The first ``limit`` failed pairings among ``pairing_ids`` (with their error)."""
+    return Pairing.objects.filter(pk__in=list(pairing_ids), state=RenderState.FAILED).order_by("pk")[:limit]
 
 
 def pairings_for_browsing(*, state: str | None = None) -> QuerySet:
@@ -78,3 +84,9 @@ def credited_assets() -> dict[str, QuerySet]:
 
 def import_batches() -> QuerySet:
     return ImportBatch.objects.all().prefetch_related("items")
+
+
+def import_problems(*, batch: ImportBatch, with_duplicates: bool = False) -> QuerySet:
+    """The files of ``batch`` that were rejected (and, with ``with_duplicates``, found to be duplicates)."""
+    outcomes = [ImportItem.Outcome.REJECTED, *([ImportItem.Outcome.DUPLICATE] if with_duplicates else [])]
+    return batch.items.filter(outcome__in=outcomes).order_by("pk")

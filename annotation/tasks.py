@@ -1,9 +1,13 @@
-"""Celery tasks: thin wrappers that take primary keys and call the services.
+"""Celery tasks: thin wrappers that take primary keys and call the work modules.
+
+This module imports only the work (``annotation.services.rendering``, ``annotation.services.imports``);
+what queues these tasks (``annotation.services.scheduling``) imports this module, never the other way
+round, and the beat task that re-queues lost renders lives in ``annotation.periodic`` for that reason.
 
 Delivery guarantees come from settings (``acks_late`` + ``reject_on_worker_lost``): a worker killed
 mid-task leaves its message unacknowledged, and because the services are idempotent any second run
 finishes the job. Render tasks also keep a heartbeat on the rows they work on, so the beat task
-:func:`requeue_stale_renders_task` re-queues a dead worker's renders within a minute or two instead of
+``annotation.periodic.requeue_stale_renders_task`` re-queues a dead worker's renders within a minute or two instead of
 waiting for the broker's visibility timeout (see ``annotation.services.rendering``).
 
 Only transient errors are retried, with Celery's own options (``autoretry_for`` names
@@ -123,16 +127,18 @@ def render_pairings_task(self, pairing_ids: list[int]) -> dict:
     return {"rendered": len(outcome.rendered), "skipped": len(outcome.skipped), "failed": len(outcome.failed)}
 
 
-@shared_task
-def requeue_stale_renders_task() -> dict:
-    """Periodic (celery beat): re-queue renders whose worker died (their heartbeat went stale)."""
-    outcome = rendering.requeue_stale_renders()
-    return {"pairings": outcome.pairings, "clips": outcome.clips, "excerpts": outcome.excerpts}
-
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
-def run_import_batch_task(self, batch_id: int) -> None:
-    # Resumable: files that already have an outcome in this batch are skipped on redelivery.
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),  # the database was briefly unavailable
+    max_retries=MAX_RETRIES,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+)
+def run_import_batch_task(batch_id: int) -> None:
+    """Import a folder or manifest batch. Resumable: files that already have an outcome are skipped on a
+    retry or redelivery, so a retry after a database blip finishes the batch instead of starting over."""
     imports.run_batch(batch_id=batch_id)
 
 

@@ -129,6 +129,7 @@ class ItemAdmin(ReadOnlyAdmin):
         "second_kind",
         "completed_count",
     ]
+    list_select_related = ["experiment", "pairing"]  # nullable: the admin's default join skips it
     list_filter = ["experiment", "direction", "condition"]
 
 
@@ -210,5 +211,6 @@ class ResponseAdmin(ReadOnlyAdmin):
 @admin.register(InviteLink)
 class InviteLinkAdmin(ReadOnlyAdmin):
     list_display = ["experiment", "note", "created_at", "used_at", "participant"]
+    list_select_related = ["experiment", "participant"]
     list_filter = ["experiment"]
     exclude = ["nonce"]

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from experiments.views import staff, worker
+from experiments.views import questionnaire, screening, staff, worker
 
 app_name = "experiments"
 
@@ -8,6 +8,9 @@ worker_patterns = [
     path("", worker.worker_page, name="worker"),
     path("consent", worker.consent, name="consent"),
     path("audio-check", worker.audio_check, name="audio_check"),
+    path("headphones", screening.headphone_page, name="headphones"),
+    path("headphones/answer", screening.headphone_answer, name="headphone_answer"),
+    path("questionnaire", questionnaire.questionnaire_page, name="questionnaire"),
     path("begin", worker.begin, name="begin"),
     path("api/state", worker.api_state, name="api_state"),
     path("api/trials/<int:position>", worker.api_trial, name="api_trial"),
@@ -21,6 +24,8 @@ urlpatterns = [
     path("w/mturk/<slug:slug>/", worker.legacy_mturk_entry, name="mturk_entry"),
     path("w/m/<str:signed>", worker.media, name="media"),
     path("w/a/<str:signed>", worker.audio_check_sound, name="audio_check_sound"),
+    path("w/h/<str:signed>", screening.headphone_sound, name="headphone_sound"),
+    path("w/hc/<str:signed>", screening.headphone_calibration, name="headphone_calibration"),
     path("w/s/<str:token>/", include(worker_patterns)),
     # Experimenter side (staff only).
     path("experiments/", staff.experiment_list, name="staff_list"),

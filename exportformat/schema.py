@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 FORMAT_NAME = "mvfit-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUPPORTED_VERSIONS = frozenset(range(1, FORMAT_VERSION + 1))
 
 TYPES = ("str", "int", "float", "bool", "timestamp")
@@ -382,7 +382,177 @@ STIMULI = Table(
     unique=("item_kind", "item_id"),
 )
 
-TABLES: dict[str, Table] = {table.name: table for table in (RATINGS, CHOICES, STIMULI)}
+ENTRY_CHANNELS = ("mturk", "link", "panel", "prolific")
+SCREEN_OUTCOMES = ("none", "passed", "failed", "incomplete")
+SCREENED_OUT_REASONS = ("sound_check", "headphones")
+DEVICE_CLASSES = ("desktop", "mobile", "tablet", "unknown")
+BROWSER_FAMILIES = ("Chrome", "Edge", "Firefox", "Safari", "Opera", "Samsung Internet", "Other", "unknown")
+HEADPHONE_TESTS = ("antiphase", "huggins")
+_PARTICIPANT = Column(
+    "participant_id", "int", "the participant (one entry into one experiment; a worker may enter twice)", minimum=0
+)
+
+
+def _screen_failed_has_reason(frame: Any) -> Any:
+    return (frame["headphone_screen"] != "failed") | (frame["screened_out_reason"] == "headphones")
+
+
+PARTICIPANTS = Table(
+    "participants",
+    meaning="one row per participant of the exported experiments, whether they finished or not",
+    columns=[
+        _EXPERIMENT,
+        _PARTICIPANT,
+        _WORKER,
+        Column(
+            "entry_channel",
+            "str",
+            "how they entered: `mturk` (a HIT), `link` (a single-use invite link), `panel` (a panel link) or `prolific`",
+            allowed=ENTRY_CHANNELS,
+        ),
+        Column("entered_at", "timestamp", "when they first opened the study"),
+        Column("consented_at", "timestamp", "when they agreed to take part (empty: they did not)", nullable=True),
+        Column("sound_check_attempts", "int", "sound-check attempts answered", minimum=0),
+        Column("sound_check_passed", "bool", "whether they passed the sound check"),
+        Column(
+            "headphone_screen",
+            "str",
+            "the headphone screen's outcome (`none`: the experiment has none; `incomplete`: not finished)",
+            allowed=SCREEN_OUTCOMES,
+        ),
+        Column("headphone_trials", "int", "headphone-screen trials answered (all tests)", minimum=0),
+        Column("headphone_correct", "int", "of them answered correctly", minimum=0),
+        Column(
+            "screened_out_reason",
+            "str",
+            "the check that ended their session, empty when none did",
+            nullable=True,
+            allowed=SCREENED_OUT_REASONS,
+        ),
+        Column(
+            "device_class",
+            "str",
+            "from the browser's user agent (the raw string is not exported)",
+            allowed=DEVICE_CLASSES,
+        ),
+        Column("browser_family", "str", "from the browser's user agent", allowed=BROWSER_FAMILIES),
+        Column("assignments_completed", "int", "bundles of trials they completed", minimum=0),
+        Column("answers", "int", "answers stored (all their assignments)", minimum=0),
+        Column("completed_at", "timestamp", "when they completed their last assignment", nullable=True),
+        Column(
+            "total_time_s",
+            "float",
+            "from entering to completing their last assignment, seconds (empty: never completed)",
+            nullable=True,
+            minimum=0,
+        ),
+        Column("playback_errors", "int", "media playback errors reported by the runner with their answers", minimum=0),
+        Column("playback_stalls", "int", "`stalled` and `waiting` events reported with their answers", minimum=0),
+        Column(
+            "focus_changes",
+            "int",
+            "times the page was hidden during a trial (another tab or window, a locked phone)",
+            minimum=0,
+        ),
+        Column(
+            "active_time_s",
+            "float",
+            "time spent on trials: the sum over their answers of answered_at minus presented_at (client clocks), seconds",
+            nullable=True,
+            minimum=0,
+        ),
+        Column("questionnaire_submitted", "bool", "whether they submitted the questionnaire"),
+        Column(
+            "gold_msi_training",
+            "int",
+            "Gold-MSI Musical Training score (Müllensiefen et al., 2014), when the block was asked and answered",
+            nullable=True,
+            minimum=7,
+            maximum=49,
+        ),
+    ],
+    unique=("participant_id",),
+    rules=(
+        RowRule(
+            "failed_screen_has_reason",
+            "a participant who failed the headphone screen was screened out for it",
+            ("headphone_screen", "screened_out_reason"),
+            _screen_failed_has_reason,
+            since=2,
+        ),
+    ),
+    since=2,
+)
+
+QUESTIONNAIRE = Table(
+    "questionnaire",
+    meaning="one row per questionnaire answer (long format; a skipped optional item has no row)",
+    columns=[
+        _EXPERIMENT,
+        _PARTICIPANT,
+        _WORKER,
+        Column("item", "str", "the item's key (ready-made blocks: docs/experiments.md#questionnaire)"),
+        Column("block", "str", "the ready-made block the item belongs to, or `custom`"),
+        Column("value", "str", "the answer as given (choices: the option's text; numbers as digits)"),
+        Column("submitted_at", "timestamp", "when the questionnaire was submitted"),
+    ],
+    unique=("participant_id", "item"),
+    since=2,
+)
+
+HEADPHONE_TRIALS = Table(
+    "headphone_trials",
+    meaning="one row per answered headphone-screen trial",
+    columns=[
+        _EXPERIMENT,
+        _PARTICIPANT,
+        _WORKER,
+        Column(
+            "test",
+            "str",
+            "antiphase (Woods et al., 2017) or Huggins pitch (Milne et al., 2021)",
+            allowed=HEADPHONE_TESTS,
+        ),
+        Column("number", "int", "1 for the first trial of this test", minimum=1),
+        Column("expected", "int", "the interval that was right", minimum=1, maximum=3),
+        Column("answer", "int", "the interval the participant chose", minimum=1, maximum=3),
+        Column("correct", "bool", "answer == expected"),
+        Column("answered_at", "timestamp", "when it was answered (server time)"),
+    ],
+    unique=("participant_id", "test", "number"),
+    since=2,
+)
+
+TRIAL_EVENTS = Table(
+    "trial_events",
+    meaning="one row per event the runner recorded during a stored answer's trial (playback, page visibility)",
+    columns=[
+        _EXPERIMENT,
+        _PARTICIPANT,
+        _WORKER,
+        _ASSIGNMENT,
+        _TRIAL,
+        Column("seq", "int", "order of the event within its trial, from 0", minimum=0),
+        Column(
+            "type",
+            "str",
+            "`play`, `replay`, `pause`, `ended`, `stalled`, `waiting`, `error`, `play_rejected`, `hidden`, "
+            "`visible`, `blur`, `focus`, or `truncated` (the runner keeps at most 60 events per trial; "
+            "`detail` then says how many were dropped)",
+        ),
+        Column("slot", "str", "the medium it concerns: `main`, `left`, `right` (empty for page events)", nullable=True),
+        Column("t_ms", "int", "client milliseconds since the trial was shown", nullable=True),
+        Column("media_time_s", "float", "the medium's playback position at the event, seconds", nullable=True),
+        Column("detail", "str", "any other fields of the event, as JSON (e.g. a playback error's code)", nullable=True),
+    ],
+    unique=("assignment_id", "trial_index", "seq"),
+    since=2,
+)
+
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (RATINGS, CHOICES, STIMULI, PARTICIPANTS, QUESTIONNAIRE, HEADPHONE_TRIALS, TRIAL_EVENTS)
+}
 
 
 # ---------------------------------------------------------------------------------------------- manifest

@@ -110,17 +110,22 @@ class MTurkRequestError(MTurkError):
     """MTurk refused the request (bad parameters, insufficient funds, wrong state...): nothing happened."""
 
 
-class MTurkThrottled(MTurkError):
+class MTurkTransientError(MTurkError):
+    """Worth trying again later: throttling, a failure inside MTurk, or no answer at all (botocore's
+    throttling and connection errors end up here). Celery tasks retry exactly these (``autoretry_for``)."""
+
+
+class MTurkThrottled(MTurkTransientError):
     """Still throttled after every retry: nothing happened, try again later."""
 
 
-class MTurkServiceError(MTurkError):
+class MTurkServiceError(MTurkTransientError):
     """MTurk failed internally; it may or may not have performed the operation."""
 
     outcome_unknown = True
 
 
-class MTurkUnavailable(MTurkError):
+class MTurkUnavailable(MTurkTransientError):
     """No answer (connection error, timeout): the operation may or may not have happened."""
 
     outcome_unknown = True

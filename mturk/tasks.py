@@ -1,4 +1,9 @@
-"""Celery tasks: thin wrappers around services, taking primary keys, safe to run twice."""
+"""Celery tasks: thin wrappers around the work modules, taking ids, safe to run twice.
+
+Transient MTurk failures (throttling, a fault inside MTurk, no answer: :class:`MTurkTransientError`)
+are retried by Celery itself with exponential backoff and jitter; a refusal is final and recorded on
+its row. Tasks are enqueued only by ``services.scheduling`` (after commit) and by the beat schedule.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import logging
 
 from celery import shared_task
 
-from mturk.client import MTurkError, MTurkThrottled
+from mturk.client import MTurkRequestError, MTurkTransientError
 from mturk.models import QualificationGrant
 from mturk.services import reconciliation
 from mturk.services.audit import open_mturk
@@ -14,9 +19,17 @@ from mturk.services.qualifications import grant_exclusion, resend_pending_grants
 
 logger = logging.getLogger(__name__)
 
+RETRY = {
+    "autoretry_for": (MTurkTransientError,),
+    "retry_backoff": 30,  # seconds before the first retry, doubling each time
+    "retry_backoff_max": 30 * 60,
+    "retry_jitter": True,
+    "max_retries": 6,
+}
 
-@shared_task(bind=True, max_retries=6)
-def grant_exclusion_qualification(self, grant_pk: int) -> str:
+
+@shared_task(**RETRY)
+def grant_exclusion_qualification(grant_pk: int) -> str:
     grant = QualificationGrant.objects.select_related("exclusion").get(pk=grant_pk)
     if grant.state == QualificationGrant.State.GRANTED:
         return grant.state
@@ -24,17 +37,15 @@ def grant_exclusion_qualification(self, grant_pk: int) -> str:
     mturk = open_mturk(mode=grant.exclusion.mode, confirm_live=True, actor="celery: grant qualification")
     try:
         grant_exclusion(grant=grant, mturk=mturk)
-    except MTurkError as exc:
-        if exc.outcome_unknown or isinstance(exc, MTurkThrottled):
-            raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+    except MTurkRequestError as exc:
         logger.warning("MTurk refused exclusion grant %s: %s", grant_pk, exc)  # recorded on the row
         return QualificationGrant.State.FAILED
     return QualificationGrant.State.GRANTED
 
 
-@shared_task
+@shared_task(**RETRY)
 def sync_published_batches() -> dict:
-    """Beat task: refresh HITs and assignments of every published batch, then reconcile."""
+    """Beat task: refresh HITs and assignments of every published batch, then reconcile (idempotent)."""
     summary = {}
     for mode in reconciliation.modes_to_sync():
         mturk = open_mturk(mode=mode, confirm_live=True, actor="celery beat: sync")

@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from experiments.models import Experiment
+from mturk.selectors import experiment_for_entry
 from mturk.services.entry import EntryRefused, MTurkVisit, check_preview, enter_from_hit
 from webapp import csp
 
@@ -29,7 +29,7 @@ def _headers(response: HttpResponse) -> HttpResponse:
 @xframe_options_exempt
 @never_cache
 def entry(request: HttpRequest, slug: str) -> HttpResponse:
-    experiment = get_object_or_404(Experiment, slug=slug)
+    experiment = experiment_for_entry(slug=slug)
     visit = MTurkVisit.from_query(request.GET)
     try:
         if visit.is_preview:

@@ -24,14 +24,8 @@ import os
 import sys
 from pathlib import Path
 
+from training.cli_support import default_cache_dir, recorded_streams
 from training.errors import TrainingInputError
-
-DEFAULT_CACHE = "feature-cache"
-
-
-def _default_cache_dir() -> str:
-    # The platform's data directory when configured (same env var as webapp/settings.py), else ./data.
-    return str(Path(os.environ.get("MVFIT_DATA_DIR", "data")) / DEFAULT_CACHE)
 
 
 def _add_device_flags(parser: argparse.ArgumentParser) -> None:
@@ -180,7 +174,7 @@ def cmd_train_preference(args: argparse.Namespace) -> int:
         lr=args.lr,
         weight_decay=1e-4 if args.weight_decay is None else args.weight_decay,
         threads=args.threads,
-        cache_dir=args.cache_dir or _default_cache_dir(),
+        cache_dir=args.cache_dir or default_cache_dir(),
         media_root=args.media_root,
         device=args.device,
     )
@@ -246,7 +240,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
         lr=args.lr,
         weight_decay=1e-4 if args.weight_decay is None else args.weight_decay,
         threads=args.threads,
-        cache_dir=args.cache_dir or _default_cache_dir(),
+        cache_dir=args.cache_dir or default_cache_dir(),
         media_root=args.media_root,
         device=args.device,
     )
@@ -280,7 +274,7 @@ def cmd_extract_features(args: argparse.Namespace) -> int:
     else:
         index, count = 0, 1
     settings = _backbone_settings(args)
-    cache_dir = args.cache_dir or _default_cache_dir()
+    cache_dir = args.cache_dir or default_cache_dir()
     export = read_export(args.export)
     jobs = plan_jobs(
         export,
@@ -338,37 +332,13 @@ def cmd_weights_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recorded_streams(payload: dict, args: argparse.Namespace):
-    """Rebuild the extractors a run was trained with (weights paths may be overridden if files moved)."""
-    from training.features.extractors import BackboneSettings, build_streams
-
-    recorded = dict(payload["config"].get("backbones") or {})
-    if not recorded:
-        raise TrainingInputError("this run does not record its backbone settings (written by an older version).")
-    variant = payload["config"]["run"]["variant"]
-    if variant == "i3d" and any(s["name"] == "rgb" for s in payload["config"]["streams"]):
-        variant = "rgb-i3d"  # runs from before the seed's flow-only I3D variant existed
-    for key, flag in (
-        ("resnet50", "resnet50_weights"),
-        ("i3d_flow", "i3d_flow_weights"),
-        ("vggish", "vggish_weights"),
-        ("vggish_pca", "vggish_pca_weights"),
-    ):
-        if getattr(args, flag, None):
-            recorded[key] = getattr(args, flag)
-    for key in ("device", "precision"):
-        if getattr(args, key, None):
-            recorded[key] = getattr(args, key)
-    return build_streams(variant, BackboneSettings.from_dict(recorded))
-
-
 def cmd_evaluate_preference(args: argparse.Namespace) -> int:
     from training.preference.pipeline import evaluate_run, format_table, read_payload
 
     rows = []
     for run in args.run:
         payload = read_payload(run)
-        streams = _recorded_streams(payload, args)
+        streams = recorded_streams(payload, args)
         rows.append(evaluate_run(run, streams=streams, progress=not args.quiet))
     print(format_table(rows))
     return 0
@@ -404,7 +374,7 @@ def cmd_train_retrieval(args: argparse.Namespace) -> int:
         lr=args.lr,
         weight_decay=0.0 if args.weight_decay is None else args.weight_decay,
         threads=args.threads,
-        cache_dir=args.cache_dir or _default_cache_dir(),
+        cache_dir=args.cache_dir or default_cache_dir(),
         media_root=args.media_root,
     )
     if config.video_layers[-1] != config.music_layers[-1]:
@@ -417,7 +387,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
     from training.retrieval.pipeline import load_retrieval_run, write_rankings
 
     payload, _ = load_retrieval_run(args.run)
-    streams = _recorded_streams(payload, args)
+    streams = recorded_streams(payload, args)
     rows = write_rankings(
         args.run,
         args.out,

@@ -1,7 +1,7 @@
 """Worker secrets never reach a log line or an error report: one set of rules, applied everywhere.
 
-A worker's session token (``/w/s/<token>/…``), an invite (``/w/invite/<token>/``, ``/w/i/<token>/``), a
-media and sound-check tokens (``/w/m/<token>``, ``/w/a/<token>``) and MTurk's ``workerId`` / ``assignmentId`` query parameters are as good as
+A worker's session token (``/w/s/<token>/…``), an invite (``/w/invite/<token>/``, ``/w/i/<token>/``),
+media, sound-check and headphone-screen tokens (``/w/m/<token>``, ``/w/a/<token>``, ``/w/h/<token>``, ``/w/hc/<token>``) and MTurk's ``workerId`` / ``assignmentId`` query parameters are as good as
 the worker's identity or session: whoever reads them can answer in the worker's name. They reach logs
 through gunicorn's access log (the request line, the referrer), Django's ``django.request`` and
 ``django.server`` warnings ("Not Found: /w/s/<token>/…") and error reports (URL, ``request.META``, local
@@ -23,11 +23,11 @@ from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 from gunicorn import glogging
 
 REDACTED = "[redacted]"
-SECRET_PARAMETERS = ("workerId", "assignmentId")  # MTurk's, in the query string of the entry page
+SECRET_PARAMETERS = ("workerId", "assignmentId", "pid")  # MTurk's and the panel links' default, in entry URLs
 _SLASH = r"(?:/|%2F)"
 # A path segment after a worker prefix (raw or percent-encoded slashes), or the value of an MTurk parameter.
 _SECRETS = re.compile(
-    rf"(?P<keep>{_SLASH}w{_SLASH}(?:s|i|invite|m|a){_SLASH})[^/?#&\s\"'<>%]+(?:%(?!2F)[^/?#&\s\"'<>%]*)*"
+    rf"(?P<keep>{_SLASH}w{_SLASH}(?:s|i|invite|m|a|h|hc){_SLASH})[^/?#&\s\"'<>%]+(?:%(?!2F)[^/?#&\s\"'<>%]*)*"
     rf"|(?P<param>\b(?:{'|'.join(SECRET_PARAMETERS)})(?:=|%3D))[^&#;\s\"'<>]+",
     re.IGNORECASE,
 )

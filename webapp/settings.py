@@ -67,11 +67,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from this site (no CDN)
     "axes",
     "annotation",
-    # mturk before experiments: its template extends the worker completion page with the MTurk submit form.
+    # recruitment, then mturk, before experiments: their templates extend the worker completion page (the
+    # panel's return link, the MTurk submit form), each extending the next one of the same name.
+    "recruitment",
     "mturk",
     "experiments",
+    "webapp",  # the API documentation page's template and static files
 ]
 
 MIDDLEWARE = [
@@ -278,7 +283,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["annotation-requeue-stale-renders"] = {
-    "task": "annotation.tasks.requeue_stale_renders_task",
+    "task": "annotation.periodic.requeue_stale_renders_task",
     "schedule": MVFIT_RENDER_REAP_EVERY_S,
 }
 CELERY_BEAT_SCHEDULE["experiments-release-abandoned"] = {
@@ -302,6 +307,15 @@ CELERY_BEAT_SCHEDULE["mturk-sync"] = {
     "schedule": env.int("MTURK_SYNC_INTERVAL_S", default=600),
 }
 
+# Where a Prolific participant returns to (with ?cc=<completion code>): Prolific's documented completion URL.
+PROLIFIC_COMPLETION_URL = env("PROLIFIC_COMPLETION_URL", default="https://app.prolific.com/submissions/complete")
+# Fair pay (docs/recruitment.md): the hourly floor the effective rate is checked against, and whether a rate
+# below it blocks publishing (else it warns).
+MVFIT_PAY_FLOOR_CENTS_PER_HOUR = env.int("MVFIT_PAY_FLOOR_CENTS_PER_HOUR", default=1200)
+MVFIT_PAY_FLOOR_BLOCKS = env.bool("MVFIT_PAY_FLOOR_BLOCKS", default=False)
+# Prolific's service fee on rewards, for the spending-cap check before publishing (their published rate).
+PROLIFIC_FEE_RATE = env.float("PROLIFIC_FEE_RATE", default=0.333)
+
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -311,6 +325,26 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# OpenAPI 3 schema of the experimenter API (drf-spectacular): /api/schema/ (YAML or ?format=json), browsable at
+# /api/docs/ (Swagger UI from drf-spectacular-sidecar's static files). Staff only, like the API itself.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "mvfit experimenter API",
+    "DESCRIPTION": (
+        "Experiments, the media library, and Mechanical Turk batches and review. Authenticate with a staff "
+        "session or HTTP Basic. The worker-facing JSON endpoints under /w/ are not part of this API "
+        "(docs/experiments.md documents them)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Every handler redacts worker tokens and MTurk worker/assignment ids (webapp/redact.py); Django's own

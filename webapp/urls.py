@@ -2,13 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from experiments.views.demo_report import demo_report
+from webapp import api_docs
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("annotation.urls")),
     path("", include("experiments.urls")),
+    path("api/schema/", api_docs.schema, name="api-schema"),
+    path("api/docs/", api_docs.swagger_ui, name="api-docs"),
     path("api/experiments/", include("experiments.api.urls")),
     path("api/mturk/", include("mturk.api.urls")),
     path("mturk/", include("mturk.urls")),
+    path("", include("recruitment.urls")),
     path("reports/demo/", demo_report, name="demo_report"),
 ]

@@ -207,23 +207,6 @@ def import_upload(*, uploaded: UploadedFile, kind: str, label: str, user=None, *
         )
 
 
-def queue_batch(*, source: str, location: Path, user=None, options: dict | None = None) -> ImportBatch:
-    """Create a folder/manifest batch and run it in a Celery worker after commit (used by the API)."""
-    from annotation.tasks import run_import_batch_task
-
-    location = allowed_path(location, roots=configured_roots())
-    roots = batch_roots(folder=location.parent if source == ImportBatch.Source.MANIFEST else location)
-    if source == ImportBatch.Source.MANIFEST:
-        read_manifest(location, roots=roots)
-    elif not location.is_dir():
-        raise NotADirectoryError(f"not a folder: {location}")
-    with transaction.atomic():
-        batch = create_batch(source=source, location=str(location), read_roots=roots, user=user, options=options)
-        transaction.on_commit(lambda: run_import_batch_task.delay(batch.pk))
-    batch.refresh_from_db()
-    return batch
-
-
 def run_batch(*, batch_id: int, progress: Progress = None) -> ImportBatch:
     """Import the files of a folder or manifest batch. Safe to run again after a crash: files that
     already have an item in this batch are skipped."""

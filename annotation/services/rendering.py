@@ -1,14 +1,12 @@
 """Rendering: prepare each excerpt once, then make pairings by stream-copy muxing.
 
-Entry points for other apps (the experiments app schedules only the pairings it needs — "lazy mode"):
+This is the work module: :func:`prepare_clip`, :func:`prepare_excerpt` and :func:`render_pairings` run in
+Celery tasks (``annotation.tasks`` imports this module; this module imports no task). Scheduling — getting
+or creating pairings and queueing their renders — lives in ``annotation.services.scheduling``, which
+imports the tasks. :func:`create_library_pairings` creates the full factorial design (every clip x every
+excerpt) without scheduling anything.
 
-* :func:`request_pairings` — get or create the pairings for ``(clip_id, excerpt_id)`` pairs and schedule
-  rendering for those not rendered yet (dispatched after the surrounding transaction commits).
-* :func:`schedule_render` — (re)schedule rendering of existing pairings.
-* :func:`create_library_pairings` — the full factorial design (every clip x every excerpt).
-
-The work itself (:func:`prepare_clip`, :func:`prepare_excerpt`, :func:`render_pairings`) runs in Celery tasks
-(``annotation.tasks``) and is idempotent: finished work is detected and skipped, files get deterministic
+The work is idempotent: finished work is detected and skipped, files get deterministic
 storage names and are published atomically (``annotation.files.atomic_output``), so a task that is run twice
 — or redelivered after its worker was killed — ends with exactly one complete file per item.
 
@@ -17,15 +15,14 @@ and holding a transaction (and row locks) open that long would block other worke
 
 **Recovery from killed workers.** Starting work on a row (``rendering``) stamps its ``heartbeat_at``; inside
 :func:`keep_alive` (what the Celery tasks run in) a thread refreshes the stamp of every row this process has
-claimed, every ``MVFIT_RENDER_HEARTBEAT_S``. :func:`requeue_stale_renders` (Celery beat) puts rows whose
-stamp is older than ``MVFIT_RENDER_STALE_AFTER_S`` — their worker died — back to ``pending`` and schedules
-them again, so a ``kill -9`` costs seconds instead of the broker's visibility timeout.
+claimed, every ``MVFIT_RENDER_HEARTBEAT_S``. :func:`take_stale_renders` (run by the beat task in
+``annotation.periodic`` through ``scheduling.requeue_stale_renders``) puts rows whose stamp is older than
+``MVFIT_RENDER_STALE_AFTER_S`` — their worker died — back to ``pending``, and they are scheduled again, so a ``kill -9`` costs seconds instead of the broker's visibility timeout.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import logging
 import threading
@@ -35,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -88,107 +84,6 @@ def excerpt_storage_name(excerpt_id: int) -> str:
 
 def pairing_storage_name(pairing_id: int) -> str:
     return f"pairings/{_shard(pairing_id)}/pairing-{pairing_id}.mp4"
-
-
-# --- scheduling --------------------------------------------------------------------------------
-
-
-def _dispatch_render(batch: list[int]) -> None:
-    from annotation.tasks import render_pairings_task  # tasks import this module
-
-    render_pairings_task.delay(batch)
-
-
-def batches_by_clip(rows: Iterable[tuple[int, int]], *, size: int) -> list[list[int]]:
-    """Group ``(pairing_id, clip_id)`` rows into batches of one clip: a batch is one ffmpeg mux process."""
-    by_clip: dict[int, list[int]] = defaultdict(list)
-    for pairing_id, clip_id in rows:
-        by_clip[clip_id].append(pairing_id)
-    batches = []
-    for clip_id in sorted(by_clip):
-        ids = sorted(by_clip[clip_id])
-        batches += [ids[i : i + size] for i in range(0, len(ids), size)]
-    return batches
-
-
-@transaction.atomic
-def schedule_render(*, pairing_ids: Iterable[int]) -> int:
-    """Schedule rendering of the given pairings that are not rendered yet; return how many were scheduled.
-
-    Failed pairings are reset to pending (a retry after fixing the cause). Tasks are dispatched with
-    ``transaction.on_commit`` so a worker never looks for rows that are not committed yet.
-    """
-    ids = sorted(set(pairing_ids))
-    rows = list(
-        Pairing.objects.filter(pk__in=ids).exclude(state=RenderState.READY).values_list("pk", "clip_id").order_by()
-    )
-    Pairing.objects.filter(pk__in=[pk for pk, _ in rows], state=RenderState.FAILED).update(
-        state=RenderState.PENDING, error=""
-    )
-    for batch in batches_by_clip(rows, size=settings.MVFIT_RENDER_BATCH_SIZE):
-        transaction.on_commit(functools.partial(_dispatch_render, batch))
-    return len(rows)
-
-
-@transaction.atomic
-def schedule_preparation(*, clip_ids: Iterable[int] = (), excerpt_ids: Iterable[int] = ()) -> int:
-    """Schedule preparation of clips and excerpts ahead of muxing (one task each); returns how many.
-
-    Whole-library renders prepare everything first, so concurrent mux tasks do not all prepare the same
-    excerpt at once. Lazily scheduled pairings prepare what they need themselves.
-    """
-    from annotation.tasks import prepare_clip_task, prepare_excerpt_task
-
-    clips = list(
-        VideoClip.objects.filter(pk__in=list(clip_ids)).exclude(state=RenderState.READY).values_list("pk", flat=True)
-    )
-    excerpts = list(
-        MusicExcerpt.objects.filter(pk__in=list(excerpt_ids))
-        .exclude(state=RenderState.READY)
-        .values_list("pk", flat=True)
-    )
-    # A retry after a permanent failure starts from pending, so progress counts stay meaningful.
-    VideoClip.objects.filter(pk__in=clips, state=RenderState.FAILED).update(state=RenderState.PENDING, error="")
-    MusicExcerpt.objects.filter(pk__in=excerpts, state=RenderState.FAILED).update(state=RenderState.PENDING, error="")
-    for pk in clips:
-        transaction.on_commit(functools.partial(prepare_clip_task.delay, pk))
-    for pk in excerpts:
-        transaction.on_commit(functools.partial(prepare_excerpt_task.delay, pk))
-    return len(clips) + len(excerpts)
-
-
-@transaction.atomic
-def request_pairings(*, pairs: list[tuple[int, int]]) -> list[Pairing]:
-    """Get or create a pairing for every ``(clip_id, excerpt_id)`` and schedule rendering of unrendered ones.
-
-    Returns the pairings in the order of ``pairs`` (duplicates in ``pairs`` return the same pairing).
-    Raises ``ValidationError`` naming unknown clip or excerpt ids; nothing is created then.
-    """
-    wanted = [(int(c), int(e)) for c, e in pairs]
-    if not wanted:
-        return []
-    clip_ids = {c for c, _ in wanted}
-    excerpt_ids = {e for _, e in wanted}
-    missing_clips = clip_ids - set(VideoClip.objects.filter(pk__in=clip_ids).values_list("pk", flat=True))
-    missing_excerpts = excerpt_ids - set(MusicExcerpt.objects.filter(pk__in=excerpt_ids).values_list("pk", flat=True))
-    if missing_clips or missing_excerpts:
-        problems = []
-        if missing_clips:
-            problems.append(f"unknown video clip ids {sorted(missing_clips)}")
-        if missing_excerpts:
-            problems.append(f"unknown music excerpt ids {sorted(missing_excerpts)}")
-        raise ValidationError("; ".join(problems))
-    Pairing.objects.bulk_create(
-        [Pairing(clip_id=c, excerpt_id=e) for c, e in dict.fromkeys(wanted)], ignore_conflicts=True
-    )
-    wanted_set = set(wanted)
-    found = {
-        (p.clip_id, p.excerpt_id): p
-        for p in Pairing.objects.filter(clip_id__in=clip_ids, excerpt_id__in=excerpt_ids)
-        if (p.clip_id, p.excerpt_id) in wanted_set
-    }
-    schedule_render(pairing_ids=[p.pk for p in found.values() if p.state != RenderState.READY])
-    return [found[pair] for pair in wanted]
 
 
 @transaction.atomic
@@ -269,7 +164,7 @@ def keep_alive(*, every_s: float | None = None) -> Iterator[None]:
 
     Used by the Celery tasks (not by eager runs: without a broker there is no reaper to outrun). The
     heartbeat runs in a thread with its own database connection; it stops with the block, or dies with
-    the process — which is what lets :func:`requeue_stale_renders` tell a dead worker from a slow one.
+    the process — which is what lets :func:`take_stale_renders` tell a dead worker from a slow one.
     """
     heartbeat = _Heartbeat(every_s or settings.MVFIT_RENDER_HEARTBEAT_S)
     previous, _local.heartbeat = getattr(_local, "heartbeat", None), heartbeat
@@ -310,28 +205,18 @@ def _take_stale(model: type[models.Model], *, cutoff, failed: list[tuple[str, in
 
 
 @transaction.atomic
-def requeue_stale_renders() -> Requeued:
-    """Re-queue clips, excerpts and pairings left in ``rendering`` by a dead worker (heartbeat too old).
+def take_stale_renders() -> Requeued:
+    """Put clips, excerpts and pairings left in ``rendering`` by a dead worker (heartbeat too old) back to
+    ``pending``; give up on those lost too often. Returns what is to be scheduled again (the caller,
+    ``annotation.services.scheduling.requeue_stale_renders``, schedules it in the same transaction).
 
-    Idempotent and safe next to live renders: a live render's heartbeat is fresh, rows locked by another
-    reaper are skipped, and the tasks are dispatched after commit. If a presumed-dead worker was merely
-    stalled, both runs write complete files atomically under the same name, so the result is the same.
+    Safe next to live renders: a live render's heartbeat is fresh and rows locked by another reaper are skipped.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.MVFIT_RENDER_STALE_AFTER_S)
     outcome = Requeued()
     outcome.clips = _take_stale(VideoClip, cutoff=cutoff, failed=outcome.failed)
     outcome.excerpts = _take_stale(MusicExcerpt, cutoff=cutoff, failed=outcome.failed)
     outcome.pairings = _take_stale(Pairing, cutoff=cutoff, failed=outcome.failed)
-    schedule_preparation(clip_ids=outcome.clips, excerpt_ids=outcome.excerpts)
-    schedule_render(pairing_ids=outcome.pairings)
-    if outcome.pairings or outcome.clips or outcome.excerpts or outcome.failed:
-        logger.warning(
-            "re-queued renders of lost workers: %d pairings, %d clips, %d excerpts; gave up on %d",
-            len(outcome.pairings),
-            len(outcome.clips),
-            len(outcome.excerpts),
-            len(outcome.failed),
-        )
     return outcome
 
 

@@ -18,8 +18,10 @@ class ExperimentCreateSerializer(serializers.Serializer):
 
 
 class ExperimentSerializer(serializers.ModelSerializer):
-    n_items = serializers.IntegerField(source="items.count", read_only=True)
-    n_bundles = serializers.IntegerField(source="bundles.count", read_only=True)
+    """An experiment as annotated by ``experiments.selectors.experiments`` (no per-row queries)."""
+
+    n_items = serializers.IntegerField(read_only=True)
+    n_bundles = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Experiment

@@ -17,14 +17,22 @@ from rest_framework.response import Response
 from experiments.api import serializers
 from experiments.design.config import DesignError
 from experiments.models import Experiment
+from experiments.selectors import experiments as selectors
 from experiments.selectors.progress import experiment_progress
 from experiments.services import allocation, designs, lifecycle, participants
 from experiments.services.export import export_zip
 
 
+def _shown(experiment: Experiment) -> dict:
+    """An experiment a service returned, serialized with the list's counts."""
+    return serializers.ExperimentSerializer(selectors.experiment_with_counts(experiment.pk)).data
+
+
 class ExperimentListCreate(ListAPIView):
-    queryset = Experiment.objects.order_by("-created_at")
     serializer_class = serializers.ExperimentSerializer
+
+    def get_queryset(self):
+        return selectors.experiments_with_counts()
 
     def post(self, request: Request) -> Response:
         data = serializers.ExperimentCreateSerializer(data=request.data)
@@ -33,12 +41,14 @@ class ExperimentListCreate(ListAPIView):
             experiment = designs.create_experiment(created_by=request.user, **data.validated_data)
         except DesignError as exc:
             raise ValidationError({"design": [str(exc)]}) from exc
-        return Response(serializers.ExperimentSerializer(experiment).data, status=status.HTTP_201_CREATED)
+        return Response(_shown(experiment), status=status.HTTP_201_CREATED)
 
 
 class ExperimentDetail(RetrieveAPIView):
-    queryset = Experiment.objects.all()
     serializer_class = serializers.ExperimentSerializer
+
+    def get_queryset(self):
+        return selectors.experiments_with_counts()
 
 
 def _design_call(fn, **kwargs) -> Response:
@@ -46,7 +56,7 @@ def _design_call(fn, **kwargs) -> Response:
         experiment = fn(**kwargs)
     except DesignError as exc:
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-    return Response(serializers.ExperimentSerializer(experiment).data)
+    return Response(_shown(experiment))
 
 
 @api_view(["POST"])
@@ -96,15 +106,14 @@ def export(request: Request) -> FileResponse:
     ids = request.query_params.getlist("experiment")
     if not ids or not all(i.isdigit() for i in ids):
         raise ValidationError({"experiment": ["give one or more experiment ids: ?experiment=3&experiment=4"]})
-    experiments = list(Experiment.objects.filter(pk__in=ids))
-    missing = sorted(set(map(int, ids)) - {e.pk for e in experiments})
+    experiments, missing = selectors.experiments_by_ids(ids)
     if missing:
         raise ValidationError({"experiment": [f"no experiment with id(s) {missing}"]})
     include = request.query_params.get("include_incomplete") in ("1", "true", "yes")
     path = export_zip(experiments=experiments, include_incomplete=include)
     handle = path.open("rb")
     os.unlink(path)  # the open handle keeps the data readable until the response is sent
-    slugs = "+".join(e.slug for e in sorted(experiments, key=lambda e: e.pk))
+    slugs = "+".join(e.slug for e in experiments)
     return FileResponse(
         handle, as_attachment=True, filename=f"mvfit-export-{slugs}.zip", content_type="application/zip"
     )

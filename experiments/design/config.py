@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from experiments import questionnaire
+from experiments.design.adaptive import AdaptiveError, AdaptivePolicy
 from experiments.design.planner import PLANNER_VERSION, PLANNER_VERSIONS
 
 DIRECTIONS = ("V2M", "M2V")
@@ -59,6 +61,31 @@ def _catch(config: dict, allowed: tuple[str, ...]) -> dict[str, Any]:
     return {"kinds": kinds}
 
 
+def _adaptive(config: dict) -> dict[str, Any] | None:
+    """Opt-in adaptive allocation (``experiments.design.adaptive``); ``None`` keeps fixed k."""
+    value = config.get("adaptive")
+    if value is None:
+        return None
+    shape = '{"target_half_width": 0.8, "min_ratings": 3, "confidence": 0.95}'
+    if not isinstance(value, dict):
+        raise DesignError(f"'adaptive' must be an object like {shape}.")
+    unknown = sorted(set(value) - {"target_half_width", "min_ratings", "confidence"})
+    if unknown:
+        raise DesignError(f"unknown adaptive parameter(s): {', '.join(unknown)}; expected {shape}.")
+    width = value.get("target_half_width")
+    minimum = value.get("min_ratings", 3)
+    confidence = value.get("confidence", 0.95)
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (width, confidence)) or not (
+        isinstance(minimum, int) and not isinstance(minimum, bool)
+    ):
+        raise DesignError(f"adaptive parameters are numbers (min_ratings an integer), like {shape}; got {value!r}.")
+    try:  # the values' rules live with the policy; k (its cap) is checked when the design is generated
+        AdaptivePolicy(target_half_width=width, min_answers=minimum, cap=minimum, confidence=confidence)
+    except AdaptiveError as exc:
+        raise DesignError(f"adaptive: {exc}") from None
+    return {"target_half_width": float(width), "min_ratings": minimum, "confidence": float(confidence)}
+
+
 def _check_keys(config: dict, allowed: set[str]) -> None:
     unknown = sorted(set(config) - allowed)
     if unknown:
@@ -66,7 +93,7 @@ def _check_keys(config: dict, allowed: set[str]) -> None:
 
 
 def validate_rating(config: dict) -> dict[str, Any]:
-    _check_keys(config, {"clip_ids", "excerpt_ids", "pairs", "sample_pairs", "catch"})
+    _check_keys(config, {"clip_ids", "excerpt_ids", "pairs", "sample_pairs", "catch", "adaptive"})
     pairs = config.get("pairs")
     if pairs is not None:
         if not isinstance(pairs, list) or not all(
@@ -91,11 +118,12 @@ def validate_rating(config: dict) -> dict[str, Any]:
         "pairs": normalised,
         "sample_pairs": _positive_int(config, "sample_pairs", None),
         "catch": _catch(config, RATING_CATCH_KINDS),
+        "adaptive": _adaptive(config),
     }
 
 
 def validate_afc(config: dict) -> dict[str, Any]:
-    _check_keys(config, {"clip_ids", "excerpt_ids", "directions", "items_per_query", "triples", "catch"})
+    _check_keys(config, {"clip_ids", "excerpt_ids", "directions", "items_per_query", "triples", "catch", "adaptive"})
     triples = config.get("triples")
     if triples is not None:
         if not isinstance(triples, list) or not triples:
@@ -111,7 +139,7 @@ def validate_afc(config: dict) -> dict[str, Any]:
             ):
                 raise DesignError(f'bad triple {t!r}: expected ["V2M"|"M2V", query_id, option_a_id, option_b_id].')
             normalised.append([t[0], int(t[1]), int(t[2]), int(t[3])])
-        return {"triples": normalised, "catch": _catch(config, CHOICE_CATCH_KINDS)}
+        return {"triples": normalised, "catch": _catch(config, CHOICE_CATCH_KINDS), "adaptive": _adaptive(config)}
     directions = _subset(config, "directions", DIRECTIONS, ("V2M",))
     clip_ids = _ids(config, "clip_ids", required=True)
     excerpt_ids = _ids(config, "excerpt_ids", required=True)
@@ -126,6 +154,7 @@ def validate_afc(config: dict) -> dict[str, Any]:
         "items_per_query": _positive_int(config, "items_per_query", 1),
         "triples": None,
         "catch": _catch(config, CHOICE_CATCH_KINDS),
+        "adaptive": _adaptive(config),
     }
 
 
@@ -185,6 +214,37 @@ def _search_source(search: Any) -> dict[str, str]:
 
 VALIDATORS = {"rating": validate_rating, "afc": validate_afc, "preference": validate_preference}
 
+PARTICIPANT_STEPS = ("screening", "questionnaire")  # config keys common to every kind
+SCREEN_KINDS = ("none", "antiphase", "huggins", "both")
+ON_SCREEN_FAIL = ("return", "submit")
+SCREENING_KEYS = {"headphones", "trials", "pass_at", "on_fail"}
+
+
+def validate_screening(value: Any) -> dict[str, Any]:
+    """``"screening": {"headphones": "none" | "antiphase" | "huggins" | "both", "trials": 6, "pass_at": 5,
+    "on_fail": "return" | "submit"}`` — the headphone screen every participant passes before the trials
+    (docs/experiments.md#headphone-screening). ``trials`` and ``pass_at`` are per test."""
+    if not isinstance(value, dict):
+        raise DesignError('\'screening\' must be an object like {"headphones": "huggins"}.')
+    unknown = sorted(set(value) - SCREENING_KEYS)
+    if unknown:
+        raise DesignError(
+            f"unknown screening parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(SCREENING_KEYS))}."
+        )
+    headphones = value.get("headphones", "none")
+    if headphones not in SCREEN_KINDS:
+        raise DesignError(f"screening 'headphones' must be one of {', '.join(SCREEN_KINDS)}, not {headphones!r}.")
+    trials = _positive_int(value, "trials", 6)
+    pass_at = _positive_int(value, "pass_at", min(5, trials))
+    if pass_at > trials:
+        raise DesignError(f"screening 'pass_at' ({pass_at}) cannot exceed 'trials' ({trials}).")
+    if trials > 20:
+        raise DesignError(f"screening 'trials' must be at most 20 per test, not {trials}.")
+    on_fail = value.get("on_fail", "return")
+    if on_fail not in ON_SCREEN_FAIL:
+        raise DesignError(f"screening 'on_fail' must be one of {', '.join(ON_SCREEN_FAIL)}, not {on_fail!r}.")
+    return {"headphones": headphones, "trials": trials, "pass_at": pass_at, "on_fail": on_fail}
+
 
 # Stored configs from before the planner was versioned carry no "planner_version": they were planned by 1.
 UNVERSIONED_PLANNER_VERSION = 1
@@ -208,5 +268,14 @@ def validate_config(kind: str, config: dict, *, new: bool = False) -> dict[str, 
             f"'planner_version' {version} only rebuilds designs that were planned with it; "
             f"new designs use {PLANNER_VERSION} (leave it out)."
         )
-    rest = {key: value for key, value in config.items() if key != "planner_version"}
-    return {**VALIDATORS[kind](rest), "planner_version": version}
+    rest = {key: value for key, value in config.items() if key not in ("planner_version", *PARTICIPANT_STEPS)}
+    validated = {**VALIDATORS[kind](rest), "planner_version": version}
+    # Screening and questionnaire are left out of configs without them, so stored designs stay as they were.
+    if "screening" in config:
+        validated["screening"] = validate_screening(config["screening"])
+    if "questionnaire" in config:
+        try:
+            validated["questionnaire"] = questionnaire.validate_definition(config["questionnaire"])
+        except questionnaire.QuestionnaireError as exc:
+            raise DesignError(str(exc)) from exc
+    return validated

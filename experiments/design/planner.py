@@ -18,7 +18,9 @@ silently. ``version`` selects the algorithm a design was planned with; designs r
 walking the bundles, which balanced every bundle but let a worker predict the side of the first
 option (always answering the side opposite the previous trial's picked it in about 80 % of trials,
 with one condition in both directions); it is kept only to rebuild designs planned with it.
-Version 2 draws paired coins. Rating plans are the same in both.
+Version 2 draws paired coins. Rating plans are the same in both. Version 3 counterbalances the order
+of direction blocks (``block_by_direction``): every other bundle runs music→video before video→music,
+so half the participants (±1 bundle) meet each order; everything else is version 2's.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 DIRECTION_ORDER = {"": 0, "V2M": 0, "M2V": 1}
-PLANNER_VERSIONS = (1, 2)
-PLANNER_VERSION = 2  # what new designs use; 1 only rebuilds designs that were planned with it
+PLANNER_VERSIONS = (1, 2, 3)
+PLANNER_VERSION = 3  # what new designs use; 1 and 2 only rebuild designs that were planned with them
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,10 @@ def plan_bundles(
         order = [item for _, item in slots]
         rng.shuffle(order)
         if block_by_direction:
-            # VM-NET ran the video->music block before the music->video block; keep that order.
-            order.sort(key=lambda i: DIRECTION_ORDER[items[i].direction])
+            # VM-NET ran the video->music block before the music->video block; from version 3 every
+            # other bundle reverses the blocks, so that order effects cancel across participants.
+            reverse = version >= 3 and len(bundles) % 2 == 1
+            order.sort(key=lambda i: DIRECTION_ORDER[items[i].direction] != reverse)
         bundles.append((min(r for r, _ in slots), order))
     return _add_catch_and_sides(
         bundles,

@@ -10,10 +10,13 @@ class ParticipantSource(models.TextChoices):
 
     MTURK = "mturk", "Amazon Mechanical Turk"
     LINK = "link", "Single-use invite link"
+    PANEL = "panel", "Panel link (recruitment.PanelEntry)"
+    PROLIFIC = "prolific", "Prolific (recruitment.ProlificEntry)"
 
 
 class ScreeningReason(models.TextChoices):
     SOUND_CHECK = "sound_check", "Did not pass the sound check"
+    HEADPHONES = "headphones", "Did not pass the headphone screen"
 
 
 class Participant(models.Model):
@@ -38,6 +41,9 @@ class Participant(models.Model):
         default=0, help_text="Sound-check attempts answered (each one is an AudioCheckAttempt)."
     )
     audio_check_passed_at = models.DateTimeField(null=True, blank=True)
+    headphone_passed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the headphone screen was passed (stays empty when none is configured)."
+    )
     screened_out_at = models.DateTimeField(
         null=True, blank=True, help_text="When a screening check ended the session (no work is handed out after)."
     )
@@ -184,3 +190,85 @@ class AudioCheckAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"sound check {self.number} of participant {self.participant_id}"
+
+
+class HeadphoneTrial(models.Model):
+    """One trial of a headphone screen (``experiments.media.headphones``): what was played (server-side
+    only), the right answer, the worker's answer. The sound is synthesised from ``params`` when fetched."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="headphone_trials")
+    test = models.CharField(max_length=16, choices=[("antiphase", "Antiphase"), ("huggins", "Huggins pitch")])
+    number = models.PositiveSmallIntegerField(help_text="1 for the first trial of this test.")
+    nonce = models.CharField(max_length=32, unique=True)
+    params = models.JSONField(help_text="What was played; never sent to the worker.")
+    expected = models.PositiveSmallIntegerField(help_text="The interval (1-3) that is the right answer.")
+    answer = models.PositiveSmallIntegerField(null=True, blank=True)
+    correct = models.BooleanField(null=True, blank=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participant", "issued_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "test", "number"], name="one_headphone_trial_per_number"),
+            models.UniqueConstraint(
+                fields=["participant"],
+                condition=models.Q(answered_at__isnull=True),
+                name="one_open_headphone_trial",
+            ),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="headphone_trial_number_positive"),
+            models.CheckConstraint(
+                condition=models.Q(expected__gte=1, expected__lte=3), name="headphone_trial_expected_interval"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(answered_at__isnull=True, answer__isnull=True, correct__isnull=True)
+                | models.Q(answered_at__isnull=False, answer__gte=1, answer__lte=3, correct__isnull=False),
+                name="headphone_trial_answered_has_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.test} trial {self.number} of participant {self.participant_id}"
+
+
+class QuestionnaireResponse(models.Model):
+    """A participant's answers to the experiment's questionnaire (``experiments.questionnaire``), validated
+    against its definition before they are stored; a skipped optional item is absent from ``answers``."""
+
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="questionnaire")
+    answers = models.JSONField(help_text="item key -> answer (text or integer).")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"questionnaire of participant {self.participant_id}"
+
+
+class ExclusionGroup(models.Model):
+    """Related studies a worker may take part in only once: whoever entered one cannot enter another.
+
+    Enforced by the database: entering inserts a :class:`GroupMembership` per group of the experiment, unique
+    per (group, worker id), so a second study of the group is refused even under concurrent entries. A worker
+    id is per channel (an MTurk WorkerId, ``prolific:<id>``, ``panel:<link>:<id>``).
+    """
+
+    name = models.SlugField(max_length=64, unique=True)
+    experiments = models.ManyToManyField("experiments.Experiment", related_name="exclusion_groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"exclusion group {self.name}"
+
+
+class GroupMembership(models.Model):
+    """That a worker took part in a study of an exclusion group (and which)."""
+
+    group = models.ForeignKey(ExclusionGroup, on_delete=models.CASCADE, related_name="members")
+    worker_id = models.CharField(max_length=128)
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "worker_id"], name="once_per_exclusion_group")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} in {self.group_id} via experiment {self.experiment_id}"

@@ -16,6 +16,8 @@ from django.urls import get_script_prefix, reverse
 
 from experiments.answer_input import assignment_ref
 from experiments.models import CHOICE_KINDS, Assignment, AssignmentStatus, Experiment, Participant, Response, Trial
+from experiments.selectors.questionnaire import owes_questionnaire
+from experiments.selectors.screening import needs_headphone_screen
 from webapp import tokens
 from webapp.db import SqlNames, hot_cursor
 
@@ -43,6 +45,8 @@ class Step:
     CONSENT = "consent"
     SCREENED_OUT = "screened_out"
     AUDIO = "audio"
+    HEADPHONES = "headphones"
+    QUESTIONNAIRE = "questionnaire"
     START = "start"
     TRIALS = "trials"
     DONE = "done"
@@ -145,10 +149,12 @@ def worker_step(participant: Participant, assignment: Assignment | None) -> str:
         return Step.SCREENED_OUT
     if participant.audio_check_passed_at is None:
         return Step.AUDIO
+    if needs_headphone_screen(participant):
+        return Step.HEADPHONES
     if assignment is None:
-        return Step.START
+        return Step.QUESTIONNAIRE if owes_questionnaire(participant, when="before") else Step.START
     if assignment.status == AssignmentStatus.COMPLETED:
-        return Step.DONE
+        return Step.QUESTIONNAIRE if owes_questionnaire(participant, when="after") else Step.DONE
     if assignment.status == AssignmentStatus.ABANDONED:
         return Step.EXPIRED
     return Step.TRIALS

@@ -10,7 +10,10 @@ Invariants and what backs them:
   worker's exposures, and a concurrent start that slips through fails on the constraint and retries;
 * concurrent starts never get the same bundle -- ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL
   (other starts take the next free bundle instead of waiting); on SQLite writes are serialised and
-  the partial unique constraint is the backstop.
+  the partial unique constraint is the backstop;
+* adaptive experiments (opt-in, ``experiments.design.adaptive``): when no bundle at all is on offer,
+  the next round is planned from the answers (``extend_adaptive_design``, serialised on the
+  experiment row) and offered through the same query, so the invariants above hold unchanged.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from experiments.models import (
     Response,
     Trial,
 )
+from experiments.services.rounds import adaptive_policy, extend_adaptive_design
 
 MAX_ALLOCATION_ATTEMPTS = 5
 
@@ -83,13 +87,18 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
         experiment=experiment, worker_id=participant.worker_id, pairing_id=OuterRef("pairing_id")
     )
     overlaps = BundlePairing.objects.filter(bundle_id=OuterRef("pk")).filter(Exists(seen))
-    bundle = (
+    offer = (
         Bundle.objects.filter(experiment=experiment, status=BundleStatus.AVAILABLE)
         .filter(~Exists(overlaps))
         .order_by("round", "index")
         .select_for_update(skip_locked=True)
-        .first()
     )
+    bundle = offer.first()
+    if bundle is None and adaptive_policy(experiment) is not None:
+        # Nothing fits: plan the next round from the answers (a no-op while anything else is on offer,
+        # or when a concurrent start has just planned it, which this query then sees).
+        extend_adaptive_design(experiment=experiment)
+        bundle = offer.first()
     if bundle is None:
         raise AllocationError(
             "There is no work left for you in this study (all of it is taken, or you have already seen it). Thank you!",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import secrets
@@ -13,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import MusicExcerpt, VideoClip
+from experiments import tasks
 from experiments.design.config import DesignError, validate_config
-from experiments.design.planner import PlanError, PlanItem, plan_bundles
+from experiments.design.planner import PlanItem
 from experiments.models import (
     Bundle,
-    BundlePairing,
     CatchKind,
     CatchStimulus,
     Experiment,
@@ -28,6 +29,7 @@ from experiments.models import (
 )
 from experiments.search import SearchSourceError, load_search_source
 from experiments.services.pairings import ensure_pairings
+from experiments.services.rounds import adaptive_policy, plan_round, store_bundles
 
 Pair = tuple[int, int]  # (clip_id, excerpt_id)
 
@@ -130,60 +132,31 @@ def generate_design(*, experiment: Experiment) -> Experiment:
     items = Item.objects.bulk_create([_item_row(experiment, index, s, pairing_ids) for index, s in enumerate(specs)])
 
     catch_pool = _create_catch_stimuli(experiment, config, random.Random(f"{experiment.seed}:catch"))
-    try:
-        plan = plan_bundles(
-            [
-                PlanItem(
-                    pairings=tuple(pairing_ids[p] for p in s.pairs),
-                    side_group=f"{s.direction}/{s.condition}" if s.direction else None,
-                    direction=s.direction,
-                )
-                for s in specs
-            ],
-            k=experiment.judgments_per_item,
-            n=experiment.trials_per_assignment,
-            seed=f"{experiment.seed}:plan",
-            catch_per_bundle=experiment.catch_trials_per_assignment,
-            n_catch=len(catch_pool),
-            choice=experiment.is_choice,
-            block_by_direction=bool(config.get("block_by_direction")),
-            version=config["planner_version"],
-        )
-    except PlanError as exc:
-        raise DesignError(str(exc)) from exc
-
-    bundles = Bundle.objects.bulk_create(
-        [Bundle(experiment=experiment, index=i, round=b.round, n_trials=len(b.trials)) for i, b in enumerate(plan)],
-        batch_size=2000,
-    )
-    trials, bundle_pairings = [], []
-    for bundle, planned in zip(bundles, plan, strict=True):
-        for position, t in enumerate(planned.trials):
-            item = items[t.item] if t.item is not None else None
-            trials.append(
-                Trial(
-                    bundle=bundle,
-                    position=position,
-                    item=item,
-                    catch=catch_pool[t.catch] if t.catch is not None else None,
-                    direction=t.direction,
-                    first_on_left=t.first_on_left,
-                )
+    policy = adaptive_policy(experiment, config)
+    plan = plan_round(
+        experiment,
+        config,
+        [
+            PlanItem(
+                pairings=tuple(pairing_ids[p] for p in s.pairs),
+                side_group=f"{s.direction}/{s.condition}" if s.direction else None,
+                direction=s.direction,
             )
-            if item is not None:
-                bundle_pairings.extend(BundlePairing(bundle=bundle, pairing_id=p) for p in item.pairing_ids)
-    Trial.objects.bulk_create(trials, batch_size=5000)
-    BundlePairing.objects.bulk_create(bundle_pairings, batch_size=5000)
+            for s in specs
+        ],
+        # Adaptive: the first min_ratings rounds are planned now, later ones from the answers.
+        k=policy.min_answers if policy else experiment.judgments_per_item,
+        seed=f"{experiment.seed}:plan",
+        n_catch=len(catch_pool),
+    )
+    store_bundles(experiment, plan, items, catch_pool, first_index=0, first_round=0)
 
     experiment.config = config
     experiment.status = ExperimentStatus.DESIGNED
     experiment.designed_at = timezone.now()
     experiment.save(update_fields=["config", "status", "designed_at"])
-    if catch_pool:
-        from experiments.tasks import render_catch_stimulus
-
-        for catch in catch_pool:
-            transaction.on_commit(lambda pk=catch.pk: render_catch_stimulus.delay(pk))
+    for catch in catch_pool:
+        transaction.on_commit(functools.partial(tasks.render_catch_stimulus.delay, catch.pk))
     return experiment
 
 

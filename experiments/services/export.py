@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 import exportformat
 from experiments.models import Experiment
 from experiments.selectors import export as rows
+from experiments.selectors import participant_export as participant_rows
 from experiments.services.pseudonyms import pseudonym_key
 
 VERSION = "0.1.0"
@@ -28,7 +29,7 @@ def write_export(
     progress: bool = False,
     simulation: dict | None = None,
 ) -> exportformat.WrittenExport:
-    """Write manifest.json, ratings.csv, choices.csv, stimuli.csv (+ Parquet twins) into ``out_dir``.
+    """Write manifest.json and every table of the export format (+ Parquet twins) into ``out_dir``.
 
     ``simulation`` describes simulated participants among the answers (the manifest's ``simulation``).
     """
@@ -36,17 +37,26 @@ def write_export(
     if not experiments:
         raise ValueError("choose at least one experiment to export.")
     key = pseudonym_key()
-    bar = tqdm(total=3, desc="export", disable=not progress, unit="table")
+    bar = tqdm(total=4, desc="export", disable=not progress, unit="table")
     ratings = list(rows.rating_rows(experiments, key=key, include_incomplete=include_incomplete))
     bar.update()
     choices = list(rows.choice_rows(experiments, key=key, include_incomplete=include_incomplete))
     bar.update()
     stimuli = list(rows.stimulus_rows(**rows.referenced_items(ratings=ratings, choices=choices)))
     bar.update()
+    people = {
+        "participants": list(participant_rows.participant_rows(experiments, key=key)),
+        "questionnaire": list(participant_rows.questionnaire_rows(experiments, key=key)),
+        "headphone_trials": list(participant_rows.headphone_trial_rows(experiments, key=key)),
+        "trial_events": list(
+            participant_rows.trial_event_rows(experiments, key=key, include_incomplete=include_incomplete)
+        ),
+    }
+    bar.update()
     bar.close()
     return exportformat.write_export(
         out_dir,
-        tables={"ratings": ratings, "choices": choices, "stimuli": stimuli},
+        tables={"ratings": ratings, "choices": choices, "stimuli": stimuli, **people},
         provenance={
             "source": f"mvfit {VERSION} @ {socket.gethostname()}",
             "experiments": [

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotation.services.rendering import request_pairings
+from annotation.services.scheduling import request_pairings
 from experiments.design.config import DesignError
 
 

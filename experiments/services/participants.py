@@ -23,6 +23,7 @@ from experiments.models import (
     ParticipantSource,
     ScreeningReason,
 )
+from experiments.services import exclusion
 from webapp import tokens
 
 INVITE_PURPOSE = "invite"
@@ -73,6 +74,7 @@ def enter_via_mturk(
         return existing
     if experiment.status != ExperimentStatus.OPEN:
         raise EntryError("This study is not accepting new participants right now.")
+    _claim_groups(experiment=experiment, worker_id=worker_id)
     participant, _ = Participant.objects.get_or_create(
         experiment=experiment,
         worker_id=worker_id,
@@ -86,6 +88,35 @@ def enter_via_mturk(
         },
     )
     return participant
+
+
+def _claim_groups(*, experiment: Experiment, worker_id: str) -> None:
+    try:
+        exclusion.claim_groups(experiment=experiment, worker_id=worker_id)
+    except exclusion.ExcludedByGroup as exc:
+        raise EntryError(str(exc)) from exc
+
+
+@transaction.atomic
+def enter_via_channel(
+    *, experiment: Experiment, source: str, worker_id: str, user_agent: str = ""
+) -> tuple[Participant, bool]:
+    """(participant, created) for a channel app that verified the entry itself (a panel link, …): the
+    participant for ``worker_id`` in this experiment, created on the first visit while the experiment is
+    open, resumed on later visits. Trusts its caller."""
+    existing = Participant.objects.filter(experiment=experiment, worker_id=worker_id, assignment_id="").first()
+    if existing is not None:
+        return existing, False
+    if experiment.status != ExperimentStatus.OPEN:
+        raise EntryError("This study is not accepting new participants right now.")
+    _claim_groups(experiment=experiment, worker_id=worker_id)
+    participant, created = Participant.objects.get_or_create(
+        experiment=experiment,
+        worker_id=worker_id,
+        assignment_id="",
+        defaults={"source": source, "token": _new_token(), "user_agent": user_agent[:400]},
+    )
+    return participant, created
 
 
 @transaction.atomic

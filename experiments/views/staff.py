@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from experiments import answer_input
 from experiments.answer_input import AnswerRejected
 from experiments.models import Bundle, Experiment
+from experiments.selectors import experiments as selectors
 from experiments.selectors import progress as progress_selectors
 from experiments.selectors import worker as worker_selectors
 from experiments.views.worker import parse_answer
@@ -20,8 +21,7 @@ from experiments.views.worker import parse_answer
 @staff_member_required
 @require_GET
 def experiment_list(request: HttpRequest) -> HttpResponse:
-    experiments = Experiment.objects.order_by("-created_at")
-    return render(request, "experiments/staff/list.html", {"experiments": experiments})
+    return render(request, "experiments/staff/list.html", {"experiments": selectors.experiments_with_counts()})
 
 
 @staff_member_required
@@ -37,7 +37,7 @@ def _preview_bundle(request: HttpRequest, experiment: Experiment) -> Bundle:
         index = int(request.GET.get("bundle", 0))
     except ValueError as exc:
         raise Http404("bundle must be a number") from exc
-    return get_object_or_404(Bundle, experiment=experiment, index=index)
+    return get_object_or_404(selectors.bundles_of(experiment), index=index)
 
 
 @staff_member_required
@@ -57,7 +57,7 @@ def preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "experiment": experiment,
         "bundle": bundle,
-        "n_bundles": Bundle.objects.filter(experiment=experiment).count(),
+        "n_bundles": bundle.n_bundles,
         "runner": runner,
         "preview": True,
     }

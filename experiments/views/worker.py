@@ -25,6 +25,7 @@ from experiments import answer_input
 from experiments.answer_input import AnswerInput, AnswerRejected
 from experiments.models import Assignment, Participant
 from experiments.selectors import audio_check as audio_check_selectors
+from experiments.selectors import screening as screening_selectors
 from experiments.selectors import worker as selectors
 from experiments.services import allocation, answers, fastpath, participants
 from webapp import csp
@@ -88,8 +89,11 @@ def legacy_mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 STEP_TEMPLATES = {
     selectors.Step.CONSENT: "experiments/worker/consent.html",
-    selectors.Step.SCREENED_OUT: "experiments/worker/screened_out.html",
     selectors.Step.START: "experiments/worker/start.html",
+}
+STEP_REDIRECTS = {
+    selectors.Step.HEADPHONES: "experiments:headphones",
+    selectors.Step.QUESTIONNAIRE: "experiments:questionnaire",
 }
 
 
@@ -101,6 +105,10 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
     context = {"participant": participant, "experiment": participant.experiment, "token": participant.token}
     if step in STEP_TEMPLATES:
         return render(request, STEP_TEMPLATES[step], context)
+    if step in STEP_REDIRECTS:
+        return redirect(STEP_REDIRECTS[step], token=participant.token)
+    if step == selectors.Step.SCREENED_OUT:
+        return screened_out_page(request, participant, context)
     if step == selectors.Step.AUDIO:
         return audio_check_page(request, participant, context)
     if step == selectors.Step.EXPIRED:
@@ -116,6 +124,14 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
     answers.touch_assignment(assignment=assignment)
     context["runner"] = selectors.runner_config(participant.token)
     return render(request, "experiments/worker/trials.html", context)
+
+
+def screened_out_page(request: HttpRequest, participant: Participant, context: dict) -> HttpResponse:
+    on_fail = screening_selectors.headphone_plan(participant.experiment).on_fail
+    response = render(request, "experiments/worker/screened_out.html", context | {"on_fail": on_fail})
+    # On MTurk with "on_fail": "submit", the page's form submits the HIT with a screening code.
+    submit = participant.source == "mturk" and on_fail == "submit"
+    return worker_headers(response, submit_hosts=settings.MTURK_SUBMIT_HOSTS if submit else ())
 
 
 def audio_check_page(request: HttpRequest, participant: Participant, context: dict) -> HttpResponse:
@@ -165,7 +181,7 @@ def audio_check_sound(request: HttpRequest, signed: str) -> HttpResponse:
 @worker_view
 @require_POST
 def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
-    if participant.audio_check_passed_at is None or participant.consented_at is None:
+    if not screening_selectors.ready_for_work(participant):
         return redirect("experiments:worker", token=participant.token)
     try:
         allocation.allocate_assignment(participant=participant)

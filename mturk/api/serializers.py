@@ -5,6 +5,18 @@ from rest_framework import serializers
 from mturk.models import Discrepancy, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy, ReviewSuggestion
 from mturk.modes import Mode
 from mturk.selectors import batch_progress, spending
+from mturk.services.review_actions import API_ACTIONS, Decision
+
+
+def validated(serializer_class: type[serializers.Serializer], data) -> dict:
+    """The request body checked by ``serializer_class`` (a 400 naming each bad field otherwise)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def decision(action: str, data: dict) -> Decision:
+    return Decision(action=action, reason=data["reason"], feedback=data["feedback"], amount=data.get("amount"))
 
 
 class StudySerializer(serializers.ModelSerializer):
@@ -15,16 +27,8 @@ class StudySerializer(serializers.ModelSerializer):
         fields = ["id", "name", "spending_cap", "spending", "created_at"]
 
     def get_spending(self, obj):
-        result = {}
-        for mode in Mode:
-            summary = spending(study=obj, mode=mode)
-            result[mode.value] = {
-                "cap": str(summary.cap),
-                "committed": str(summary.committed),
-                "reserved": str(summary.reserved),
-                "remaining": str(summary.remaining),
-            }
-        return result
+        # Annotated by selectors.study_list: no query per row.
+        return {mode.value: spending(study=obj, mode=mode).as_dict() for mode in Mode}
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -60,7 +64,7 @@ class BatchSerializer(serializers.ModelSerializer):
         }
 
     def get_progress(self, obj):
-        return batch_progress(obj)
+        return batch_progress(obj)  # annotated by selectors.batch_list: no query per row
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -88,7 +92,7 @@ class ReviewActionSerializer(serializers.Serializer):
 
 
 class BulkActionSerializer(ReviewActionSerializer):
-    action = serializers.ChoiceField(choices=["approve", "reject", "bonus", "pay"])
+    action = serializers.ChoiceField(choices=sorted(API_ACTIONS))
     assignment_ids = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=1000)
 
 

@@ -1,27 +1,28 @@
-"""Staff-only JSON API for publishing, monitoring and paying (DRF default permission: IsAdminUser)."""
+"""Staff-only JSON API for publishing, monitoring and paying (DRF default permission: IsAdminUser).
+
+Each view parses its input and calls one selector or service; querysets live in ``mturk.selectors``,
+the review policy in ``mturk.services.review_actions``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mturk import selectors
 from mturk.client import MTurkError
-from mturk.models import Discrepancy, Hit, HitBatch, MTurkAssignment, MTurkCall, MTurkStudy, ReviewSuggestion
 from mturk.modes import Mode
 from mturk.safety import LiveModeNotConfirmed, UnsafeTaskURL
-from mturk.services import hits as hit_changes
-from mturk.services import review, suggestions
+from mturk.services import review_actions, suggestions
 from mturk.services.audit import open_mturk
 from mturk.services.budget import SpendingCapExceeded
 from mturk.services.publishing import PublishError, create_batch, publish_batch
 from mturk.services.reconciliation import default_participant_source, sync_and_reconcile
+from mturk.services.review import ReviewError
 
 from . import serializers as s
 
@@ -33,13 +34,15 @@ def translate_errors(view):
     def wrapper(*args, **kwargs):
         try:
             return view(*args, **kwargs)
+        except review_actions.UnknownAssignments as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
         except LiveModeNotConfirmed as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         except SpendingCapExceeded as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except ValidationError as exc:
             return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
-        except (UnsafeTaskURL, review.ReviewError, ValueError) as exc:
+        except (UnsafeTaskURL, ReviewError, ValueError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         except (PublishError, MTurkError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_502_BAD_GATEWAY)
@@ -62,47 +65,53 @@ class BalanceView(APIView):
 
 
 class StudyList(generics.ListCreateAPIView):
-    queryset = MTurkStudy.objects.all()
     serializer_class = s.StudySerializer
+
+    def get_queryset(self):
+        return selectors.study_list()
 
 
 class StudyDetail(generics.RetrieveUpdateAPIView):
-    queryset = MTurkStudy.objects.all()
     serializer_class = s.StudySerializer
+
+    def get_queryset(self):
+        return selectors.study_list()
 
 
 class BatchList(generics.ListCreateAPIView):
-    queryset = HitBatch.objects.select_related("study")
     serializer_class = s.BatchSerializer
+
+    def get_queryset(self):
+        return selectors.batch_list()
 
     @translate_errors
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        batch = create_batch(created_by=_actor(request), **data)
-        return Response(self.get_serializer(batch).data, status=status.HTTP_201_CREATED)
+        batch = create_batch(created_by=_actor(request), **serializer.validated_data)
+        return Response(self.get_serializer(selectors.get_batch(pk=batch.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class BatchDetail(generics.RetrieveAPIView):
-    queryset = HitBatch.objects.select_related("study")
     serializer_class = s.BatchSerializer
+
+    def get_queryset(self):
+        return selectors.batch_list()
 
 
 class BatchPublish(APIView):
     @translate_errors
     def post(self, request, pk):
-        batch = get_object_or_404(HitBatch, pk=pk)
+        batch = selectors.get_batch(pk=pk)
         confirm = bool(request.data.get("confirm_live", False))
         mturk = open_mturk(mode=batch.mode, confirm_live=confirm, actor=_actor(request))
         report = publish_batch(batch=batch, mturk=mturk, confirm_live=confirm, actor=_actor(request))
-        batch.refresh_from_db()
         return Response(
             {
                 "created": [h.hit_id for h in report.created],
                 "recovered": [h.hit_id for h in report.recovered],
                 "already_published": report.already_published,
-                "batch": s.BatchSerializer(batch).data,
+                "batch": s.BatchSerializer(selectors.get_batch(pk=pk)).data,
             }
         )
 
@@ -110,7 +119,7 @@ class BatchPublish(APIView):
 class BatchSync(APIView):
     @translate_errors
     def post(self, request, pk):
-        batch = get_object_or_404(HitBatch, pk=pk)
+        batch = selectors.get_batch(pk=pk)
         mturk = open_mturk(mode=batch.mode, confirm_live=True, actor=_actor(request))  # reading moves no money
         summary = sync_and_reconcile(mturk=mturk, participants=default_participant_source(), batches=[batch])
         return Response(summary.as_dict())
@@ -120,119 +129,74 @@ class AssignmentList(generics.ListAPIView):
     serializer_class = s.AssignmentSerializer
 
     def get_queryset(self):
-        queryset = MTurkAssignment.objects.select_related("hit__batch").prefetch_related("bonuses")
-        if batch := self.request.query_params.get("batch"):
-            queryset = queryset.filter(hit__batch_id=batch)
-        if status_ := self.request.query_params.get("status"):
-            queryset = queryset.filter(status=status_)
-        return queryset
+        params = self.request.query_params
+        return selectors.assignment_list(batch_id=params.get("batch"), status=params.get("status"))
 
 
-REVIEW_ACTIONS = {"approve", "reject", "bonus", "pay"}
-
-
-def _act(action: str, assignment: MTurkAssignment, mturk, data: dict, actor: str):
-    if action == "approve":
-        return review.approve(assignment=assignment, mturk=mturk, feedback=data["feedback"], actor=actor)
-    if action == "reject":
-        return review.reject(assignment=assignment, mturk=mturk, reason=data["reason"], actor=actor)
-    if action == "bonus":
-        if data.get("amount") is None:
-            raise review.ReviewError("A bonus needs an amount.")
-        return review.send_bonus(
-            assignment=assignment, mturk=mturk, amount=data["amount"], reason=data["reason"], actor=actor
-        )
-    return review.pay(
-        assignment=assignment,
-        mturk=mturk,
-        bonus=data.get("amount"),
-        bonus_reason=data["reason"],
-        feedback=data["feedback"],
-        actor=actor,
+def _bulk_answer(result, *, ok: str, key: str, ident) -> Response:
+    return Response(
+        {
+            ok: [ident(item) for item in result.succeeded],
+            "failed": [{key: ident(i), "error": e} for i, e in result.failed],
+        },
+        status=status.HTTP_207_MULTI_STATUS if result.failed else status.HTTP_200_OK,
     )
 
 
 class AssignmentAction(APIView):
     @translate_errors
     def post(self, request, assignment_id, action):
-        if action not in REVIEW_ACTIONS:
+        if action not in review_actions.API_ACTIONS:
             return Response({"detail": f"Unknown action {action!r}."}, status=status.HTTP_404_NOT_FOUND)
-        assignment = get_object_or_404(
-            MTurkAssignment.objects.select_related("hit__batch"), assignment_id=assignment_id
-        )
-        serializer = s.ReviewActionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        mturk = open_mturk(mode=assignment.hit.batch.mode, confirm_live=data["confirm_live"], actor=_actor(request))
-        _act(action, assignment, mturk, data, _actor(request))
-        assignment.refresh_from_db()
-        return Response(s.AssignmentSerializer(assignment).data)
+        assignment = selectors.get_assignment(assignment_id=assignment_id)
+        data = s.validated(s.ReviewActionSerializer, request.data)
+        review_actions.review_one(
+            assignment=assignment, decision=s.decision(action, data), confirm_live=data["confirm_live"],
+            actor=_actor(request),
+        )  # fmt: skip
+        return Response(s.AssignmentSerializer(selectors.get_assignment(assignment_id=assignment_id)).data)
 
 
 class AssignmentBulk(APIView):
     @translate_errors
     def post(self, request):
-        serializer = s.BulkActionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        found = MTurkAssignment.objects.select_related("hit__batch").filter(assignment_id__in=data["assignment_ids"])
-        by_id = {a.assignment_id: a for a in found}
-        assignments = [by_id[i] for i in dict.fromkeys(data["assignment_ids"]) if i in by_id]  # request order
-        missing = set(data["assignment_ids"]) - {a.assignment_id for a in assignments}
-        if missing:
-            return Response({"detail": f"Unknown assignment ids: {sorted(missing)}"}, status=status.HTTP_404_NOT_FOUND)
-        modes = {a.hit.batch.mode for a in assignments}
-        if len(modes) != 1:
-            raise ValueError("The selection mixes sandbox and live assignments; send them separately.")
-        mturk = open_mturk(mode=modes.pop(), confirm_live=data["confirm_live"], actor=_actor(request))
-        result = review.bulk(assignments, lambda a: _act(data["action"], a, mturk, data, _actor(request)))
-        return Response(
-            {
-                "succeeded": [a.assignment_id for a in result.succeeded],
-                "failed": [{"assignment_id": a.assignment_id, "error": error} for a, error in result.failed],
-            },
-            status=status.HTTP_207_MULTI_STATUS if result.failed else status.HTTP_200_OK,
-        )
+        data = s.validated(s.BulkActionSerializer, request.data)
+        assignments = review_actions.select_assignments(assignment_ids=data["assignment_ids"])
+        result = review_actions.review_assignments(
+            assignments=assignments, decision=s.decision(data["action"], data), confirm_live=data["confirm_live"],
+            actor=_actor(request),
+        )  # fmt: skip
+        return _bulk_answer(result, ok="succeeded", key="assignment_id", ident=lambda a: a.assignment_id)
 
 
 class WorkerBlockView(APIView):
     @translate_errors
     def post(self, request):
-        serializer = s.BlockSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        mturk = open_mturk(mode=data["mode"], confirm_live=data["confirm_live"], actor=_actor(request))
-        block = review.block_worker(
-            mode=data["mode"], worker_id=data["worker_id"], reason=data["reason"], mturk=mturk, actor=_actor(request)
-        )
+        data = s.validated(s.BlockSerializer, request.data)
+        block = review_actions.block(actor=_actor(request), **data)
         return Response({"worker_id": block.worker_id, "mode": block.mode, "state": block.state})
 
 
 class CallList(generics.ListAPIView):
-    queryset = MTurkCall.objects.all()
     serializer_class = s.CallSerializer
+
+    def get_queryset(self):
+        return selectors.call_list()
 
 
 class DiscrepancyList(generics.ListAPIView):
     serializer_class = s.DiscrepancySerializer
 
     def get_queryset(self):
-        queryset = Discrepancy.objects.all()
-        if self.request.query_params.get("open") in {"1", "true"}:
-            queryset = queryset.filter(resolved_at__isnull=True)
-        return queryset
+        return selectors.discrepancy_list(open_only=self.request.query_params.get("open") in {"1", "true"})
 
 
 class SuggestionList(generics.ListAPIView):
     serializer_class = s.SuggestionSerializer
 
     def get_queryset(self):
-        queryset = ReviewSuggestion.objects.select_related("assignment")
-        if batch := self.request.query_params.get("batch"):
-            queryset = queryset.filter(assignment__hit__batch_id=batch)
-        if state := self.request.query_params.get("state"):
-            queryset = queryset.filter(state=state)
-        return queryset
+        params = self.request.query_params
+        return selectors.suggestion_list(batch_id=params.get("batch"), state=params.get("state"))
 
 
 class BatchSuggest(APIView):
@@ -240,36 +204,20 @@ class BatchSuggest(APIView):
 
     @translate_errors
     def post(self, request, pk):
-        batch = get_object_or_404(HitBatch, pk=pk)
-        serializer = s.SuggestRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        created = suggestions.suggest_for_batch(batch=batch, min_pass_rate=serializer.validated_data["min_pass_rate"])
+        data = s.validated(s.SuggestRequestSerializer, request.data)
+        created = suggestions.suggest_for_batch(batch=selectors.get_batch(pk=pk), min_pass_rate=data["min_pass_rate"])
         return Response(s.SuggestionSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
 
 
 class ConfirmSuggestions(APIView):
     @translate_errors
     def post(self, request):
-        serializer = s.ConfirmSuggestionsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        items = list(
-            ReviewSuggestion.objects.select_related("assignment__hit__batch").filter(
-                pk__in=data["ids"], state=ReviewSuggestion.State.PENDING
-            )
-        )
-        modes = {item.assignment.hit.batch.mode for item in items}
-        if len(modes) != 1:
-            raise ValueError("Select pending suggestions of one marketplace.")
-        mturk = open_mturk(mode=modes.pop(), confirm_live=data["confirm_live"], actor=_actor(request))
-        result = suggestions.confirm(suggestions=items, mturk=mturk, actor=_actor(request), confirmed=data["confirmed"])
-        return Response(
-            {
-                "confirmed": [item.pk for item in result.succeeded],
-                "failed": [{"id": item.pk, "error": error} for item, error in result.failed],
-            },
-            status=status.HTTP_207_MULTI_STATUS if result.failed else status.HTTP_200_OK,
-        )
+        data = s.validated(s.ConfirmSuggestionsSerializer, request.data)
+        result = review_actions.confirm_suggestions(
+            items=selectors.pending_suggestions(pks=data["ids"]), confirmed=data["confirmed"],
+            confirm_live=data["confirm_live"], actor=_actor(request),
+        )  # fmt: skip
+        return _bulk_answer(result, ok="confirmed", key="id", ident=lambda item: item.pk)
 
 
 class HitChange(APIView):
@@ -277,23 +225,11 @@ class HitChange(APIView):
 
     @translate_errors
     def post(self, request, hit_id, action):
-        if action not in {"expire", "extend", "add"}:
+        if action not in review_actions.HIT_ACTIONS:
             return Response({"detail": f"Unknown action {action!r}."}, status=status.HTTP_404_NOT_FOUND)
-        hit = get_object_or_404(Hit.objects.select_related("batch__study"), hit_id=hit_id)
-        serializer = s.HitChangeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        mturk = open_mturk(mode=hit.batch.mode, confirm_live=data["confirm_live"], actor=_actor(request))
-        if action == "expire":
-            hit_changes.expire_hit(hit=hit, mturk=mturk, actor=_actor(request))
-        elif action == "extend":
-            if not data.get("hours"):
-                raise ValueError("extend needs hours.")
-            until = timezone.now() + dt.timedelta(hours=data["hours"])
-            hit_changes.extend_hit(hit=hit, mturk=mturk, until=until, actor=_actor(request))
-        else:
-            if not data.get("number"):
-                raise ValueError("add needs number.")
-            hit_changes.add_assignments(hit=hit, mturk=mturk, number=data["number"], actor=_actor(request))
-        hit.refresh_from_db()
+        hit = selectors.get_hit(hit_id=hit_id)
+        data = s.validated(s.HitChangeSerializer, request.data)
+        change = review_actions.HitChange(action=action, hours=data.get("hours"), number=data.get("number"))
+        review_actions.change_hit(hit=hit, change=change, confirm_live=data["confirm_live"], actor=_actor(request))
+        hit = selectors.get_hit(hit_id=hit_id)
         return Response({"hit_id": hit.hit_id, "max_assignments": hit.max_assignments, "expiration": hit.expiration})

@@ -21,6 +21,7 @@ class Discrepancy(models.Model):
     detected_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True, help_text="Who resolved it by hand (empty: the sync).")
 
     class Meta:
         ordering = ["-detected_at"]

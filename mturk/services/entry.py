@@ -30,7 +30,7 @@ from experiments.services import participants
 from mturk.models import Hit, HitBatch, HitState, MTurkEntry
 from mturk.modes import SUBMIT_HOSTS, Mode
 from mturk.selectors import worker_has_taken_part
-from mturk.services.qualifications import record_worker_start
+from mturk.services.scheduling import record_worker_start
 
 NOT_OUR_HIT = (
     "This page only opens from a HIT of this study on Mechanical Turk. Please find the HIT on the MTurk "

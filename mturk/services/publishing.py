@@ -88,6 +88,27 @@ def create_batch(
     return batch
 
 
+@transaction.atomic
+def update_draft_batch(*, batch: HitBatch, **fields) -> HitBatch:
+    """Change a draft before it is published; its HIT rows follow a changed size (nothing is on MTurk yet)."""
+    batch = HitBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.state != HitBatch.State.DRAFT:
+        raise ValueError(f"Batch {batch.pk} is {batch.state}: only a draft can be changed (its HITs are on MTurk).")
+    mode = Mode(fields.get("mode", batch.mode))
+    validate_batch_inputs(
+        mode=mode, task_url=fields.get("task_url", batch.task_url), locales=fields.get("locales", batch.locales) or []
+    )
+    for name, value in fields.items():
+        setattr(batch, name, value)
+    batch.full_clean()
+    batch.save()
+    sizes = fees.split_into_hits(batch.n_assignments, batch.max_assignments_per_hit)
+    if list(batch.hits.order_by("index").values_list("max_assignments", flat=True)) != sizes:
+        batch.hits.all().delete()
+        create_hit_rows(batch=batch)
+    return batch
+
+
 def validate_batch_inputs(*, mode: Mode, task_url: str, locales: list[str]) -> None:
     """Checks the model cannot express: a task URL live workers can load, ISO 3166 locales."""
     check_task_url(task_url, mode=mode)

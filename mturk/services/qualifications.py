@@ -1,6 +1,7 @@
 """The per-study exclusion qualification: one participation per worker per study.
 
-A worker who starts the study is granted our qualification, and every HIT of the study requires that
+A worker who starts the study is granted our qualification (``services.scheduling`` records the start
+and enqueues the grant; this module does the work the task calls), and every HIT of the study requires that
 workers do NOT have it (comparator DoesNotExist). Grants reach MTurk asynchronously and MTurk applies
 them with a delay, so the worker entry page also checks our own rows (``selectors.worker_has_taken_part``).
 """
@@ -10,12 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from mturk.client import MTurk, MTurkError
 from mturk.models import ExclusionQualification, MTurkStudy, QualificationGrant
-from mturk.modes import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -47,29 +46,6 @@ def ensure_exclusion_qualification(*, study: MTurkStudy, mturk: MTurk) -> Exclus
         study=study, mode=mturk.mode, defaults={"name": name, "qualification_type_id": qualification_type_id}
     )
     return exclusion
-
-
-@transaction.atomic
-def record_worker_start(*, study: MTurkStudy, mode: Mode, worker_id: str) -> QualificationGrant | None:
-    """A worker began the study: remember it and grant the exclusion qualification in the background."""
-    exclusion = ExclusionQualification.objects.filter(study=study, mode=mode).first()
-    if exclusion is None:
-        return None
-    grant, created = QualificationGrant.objects.get_or_create(exclusion=exclusion, worker_id=worker_id)
-    if created:
-        transaction.on_commit(lambda: _dispatch_grant(grant.pk))
-    return grant
-
-
-def _dispatch_grant(grant_pk: int) -> None:
-    # A worker's page must never fail because MTurk (or the broker) did: the row already excludes the
-    # worker in our database, and the periodic sync re-sends grants that are still pending.
-    from mturk.tasks import grant_exclusion_qualification
-
-    try:
-        grant_exclusion_qualification.delay(grant_pk)
-    except Exception:
-        logger.exception("Could not dispatch exclusion grant %s; the periodic sync will retry it.", grant_pk)
 
 
 def grant_exclusion(*, grant: QualificationGrant, mturk: MTurk) -> QualificationGrant:

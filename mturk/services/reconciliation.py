@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -14,7 +15,10 @@ from mturk.models import Discrepancy, HitBatch
 from mturk.modes import Mode
 from mturk.reconcile import DEFAULT_GRACE, LocalParticipant, Reconciliation, reconcile
 
+from .experiments import participants_for_batch
 from .sync import SyncReport, sync_batch, sync_hits
+
+logger = logging.getLogger(__name__)
 
 # Our participants on a batch's HITs, or None when we keep no record to compare (external task URL).
 ParticipantSource = Callable[[HitBatch], list[LocalParticipant] | None]
@@ -102,8 +106,24 @@ def _open(batch: HitBatch, key: tuple[str, str, str], *, hit_id: str, detail: st
         discrepancy.save(update_fields=["resolved_at", "resolution"])
 
 
+@transaction.atomic
+def resolve_discrepancies(*, discrepancies: Iterable[Discrepancy], actor: str, note: str = "") -> int:
+    """Mark open discrepancies as dealt with by hand: who, when and why stay on each row, and in the log.
+
+    A discrepancy resolved by hand is never reopened by a later reconciliation.
+    """
+    resolved = 0
+    for discrepancy in discrepancies:
+        if discrepancy.resolved_at is not None:
+            continue
+        discrepancy.resolved_at, discrepancy.resolved_by = timezone.now(), actor
+        discrepancy.resolution = f"manually resolved by {actor}" + (f": {note}" if note else "")
+        discrepancy.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+        logger.info("Discrepancy %s resolved by %s", discrepancy.pk, actor)
+        resolved += 1
+    return resolved
+
+
 def default_participant_source() -> ParticipantSource:
     """Our participants come from the experiments app (see ``services.experiments``)."""
-    from .experiments import participants_for_batch
-
     return participants_for_batch

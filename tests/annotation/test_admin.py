@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from annotation.models import Pairing, RenderState
-from annotation.services import imports, rendering
+from annotation.services import imports, scheduling
 from tests.factories.annotation import MusicExcerptFactory, PairingFactory, VideoClipFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_change_pages_load_for_every_model(staff_client, media_files):
 def test_render_action_schedules_the_selected_pairings(staff_client, monkeypatch, django_capture_on_commit_callbacks):
     pairings = PairingFactory.create_batch(3)
     sent = []
-    monkeypatch.setattr(rendering, "_dispatch_render", sent.append)
+    monkeypatch.setattr(scheduling, "_dispatch_render", sent.append)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(

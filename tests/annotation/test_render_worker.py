@@ -15,7 +15,7 @@ from django.core.management import call_command
 from annotation.files import PARTIAL_PREFIX
 from annotation.media import probe
 from annotation.models import Pairing, RenderState
-from annotation.services import rendering
+from annotation.services import rendering, scheduling
 from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
 from tests.support.media import library_track, library_video
 from webapp.celery import app as celery_app
@@ -76,7 +76,7 @@ def test_a_real_worker_renders_lazily_requested_pairings(private_broker, celery_
     celery_queue(extra_env={"CELERY_BROKER_URL": private_broker, "MVFIT_RENDER_SIZE": "160x90"})
     clip, excerpt = pairing
 
-    [requested] = rendering.request_pairings(pairs=[(clip.pk, excerpt.pk)])
+    [requested] = scheduling.request_pairings(pairs=[(clip.pk, excerpt.pk)])
 
     wait_until(
         lambda: Pairing.objects.get(pk=requested.pk).state in (RenderState.READY, RenderState.FAILED),
@@ -110,7 +110,7 @@ def test_a_worker_killed_mid_render_is_recovered_within_two_minutes_of_the_resta
             "MVFIT_RENDER_PRESET": "veryslow",
         }
     )
-    pairings = rendering.request_pairings(pairs=[(c.pk, e.pk) for c in clips for e in excerpts])
+    pairings = scheduling.request_pairings(pairs=[(c.pk, e.pk) for c in clips for e in excerpts])
     media = Path(settings.MEDIA_ROOT)
     finals = [media / rendering.pairing_storage_name(p.pk) for p in pairings]
     finals += [media / rendering.clip_storage_name(c.pk) for c in clips]

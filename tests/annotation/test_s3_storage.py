@@ -9,7 +9,7 @@ from moto import mock_aws
 from annotation.files import is_local, local_path
 from annotation.media import probe
 from annotation.models import ImportItem, Pairing, RenderState
-from annotation.services import imports, rendering
+from annotation.services import imports, rendering, scheduling
 from annotation.services.sampling import sample_excerpts
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_import_sample_and_render_through_s3(s3, media_files, django_capture_on_
         for excerpt in [*video.track.excerpts.all(), *track.track.excerpts.all()]
     ]
     with django_capture_on_commit_callbacks(execute=True):
-        pairings = rendering.request_pairings(pairs=pairs)
+        pairings = scheduling.request_pairings(pairs=pairs)
 
     stored = keys(s3)
     assert len([k for k in stored if k.startswith("media/library/")]) == 3  # video, its soundtrack, the track

@@ -3,16 +3,18 @@ re-queues renders of dead workers (their heartbeat went stale)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from annotation import tasks
+from annotation import periodic, tasks
 from annotation.models import Pairing, RenderState
-from annotation.services import rendering
+from annotation.services import imports, rendering, scheduling
 from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
 from webapp.celery import app as celery_app
 
@@ -123,11 +125,11 @@ def test_the_reaper_requeues_only_renders_whose_heartbeat_went_stale(
     done = _pairing(state=RenderState.READY, attempts=1, heartbeat_at=now - timedelta(seconds=600))
     clip = VideoClipFactory(state=RenderState.RENDERING, heartbeat_at=now - timedelta(seconds=90))
     dispatched = []
-    monkeypatch.setattr(rendering, "_dispatch_render", dispatched.append)
+    monkeypatch.setattr(scheduling, "_dispatch_render", dispatched.append)
     monkeypatch.setattr(tasks.prepare_clip_task, "delay", lambda pk: dispatched.append(("clip", pk)))
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = tasks.requeue_stale_renders_task.apply().get()
+        outcome = periodic.requeue_stale_renders_task.apply().get()
 
     assert sorted(outcome["pairings"]) == sorted([stale.pk, legacy.pk])
     assert outcome["clips"] == [clip.pk]
@@ -142,7 +144,7 @@ def test_the_reaper_requeues_only_renders_whose_heartbeat_went_stale(
     assert hopeless.state == RenderState.FAILED and "worker was lost" in hopeless.error
 
     with django_capture_on_commit_callbacks(execute=True):
-        again = tasks.requeue_stale_renders_task.apply().get()
+        again = periodic.requeue_stale_renders_task.apply().get()
     assert again == {"pairings": [], "clips": [], "excerpts": []}  # idempotent: nothing dispatched twice
 
 
@@ -165,3 +167,40 @@ def test_a_running_render_keeps_its_rows_heartbeat_fresh_until_it_ends():
     Pairing.objects.filter(pk=pairing.pk).update(heartbeat_at=long_ago)
     time.sleep(0.2)  # several heartbeat periods: none comes once the render has ended
     assert heartbeat() == long_ago
+
+
+@pytest.mark.django_db
+def test_an_import_batch_is_retried_after_a_database_blip_with_celerys_own_options(monkeypatch):
+    task = tasks.run_import_batch_task
+    assert task.autoretry_for == (OperationalError, InterfaceError)
+    assert task.max_retries == tasks.MAX_RETRIES and task.retry_backoff and task.retry_jitter
+    calls = []
+
+    def run_batch(*, batch_id):
+        calls.append(batch_id)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection")
+
+    monkeypatch.setattr(imports, "run_batch", run_batch)
+    previous, celery_app.conf.task_eager_propagates = celery_app.conf.task_eager_propagates, False
+    try:
+        result = task.apply(args=[7])
+    finally:
+        celery_app.conf.task_eager_propagates = previous
+    assert result.successful() and calls == [7, 7]
+
+
+def test_every_beat_scheduled_task_is_discovered_by_the_worker():
+    # The reaper moved to annotation.periodic (it schedules tasks, so it may not live among them): in a
+    # fresh interpreter, as a worker starts, discovery must find it and every other task beat names.
+    code = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from webapp.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "scheduled = {entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()}\n"
+        "assert 'annotation.periodic.requeue_stale_renders_task' in scheduled, scheduled\n"
+        "assert scheduled <= set(app.tasks), scheduled - set(app.tasks)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

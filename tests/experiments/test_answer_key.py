@@ -21,7 +21,7 @@ from experiments.models import Participant
 from experiments.selectors.worker import read_media_token
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
-from tests.experiments.test_worker_browser import answer_trial, enter
+from tests.experiments.test_worker_browser import answer_trial, enter, wait_for_trial
 from tests.factories.experiments import make_experiment, make_library
 from tests.support.media import attach_rendered_media
 
@@ -116,7 +116,7 @@ def test_nothing_the_browser_receives_reveals_the_answer_key(page, live_server, 
     for _ in range(total):
         position, _ = answer_trial(page, participant, "ArrowRight")
         if position < total - 1:
-            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+            wait_for_trial(page, position + 1)
     page.get_by_test_id("done").wait_for()
     # Stop intercepting: a request still in flight when the page closes must not fail a later test.
     page.unroute_all(behavior="ignoreErrors")

@@ -9,6 +9,7 @@ import pytest
 
 from annotation.models import Pairing
 from experiments.design.config import DesignError
+from experiments.design.planner import PLANNER_VERSION
 from experiments.models import Bundle, CatchStimulus, Experiment, ExperimentStatus, Item, Trial
 from experiments.services.designs import generate_design
 from tests.factories.experiments import make_experiment, make_library
@@ -102,7 +103,7 @@ def test_new_designs_record_the_planner_version_and_stored_older_ones_rebuild_wi
     library = make_library(n_clips=6, n_excerpts=5)
     config = {"clip_ids": library.clip_ids, "excerpt_ids": library.excerpt_ids, "items_per_query": 3}
     experiment = make_experiment(kind="afc", library=library, config=config, judgments_per_item=4)
-    assert experiment.config["planner_version"] == 2
+    assert experiment.config["planner_version"] == PLANNER_VERSION
     current = sides_per_group(experiment)
     assert len(current["V2M/none"]) == 72
     assert all(abs(sum(1 if left else -1 for left in sides)) <= 1 for sides in current.values())
@@ -126,7 +127,7 @@ def test_new_designs_record_the_planner_version_and_stored_older_ones_rebuild_wi
 
 @pytest.mark.parametrize(
     ("version", "message"),
-    [(1, "only rebuilds designs that were planned with it"), (3, "must be one of 1, 2"), (True, "must be one of")],
+    [(1, "only rebuilds designs that were planned with it"), (4, "must be one of 1, 2, 3"), (True, "must be one of")],
 )
 def test_a_new_design_cannot_choose_an_old_or_unknown_planner_version(version, message):
     library = make_library(n_clips=3, n_excerpts=3)

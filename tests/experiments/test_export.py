@@ -24,6 +24,7 @@ from experiments.services.allocation import allocate_assignment
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from experiments.services.pseudonyms import pseudonymise
+from exportformat import schema
 from tests.factories.experiments import answer_trial, make_experiment, make_library
 from tests.support.export_doc import documented_columns
 
@@ -96,9 +97,9 @@ def test_the_export_has_exactly_the_documented_files_and_columns(studies, tmp_pa
     out = tmp_path / "export"
     call_command("export_responses", "fit", "prefs", "--out", str(out))
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["manifest.json"] + [f"{t}.{ext}" for t in ("ratings", "choices", "stimuli") for ext in ("csv", "parquet")]
+        ["manifest.json"] + [f"{t}.{ext}" for t in schema.TABLES for ext in ("csv", "parquet")]
     )
-    for table in ("ratings", "choices", "stimuli"):
+    for table in schema.TABLES:
         with (out / f"{table}.csv").open(newline="") as handle:
             header = next(csv.reader(handle))
         assert header == documented_columns(table), table
@@ -109,11 +110,11 @@ def test_the_export_has_exactly_the_documented_files_and_columns(studies, tmp_pa
     assert b"\r\n" not in raw and raw.endswith(b"\n")
 
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["format"] == "mvfit-export" and manifest["format_version"] == 1
+    assert manifest["format"] == "mvfit-export" and manifest["format_version"] == schema.FORMAT_VERSION
     assert manifest["pseudonymised"] is True and manifest["simulation"] is None
     assert [e["slug"] for e in manifest["experiments"]] == ["fit", "prefs"]
     assert all({"id", "slug", "kind", "seed", "config"} <= set(e) for e in manifest["experiments"])
-    assert manifest["row_counts"] == {t: len(read_csv(out / f"{t}.csv")) for t in ("ratings", "choices", "stimuli")}
+    assert manifest["row_counts"] == {t: len(read_csv(out / f"{t}.csv")) for t in schema.TABLES}
     assert TIMESTAMP.match(manifest["exported_at"])
 
 
@@ -294,9 +295,7 @@ def test_the_export_reads_back_verified_and_equal_to_the_database(studies, tmp_p
     call_command("export_responses", "fit", "prefs", "--out", str(out))
     export = exportformat.verify_export(out)  # checksums, row counts, CSV = Parquet, every rule
     assert export.notes == [] and export.manifest["assignments"] == "completed"
-    assert set(export.manifest["files"]) == {
-        f"{t}.{x}" for t in ("ratings", "choices", "stimuli") for x in ("csv", "parquet")
-    }
+    assert set(export.manifest["files"]) == {f"{t}.{x}" for t in schema.TABLES for x in ("csv", "parquet")}
 
     stored = Response.objects.filter(assignment__experiment=rating, assignment__status="completed")
     by_trial = {(r.assignment_id, r.trial.position): r for r in stored.select_related("trial")}

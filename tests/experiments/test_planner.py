@@ -125,9 +125,25 @@ def test_preference_plans_separate_items_that_share_a_pairing_and_balance_sides(
     for key, sides in sides_by_position_in_group(items, plan).items():
         if len(sides) >= 30:
             assert len(set(sides)) == 2, f"{key}: always {'left' if sides[0] else 'right'}"
+    # Direction blocks, their order counterbalanced: V2M first in even bundles, M2V first in odd ones.
+    for index, bundle in enumerate(plan):
+        directions = [t.direction for t in bundle.trials]
+        order = ("V2M", "M2V") if index % 2 == 0 else ("M2V", "V2M")
+        assert directions == sorted(directions, key=order.index), f"bundle {index}: blocks in the order {order}"
+
+
+def test_version_2_kept_video_to_music_first_in_every_bundle():
+    items = preference_items(30)
+    plan = plan_bundles(items, k=3, n=12, seed=5, choice=True, block_by_direction=True, version=2)
     for bundle in plan:
         directions = [t.direction for t in bundle.trials]
-        assert directions == sorted(directions, key=("V2M", "M2V").index), "V2M block before M2V block"
+        assert directions == sorted(directions, key=("V2M", "M2V").index)
+    both = [
+        b
+        for b in plan_bundles(items, k=3, n=12, seed=5, choice=True, block_by_direction=True)
+        if len({t.direction for t in b.trials}) == 2
+    ]
+    assert {b.trials[0].direction for b in both} == {"V2M", "M2V"}  # version 3 counterbalances
 
 
 @settings(max_examples=200, deadline=None)
@@ -194,7 +210,7 @@ def test_planner_version_1_rebuilds_the_designs_stored_before_versions_exactly(n
         ({"k": 0, "n": 5}, "at least 1"),
         ({"k": 2, "n": 0}, "at least 1"),
         ({"k": 2, "n": 5, "catch_per_bundle": 1, "n_catch": 0}, "catch pool is empty"),
-        ({"k": 2, "n": 5, "version": 3}, "planner version must be one of 1, 2"),
+        ({"k": 2, "n": 5, "version": 4}, "planner version must be one of 1, 2, 3"),
     ],
 )
 def test_impossible_parameters_are_explained(kwargs, message):

@@ -60,6 +60,14 @@ def enter(page, live_server, experiment, *, before_begin=None) -> Participant:
     return participant
 
 
+def wait_for_trial(page, position: int) -> None:
+    """Wait until trial ``position`` shows, passing the interstitial a change of question brings."""
+    page.wait_for_selector(f"#trial[data-position='{position}'], #interstitial-continue")
+    if page.locator("#interstitial-continue").count():
+        page.locator("#interstitial-continue").click()
+    page.wait_for_selector(f"#trial[data-position='{position}']")
+
+
 def current_position(page) -> int:
     return int(page.get_attribute("#trial", "data-position"))
 
@@ -116,7 +124,7 @@ def test_a_worker_completes_a_rating_assignment_and_catch_trials_are_flagged(pag
         position, is_catch = answer_trial(page, participant, "5", fail_catch=catch_seen == 1)
         catch_seen += is_catch
         if position < assignment.n_trials - 1:
-            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+            wait_for_trial(page, position + 1)
     page.get_by_test_id("done").wait_for()
     assignment.refresh_from_db()
     assert page.get_by_test_id("completion-code").inner_text() == assignment.completion_code
@@ -129,6 +137,10 @@ def test_a_worker_completes_a_rating_assignment_and_catch_trials_are_flagged(pag
     for response in stored:
         assert response.play_count >= 1 and response.rt_ms is not None and response.rt_ms >= 0
         assert response.presented_at <= response.answered_at <= response.received_at
+        # The runner's record of the trial: the clip played to its end, times since the trial was shown.
+        kinds = [e["type"] for e in response.events]
+        assert kinds.index("play") < kinds.index("ended"), kinds
+        assert all(e["t"] >= 0 for e in response.events if e["type"] in ("play", "ended"))
         if not response.is_catch:
             assert response.rating == 5 and response.catch_passed is None
 
@@ -141,7 +153,7 @@ def test_a_worker_completes_a_2afc_assignment(page, live_server, tmp_path):
     for _ in range(assignment.n_trials):
         position, _ = answer_trial(page, participant, "ArrowLeft")
         if position < assignment.n_trials - 1:
-            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+            wait_for_trial(page, position + 1)
     page.get_by_test_id("done").wait_for()
     stored = Response.objects.filter(assignment=assignment)
     assert stored.count() == 4
@@ -155,7 +167,7 @@ def test_reload_and_a_closed_tab_resume_at_the_first_unanswered_trial(page, live
     participant = enter(page, live_server, experiment)
     for _ in range(2):
         position, _ = answer_trial(page, participant, "3")
-        page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+        wait_for_trial(page, position + 1)
     wait_until_stored(participant, 2, page)
 
     page.reload()
@@ -267,7 +279,7 @@ def test_a_study_rendered_by_the_library_pipeline_runs_end_to_end(page, live_ser
     for _ in range(5):
         position, _ = answer_trial(page, participant, "2")
         if position < 4:
-            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+            wait_for_trial(page, position + 1)
     page.get_by_test_id("done").wait_for()
     assert Response.objects.filter(assignment__participant=participant).count() == 5
 

@@ -99,7 +99,7 @@ def test_a_handwritten_export_loads_with_the_documented_types(tmp_path):
     ("change", "message"),
     [
         ({"format": "something-else"}, "'format' must be"),
-        ({"format_version": 2}, "format_version 2 is not supported"),
+        ({"format_version": 99}, "format_version 99 is not supported"),
         ({"format_version": "1"}, "format_version '1' is not supported"),
         ({"row_counts": [2, 1, 2]}, "'row_counts' must be object"),
         ({"row_counts": {"ratings": -1}}, r"row_counts\['ratings'\] must be a row count"),
@@ -319,7 +319,7 @@ def test_written_csv_uses_the_documented_conventions(tmp_path):
     assert ',"city, ""night""",' in row and ",true,true," in row and ",1.0,5.0," in row
     assert re.search(r",2026-11-22T20:00:00\.000Z,", row)
     manifest = json.loads((root / "manifest.json").read_text())
-    assert manifest["row_counts"] == {"ratings": 1, "choices": 0, "stimuli": 0}
+    assert manifest["row_counts"] == {"ratings": 1} | {name: 0 for name in schema.TABLES if name != "ratings"}
     assert (root / "choices.csv").read_text() == ",".join(schema.CHOICES) + "\n"
 
 
@@ -332,7 +332,7 @@ def test_the_manifest_records_provenance_versions_counts_and_checksums(tmp_path)
     assert manifest["source"] == "tests" and manifest["exported_at"] == PROVENANCE["exported_at"]
     assert manifest["pseudonymised"] is True and manifest["simulation"] is None
     assert set(manifest["software"]) == {"python", "pandas", "pyarrow"}
-    assert set(manifest["files"]) == {"ratings.csv", "choices.csv", "stimuli.csv"}
+    assert set(manifest["files"]) == {table.csv for table in schema.TABLES.values()}
     for name, entry in manifest["files"].items():
         data = (root / name).read_bytes()
         assert entry == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -361,8 +361,8 @@ def test_the_writer_refuses_rows_the_reader_would_refuse_and_writes_nothing(tmp_
         written(root, ratings=[RatingRowFactory(rating="good")])
     with pytest.raises(ExportError, match=r"column\(s\) mood are not in the ratings table"):
         written(root, ratings=[{**RatingRowFactory(), "mood": "happy"}])
-    with pytest.raises(ExportError, match=r"no table\(s\) participants"):
-        write_export(root, tables={"participants": []}, provenance=PROVENANCE)
+    with pytest.raises(ExportError, match=r"no table\(s\) subjects"):
+        write_export(root, tables={"subjects": []}, provenance=PROVENANCE)
     with pytest.raises(ExportError, match=r"unknown key\(s\) colour"):
         write_export(root, tables={}, provenance={**PROVENANCE, "colour": "blue"})
     assert {p.name: p.read_bytes() for p in root.iterdir()} == before
@@ -384,7 +384,8 @@ def test_the_check_command_accepts_a_valid_export(tmp_path, capsys):
         stimuli=stimuli_frame([StimulusRowFactory()]),
     )
     assert exportformat_main(["check", str(root)]) == 0
-    assert "a valid mvfit export, format version 1 (ratings 1, choices 1, stimuli 1 rows)" in capsys.readouterr().out
+    counts = "ratings 1, choices 1, stimuli 1, participants 0, questionnaire 0, headphone_trials 0, trial_events 0 rows"
+    assert f"a valid mvfit export, format version {schema.FORMAT_VERSION} ({counts})" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------- round trip (Hypothesis)

@@ -6,7 +6,8 @@ from mturk.models import ExclusionQualification, MTurkCall, QualificationGrant
 from mturk.modes import Mode
 from mturk.selectors import worker_has_taken_part
 from mturk.services.audit import open_mturk
-from mturk.services.qualifications import ensure_exclusion_qualification, exclusion_name, record_worker_start
+from mturk.services.qualifications import ensure_exclusion_qualification, exclusion_name
+from mturk.services.scheduling import record_worker_start
 from tests.factories.mturk import MTurkStudyFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit dispatch of the grant task

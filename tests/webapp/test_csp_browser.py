@@ -1,6 +1,6 @@
 """Finding 4/11: every page runs under the strict Content-Security-Policy without a single violation — the
 Django admin (changelists, change and add forms, raw-id lookups), the staff library, credits and experiment
-pages, the worker preview, and a worker's whole path (invite, consent, sound check, trials, done) — in
+pages, the API documentation (Swagger UI), the worker preview, and a worker's whole path (invite, consent, sound check, trials, done) — in
 headless Chromium, which reports each blocked script, style, image, media or form to the page."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from annotation.models import Pairing
 from experiments.models import AssignmentStatus
-from tests.experiments.test_worker_browser import answer_trial, enter, open_study
+from tests.experiments.test_worker_browser import answer_trial, enter, open_study, wait_for_trial
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -81,6 +81,13 @@ def test_staff_pages_and_the_admin_run_without_csp_violations(csp_page, live_ser
     ):
         visit(page, base + url)
 
+    # The API documentation: Swagger UI from local static files fetches the schema and renders it.
+    visit(page, base + "/api/docs/")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "mvfit experimenter API" in page.inner_text(".swagger-ui .info .title")
+    page.wait_for_selector(".opblock-tag-section")
+    assert_no_violations(page, "api docs")
+
     # Admin widgets that run scripts: select all on a changelist, a raw-id lookup popup.
     page.goto(base + reverse("admin:annotation_pairing_changelist"))
     page.check("#action-toggle")
@@ -114,7 +121,7 @@ def test_a_workers_whole_path_runs_without_csp_violations(csp_page, live_server,
     for _ in range(assignment.n_trials):
         position, _ = answer_trial(page, participant, "5")
         if position < assignment.n_trials - 1:
-            page.wait_for_selector(f"#trial[data-position='{position + 1}']")
+            wait_for_trial(page, position + 1)
     page.get_by_test_id("done").wait_for()
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.COMPLETED

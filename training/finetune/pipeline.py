@@ -35,7 +35,7 @@ from training.finetune.model import FineTuneNet
 from training.finetune.trainer import FineTuneSettings, evaluate, fit
 from training.preference.model import PreferenceConfig, PreferenceNet
 from training.runs import MetricsLog, new_run_directory, plot_learning_curve, save_run, seed_everything, write_report
-from training.stats import accuracy
+from training.stats import accuracy, format_table
 
 METRIC_COLUMNS = ["epoch", "train_loss", "val_loss", "val_acc", "epoch_seconds"]
 
@@ -319,8 +319,6 @@ def _fine_tune(config, *, streams, train_from, settings, context, resume, progre
             panels=[("loss (BCE)", ["train_loss", "val_loss"]), ("accuracy (symmetric)", ["val_acc"])],
             title=f"Preference model, fine-tuned from {train_from} ({VARIANT_LABELS[config.variant]}, {config.direction})",
         )
-        from training.preference.pipeline import format_table
-
         table = format_table([(VARIANT_LABELS[config.variant] + " (fine-tuned)", test)])
         write_report(
             out / "report.html",

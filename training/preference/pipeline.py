@@ -45,7 +45,7 @@ from training.runs import (
     torch_threads,
     write_report,
 )
-from training.stats import Accuracy, accuracy
+from training.stats import Accuracy, accuracy, format_table
 
 CHECKPOINT_FORMAT = "mvfit-preference"
 METRIC_COLUMNS = ["epoch", "train_loss", "train_sym_loss", "train_acc", "val_loss", "val_acc", "epoch_seconds"]
@@ -210,24 +210,6 @@ def _write_items(path: Path, items: pd.DataFrame, split: Split, model: Preferenc
 
 def _summary_text(summary: dict) -> str:
     return "\n".join(f"{key}: {value}" for key, value in summary.items())
-
-
-def format_table(rows: list[tuple[str, Accuracy]]) -> str:
-    """Langlois Table 1: test accuracy ± half-width of the 95 % Wilson interval, next to chance."""
-    lines = [
-        f"{'Model':<22} {'Test accuracy':<16} {'95 % CI (Wilson)':<18} {'n':>6}  p (> 50 %, binomial)",
-        f"{'Random guessing':<22} {'50 %':<16}",
-    ]
-    for label, acc in rows:
-        lines.append(
-            f"{label:<22} {f'{100 * acc.value:.1f} ± {100 * acc.half_width:.1f} %':<16} "
-            f"{f'{100 * acc.low:.1f}-{100 * acc.high:.1f} %':<18} {acc.n:>6}  {acc.p_value:.2g}"
-        )
-    short = "; ".join(
-        ["Random 50 %"]
-        + [f"{label.split(' ')[0]} {100 * acc.value:.1f} ± {100 * acc.half_width:.1f} %" for label, acc in rows]
-    )
-    return "\n".join([*lines, "", short])
 
 
 def read_payload(run_dir: str | Path) -> dict:

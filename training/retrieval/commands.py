@@ -13,7 +13,7 @@ from training.errors import TrainingInputError
 
 
 def cmd_retrieval_compare(args: argparse.Namespace) -> int:
-    from training.cli import _default_cache_dir
+    from training.cli_support import default_cache_dir
     from training.retrieval.compare import load_config, run_compare
     from training.runs import torch_threads
 
@@ -21,7 +21,7 @@ def cmd_retrieval_compare(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise TrainingInputError("--threads must be positive.")
     with torch_threads(args.threads):
-        out = run_compare(config, args.out, cache_dir=args.cache_dir or _default_cache_dir(), progress=not args.quiet)
+        out = run_compare(config, args.out, cache_dir=args.cache_dir or default_cache_dir(), progress=not args.quiet)
     print((out / "table.md").read_text(encoding="utf-8"))
     return 0
 
@@ -43,7 +43,7 @@ def cmd_make_planted_av(args: argparse.Namespace) -> int:
 
 
 def cmd_publish_model(args: argparse.Namespace) -> int:
-    from training.cli import _default_cache_dir, _recorded_streams
+    from training.cli_support import default_cache_dir, recorded_streams
     from training.retrieval.publish import publish_model, run_kind
     from training.runs import load_checkpoint
 
@@ -52,14 +52,14 @@ def cmd_publish_model(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         payload = load_checkpoint(Path(args.run) / "checkpoint.pt", expected_format="mvfit-retrieval")
-        streams = _recorded_streams(payload, args)
+        streams = recorded_streams(payload, args)
     target = publish_model(
         args.run,
         name=args.name,
         version=args.version,
         export_dir=args.export,
         models_dir=args.models_dir,
-        cache_dir=args.cache_dir or _default_cache_dir(),
+        cache_dir=args.cache_dir or default_cache_dir(),
         media_root=args.media_root,
         streams=streams,
         progress=not args.quiet,

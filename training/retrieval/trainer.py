@@ -26,17 +26,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from training.device import resolve_device
 from training.errors import TrainingInputError
 from training.retrieval.bce import BCEHead, bce_pair_loss
 from training.retrieval.losses import inter_modal_ranking_loss, soft_intra_modal_structure_loss
 from training.retrieval.model import RetrievalConfig, VMNet
 
 LOSSES = ("vmnet", "bce")
-
-
-def device() -> torch.device:
-    """CUDA when available, else CPU (kept local: the project has no shared device helper yet)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass(frozen=True)
@@ -183,7 +179,7 @@ def fit_pairs(train: PairSet, val: PairSet, config: FitConfig, *, seed: int) -> 
         raise TrainingInputError("training needs at least two training pairs and one validation pair.")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    run_on = device()
+    run_on = resolve_device("auto")  # the project's one device policy (training/device.py)
     model = build_model(train.video.shape[1], train.music.shape[1], config)
     video = torch.as_tensor(train.video, dtype=torch.float32)
     music = torch.as_tensor(train.music, dtype=torch.float32)

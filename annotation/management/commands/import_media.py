@@ -13,9 +13,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from annotation import selectors
 from annotation.manifests import ManifestError, read_manifest
 from annotation.media import MediaKind
-from annotation.models import ImportItem
+from annotation.models import ImportBatch, ImportItem
 from annotation.services import imports
 
 
@@ -50,41 +51,36 @@ class Command(BaseCommand):
             raise CommandError(f"--allow-root must name existing folders: {', '.join(missing)}")
         if not path.exists():
             raise CommandError(f"{path} does not exist")
+        credits = {"license": license, "attribution": attribution}
         if path.is_file() and path.suffix.lower() == ".csv":
-            try:
-                total = len(read_manifest(path))
-            except ManifestError as exc:
-                raise CommandError(str(exc)) from exc
-            with self._bar(total, verbosity) as bar:
-                batch = imports.import_manifest(manifest=path, progress=self._advance(bar), extra_roots=extra_roots)
+            batch = self._manifest(path, extra_roots=extra_roots)
         elif path.is_dir():
-            total = len(imports.folder_entries(path, kind=kind, label=label))
-            if total == 0:
-                hint = (
-                    f" To import a manifest, pass the .csv file itself ({next(path.glob('*.csv')).name})."
-                    if any(path.glob("*.csv"))
-                    else ""
-                )
-                raise CommandError(f"{path} holds no media files to import.{hint}")
-            with self._bar(total, verbosity) as bar:
-                batch = imports.import_folder(
-                    folder=path,
-                    kind=kind,
-                    label=label,
-                    license=license,
-                    attribution=attribution,
-                    progress=self._advance(bar),
-                    extra_roots=extra_roots,
-                )
+            batch = self._folder(path, kind=kind, label=label, extra_roots=extra_roots, **credits)
         else:
             if not label:
                 raise CommandError("importing a single file needs --label (its scene category or genre)")
-            item = imports.import_single_file(
-                path=path, kind=kind, label=label, title=title, license=license, attribution=attribution
-            )
-            batch = item.batch
+            batch = imports.import_single_file(path=path, kind=kind, label=label, title=title, **credits).batch
             batch.refresh_from_db()
         self._report(batch)
+
+    def _manifest(self, path: Path, *, extra_roots: list[Path]) -> ImportBatch:
+        try:
+            total = len(read_manifest(path))
+        except ManifestError as exc:
+            raise CommandError(str(exc)) from exc
+        with self._bar(total, self.verbosity) as bar:
+            return imports.import_manifest(manifest=path, progress=self._advance(bar), extra_roots=extra_roots)
+
+    def _folder(self, path: Path, *, kind, label, extra_roots: list[Path], **credits: str) -> ImportBatch:
+        total = len(imports.folder_entries(path, kind=kind, label=label))
+        if total == 0:
+            csv = next(path.glob("*.csv"), None)
+            hint = f" To import a manifest, pass the .csv file itself ({csv.name})." if csv else ""
+            raise CommandError(f"{path} holds no media files to import.{hint}")
+        with self._bar(total, self.verbosity) as bar:
+            return imports.import_folder(
+                folder=path, kind=kind, label=label, progress=self._advance(bar), extra_roots=extra_roots, **credits
+            )
 
     def _bar(self, total: int, verbosity: int) -> tqdm:
         return tqdm(total=total, desc="importing", unit="file", disable=verbosity < 1)
@@ -97,16 +93,14 @@ class Command(BaseCommand):
 
         return advance
 
-    def _report(self, batch) -> None:
+    def _report(self, batch: ImportBatch) -> None:
         if batch.error:
             raise CommandError(f"import #{batch.pk} stopped: {batch.error}")
         self.stdout.write(
             f"import #{batch.pk}: {batch.n_imported} imported, {batch.n_duplicate} duplicate, "
             f"{batch.n_rejected} rejected"
         )
-        shown = batch.items.exclude(outcome=ImportItem.Outcome.IMPORTED)
-        if self.verbosity < 2:
-            shown = shown.filter(outcome=ImportItem.Outcome.REJECTED)  # duplicates are routine on re-runs
-        for item in shown:
+        # Duplicates are routine on re-runs: listed only with -v 2.
+        for item in selectors.import_problems(batch=batch, with_duplicates=self.verbosity >= 2):
             style = self.style.WARNING if item.outcome == ImportItem.Outcome.REJECTED else self.style.NOTICE
             self.stdout.write(style(f"  {item.outcome:<9} {item.path}: {item.reason}"))

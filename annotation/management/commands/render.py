@@ -7,17 +7,17 @@ finished rows in the database, so several workers (or a restarted command) repor
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotation import selectors
-from annotation.models import Pairing, RenderState
-from annotation.services import rendering
+from annotation.models import RenderState
+from annotation.services import rendering, scheduling
 from webapp.celery import app as celery_app
 
 
@@ -41,51 +41,39 @@ class Command(BaseCommand):
         if not stall_timeout > 0:
             raise CommandError(f"--stall-timeout must be a positive number of seconds, not {stall_timeout:g}.")
         self.verbosity, self.stall_timeout = verbosity, stall_timeout
-        if pairing_ids:
-            pairings = Pairing.objects.filter(pk__in=pairing_ids)
-            unknown = set(pairing_ids) - set(pairings.values_list("pk", flat=True))
-            if unknown:
-                raise CommandError(f"unknown pairing ids: {sorted(unknown)}")
-        else:
-            if not no_create:
-                created = rendering.create_library_pairings()
-                self.stdout.write(f"library: {created} new pairings (every clip x every excerpt)")
-            pairings = Pairing.objects.all()
-        ids = list(pairings.values_list("pk", flat=True).order_by("pk"))
-        if not ids:
+        if not pairing_ids and not no_create:
+            created = rendering.create_library_pairings()
+            self.stdout.write(f"library: {created} new pairings (every clip x every excerpt)")
+        try:
+            plan = scheduling.plan_render(pairing_ids=pairing_ids or None)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if not plan.pairing_ids:
             self.stdout.write("nothing to render: sample excerpts first (manage.py sample_excerpts)")
             return
+        wait = not (self._eager() or no_wait)
+        prepared = functools.partial(
+            selectors.preparation_progress, clip_ids=plan.clip_ids, excerpt_ids=plan.excerpt_ids
+        )
+        self._phase("prepare", plan.preparation, dispatch=scheduling.schedule_unit, progress=prepared, wait=wait)
+        rendered = functools.partial(selectors.render_progress, pairing_ids=plan.pending_ids)
+        self._phase("render", plan.batches, dispatch=_schedule_batch, progress=rendered, wait=wait)
+        self._report(plan.pairing_ids)
+
+    def _eager(self) -> bool:
         eager = bool(celery_app.conf.task_always_eager)
-        if eager and verbosity < 2:
+        if eager and self.verbosity < 2:
             # Eager tasks log one INFO line each, which would shred the progress bars.
             logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+        return eager
 
-        clip_ids, excerpt_ids = selectors.unprepared_for(pairings)
-        units = [("clip", pk) for pk in clip_ids] + [("excerpt", pk) for pk in excerpt_ids]
-        self._phase(
-            "prepare",
-            units,
-            dispatch=lambda unit: rendering.schedule_preparation(
-                clip_ids=[unit[1]] if unit[0] == "clip" else [], excerpt_ids=[unit[1]] if unit[0] == "excerpt" else []
-            ),
-            progress=lambda: selectors.preparation_progress(clip_ids=clip_ids, excerpt_ids=excerpt_ids),
-            wait=not (eager or no_wait),
-        )
-        pending = list(pairings.exclude(state=RenderState.READY).values_list("pk", "clip_id"))
-        batches = rendering.batches_by_clip(pending, size=settings.MVFIT_RENDER_BATCH_SIZE)
-        self._phase(
-            "render",
-            batches,
-            dispatch=lambda batch: rendering.schedule_render(pairing_ids=batch),
-            progress=lambda: selectors.render_progress(pairing_ids=[pk for pk, _ in pending]),
-            wait=not (eager or no_wait),
-        )
-        counts = selectors.render_progress(pairing_ids=ids)
+    def _report(self, pairing_ids: list[int]) -> None:
+        counts = selectors.render_progress(pairing_ids=pairing_ids)
         self.stdout.write(
             f"pairings: {counts[RenderState.READY]} ready, {counts[RenderState.FAILED]} failed, "
             f"{counts[RenderState.PENDING] + counts[RenderState.RENDERING]} still queued (of {counts['total']})"
         )
-        for pairing in pairings.filter(state=RenderState.FAILED)[:10]:
+        for pairing in selectors.failed_pairings(pairing_ids=pairing_ids):
             self.stdout.write(self.style.WARNING(f"  pairing {pairing.pk} failed: {pairing.error}"))
 
     def _phase(
@@ -127,3 +115,7 @@ class Command(BaseCommand):
                         f"{name}: no progress for {self.stall_timeout:.0f}s ({done}/{total} done). "
                         "Is a worker running? Start one with: celery -A webapp worker"
                     )
+
+
+def _schedule_batch(batch: list[int]) -> int:
+    return scheduling.schedule_render(pairing_ids=batch)

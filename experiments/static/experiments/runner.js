@@ -33,6 +33,7 @@
   var trials = new Map(); // position -> Promise of trial payload
   var preloaded = new Map(); // position -> [media elements]
   var current = null;
+  var lastPrompt = null; // the question of the trial shown before: a new one gets an interstitial
   var sending = false;
   var retryTimer = null;
   var attempt = 0;
@@ -172,6 +173,17 @@
     clearTimeout(retryTimer);
     retryTimer = setTimeout(flush, delay);
   }
+
+  // The worker leaving the page (another tab, another window, the phone locked) is part of the record.
+  document.addEventListener("visibilitychange", function () {
+    note({ type: document.hidden ? "hidden" : "visible" });
+  });
+  window.addEventListener("blur", function () {
+    note({ type: "blur" });
+  });
+  window.addEventListener("focus", function () {
+    note({ type: "focus" });
+  });
 
   window.addEventListener("online", function () {
     clearTimeout(retryTimer);
@@ -331,7 +343,39 @@
     );
   }
 
+  // When the question changes within a bundle (a preference test's video->music block followed by its
+  // music->video block, or any design mixing question kinds), say so before the first trial of the new
+  // kind instead of changing only the heading.
   function present(payload) {
+    var changed = lastPrompt !== null && payload.prompt !== lastPrompt;
+    lastPrompt = payload.prompt;
+    if (!changed) return show(payload);
+    // A stand-in until Continue: nothing can be answered, and nothing advances past it meanwhile.
+    current = { payload: payload, slots: [], events: [], plays: 0, answered: true, readyAt: null };
+    stage.innerHTML = "";
+    delete stage.dataset.position;
+    var card = document.createElement("section");
+    card.className = "card interstitial";
+    card.id = "interstitial";
+    var title = document.createElement("h2");
+    title.textContent = "New question from here on";
+    var text = document.createElement("p");
+    text.className = "lead";
+    text.textContent = payload.prompt;
+    var go = document.createElement("button");
+    go.type = "button";
+    go.className = "primary";
+    go.id = "interstitial-continue";
+    go.textContent = "Continue";
+    go.addEventListener("click", function () { show(payload); });
+    card.appendChild(title);
+    card.appendChild(text);
+    card.appendChild(go);
+    stage.appendChild(card);
+    go.focus();
+  }
+
+  function show(payload) {
     var position = payload.position;
     var els = preloaded.get(position) || payload.media.map(makeMedia);
     preloaded.delete(position);
@@ -341,6 +385,7 @@
       plays: 0,
       events: [],
       presentedAt: new Date().toISOString(),
+      shownAt: performance.now(),
       readyAt: null,
       answered: false,
     };
@@ -425,9 +470,18 @@
     var slot = { media: m, el: el, button: button, played: false, maxTime: 0 };
     current.slots.push(slot);
     var record = function (type, extra) {
-      var e = { type: type, slot: m.slot, t: Math.round(performance.now()), at: Math.round(el.currentTime * 1000) / 1000 };
+      var e = { type: type, slot: m.slot, at: Math.round(el.currentTime * 1000) / 1000 };
       note(Object.assign(e, extra || {}));
     };
+    el.addEventListener("play", function () {
+      record(slot.played ? "replay" : "play");
+    });
+    el.addEventListener("pause", function () {
+      if (!el.ended) record("pause");
+    });
+    el.addEventListener("ended", function () {
+      record("ended");
+    });
     button.addEventListener("click", function () {
       playSlot(slot);
     });
@@ -470,9 +524,11 @@
     return figure;
   }
 
-  // Playback events of the current trial, at most MAX_EVENTS; the last one counts those left out.
+  // Playback events of the current trial, at most MAX_EVENTS; the last one counts those left out. Each
+  // carries ``t``: milliseconds since the trial was shown.
   function note(event) {
     if (!current) return;
+    if (event.t === undefined && current.shownAt !== undefined) event.t = Math.round(performance.now() - current.shownAt);
     var events = current.events;
     if (events.length < MAX_EVENTS - 1) {
       events.push(event);

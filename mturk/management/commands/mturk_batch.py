@@ -1,9 +1,10 @@
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from experiments.models import Experiment
-from mturk.models import MTurkStudy
+from mturk import selectors
+from mturk.models import HitBatch
 from mturk.services.experiments import create_batch_for_experiment
 from mturk.services.publishing import create_batch
 
@@ -45,57 +46,42 @@ class Command(BaseCommand):
         parser.add_argument("--frame-height", type=int, default=800, help="pixels, 0 = whole window")
 
     def handle(self, *args, **options):
-        common = {
-            "mode": options["mode"],
-            "keywords": options["keywords"],
-            "reward": options["reward"],
-            "created_by": "command line",
-        }
-        if options["experiment"]:
-            experiment = Experiment.objects.filter(slug=options["experiment"]).first()
-            if experiment is None:
-                raise CommandError(f"No experiment {options['experiment']!r}.")
-            create = create_batch_for_experiment
-            common |= {
-                "experiment": experiment,
-                "spending_cap": options["cap"],
-                "n_assignments": options["assignments"],
-                "title": options["title"],
-                "description": options["description"],
-            }
-        else:
-            study = MTurkStudy.objects.filter(name=options["study"]).first()
-            if study is None:
-                raise CommandError(f"No study {options['study']!r}: create it first with mturk_study --cap.")
-            missing = [flag for flag in ("task_url", "title", "description", "assignments") if not options[flag]]
-            if missing:
-                raise CommandError("With --study, also give " + ", ".join("--" + m.replace("_", "-") for m in missing))
-            create = create_batch
-            common |= {
-                "study": study,
-                "task_url": options["task_url"],
-                "title": options["title"],
-                "description": options["description"],
-                "n_assignments": options["assignments"],
-            }
+        create, target = self._target(options)
         with user_errors():
-            batch = create(
-                **common,
-                max_assignments_per_hit=options["per_hit"],
-                allow_ten_plus_assignments=options["allow_ten_plus"],
-                planned_bonus_per_assignment=options["bonus"],
-                min_approval_rate=options["approval_rate"],
-                min_approved_hits=options["approved_hits"],
-                locales=options["locale"],
-                require_masters=options["masters"],
-                exclude_returning_workers=not options["allow_returning"],
-                assignment_duration_s=options["duration"],
-                lifetime_s=options["lifetime"],
-                auto_approval_delay_s=options["auto_approve"],
-                frame_height=options["frame_height"],
-            )
+            batch = create(**target, **self._settings(options))
         self.stdout.write(self.style.SUCCESS(f"batch {batch.pk} ({batch.mode}, draft)"))
         for line in batch.cost_estimate().lines():
             self.stdout.write("  " + line)
         flag = " --confirm-live" if batch.mode == "live" else ""
         self.stdout.write(f"publish with: python manage.py mturk_publish {batch.pk}{flag}")
+
+    def _target(self, options) -> tuple[Callable[..., HitBatch], dict]:
+        """The experiment's batch (sized by its open bundles) or any page's batch in an existing study."""
+        common = {
+            "title": options["title"],
+            "description": options["description"],
+            "n_assignments": options["assignments"],
+        }
+        if options["experiment"]:
+            if (experiment := selectors.experiment_by_slug(options["experiment"])) is None:
+                raise CommandError(f"No experiment {options['experiment']!r}.")
+            return create_batch_for_experiment, {**common, "experiment": experiment, "spending_cap": options["cap"]}
+        if (study := selectors.study_named(options["study"])) is None:
+            raise CommandError(f"No study {options['study']!r}: create it first with mturk_study --cap.")
+        missing = [flag for flag in ("task_url", "title", "description", "assignments") if not options[flag]]
+        if missing:
+            raise CommandError("With --study, also give " + ", ".join("--" + m.replace("_", "-") for m in missing))
+        return create_batch, {**common, "study": study, "task_url": options["task_url"]}
+
+    @staticmethod
+    def _settings(options) -> dict:
+        return {
+            "mode": options["mode"], "keywords": options["keywords"], "reward": options["reward"],
+            "created_by": "command line", "max_assignments_per_hit": options["per_hit"],
+            "allow_ten_plus_assignments": options["allow_ten_plus"],
+            "planned_bonus_per_assignment": options["bonus"], "min_approval_rate": options["approval_rate"],
+            "min_approved_hits": options["approved_hits"], "locales": options["locale"],
+            "require_masters": options["masters"], "exclude_returning_workers": not options["allow_returning"],
+            "assignment_duration_s": options["duration"], "lifetime_s": options["lifetime"],
+            "auto_approval_delay_s": options["auto_approve"], "frame_height": options["frame_height"],
+        }  # fmt: skip

@@ -1,12 +1,10 @@
-import datetime as dt
-
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from mturk.models import Hit
-from mturk.services.hits import add_assignments, expire_hit, extend_hit
+from mturk import selectors
+from mturk.services import review_actions
+from mturk.services.review_actions import HitChange
 
-from ._common import client, user_errors
+from ._common import user_errors
 
 
 class Command(BaseCommand):
@@ -20,26 +18,19 @@ class Command(BaseCommand):
         parser.add_argument("--confirm-live", action="store_true", help="required for live HITs")
 
     def handle(self, *args, **options):
-        hit = Hit.objects.select_related("batch__study").filter(hit_id=options["hit"]).first()
+        hit = selectors.hit_or_none(options["hit"])
         if hit is None:
             raise CommandError(f"No HIT {options['hit']} in our database.")
-        mturk = client(hit.batch.mode, options)
+        action, hours, number = options["action"], options["hours"], options["number"]
         with user_errors():
-            if options["action"] == "expire":
-                expire_hit(hit=hit, mturk=mturk, actor="command line")
-                self.stdout.write(self.style.SUCCESS(f"HIT {hit.hit_id} expired"))
-            elif options["action"] == "extend":
-                if not options["hours"]:
-                    raise CommandError("extend needs --hours.")
-                until = timezone.now() + dt.timedelta(hours=options["hours"])
-                extend_hit(hit=hit, mturk=mturk, until=until, actor="command line")
-                self.stdout.write(self.style.SUCCESS(f"HIT {hit.hit_id} now expires {until:%Y-%m-%d %H:%M} UTC"))
-            else:
-                if not options["number"]:
-                    raise CommandError("add needs --number.")
-                add_assignments(hit=hit, mturk=mturk, number=options["number"], actor="command line")
-                self.stdout.write(
-                    self.style.SUCCESS(
-                        f"HIT {hit.hit_id} now has {hit.max_assignments + options['number']} assignments"
-                    )
-                )
+            change = HitChange(action=action, hours=hours, number=number)
+            review_actions.change_hit(
+                hit=hit, change=change, confirm_live=options["confirm_live"], actor="command line"
+            )
+        hit = selectors.hit_or_none(options["hit"])
+        done = {
+            "expire": "expired",
+            "extend": f"now expires {hit.expiration:%Y-%m-%d %H:%M} UTC" if hit.expiration else "extended",
+            "add": f"now has {hit.max_assignments} assignments",
+        }[action]
+        self.stdout.write(self.style.SUCCESS(f"HIT {hit.hit_id} {done}"))

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from mturk.models import HitBatch
+from mturk import selectors
 from mturk.modes import WORKER_SITES
 from mturk.selectors import spending
 from mturk.services.publishing import publish_batch
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="show the estimate, balance and cap, then stop")
 
     def handle(self, *args, **options):
-        batch = HitBatch.objects.select_related("study").filter(pk=options["batch"]).first()
+        batch = selectors.batch_or_none(options["batch"])
         if batch is None:
             raise CommandError(f"No batch {options['batch']}.")
         self.stdout.write(f"batch {batch.pk}: {batch.title!r} on {batch.mode.upper()} MTurk")
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  account balance ${balance.available}")
         if options["dry_run"]:
             return
-        todo = batch.hits.filter(hit_id__isnull=True).count()
+        todo = selectors.hits_to_publish(batch)
         with tqdm(total=todo, unit="HIT", desc="publishing", disable=todo == 0) as bar, user_errors():
             report = publish_batch(
                 batch=batch,

@@ -1,9 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mturk.models import AssignmentStatus, HitBatch, MTurkAssignment, ReviewSuggestion
-from mturk.services import review, suggestions
+from mturk import selectors
+from mturk.services import review_actions, suggestions
+from mturk.services.review_actions import Decision
 
-from ._common import client, user_errors
+from ._common import user_errors
+
+ACTOR = "command line"
 
 
 class Command(BaseCommand):
@@ -24,112 +27,59 @@ class Command(BaseCommand):
         parser.add_argument("--worker", help="worker id (block)")
         parser.add_argument("--mode", choices=["sandbox", "live"], help="marketplace (block)")
         parser.add_argument("--reason", default="", help="shown to the worker (reject, bonus, block)")
-        parser.add_argument("--amount", help="bonus in USD (bonus, pay)")
+        parser.add_argument("--amount", help="bonus in USD (bonus; pay: bonus, then approve)")
         parser.add_argument("--feedback", default="", help="optional note to the worker when approving")
         parser.add_argument("--confirm-live", action="store_true", help="required for live assignments")
 
     def handle(self, *args, **options):
-        action = options["action"]
-        if action == "block":
-            if not (options["worker"] and options["mode"]):
-                raise CommandError("block needs --worker and --mode.")
-            mturk = client(options["mode"], options)
-            with user_errors():
-                block = review.block_worker(
-                    mode=options["mode"],
-                    worker_id=options["worker"],
-                    reason=options["reason"],
-                    mturk=mturk,
-                    actor="command line",
-                )
-            self.stdout.write(self.style.SUCCESS(f"blocked {block.worker_id} on {block.mode}"))
-            return
-
-        if action in {"suggest", "confirm-suggestions"}:
-            return self._suggestions(action, options)
-
-        assignments = MTurkAssignment.objects.select_related("hit__batch")
-        if options["assignment"]:
-            assignments = assignments.filter(assignment_id__in=options["assignment"])
-            missing = set(options["assignment"]) - set(assignments.values_list("assignment_id", flat=True))
-            if missing:
-                raise CommandError(f"Unknown assignment id(s): {', '.join(sorted(missing))}. Run mturk_sync first?")
-        elif options["batch"]:
-            if not HitBatch.objects.filter(pk=options["batch"]).exists():
-                raise CommandError(f"No batch {options['batch']}.")
-            assignments = assignments.filter(hit__batch_id=options["batch"], status=AssignmentStatus.SUBMITTED)
-        else:
-            raise CommandError("Select assignments with --assignment or --batch.")
-        assignments = list(assignments)
-        modes = {a.hit.batch.mode for a in assignments}
-        if len(modes) > 1:
-            raise CommandError("The selection mixes sandbox and live assignments; review them separately.")
-        if not assignments:
-            self.stdout.write("No assignments to review.")
-            return
-        mturk = client(modes.pop(), options)
-        if action in {"bonus", "pay"} and not options["amount"]:
-            raise CommandError(f"{action} needs --amount.")
-
-        def act(assignment):
-            if action == "approve":
-                return review.approve(
-                    assignment=assignment, mturk=mturk, feedback=options["feedback"], actor="command line"
-                )
-            if action == "reject":
-                return review.reject(assignment=assignment, mturk=mturk, reason=options["reason"], actor="command line")
-            if action == "bonus":
-                return review.send_bonus(
-                    assignment=assignment,
-                    mturk=mturk,
-                    amount=options["amount"],
-                    reason=options["reason"],
-                    actor="command line",
-                )
-            return review.pay(
-                assignment=assignment,
-                mturk=mturk,
-                bonus=options["amount"],
-                bonus_reason=options["reason"],
-                feedback=options["feedback"],
-                actor="command line",
-            )
-
+        action, batch = options["action"], selectors.batch_or_none(options["batch"])
+        if options["batch"] and batch is None:
+            raise CommandError(f"No batch {options['batch']}.")
         with user_errors():
-            result = review.bulk(assignments, act)
-        message = result.summary(
-            {"approve": "approved", "reject": "rejected", "bonus": "bonused", "pay": "paid"}[action]
-        )
-        if result.failed:
-            raise CommandError(message)
-        self.stdout.write(self.style.SUCCESS(message))
+            if action == "block":
+                return self._block(options)
+            if action in {"suggest", "confirm-suggestions"}:
+                return self._suggestions(action, batch, options)
+            decision = Decision(
+                action=action, reason=options["reason"], feedback=options["feedback"], amount=options["amount"]
+            )
+            assignments = review_actions.select_assignments(assignment_ids=options["assignment"], batch=batch)
+            if not assignments:
+                return self.stdout.write("No assignments to review.")
+            result = review_actions.review_assignments(
+                assignments=assignments, decision=decision, confirm_live=options["confirm_live"], actor=ACTOR
+            )
+        self._report(result, review_actions.DONE[decision.action])
 
-    def _suggestions(self, action, options):
-        batch = HitBatch.objects.filter(pk=options["batch"]).first() if options["batch"] else None
+    def _report(self, result, verb: str) -> None:
+        if result.failed:
+            raise CommandError(result.summary(verb))
+        self.stdout.write(self.style.SUCCESS(result.summary(verb)))
+
+    def _block(self, options) -> None:
+        if not (options["worker"] and options["mode"]):
+            raise CommandError("block needs --worker and --mode.")
+        block = review_actions.block(
+            mode=options["mode"], worker_id=options["worker"], reason=options["reason"],
+            confirm_live=options["confirm_live"], actor=ACTOR,
+        )  # fmt: skip
+        self.stdout.write(self.style.SUCCESS(f"blocked {block.worker_id} on {block.mode}"))
+
+    def _suggestions(self, action, batch, options) -> None:
         if batch is None:
             raise CommandError(f"{action} needs --batch with an existing batch.")
-        if action == "suggest":
-            with user_errors():
-                suggestions.suggest_for_batch(batch=batch, min_pass_rate=options["min_pass_rate"])
-        pending = list(
-            ReviewSuggestion.objects.filter(assignment__hit__batch=batch, state=ReviewSuggestion.State.PENDING)
-            .select_related("assignment")
-            .order_by("pk")
+        if action == "confirm-suggestions":
+            result = review_actions.confirm_suggestions(
+                items=selectors.pending_suggestions(batch=batch), confirmed=True,
+                confirm_live=options["confirm_live"], actor=ACTOR,
+            )  # fmt: skip
+            return self._report(result, "rejected")
+        suggestions.suggest_for_batch(batch=batch, min_pass_rate=options["min_pass_rate"])
+        pending = selectors.pending_suggestions(batch=batch)
+        for suggestion in pending:
+            assignment = suggestion.assignment
+            self.stdout.write(f"  reject {assignment.assignment_id} ({assignment.worker_id}): {suggestion.reason}")
+        self.stdout.write(
+            f"{len(pending)} pending suggestion(s); carry them out with: "
+            f"python manage.py mturk_review confirm-suggestions --batch {batch.pk}"
         )
-        if action == "suggest":
-            for suggestion in pending:
-                self.stdout.write(
-                    f"  reject {suggestion.assignment.assignment_id} ({suggestion.assignment.worker_id}): {suggestion.reason}"
-                )
-            self.stdout.write(
-                f"{len(pending)} pending suggestion(s); carry them out with: "
-                f"python manage.py mturk_review confirm-suggestions --batch {batch.pk}"
-            )
-            return
-        mturk = client(batch.mode, options)
-        with user_errors():
-            result = suggestions.confirm(suggestions=pending, mturk=mturk, actor="command line", confirmed=True)
-        message = result.summary("rejected")
-        if result.failed:
-            raise CommandError(message)
-        self.stdout.write(self.style.SUCCESS(message))

@@ -1,14 +1,10 @@
-from decimal import Decimal
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-
-from mturk.models import MTurkStudy
 from mturk.modes import Mode
 from mturk.selectors import spending
+from mturk.services.studies import save_study
 
-from ._common import dollars
-
-CENT = Decimal("0.01")
+from ._common import dollars, user_errors
 
 
 class Command(BaseCommand):
@@ -19,15 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--cap", type=dollars, help="spending cap in USD per marketplace (required when creating)")
 
     def handle(self, *args, **options):
-        study = MTurkStudy.objects.filter(name=options["name"]).first()
-        if study is None:
-            if options["cap"] is None:
-                raise CommandError(f"No study {options['name']!r} yet: create it with --cap <USD>.")
-            study = MTurkStudy.objects.create(name=options["name"], spending_cap=options["cap"].quantize(CENT))
+        with user_errors():
+            study, created = save_study(name=options["name"], spending_cap=options["cap"])
+        if created:
             self.stdout.write(self.style.SUCCESS(f"created study {study.pk}: {study.name}"))
         elif options["cap"] is not None:
-            study.spending_cap = options["cap"].quantize(CENT)
-            study.save(update_fields=["spending_cap"])
             self.stdout.write(f"spending cap of {study.name!r} set to ${study.spending_cap}")
         for mode in Mode:
             self.stdout.write(spending(study=study, mode=mode).line())

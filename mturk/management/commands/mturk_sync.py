@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from mturk.models import Discrepancy, HitBatch
+from mturk import selectors
 from mturk.modes import Mode
 from mturk.services.reconciliation import default_participant_source, modes_to_sync, sync_and_reconcile
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         batches = None
         modes = [Mode(options["mode"])] if options["mode"] else modes_to_sync()
         if options["batch"]:
-            batch = HitBatch.objects.filter(pk=options["batch"]).first()
+            batch = selectors.batch_or_none(options["batch"])
             if batch is None:
                 raise CommandError(f"No batch {options['batch']}.")
             batches, modes = [batch], [Mode(batch.mode)]
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             for batch_pk, counts in data["batches"].items():
                 details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v)
                 self.stdout.write(f"  batch {batch_pk}: {details or 'no assignments yet'}")
-        for discrepancy in Discrepancy.objects.filter(resolved_at__isnull=True).order_by("detected_at"):
+        for discrepancy in selectors.discrepancy_list(open_only=True).reverse():
             self.stdout.write(
                 self.style.WARNING(f"  ! {discrepancy} (batch {discrepancy.batch_id}) {discrepancy.detail}")
             )

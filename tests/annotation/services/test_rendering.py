@@ -9,7 +9,7 @@ from annotation import files
 from annotation.media import FFmpegError, probe
 from annotation.media import render as render_module
 from annotation.models import MusicExcerpt, Pairing, RenderState, VideoClip
-from annotation.services import rendering
+from annotation.services import rendering, scheduling
 from tests.factories.annotation import MusicExcerptFactory, VideoClipFactory
 from tests.support.media import library_track, library_video, storage_path
 
@@ -31,7 +31,7 @@ def test_request_pairings_renders_playable_files_with_picture_and_sound(
 ):
     clip, excerpts = clip_and_excerpts
     with django_capture_on_commit_callbacks(execute=True):
-        pairings = rendering.request_pairings(pairs=[(clip.pk, e.pk) for e in excerpts])
+        pairings = scheduling.request_pairings(pairs=[(clip.pk, e.pk) for e in excerpts])
 
     assert [(p.clip_id, p.excerpt_id) for p in pairings] == [(clip.pk, e.pk) for e in excerpts]
     for pairing in pairings:
@@ -137,8 +137,8 @@ def test_a_missing_source_fails_the_clip_and_its_pairings(clip_and_excerpts):
 def test_request_pairings_is_idempotent_and_keeps_the_callers_order(clip_and_excerpts):
     clip, excerpts = clip_and_excerpts
     pairs = [(clip.pk, excerpts[1].pk), (clip.pk, excerpts[0].pk), (clip.pk, excerpts[1].pk)]
-    first = rendering.request_pairings(pairs=pairs)
-    again = rendering.request_pairings(pairs=pairs)
+    first = scheduling.request_pairings(pairs=pairs)
+    again = scheduling.request_pairings(pairs=pairs)
 
     assert [p.pk for p in first] == [p.pk for p in again]
     assert first[0].pk == first[2].pk
@@ -148,7 +148,7 @@ def test_request_pairings_is_idempotent_and_keeps_the_callers_order(clip_and_exc
 def test_request_pairings_rejects_unknown_ids_and_creates_nothing(clip_and_excerpts):
     clip, excerpts = clip_and_excerpts
     with pytest.raises(ValidationError, match=r"unknown music excerpt ids \[999999\]"):
-        rendering.request_pairings(pairs=[(clip.pk, excerpts[0].pk), (clip.pk, 999999)])
+        scheduling.request_pairings(pairs=[(clip.pk, excerpts[0].pk), (clip.pk, 999999)])
     assert not Pairing.objects.exists()
 
 
@@ -162,10 +162,10 @@ def test_schedule_render_sends_one_batch_per_clip_and_skips_rendered(monkeypatch
     pairings[1].error = "boom"
     pairings[1].save()
     sent = []
-    monkeypatch.setattr(rendering, "_dispatch_render", sent.append)
+    monkeypatch.setattr(scheduling, "_dispatch_render", sent.append)
 
     with django_capture_on_commit_callbacks(execute=True):
-        scheduled = rendering.schedule_render(pairing_ids=[p.pk for p in pairings])
+        scheduled = scheduling.schedule_render(pairing_ids=[p.pk for p in pairings])
 
     assert scheduled == 9
     assert sent == [[p.pk for p in pairings[1:5]], [p.pk for p in pairings[5:9]], [pairings[9].pk]]

@@ -11,7 +11,7 @@ from scipy.signal import resample_poly
 
 from tests.training.audio.fixtures.make_vggish_frontend import FIXTURE, RATES, reference_signal
 from training.audio.logmel import log_mel_spectrogram, to_mono, waveform_to_examples
-from training.audio.resample import kaiser_best, resample
+from training.audio.resample import resample
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +35,6 @@ def test_a_different_resampler_is_visibly_off_in_the_top_mel_band(reference):
     difference = np.abs(old - reference[44100][0]).max(axis=0)
     assert difference[63] > 0.1
     assert difference[:40].max() < 0.05
-
-
-def test_kaiser_best_table_shape_and_peak():
-    window, num_table = kaiser_best()
-    assert num_table == 2**13 and window.shape == (50 * 2**13 + 1,)
-    assert window[0] == pytest.approx(0.9173473712608761)
-    assert abs(window[-1]) < 1e-6  # the Kaiser taper ends near, not at, zero
 
 
 def test_resampling_keeps_a_passband_tone_and_removes_one_above_the_new_nyquist():

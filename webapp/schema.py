@@ -1,0 +1,10 @@
+"""drf-spectacular extensions for this site's own API building blocks (loaded by ``WebappConfig.ready``)."""
+
+from drf_spectacular.authentication import BasicScheme
+
+
+class RateLimitedBasicScheme(BasicScheme):
+    """``webapp.auth.BasicAuthentication`` is DRF's HTTP Basic with django-axes' lockout: same scheme."""
+
+    target_class = "webapp.auth.BasicAuthentication"
+    priority = 0
