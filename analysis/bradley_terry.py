@@ -21,6 +21,8 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import spsolve
 
+from analysis.validation import validate_frame
+
 DENSE_COVARIANCE_LIMIT = 5_000
 
 
@@ -170,15 +172,33 @@ def _centered_inverse(information: np.ndarray, ridge: float) -> np.ndarray:
 # ------------------------------------------------------------------------------------ from choices
 
 
-def comparisons(choices: pd.DataFrame, *, level: str = "item") -> pd.DataFrame:
+def comparisons(choices: pd.DataFrame, *, level: str = "item", duplicates: str = "refuse") -> pd.DataFrame:
     """Winner/loser pairs from non-catch choices; ``level`` is ``item`` (ids) or ``label`` (genre/scene).
 
     Keeps the query label so strengths can be fitted per video category (V2M) or genre (M2V).
     """
+    if level not in ("item", "label"):
+        raise ValueError(f"level must be 'item' or 'label', not {level!r}")
+    key = "id" if level == "item" else "label"
+    choices = validate_frame(
+        choices,
+        table="choices",
+        columns=[
+            "is_catch",
+            "chosen_side",
+            "direction",
+            "query_label",
+            "left_id",
+            "right_id",
+            f"left_{key}",
+            f"right_{key}",
+        ],
+        function="comparisons",
+        duplicates=duplicates,
+    )
     data = choices[~choices["is_catch"].fillna(False).astype(bool)]
     data = data.dropna(subset=["chosen_side", "left_id", "right_id"])
     left = data["chosen_side"] == "left"
-    key = "id" if level == "item" else "label"
     winner = np.where(left, data[f"left_{key}"], data[f"right_{key}"])
     loser = np.where(left, data[f"right_{key}"], data[f"left_{key}"])
     out = pd.DataFrame(

@@ -5,7 +5,12 @@ one task says little about another experiment they took part in:
 
 1. ``invalid``       trial  rows that break the contract (rating outside 1..7, unknown side, no worker)
 2. ``duplicate``     trial  a worker answering the same pairing / question twice: the first answer counts
-3. ``catch_failure`` worker failed share of attention checks above ``max_catch_fail_rate``
+3. ``catch_unlikely`` worker failed more attention checks than an attentive worker plausibly would:
+                       P(X >= failures), X ~ Binomial(checks, ``catch_lapse_rate``), below
+                       ``catch_alpha`` (scales with the number of checks: one slip in 2 checks is
+                       kept, 2 of 2 or 4 of 10 are not, at the defaults 10 % and 0.05)
+3b. ``catch_failure`` worker failed share of attention checks above ``max_catch_fail_rate`` (the old
+                       fixed-rate rule; off by default: with 2 checks one slip is already 50 %)
 4. ``fast_responder`` worker share of answers faster than ``min_rt_ms`` above ``max_fast_share``
 5. ``straight_lining`` worker one answer (ratings) or one side (choices) in at least
                        ``straightline_max_share`` of at least ``straightline_min_trials`` trials
@@ -17,6 +22,11 @@ one task says little about another experiment they took part in:
 Worker-level rules are evaluated independently on the valid, de-duplicated rows, so
 ``workers_flagged`` tells how many workers each rule alone would catch; ``rows_removed`` is
 incremental in the order above, so the counts add up to the rows removed in total.
+
+For the attention-check rules the log also gives ``attentive_dropped``: how many *attentive*
+workers the rule is expected to drop in this study, i.e. the sum over the judged workers of the
+probability that a worker who lapses at ``catch_lapse_rate`` on each check (independently) is
+flagged, given their own number of checks (:func:`attentive_drop_probability`).
 """
 
 from __future__ import annotations
@@ -25,7 +35,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from analysis.validation import DUPLICATE_KEYS, validate_frame
 from exportformat import schema
 
 
@@ -33,7 +45,9 @@ from exportformat import schema
 class ExclusionRules:
     """Thresholds of the exclusion rules; ``None`` switches a rule off."""
 
-    max_catch_fail_rate: float | None = 0.25
+    catch_alpha: float | None = 0.05
+    catch_lapse_rate: float = 0.1
+    max_catch_fail_rate: float | None = None
     min_catch_trials: int = 2
     min_rt_ms: int | None = 300
     max_rt_ms: int | None = 600_000
@@ -44,6 +58,10 @@ class ExclusionRules:
     loo_min_items: int = 10
 
     def __post_init__(self) -> None:
+        if not 0 < self.catch_lapse_rate < 1:
+            raise ValueError(f"catch_lapse_rate must lie strictly between 0 and 1, not {self.catch_lapse_rate}")
+        if self.catch_alpha is not None and not 0 < self.catch_alpha < 1:
+            raise ValueError(f"catch_alpha must lie strictly between 0 and 1, not {self.catch_alpha}")
         for name in ("max_catch_fail_rate", "max_fast_share", "straightline_max_share"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:
@@ -69,7 +87,69 @@ class CleanResult:
     notes: list[str] = field(default_factory=list)
 
 
-_LOG_COLUMNS = ["table", "rule", "level", "criterion", "workers_flagged", "rows_removed", "rows_remaining"]
+_LOG_COLUMNS = [
+    "table",
+    "rule",
+    "level",
+    "criterion",
+    "workers_flagged",
+    "rows_removed",
+    "rows_remaining",
+    "attentive_dropped",
+]
+
+
+def catch_flags(failures: np.ndarray, checks: np.ndarray, rules: ExclusionRules) -> dict[str, np.ndarray]:
+    """Per attention-check rule that is on: which workers (``failures`` of ``checks``) it flags."""
+    failures = np.asarray(failures, dtype=float)
+    checks = np.asarray(checks, dtype=float)
+    judged = checks >= rules.min_catch_trials
+    flags = {}
+    if rules.catch_alpha is not None:
+        # P(X >= failures) for X ~ Binomial(checks, lapse): sf(failures - 1)
+        tail = stats.binom.sf(failures - 1, checks, rules.catch_lapse_rate)
+        flags["catch_unlikely"] = judged & (failures > 0) & (tail < rules.catch_alpha)
+    if rules.max_catch_fail_rate is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            flags["catch_failure"] = judged & (failures / checks > rules.max_catch_fail_rate)
+    return flags
+
+
+def attentive_drop_probability(checks: np.ndarray, rules: ExclusionRules, lapse_rate: float | None = None) -> dict:
+    """Per attention-check rule that is on: the probability that an attentive worker with ``checks``
+    checks is flagged, when they fail each check independently with ``lapse_rate`` (default: the
+    rules' ``catch_lapse_rate``). Exact (sums binomial probabilities), element-wise over ``checks``."""
+    lapse = rules.catch_lapse_rate if lapse_rate is None else lapse_rate
+    checks = np.atleast_1d(np.asarray(checks, dtype=int))
+    top = int(checks.max()) if len(checks) else 0
+    failures = np.arange(top + 1)[None, :]
+    n = checks[:, None]
+    possible = failures <= n
+    pmf = np.where(possible, stats.binom.pmf(failures, n, lapse), 0.0)
+    out = {}
+    for rule, flagged in catch_flags(
+        np.broadcast_to(failures, pmf.shape), np.broadcast_to(n, pmf.shape), rules
+    ).items():
+        out[rule] = (pmf * (flagged & possible)).sum(axis=1)
+    return out
+
+
+def attentive_drop_table(
+    rules: ExclusionRules | None = None, *, checks=(1, 2, 3, 4, 6, 10, 20), lapse_rate: float | None = None
+) -> pd.DataFrame:
+    """Share of attentive workers each attention-check rule drops, by number of checks (docs/analysis.md).
+
+    Compares the binomial rule with the old fixed-rate rule (25 %) whatever ``rules`` switches on.
+    """
+    rules = rules or ExclusionRules()
+    both = ExclusionRules(
+        catch_alpha=rules.catch_alpha if rules.catch_alpha is not None else 0.05,
+        catch_lapse_rate=rules.catch_lapse_rate,
+        max_catch_fail_rate=rules.max_catch_fail_rate if rules.max_catch_fail_rate is not None else 0.25,
+        min_catch_trials=rules.min_catch_trials,
+    )
+    probabilities = attentive_drop_probability(np.asarray(checks), both, lapse_rate)
+    return pd.DataFrame({"checks": list(checks), **probabilities})
 
 
 def clean(ratings: pd.DataFrame, choices: pd.DataFrame, rules: ExclusionRules | None = None) -> CleanResult:
@@ -103,6 +183,8 @@ def _clean_table(
 ) -> pd.DataFrame:
     if frame.empty:
         return frame.copy()
+    # Types only: out-of-range values and empty cells are rule ``invalid``'s business (counted below).
+    validate_frame(frame, table=table, columns=_CLEAN_COLUMNS[table], function="clean", ranges=False, duplicates=None)
     keep = np.ones(len(frame), dtype=bool)
 
     def record(rule: str, level: str, criterion: str, remove: np.ndarray, workers: pd.Index | None = None) -> None:
@@ -131,25 +213,33 @@ def _clean_table(
     is_catch = usable["is_catch"].fillna(False).to_numpy(dtype=bool)
     worker = frame["worker_id"]
 
-    if rules.max_catch_fail_rate is not None:
+    if rules.catch_alpha is not None or rules.max_catch_fail_rate is not None:
         catch = usable.loc[is_catch & usable["catch_passed"].notna().to_numpy(), ["worker_id", "catch_passed"]]
-        stats = catch.groupby("worker_id", observed=True)["catch_passed"].agg(["size", "sum"])
-        stats = stats[stats["size"] >= rules.min_catch_trials]
-        failed = 1 - stats["sum"].astype(float) / stats["size"]
-        bad = failed.index[failed > rules.max_catch_fail_rate]
-        untested = worker[keep].nunique() - len(stats)
+        counts = catch.groupby("worker_id", observed=True)["catch_passed"].agg(["size", "sum"])
+        counts = counts[counts["size"] >= rules.min_catch_trials]
+        untested = worker[keep].nunique() - len(counts)
         if untested:
             notes.append(
                 f"{table}: {untested} worker(s) saw fewer than {rules.min_catch_trials} scored attention checks, "
-                "so the catch-failure rule could not judge them."
+                "so the attention-check rules could not judge them."
             )
-        record(
-            "catch_failure",
-            "worker",
-            f"failed > {rules.max_catch_fail_rate:.0%} of >= {rules.min_catch_trials} attention checks",
-            worker.isin(bad).to_numpy(),
-            bad,
-        )
+        checks = counts["size"].to_numpy(dtype=int)
+        failures = checks - counts["sum"].to_numpy(dtype=int)
+        flagged = catch_flags(failures, checks, rules)
+        expected = attentive_drop_probability(checks, rules) if len(checks) else {}
+        criteria = {
+            "catch_unlikely": (
+                f"failed attention checks with P(>= that many | attentive, lapse {rules.catch_lapse_rate:.0%} "
+                f"per check) < {rules.catch_alpha} (>= {rules.min_catch_trials} checks)"
+            ),
+            "catch_failure": f"failed > {rules.max_catch_fail_rate:.0%} of >= {rules.min_catch_trials} attention checks"
+            if rules.max_catch_fail_rate is not None
+            else "",
+        }
+        for rule, bad_mask in flagged.items():
+            bad = counts.index[bad_mask]
+            record(rule, "worker", criteria[rule], worker.isin(bad).to_numpy(), bad)
+            log[-1]["attentive_dropped"] = float(expected[rule].sum()) if len(checks) else 0.0
 
     if rules.max_fast_share is not None and rules.min_rt_ms is not None:
         fast = usable["rt_ms"].lt(rules.min_rt_ms).fillna(False)
@@ -211,6 +301,22 @@ def _clean_table(
     return frame.loc[keep].reset_index(drop=True)
 
 
+_COMMON = ["worker_id", "assignment_id", "trial_index", "is_catch", "catch_passed", "rt_ms", "received_at"]
+_CLEAN_COLUMNS = {
+    "ratings": [*_COMMON, "pairing_id", "rating", "video_id", "genre_label", "scene_label"],
+    "choices": [
+        *_COMMON,
+        "chosen_side",
+        "condition",
+        "first_preferred",
+        "direction",
+        "query_id",
+        "left_id",
+        "right_id",
+    ],
+}
+
+
 def _invalid_criterion(table: str) -> str:
     if table == "ratings":
         return (
@@ -236,10 +342,7 @@ def _invalid_rows(table: str, frame: pd.DataFrame) -> np.ndarray:
 
 def _duplicate_rows(table: str, frame: pd.DataFrame) -> np.ndarray:
     is_catch = frame["is_catch"].fillna(False).to_numpy(dtype=bool)
-    if table == "ratings":
-        key = ["worker_id", "pairing_id"]
-    else:
-        key = ["worker_id", "direction", "query_id", "left_id", "right_id"]
+    key = list(DUPLICATE_KEYS[table])
     order = frame.sort_values(["received_at", "assignment_id", "trial_index"], kind="stable").index
     duplicated = frame.loc[order].duplicated(subset=key, keep="first").reindex(frame.index).to_numpy(dtype=bool)
     return duplicated & ~is_catch

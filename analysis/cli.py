@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {report,simulate,power} ...`` (docs/analysis.md)."""
+"""Command line: ``python -m analysis {report,simulate,power,machine} ...`` (docs/analysis.md)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,25 @@ def _k(text: str) -> int | None:
 def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ExclusionRules()
     group = parser.add_argument_group("exclusion rules ('off' switches a rule off)")
-    group.add_argument("--max-catch-fail-rate", type=_optional_number(float), default=defaults.max_catch_fail_rate)
+    group.add_argument(
+        "--catch-alpha",
+        type=_optional_number(float),
+        default=defaults.catch_alpha,
+        help="exclude a worker whose attention-check failures an attentive worker would reach with "
+        "probability below this (binomial tail)",
+    )
+    group.add_argument(
+        "--catch-lapse-rate",
+        type=float,
+        default=defaults.catch_lapse_rate,
+        help="an attentive worker's chance of failing one attention check",
+    )
+    group.add_argument(
+        "--max-catch-fail-rate",
+        type=_optional_number(float),
+        default=defaults.max_catch_fail_rate,
+        help="old fixed-rate rule (off by default): exclude above this failed share",
+    )
     group.add_argument("--min-catch-trials", type=int, default=defaults.min_catch_trials)
     group.add_argument("--min-rt-ms", type=_optional_number(int), default=defaults.min_rt_ms)
     group.add_argument("--max-rt-ms", type=_optional_number(int), default=defaults.max_rt_ms)
@@ -108,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--machine-distances", action="store_true", help="also write machine_distances.csv for the report's Machine row"
     )
     sim.add_argument("--seed", type=int, default=0)
+
+    machine = commands.add_parser(
+        "machine", help="turn a rankings file (python -m training rank) into the report's machine distance file"
+    )
+    machine.add_argument("rankings", type=Path, help="rankings CSV written by python -m training rank")
+    machine.add_argument("--out", type=Path, required=True, help="machine distance CSV to write")
+    machine.add_argument("--model", help="name of the Machine row (default: the file's model_version)")
 
     power = commands.add_parser("power", help="how many ratings / subjects does a study need?")
     which = power.add_subparsers(dest="question", required=True)
@@ -212,6 +237,17 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_machine(args: argparse.Namespace) -> int:
+    from analysis.machine import rankings_to_distances, write_machine_distances
+
+    result = rankings_to_distances(args.rankings, model=args.model)
+    write_machine_distances(result.distances, args.out)
+    print(f"wrote {args.out}")
+    for note in result.notes:
+        print(f"  {note}")
+    return 0
+
+
 def run_power(args: argparse.Namespace) -> int:
     from analysis import figures, power
 
@@ -302,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_report(args)
         if args.command == "simulate":
             return run_simulate(args)
+        if args.command == "machine":
+            return run_machine(args)
         return run_power(args)
     except (ExportError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -16,11 +16,13 @@ import pandas as pd
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist, squareform
 
+from analysis.validation import validate_frame
+
 LINKAGES = ("average", "complete", "single", "weighted", "ward")
 
 
 def genre_profiles(
-    ratings: pd.DataFrame, *, value: str = "z", min_genres: int = 3
+    ratings: pd.DataFrame, *, value: str = "z", min_genres: int = 3, duplicates: str = "refuse"
 ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     """Videos x genres matrix of mean ``value`` (``rating`` or the worker z-score ``z``).
 
@@ -28,6 +30,13 @@ def genre_profiles(
     neutral value for correlation distance); videos with fewer than ``min_genres`` rated genres or
     a flat profile are dropped. Returns (profiles, scene label per video, notes).
     """
+    ratings = validate_frame(
+        ratings,
+        table="ratings",
+        columns=["video_id", "genre_label", "scene_label", value],
+        function="genre_profiles",
+        duplicates=duplicates,
+    )
     notes: list[str] = []
     data = ratings.dropna(subset=[value, "video_id", "genre_label"])
     table = data.pivot_table(index="video_id", columns="genre_label", values=value, aggfunc="mean", observed=True)

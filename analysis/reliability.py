@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from analysis.validation import validate_frame
 from exportformat import schema
 
 
@@ -57,6 +58,7 @@ def split_half(
     value: str = "rating",
     n_splits: int = 200,
     seed: int = 0,
+    duplicates: str = "refuse",
 ) -> SplitHalf:
     """Split the workers at random into two halves, correlate the item means of the halves across
     items rated in both, Spearman-Brown correct (factor 2); repeat ``n_splits`` times.
@@ -64,6 +66,9 @@ def split_half(
     Returns the mean corrected reliability and the 2.5/97.5 % quantiles over splits (the spread due
     to the choice of split, not a sampling CI).
     """
+    ratings = validate_frame(
+        ratings, table="ratings", columns=["worker_id", *item, value], function="split_half", duplicates=duplicates
+    )
     data = ratings.dropna(subset=[value, *item])
     item_code, n_items = _codes(data, item)
     worker_code, n_workers = pd.factorize(data["worker_id"])[0], data["worker_id"].nunique()
@@ -191,7 +196,12 @@ def icc(matrix: np.ndarray, *, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def rating_matrix(
-    ratings: pd.DataFrame, *, k: int | None = None, item: str = "pairing_id", value: str = "rating"
+    ratings: pd.DataFrame,
+    *,
+    k: int | None = None,
+    item: str = "pairing_id",
+    value: str = "rating",
+    duplicates: str = "refuse",
 ) -> tuple[np.ndarray, int]:
     """Items x k matrix of the first ``k`` ratings of every item rated at least ``k`` times.
 
@@ -199,6 +209,9 @@ def rating_matrix(
     ``received_at``), not the same people across items; see ``icc`` caveats in docs/analysis.md.
     ``k`` defaults to the most common number of ratings per item. Returns (matrix, items dropped).
     """
+    ratings = validate_frame(
+        ratings, table="ratings", columns=[item, value, "received_at"], function="rating_matrix", duplicates=duplicates
+    )
     data = ratings.dropna(subset=[item, value]).sort_values([item, "received_at"], kind="stable")
     counts = data.groupby(item, observed=True).size()
     if counts.empty:
@@ -223,12 +236,16 @@ def krippendorff_alpha(
     item: Sequence[str] = ("pairing_id",),
     value: str = "rating",
     value_domain: Sequence[int] | None = None,
+    duplicates: str = "refuse",
 ) -> float:
     """Krippendorff's alpha from long data (one row per rating), via the unit x value count matrix.
 
     Building value counts instead of a raters x units matrix keeps memory at units x 7 cells; a
     dense matrix would be 2,400 workers x 79,575 pairings at Langlois scale.
     """
+    ratings = validate_frame(
+        ratings, table="ratings", columns=[*item, value], function="krippendorff_alpha", duplicates=duplicates
+    )
     domain = list(value_domain or range(schema.RATING_MIN, schema.RATING_MAX + 1))
     data = ratings.dropna(subset=[value, *item])
     unit, n_units = _codes(data, item)
@@ -247,13 +264,25 @@ def krippendorff_alpha(
 
 
 def loo_worker_correlation(
-    ratings: pd.DataFrame, *, item: Sequence[str] = ("pairing_id",), value: str = "rating", min_items: int = 5
+    ratings: pd.DataFrame,
+    *,
+    item: Sequence[str] = ("pairing_id",),
+    value: str = "rating",
+    min_items: int = 5,
+    duplicates: str = "refuse",
 ) -> pd.DataFrame:
     """Per worker: Pearson r between their ratings and the mean of the *other* raters of each item.
 
     Items nobody else rated are skipped; workers with fewer than ``min_items`` such items, or with
     no variance on either side, get r = NaN. Columns: worker_id, n_items, r.
     """
+    ratings = validate_frame(
+        ratings,
+        table="ratings",
+        columns=["worker_id", *item, value],
+        function="loo_worker_correlation",
+        duplicates=duplicates,
+    )
     data = ratings.dropna(subset=[value, *item])
     if data.empty:
         return pd.DataFrame({"worker_id": pd.Series([], dtype=object), "n_items": [], "r": []})

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
@@ -117,6 +119,7 @@ class ImportBatches(generics.ListAPIView):
     def get_queryset(self):
         return selectors.import_batches()
 
+    @extend_schema(request=ServerImportSerializer, responses={202: ImportBatchSerializer, 400: OpenApiTypes.OBJECT})
     def post(self, request):
         serializer = ServerImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -143,6 +146,16 @@ class Upload(APIView):
         guard_upload(request, file_limit=imports.max_file_bytes())  # before anything reads the body
         super().initial(request, *args, **kwargs)
 
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: ImportItemSerializer,
+            200: ImportItemSerializer,
+            400: ImportItemSerializer,
+            413: OpenApiTypes.OBJECT,
+        },
+        description="201: imported; 200: a duplicate of a file already in the library; 400: rejected (``detail`` says why).",
+    )
     def post(self, request):
         serializer = UploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -162,5 +175,8 @@ class Upload(APIView):
 class Progress(APIView):
     permission_classes = [IsAdminUser]
 
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT}, summary="Library counts: videos, tracks, clips, excerpts, pairings"
+    )
     def get(self, request):
         return Response(selectors.library_summary())

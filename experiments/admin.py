@@ -168,9 +168,10 @@ class ParticipantAdmin(ReadOnlyAdmin):
         "audio_check_attempts",
         "audio_check_passed_at",
         "screened_out_at",
+        "is_simulated",
         "created_at",
     ]
-    list_filter = ["experiment", "source", "screened_out_reason"]
+    list_filter = ["experiment", "source", "screened_out_reason", "is_simulated"]
     search_fields = ["worker_id", "assignment_id", "hit_id"]
     exclude = ["token"]
     inlines = [AudioCheckAttemptInline]

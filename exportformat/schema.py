@@ -470,6 +470,12 @@ PARTICIPANTS = Table(
             minimum=7,
             maximum=49,
         ),
+        Column(
+            "simulated",
+            "bool",
+            "a simulated participant (the demo's crowd, `Participant.is_simulated`), not a person",
+            since=2,
+        ),
     ],
     unique=("participant_id",),
     rules=(

@@ -18,10 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from experiments.models import Experiment, ParticipantSource
-from experiments.services import participants
 from recruitment.models import ProlificEntry, ProlificStudy
-from recruitment.services import RESUME_PURPOSE, PanelRefused, PanelVisit, cookie_participant
-from webapp import tokens
+from recruitment.services import PanelRefused, PanelVisit, enter, first_visit, resume
 
 PROLIFIC_ID = re.compile(r"^[0-9a-f]{24}$")
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -76,22 +74,12 @@ def enter_via_prolific(
         .first()
     )
     if existing is not None:
-        if cookie_participant(resume_cookie) != existing.participant_id:
-            raise PanelRefused(
-                "This study was already started with your Prolific id in another browser or device. "
-                "Please continue it there.",
-                status=409,
-                title="Already started",
-            )
-        return PanelVisit(existing.participant, resume_cookie)
-    try:
-        participant, _ = participants.enter_via_channel(
-            experiment=experiment, source=ParticipantSource.PROLIFIC, worker_id=worker_id, user_agent=user_agent
-        )
-    except participants.EntryError as exc:
-        raise PanelRefused(str(exc), status=403) from exc
+        return resume(existing.participant, resume_cookie=resume_cookie, what="Prolific id")
+    participant = enter(
+        experiment=experiment, source=ParticipantSource.PROLIFIC, worker_id=worker_id, user_agent=user_agent
+    )
     ProlificEntry.objects.create(study=study, participant=participant, session_id=session)
-    return PanelVisit(participant, tokens.seal({"p": participant.pk}, purpose=RESUME_PURPOSE))
+    return first_visit(participant)
 
 
 def exit_url(*, entry: ProlificEntry, screened_out: bool) -> str:

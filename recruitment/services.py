@@ -81,24 +81,40 @@ def enter_via_panel(*, link: PanelLink, panel_id: str, resume_cookie: str = "", 
         PanelEntry.objects.select_related("participant").filter(panel=link, panel_participant_id=panel_id).first()
     )
     if existing is not None:
-        if cookie_participant(resume_cookie) != existing.participant_id:
-            raise PanelRefused(
-                "This study was already started with your panel id in another browser or device. "
-                "Please continue it there.",
-                status=409,
-                title="Already started",
-            )
-        return PanelVisit(existing.participant, resume_cookie)
+        return resume(existing.participant, resume_cookie=resume_cookie, what="panel id")
+    participant = enter(
+        experiment=link.experiment,
+        source=ParticipantSource.PANEL,
+        worker_id=f"panel:{link.pk}:{panel_id}",
+        user_agent=user_agent,
+    )
+    PanelEntry.objects.create(panel=link, participant=participant, panel_participant_id=panel_id)
+    return first_visit(participant)
+
+
+def resume(participant: Participant, *, resume_cookie: str, what: str) -> PanelVisit:
+    """A later visit with an id that entered before: resumed only in the browser holding its cookie."""
+    if cookie_participant(resume_cookie) != participant.pk:
+        raise PanelRefused(
+            f"This study was already started with your {what} in another browser or device. Please continue it there.",
+            status=409,
+            title="Already started",
+        )
+    return PanelVisit(participant, resume_cookie)
+
+
+def enter(*, experiment: Experiment, source: str, worker_id: str, user_agent: str) -> Participant:
     try:
         participant, _ = participants.enter_via_channel(
-            experiment=link.experiment,
-            source=ParticipantSource.PANEL,
-            worker_id=f"panel:{link.pk}:{panel_id}",
-            user_agent=user_agent,
+            experiment=experiment, source=source, worker_id=worker_id, user_agent=user_agent
         )
     except participants.EntryError as exc:
         raise PanelRefused(str(exc), status=403) from exc
-    PanelEntry.objects.create(panel=link, participant=participant, panel_participant_id=panel_id)
+    return participant
+
+
+def first_visit(participant: Participant) -> PanelVisit:
+    """The visit that created the participant: its sealed cookie binds the id to this browser."""
     return PanelVisit(participant, tokens.seal({"p": participant.pk}, purpose=RESUME_PURPOSE))
 
 

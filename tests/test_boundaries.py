@@ -22,7 +22,7 @@ def test_analysis_and_training_import_without_django():
     assert result.returncode == 0, result.stderr
 
 
-APPS = ("analysis", "training", "annotation", "experiments", "mturk", "webapp", "bench")
+APPS = ("analysis", "training", "annotation", "experiments", "mturk", "demo", "webapp", "bench")
 
 
 def test_the_shared_packages_import_neither_django_nor_any_app():

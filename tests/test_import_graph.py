@@ -70,10 +70,10 @@ def test_apps_import_only_in_the_allowed_direction(edges, app):
     assert not offending, "\n".join(offending)
 
 
-# Celery tasks: tasks import the work modules; only the scheduling module (and the periodic tasks whose job is
-# to queue others) import the tasks, so no module both queues a task and does the work the task calls.
+# Celery tasks: tasks import the work modules; only the scheduling module imports the tasks (periodic tasks
+# that queue others go through it), so no module both queues a task and does the work the task calls.
 SCHEDULERS = {
-    "annotation": {"annotation.services.scheduling", "annotation.periodic"},
+    "annotation": {"annotation.services.scheduling"},
     "mturk": {"mturk.services.scheduling"},
 }
 

@@ -8,3 +8,11 @@ class RateLimitedBasicScheme(BasicScheme):
 
     target_class = "webapp.auth.BasicAuthentication"
     priority = 0
+
+
+def detail_response(name: str = "Detail"):
+    """The body of a refusal: ``{"detail": "what went wrong"}``."""
+    from drf_spectacular.utils import inline_serializer
+    from rest_framework import serializers
+
+    return inline_serializer(name, {"detail": serializers.CharField()})

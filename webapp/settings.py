@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "mturk",
     "experiments",
     "webapp",  # the API documentation page's template and static files
+    # The demo sits on top of the others (demo -> experiments -> annotation, never back).
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -345,6 +347,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "kind": name them instead of hashing them.
+    "ENUM_NAME_OVERRIDES": {
+        "ExperimentKindEnum": "experiments.models.experiment.ExperimentKind",
+        "MediaKindEnum": "annotation.api.KIND_CHOICES",
+    },
 }
 
 # Every handler redacts worker tokens and MTurk worker/assignment ids (webapp/redact.py); Django's own

@@ -63,3 +63,13 @@ def unseal(token: str, *, purpose: str, max_age_s: int | None = None) -> Any:
         return json.loads(data)
     except (InvalidToken, UnicodeEncodeError, ValueError) as exc:
         raise BadToken("invalid or expired token") from exc
+
+
+def unseal_nonce(token: str, *, purpose: str, max_age_s: int | None = None) -> str | None:
+    """The nonce a ``seal({"n": nonce}, purpose=...)`` token names, or ``None`` for a bad, expired or other token."""
+    try:
+        payload = unseal(token, purpose=purpose, max_age_s=max_age_s)
+    except BadToken:
+        return None
+    nonce = payload.get("n") if isinstance(payload, dict) else None
+    return nonce if isinstance(nonce, str) else None

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from experiments.views.demo_report import demo_report
 from webapp import api_docs
 
 urlpatterns = [
@@ -14,5 +13,5 @@ urlpatterns = [
     path("api/mturk/", include("mturk.api.urls")),
     path("mturk/", include("mturk.urls")),
     path("", include("recruitment.urls")),
-    path("reports/demo/", demo_report, name="demo_report"),
+    path("", include("demo.urls")),
 ]

@@ -7,6 +7,9 @@ import os
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as fields
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
@@ -21,6 +24,9 @@ from experiments.selectors import experiments as selectors
 from experiments.selectors.progress import experiment_progress
 from experiments.services import allocation, designs, lifecycle, participants
 from experiments.services.export import export_zip
+from webapp.schema import detail_response
+
+DESIGN_CHANGE = {200: serializers.ExperimentSerializer, 409: detail_response("DesignConflict")}
 
 
 def _shown(experiment: Experiment) -> dict:
@@ -34,6 +40,7 @@ class ExperimentListCreate(ListAPIView):
     def get_queryset(self):
         return selectors.experiments_with_counts()
 
+    @extend_schema(request=serializers.ExperimentCreateSerializer, responses={201: serializers.ExperimentSerializer})
     def post(self, request: Request) -> Response:
         data = serializers.ExperimentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -59,11 +66,13 @@ def _design_call(fn, **kwargs) -> Response:
     return Response(_shown(experiment))
 
 
+@extend_schema(request=None, responses=DESIGN_CHANGE, summary="Plan the design again from its stored seed")
 @api_view(["POST"])
 def regenerate_design(request: Request, pk: int) -> Response:
     return _design_call(designs.generate_design, experiment=get_object_or_404(Experiment, pk=pk))
 
 
+@extend_schema(request=serializers.OpenRequestSerializer, responses=DESIGN_CHANGE, summary="Open for workers")
 @api_view(["POST"])
 def open_experiment(request: Request, pk: int) -> Response:
     data = serializers.OpenRequestSerializer(data=request.data)
@@ -73,16 +82,23 @@ def open_experiment(request: Request, pk: int) -> Response:
     )
 
 
+@extend_schema(request=None, responses=DESIGN_CHANGE, summary="Close: no new work is handed out")
 @api_view(["POST"])
 def close_experiment(request: Request, pk: int) -> Response:
     return _design_call(lifecycle.close_experiment, experiment=get_object_or_404(Experiment, pk=pk))
 
 
+@extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Progress: items, bundles, participants, answers")
 @api_view(["GET"])
 def progress(request: Request, pk: int) -> Response:
     return Response(experiment_progress(get_object_or_404(Experiment, pk=pk)))
 
 
+@extend_schema(
+    request=serializers.InviteRequestSerializer,
+    responses={201: inline_serializer("InviteLinks", {"links": fields.ListField(child=fields.URLField())})},
+    summary="Make single-use invite links",
+)
 @api_view(["POST"])
 def invites(request: Request, pk: int) -> Response:
     experiment = get_object_or_404(Experiment, pk=pk)
@@ -95,11 +111,27 @@ def invites(request: Request, pk: int) -> Response:
     )
 
 
+@extend_schema(
+    request=None,
+    responses={200: inline_serializer("Released", {"released": fields.IntegerField()})},
+    summary="Put the bundles of abandoned assignments back on offer",
+)
 @api_view(["POST"])
 def release_abandoned(request: Request) -> Response:
     return Response({"released": allocation.release_abandoned_assignments()})
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("experiment", int, many=True, required=True, description="experiment id(s), repeated"),
+        OpenApiParameter("include_incomplete", bool, description="also answers of unfinished assignments"),
+    ],
+    responses={
+        (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="docs/export-format.md, zipped"),
+        400: OpenApiTypes.OBJECT,
+    },
+    summary="Download the export (zip)",
+)
 @api_view(["GET"])
 def export(request: Request) -> FileResponse:
     """GET /api/experiments/export?experiment=3&experiment=4[&include_incomplete=1] -> zip."""

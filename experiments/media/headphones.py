@@ -25,13 +25,13 @@ imports Django.
 
 from __future__ import annotations
 
-import io
-import wave
 from collections.abc import Mapping
 from dataclasses import dataclass
 from math import comb
 
 import numpy as np
+
+from experiments.media.soundcheck import wav_bytes
 
 SAMPLE_RATE = 44_100
 INTERVAL_S = 1.0
@@ -177,14 +177,7 @@ def interval_bounds() -> list[tuple[int, int]]:
 
 def stereo_wav(samples: np.ndarray) -> bytes:
     """16-bit PCM stereo WAV of ``samples`` ``(n, 2)`` in [-1, 1]."""
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    return wav_bytes(samples, sample_rate=SAMPLE_RATE)
 
 
 def render(params: Mapping) -> bytes:

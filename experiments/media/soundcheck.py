@@ -49,11 +49,11 @@ class SoundCheckKind(Protocol):
 
 
 def wav_bytes(samples: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """Mono 16-bit PCM WAV of ``samples`` (floats in [-1, 1])."""
+    """16-bit PCM WAV of ``samples`` (floats in [-1, 1]): mono for a 1-D array, one channel per column else."""
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
+        out.setnchannels(1 if pcm.ndim == 1 else pcm.shape[1])
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.tobytes())

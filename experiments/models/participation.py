@@ -48,6 +48,10 @@ class Participant(models.Model):
         null=True, blank=True, help_text="When a screening check ended the session (no work is handed out after)."
     )
     screened_out_reason = models.CharField(max_length=32, blank=True, choices=ScreeningReason.choices)
+    is_simulated = models.BooleanField(
+        default=False,
+        help_text="A simulated participant (the demo's crowd), never a person; set when it is created.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -22,12 +22,8 @@ def sound_url(attempt: AudioCheckAttempt) -> str:
 
 def attempt_for_sound_token(token: str) -> AudioCheckAttempt | None:
     """The open (unanswered) attempt a sound URL names; ``None`` for a bad or expired token or an answered attempt."""
-    try:
-        payload = tokens.unseal(token, purpose=SOUND_PURPOSE, max_age_s=settings.MVFIT_MEDIA_URL_MAX_AGE_S)
-    except tokens.BadToken:
-        return None
-    nonce = payload.get("n") if isinstance(payload, dict) else None
-    if not isinstance(nonce, str):
+    nonce = tokens.unseal_nonce(token, purpose=SOUND_PURPOSE, max_age_s=settings.MVFIT_MEDIA_URL_MAX_AGE_S)
+    if nonce is None:
         return None
     return AudioCheckAttempt.objects.filter(nonce=nonce, answered_at__isnull=True).first()
 

@@ -139,6 +139,7 @@ def participant_rows(experiments: Iterable[Experiment], *, key: str) -> Iterator
             "active_time_s": activity.active_s.get(p.pk),
             "questionnaire_submitted": answers is not None,
             "gold_msi_training": questionnaire.gold_msi_training_score(answers.answers) if answers else None,
+            "simulated": p.is_simulated,
         }
 
 

@@ -16,7 +16,6 @@ from experiments.models import (
     Response,
     Trial,
 )
-from experiments.services.demo import SIMULATED_WORKER_PREFIX
 
 
 def experiment_progress(experiment: Experiment, *, short_limit: int = 50) -> dict:
@@ -60,11 +59,10 @@ def experiment_progress(experiment: Experiment, *, short_limit: int = 50) -> dic
             "completed": assignments.get(AssignmentStatus.COMPLETED, 0),
             "abandoned": assignments.get(AssignmentStatus.ABANDONED, 0),
         },
-        "participants": Participant.objects.filter(experiment=experiment).count(),
-        # The demo's simulated crowd (worker ids "sim:..."): shown so it is never taken for real people.
-        "simulated_participants": Participant.objects.filter(
-            experiment=experiment, worker_id__startswith=SIMULATED_WORKER_PREFIX
-        ).count(),
+        # Simulated participants (the demo's crowd) are counted apart, so they are never taken for real people.
+        **Participant.objects.filter(experiment=experiment).aggregate(
+            participants=Count("pk"), simulated_participants=Count("pk", filter=Q(is_simulated=True))
+        ),
         "responses": Response.objects.filter(assignment__experiment=experiment).count(),
         "catch_by_worker": [
             {

@@ -63,12 +63,8 @@ def sound_url(trial: HeadphoneTrial) -> str:
 
 def trial_for_sound_token(token: str) -> HeadphoneTrial | None:
     """The open trial a sound URL names; ``None`` for a bad or expired token or an answered trial."""
-    try:
-        payload = tokens.unseal(token, purpose=SOUND_PURPOSE, max_age_s=settings.MVFIT_MEDIA_URL_MAX_AGE_S)
-    except tokens.BadToken:
-        return None
-    nonce = payload.get("n") if isinstance(payload, dict) else None
-    if not isinstance(nonce, str):
+    nonce = tokens.unseal_nonce(token, purpose=SOUND_PURPOSE, max_age_s=settings.MVFIT_MEDIA_URL_MAX_AGE_S)
+    if nonce is None:
         return None
     return HeadphoneTrial.objects.filter(nonce=nonce, answered_at__isnull=True).first()
 

@@ -46,16 +46,17 @@ def headphone_answer(request: HttpRequest, participant: Participant) -> HttpResp
 def headphone_sound(request: HttpRequest, signed: str) -> HttpResponse:
     """The open trial's three intervals as one stereo WAV, synthesised from its stored parameters."""
     trial = selectors.trial_for_sound_token(signed)
-    if trial is None:
-        raise Http404("This sound link is invalid or expired; reload the page.")
-    return worker_headers(ranged_bytes_response(request, selectors.trial_sound_bytes(trial), content_type="audio/wav"))
+    return _wav(request, selectors.trial_sound_bytes(trial) if trial else None)
 
 
 @require_GET
 @xframe_options_exempt
 @never_cache
 def headphone_calibration(request: HttpRequest, signed: str) -> HttpResponse:
-    sound = selectors.calibration_bytes(signed)
+    return _wav(request, selectors.calibration_bytes(signed))
+
+
+def _wav(request: HttpRequest, sound: bytes | None) -> HttpResponse:
     if sound is None:
         raise Http404("This sound link is invalid or expired; reload the page.")
     return worker_headers(ranged_bytes_response(request, sound, content_type="audio/wav"))

@@ -26,7 +26,7 @@ class StudySerializer(serializers.ModelSerializer):
         model = MTurkStudy
         fields = ["id", "name", "spending_cap", "spending", "created_at"]
 
-    def get_spending(self, obj):
+    def get_spending(self, obj) -> dict:
         # Annotated by selectors.study_list: no query per row.
         return {mode.value: spending(study=obj, mode=mode).as_dict() for mode in Mode}
 
@@ -51,7 +51,7 @@ class BatchSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         validators = []  # model constraints are checked by the service (full_clean) with clear messages
 
-    def get_estimate(self, obj):
+    def get_estimate(self, obj) -> dict:
         estimate = obj.cost_estimate()
         return {
             "n_hits": estimate.n_hits,
@@ -63,7 +63,7 @@ class BatchSerializer(serializers.ModelSerializer):
             "lines": estimate.lines(),
         }
 
-    def get_progress(self, obj):
+    def get_progress(self, obj) -> dict:
         return batch_progress(obj)  # annotated by selectors.batch_list: no query per row
 
 
@@ -80,7 +80,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
             "approval_time", "rejection_time", "auto_approval_time", "requester_feedback", "bonuses",
         ]  # fmt: skip
 
-    def get_bonuses(self, obj):
+    def get_bonuses(self, obj) -> list[dict]:
         return [{"amount": str(b.amount), "state": b.state, "error": b.error} for b in obj.bonuses.all()]
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import functools
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, status
+from rest_framework import serializers as fields
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,8 +26,18 @@ from mturk.services.budget import SpendingCapExceeded
 from mturk.services.publishing import PublishError, create_batch, publish_batch
 from mturk.services.reconciliation import default_participant_source, sync_and_reconcile
 from mturk.services.review import ReviewError
+from webapp.schema import detail_response
 
 from . import serializers as s
+
+ERRORS = {code: detail_response(f"MTurkRefusal{code}") for code in (400, 403, 404, 409, 502)}
+CONFIRM = inline_serializer("ConfirmLive", {"confirm_live": fields.BooleanField(default=False)})
+
+
+def _bulk_schema(name: str, ok: str, key: str, kind) -> dict:
+    failed = inline_serializer(f"{name}Failure", {key: kind, "error": fields.CharField()})
+    body = inline_serializer(name, {ok: fields.ListField(child=kind), "failed": failed.__class__(many=True)})
+    return {200: body, 207: body, **ERRORS}
 
 
 def translate_errors(view):
@@ -55,6 +68,23 @@ def _actor(request) -> str:
 
 
 class BalanceView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("mode", str, enum=["sandbox", "live"], required=True),
+            OpenApiParameter("confirm_live", bool),
+        ],
+        responses={
+            200: inline_serializer(
+                "Balance",
+                {
+                    "mode": fields.CharField(),
+                    "available": fields.CharField(),
+                    "on_hold": fields.CharField(allow_null=True),
+                },
+            ),
+            **ERRORS,
+        },
+    )
     @translate_errors
     def get(self, request):
         mode = Mode(request.query_params.get("mode", ""))  # ValueError -> 400: say which marketplace
@@ -100,6 +130,21 @@ class BatchDetail(generics.RetrieveAPIView):
 
 
 class BatchPublish(APIView):
+    @extend_schema(
+        request=CONFIRM,
+        responses={
+            200: inline_serializer(
+                "PublishReport",
+                {
+                    "created": fields.ListField(child=fields.CharField()),
+                    "recovered": fields.ListField(child=fields.CharField()),
+                    "already_published": fields.BooleanField(),
+                    "batch": s.BatchSerializer(),
+                },
+            ),
+            **ERRORS,
+        },
+    )
     @translate_errors
     def post(self, request, pk):
         batch = selectors.get_batch(pk=pk)
@@ -117,6 +162,7 @@ class BatchPublish(APIView):
 
 
 class BatchSync(APIView):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, **ERRORS})
     @translate_errors
     def post(self, request, pk):
         batch = selectors.get_batch(pk=pk)
@@ -144,6 +190,11 @@ def _bulk_answer(result, *, ok: str, key: str, ident) -> Response:
 
 
 class AssignmentAction(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=sorted(review_actions.API_ACTIONS))],
+        request=s.ReviewActionSerializer,
+        responses={200: s.AssignmentSerializer, **ERRORS},
+    )
     @translate_errors
     def post(self, request, assignment_id, action):
         if action not in review_actions.API_ACTIONS:
@@ -158,6 +209,10 @@ class AssignmentAction(APIView):
 
 
 class AssignmentBulk(APIView):
+    @extend_schema(
+        request=s.BulkActionSerializer,
+        responses=_bulk_schema("BulkReview", "succeeded", "assignment_id", fields.CharField()),
+    )
     @translate_errors
     def post(self, request):
         data = s.validated(s.BulkActionSerializer, request.data)
@@ -170,6 +225,15 @@ class AssignmentBulk(APIView):
 
 
 class WorkerBlockView(APIView):
+    @extend_schema(
+        request=s.BlockSerializer,
+        responses={
+            200: inline_serializer(
+                "Block", {"worker_id": fields.CharField(), "mode": fields.CharField(), "state": fields.CharField()}
+            ),
+            **ERRORS,
+        },
+    )
     @translate_errors
     def post(self, request):
         data = s.validated(s.BlockSerializer, request.data)
@@ -202,6 +266,7 @@ class SuggestionList(generics.ListAPIView):
 class BatchSuggest(APIView):
     """Run the attention-check rule: records pending suggestions, sends nothing to MTurk."""
 
+    @extend_schema(request=s.SuggestRequestSerializer, responses={201: s.SuggestionSerializer(many=True), **ERRORS})
     @translate_errors
     def post(self, request, pk):
         data = s.validated(s.SuggestRequestSerializer, request.data)
@@ -210,6 +275,10 @@ class BatchSuggest(APIView):
 
 
 class ConfirmSuggestions(APIView):
+    @extend_schema(
+        request=s.ConfirmSuggestionsSerializer,
+        responses=_bulk_schema("ConfirmedSuggestions", "confirmed", "id", fields.IntegerField()),
+    )
     @translate_errors
     def post(self, request):
         data = s.validated(s.ConfirmSuggestionsSerializer, request.data)
@@ -223,6 +292,21 @@ class ConfirmSuggestions(APIView):
 class HitChange(APIView):
     """Expire, extend (``hours``) or add assignments (``number``, under the spending cap) to one HIT."""
 
+    @extend_schema(
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=sorted(review_actions.HIT_ACTIONS))],
+        request=s.HitChangeSerializer,
+        responses={
+            200: inline_serializer(
+                "HitChanged",
+                {
+                    "hit_id": fields.CharField(),
+                    "max_assignments": fields.IntegerField(),
+                    "expiration": fields.DateTimeField(),
+                },
+            ),
+            **ERRORS,
+        },
+    )
     @translate_errors
     def post(self, request, hit_id, action):
         if action not in review_actions.HIT_ACTIONS:

@@ -83,7 +83,7 @@ def test_strengths_do_not_depend_on_order_and_flip_when_outcomes_flip(counts, pe
 def test_comparisons_from_choices_use_the_chosen_option():
     rows = [
         ChoiceRowFactory(condition="none", left_id=1, right_id=2, chosen_side="left", query_label="beach"),
-        ChoiceRowFactory(condition="none", left_id=1, right_id=2, chosen_side="right", query_label="city"),
+        ChoiceRowFactory(condition="none", query_id=7, left_id=1, right_id=2, chosen_side="right", query_label="city"),
         ChoiceRowFactory(condition="none", is_catch=True, catch_passed=True),
     ]
     pairs = comparisons(choices_frame(rows))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
-from analysis.cleaning import ExclusionRules, clean
+from analysis.cleaning import ExclusionRules, attentive_drop_probability, attentive_drop_table, clean
 from tests.factories.analysis import ChoiceRowFactory, RatingRowFactory, choices_frame, ratings_frame
 
 NO_CHOICES = choices_frame([])
+NO_RATINGS = ratings_frame([])
 
 
 def worker_rows(
@@ -46,10 +49,59 @@ def test_catch_failure_rate_above_the_threshold_excludes_the_worker():
     assert list(result.worker_flags["worker_id"]) == ["Wfail"]
 
 
+def test_one_slip_in_two_checks_keeps_an_attentive_worker_and_the_rule_scales_with_the_checks():
+    varied = [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, 5]
+    rows = worker_rows("Wslip", varied, catch=[True, False])  # one slip of two: 50 %, kept
+    rows += worker_rows("Wboth", varied, catch=[False, False], start=100)  # P = 0.1^2 = 0.01 < 0.05
+    rows += worker_rows("W3of10", varied, catch=[False] * 3 + [True] * 7, start=200)  # P(X >= 3) = 0.070
+    rows += worker_rows("W4of10", varied, catch=[False] * 4 + [True] * 6, start=300)  # P(X >= 4) = 0.013
+    result = clean(ratings_frame(rows), NO_CHOICES)  # defaults: lapse 10 %, alpha 0.05
+    assert set(result.ratings["worker_id"]) == {"Wslip", "W3of10"}
+    row = log_row(result, "ratings", "catch_unlikely")
+    assert row["workers_flagged"] == 2
+    expected = 2 * (1 - 0.9**2 - 2 * 0.1 * 0.9) + 2 * stats.binom.sf(3, 10, 0.1)
+    assert row["attentive_dropped"] == pytest.approx(expected)
+    # the old fixed-rate rule would have dropped the attentive worker with one slip
+    old = clean(ratings_frame(rows), NO_CHOICES, ExclusionRules(catch_alpha=None, max_catch_fail_rate=0.25))
+    assert "Wslip" not in set(old.ratings["worker_id"])
+    assert log_row(old, "ratings", "catch_failure")["attentive_dropped"] == pytest.approx(
+        2 * (1 - 0.9**2) + 2 * stats.binom.sf(2, 10, 0.1)
+    )
+
+
+def test_planted_attentive_subjects_with_two_checks_are_kept_and_drop_counts_match_the_exact_rate():
+    rng = np.random.default_rng(3)
+    workers, lapse = 400, 0.1
+    rows = []
+    for w in range(workers):
+        passed = (rng.random(2) >= lapse).tolist()
+        rows += [ChoiceRowFactory(worker_id=f"W{w:016x}", query_id=w)]
+        rows += [ChoiceRowFactory(worker_id=f"W{w:016x}", is_catch=True, catch_passed=p) for p in passed]
+    frame = choices_frame(rows)
+    catch = frame[frame["is_catch"]].groupby("worker_id")["catch_passed"].sum()
+    both = ExclusionRules(max_catch_fail_rate=0.25, straightline_max_share=None)
+    result = clean(NO_RATINGS, frame, both)
+    unlikely = log_row(result, "choices", "catch_unlikely")
+    rate = log_row(result, "choices", "catch_failure")
+    assert unlikely["workers_flagged"] == int((catch == 0).sum())  # only 2 of 2 failed
+    assert rate["workers_flagged"] == int((catch < 2).sum())  # any slip
+    assert unlikely["attentive_dropped"] == pytest.approx(workers * lapse**2)
+    assert unlikely["workers_flagged"] < 0.1 * rate["workers_flagged"]
+    assert abs(rate["workers_flagged"] - workers * (1 - (1 - lapse) ** 2)) < 4 * np.sqrt(workers * 0.19 * 0.81)
+
+
+def test_attentive_drop_table_is_at_most_alpha_for_the_binomial_rule():
+    table = attentive_drop_table(checks=(2, 3, 4, 10, 20))
+    assert (table["catch_unlikely"] <= 0.05).all()
+    assert table.set_index("checks").loc[2, "catch_failure"] == pytest.approx(0.19)
+    only = attentive_drop_probability(np.array([2]), ExclusionRules(), lapse_rate=0.03)
+    assert only["catch_unlikely"] == pytest.approx([0.03**2]) and "catch_failure" not in only
+
+
 def test_workers_with_too_few_checks_are_not_judged_and_that_is_noted():
     rows = worker_rows("Wone", [1, 2, 3, 4, 5, 6, 7, 1, 2, 3], catch=[False])
     result = clean(ratings_frame(rows), NO_CHOICES, ExclusionRules(min_catch_trials=2))
-    assert log_row(result, "ratings", "catch_failure")["workers_flagged"] == 0
+    assert log_row(result, "ratings", "catch_unlikely")["workers_flagged"] == 0
     assert any("fewer than 2 scored attention checks" in note for note in result.notes)
 
 
@@ -101,7 +153,12 @@ def test_invalid_rows_and_duplicates_are_removed_first():
 def test_switched_off_rules_remove_nothing():
     rows = worker_rows("Wflat", [4] * 20, catch=[False, False], rt=[100] * 20)
     rules = ExclusionRules(
-        max_catch_fail_rate=None, min_rt_ms=None, max_rt_ms=None, max_fast_share=None, straightline_max_share=None
+        catch_alpha=None,
+        max_catch_fail_rate=None,
+        min_rt_ms=None,
+        max_rt_ms=None,
+        max_fast_share=None,
+        straightline_max_share=None,
     )
     result = clean(ratings_frame(rows), NO_CHOICES, rules)
     assert list(result.exclusions["rule"]) == ["invalid", "duplicate", "catch_trials"]
@@ -121,7 +178,13 @@ def test_low_agreement_rule_uses_the_leave_one_out_correlation():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_catch_fail_rate": 1.5}, {"min_rt_ms": 500, "max_rt_ms": 400}, {"straightline_max_share": -0.1}],
+    [
+        {"max_catch_fail_rate": 1.5},
+        {"catch_alpha": 0.0},
+        {"catch_lapse_rate": 1.0},
+        {"min_rt_ms": 500, "max_rt_ms": 400},
+        {"straightline_max_share": -0.1},
+    ],
 )
 def test_impossible_thresholds_are_rejected(kwargs):
     with pytest.raises(ValueError):

@@ -104,7 +104,8 @@ def test_split_half_recovers_the_theoretical_reliability():
     rng = np.random.default_rng(1)
     truth = rng.normal(0, 1, 3000)
     matrix = truth[:, None] + rng.normal(0, 1, (3000, 8))
-    result = split_half(ratings_long(matrix), n_splits=30)
+    data = ratings_long(matrix).rename(columns={"rating": "score"})  # continuous scores, not 1..7 ratings
+    result = split_half(data, value="score", n_splits=30)
     assert result.reliability == pytest.approx(8 / 9, abs=0.02)
 
 
@@ -130,8 +131,11 @@ def test_krippendorff_alpha_reproduces_the_published_example(level, published):
 
 def test_krippendorff_alpha_rejects_values_outside_the_domain():
     data = ratings_long(np.array([[1.0, 9.0], [2.0, 2.0]]))
-    with pytest.raises(ValueError, match=r"values \[9.0\] are not in the value domain"):
+    with pytest.raises(ValueError, match=r"column 'rating' must be 1 … 7; bad value\(s\) \[9.0\]"):
         krippendorff_alpha(data, level="interval")
+    scores = data.rename(columns={"rating": "score"})
+    with pytest.raises(ValueError, match=r"values \[9.0\] are not in the value domain"):
+        krippendorff_alpha(scores, level="interval", value="score")
 
 
 def test_loo_correlation_matches_an_explicit_loop():

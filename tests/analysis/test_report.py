@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.report import ReportOptions, build_report
+from analysis.report import Context, ReportOptions, Section, Writer, build_report
 from analysis.simulate import SimulationConfig, simulate, write_simulation
 from exportformat import write_export
 from tests.factories.analysis import RatingRowFactory, ratings_frame
@@ -32,7 +33,8 @@ def full_report(tmp_path_factory):
 
 def test_full_report_has_every_section_figure_and_table(full_report):
     result, out = full_report
-    assert result.skipped == {}
+    # A simulated export has no participant-level tables: only that section is skipped.
+    assert set(result.skipped) == {"participants"}
     expected = {
         "rating_overview",
         "mixed_cell_means",
@@ -49,6 +51,27 @@ def test_full_report_has_every_section_figure_and_table(full_report):
         assert path.read_bytes().startswith(b"\x89PNG")
     for name in ("exclusions", "icc", "reliability", "video_clusters", "genre_clusters", "preference_shares"):
         assert (out / "tables" / f"{name}.csv").exists()
+
+
+def test_preference_section_shows_the_gee_headline_subject_tests_and_the_labelled_pooled_test(full_report):
+    result, out = full_report
+    table = pd.read_csv(out / "tables" / "preference_shares.csv")
+    for column in ("share", "ci_low", "ci_high", "p_gee", "p_holm", "rho", "p_t", "p_wilcoxon", "pooled_share"):
+        assert column in table.columns
+    human = table[table["subject"] == "Human"]
+    machine = table[table["subject"] == "Machine"]
+    assert len(human) == 9 and human["method"].str.startswith("GEE").all()
+    assert len(machine) == 9 and machine["method"].str.contains("distinct comparisons").all()
+    assert human["p_pooled_binomial"].notna().all()
+    summary = json.loads((out / "summary.json").read_text())
+    headline = {(r["condition"], r["direction"]): r for r in summary["preference_clustered"]}
+    shown = {(r["condition"], r["direction"]): r for r in summary["preference"] if r["subject"] == "Human"}
+    assert all(shown[key]["share"] == pytest.approx(row["share"]) for key, row in headline.items())
+    page = result.html.read_text()
+    assert "GEE" in page and "pooled_share" in page and "Holm" in page
+    assert "REML criterion" in page and "attentive dropped" in page
+    recovery = (out / "tables" / "simulation_recovery.csv").read_text()
+    assert "GEE headline share vs population share" in recovery
 
 
 def test_the_html_is_self_contained(full_report):
@@ -76,7 +99,7 @@ def test_ratings_only_export_skips_the_choice_sections_with_notes(tmp_path):
     config = SimulationConfig(videos=10, songs=6, genres=3, pref_subjects=0, afc_trials=0)
     write_simulation(simulate(config), tmp_path / "export")
     result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST))
-    assert set(result.skipped) == {"preference test", "bradley-terry"}
+    assert set(result.skipped) == {"participants", "preference test", "bradley-terry"}
     page = result.html.read_text()
     assert "Skipped: no preference-test trials" in page and "Skipped: no plain 2AFC trials" in page
 
@@ -148,3 +171,100 @@ def test_analysis_never_imports_django_or_the_platform():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not [n for n in names if n.split(".")[0] in forbidden], file.name
+
+
+# What the report carried before it became a package of steps (the f-string report.py of main at
+# 0cfef3d on this simulated export): the split must keep every section, figure and table.
+BEFORE_THE_SPLIT = [
+    ("provenance", "Data provenance", [], []),
+    ("participants", "Participants", [], []),  # added after the split (skipped: no participants table)
+    ("exclusions", "Exclusions", [], ["exclusions", "worker_flags"]),
+    ("ratings", "Fit ratings: overview and calibration", ["rating_overview"], []),
+    (
+        "mixed",
+        "Mixed model: scene x genre with worker random intercepts",
+        ["mixed_cell_means"],
+        ["mixed_variance", "mixed_tests", "mixed_cell_means"],
+    ),
+    ("reliability", "Reliability", ["loo_correlation"], ["reliability", "icc", "loo_worker_correlation"]),
+    (
+        "profiles",
+        "Genre-fit profiles and clustering (Langlois Figs. 2-3)",
+        ["genre_fit_clustermap", "cluster_profiles"],
+        ["video_clusters", "genre_clusters", "cluster_silhouettes"],
+    ),
+    (
+        "preference",
+        "Preference test (VM-NET Table IV, Fig. 7)",
+        ["preference_shares", "preference_boxplot"],
+        ["preference_shares", "preference_subject_tests"],
+    ),
+    (
+        "bradley_terry",
+        "Two-alternative forced choice: Bradley-Terry strengths",
+        ["bt_v2m_items", "bt_v2m_by_scene"],
+        ["bt_v2m_items", "bt_v2m_by_scene"],
+    ),
+    ("simulation", "Simulated export: planted vs recovered structure", [], ["simulation_recovery"]),
+]
+
+
+def test_the_report_keeps_every_section_figure_and_table_it_had_before_the_split(full_report):
+    result, out = full_report
+    shown = [
+        (s.key, s.title, [f.removeprefix("figures/").removesuffix(".png") for f in s.figures], s.tables)
+        for s in result.sections
+    ]
+    expected = [
+        (key, title, figs, [f"tables/{t}.csv" for t in tables]) for key, title, figs, tables in BEFORE_THE_SPLIT
+    ]
+    assert shown == expected
+    page = result.html.read_text()
+    assert re.findall(r"<h2>(.*?)</h2>", page) == [title for _, title, _, _ in BEFORE_THE_SPLIT]
+    for _, _, figs, _ in BEFORE_THE_SPLIT:
+        for name in figs:
+            assert f'id="fig-{name}"' in page and (out / "figures" / f"{name}.png").exists()
+    assert {"genre_profiles"} | {t for *_, tables in BEFORE_THE_SPLIT for t in tables} == set(result.tables)
+    assert (out / "tables" / "preference_per_subject.csv").exists()
+    assert (out / "tables" / "bt_v2m_items_by_scene.csv").exists()
+
+
+def test_the_stylesheet_is_embedded_verbatim_so_its_csp_hash_matches(full_report):
+    from analysis.report import CSS
+
+    assert f"<style>{CSS}</style>" in full_report[0].html.read_text()
+
+
+def _planted_step(ctx: Context, w: Writer, section: Section) -> None:
+    import matplotlib.pyplot as plt
+
+    section.notes.append("<script>alert('note')</script>")
+    section.text("<b>trusted</b> paragraph")
+    w.table(section, "planted", pd.DataFrame({"label": ["<img src=x onerror=alert(1)>"]}), caption="<i>cap</i>")
+    figure, axes = plt.subplots()
+    axes.plot([0, 1], [1, 0])
+    w.figure(section, "planted", figure, 'caption with "quotes" & <tags>')
+
+
+def test_a_registered_step_is_rendered_and_everything_it_reports_is_escaped(tmp_path):
+    from analysis.report import STEPS, Step
+
+    write_export(
+        tmp_path / "export",
+        tables={"ratings": ratings_frame(RatingRowFactory.build_batch(6))},
+        provenance={"source": "test", "experiments": [], "exported_at": "2026-11-22T21:03:04.123Z"},
+        parquet=False,
+    )
+    step = Step(name="planted", key="planted", title="Planted <step>", run=_planted_step)
+    first = [s for s in STEPS if s.name in ("provenance", "exclusions")]
+    result = build_report(tmp_path / "export", tmp_path / "out", ReportOptions(**FAST), steps=[*first, step])
+    page = result.html.read_text()
+    assert [s.key for s in result.sections] == ["provenance", "exclusions", "planted"]
+    assert "<h2>Planted &lt;step&gt;</h2>" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+    assert "<i>cap</i>" not in page
+    assert "<p><b>trusted</b> paragraph</p>" in page
+    assert 'alt="caption with &#34;quotes&#34; &amp; &lt;tags&gt;"' in page
+    assert (tmp_path / "out" / "figures" / "planted.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "out" / "tables" / "planted.csv").exists()

@@ -136,3 +136,34 @@ def test_participant_rows_cost_the_same_queries_for_more_participants(client, dj
 )
 def test_user_agents_are_reduced_to_device_class_and_browser_family(agent, expected):
     assert device_and_browser(agent) == expected
+
+
+def test_simulated_participants_are_marked_in_the_export_and_people_are_not(client, tmp_path):
+    experiment = study()
+    person = past_the_sound_check(client, experiment)
+    crowd = past_the_sound_check(client, experiment)
+    Participant.objects.filter(pk=crowd.pk).update(is_simulated=True)
+
+    out = write_export(experiments=[experiment], out_dir=tmp_path / "export", parquet=False)
+    people = exportformat.read_export(out.directory).participants.set_index("participant_id")
+
+    assert people.loc[crowd.pk, "simulated"] and not people.loc[person.pk, "simulated"]
+
+
+def test_the_report_has_a_participants_section_from_a_platform_export(client, tmp_path):
+    from analysis.report import ReportOptions, build_report
+
+    experiment = study()
+    finisher = past_the_sound_check(client, experiment)
+    for _ in range(2):
+        answer_open_trial(client, finisher, correct=True)
+    complete(client, finisher)
+    out = write_export(experiments=[experiment], out_dir=tmp_path / "export")
+    result = build_report(out.directory, tmp_path / "report", ReportOptions(progress=False, split_half_splits=5))
+    assert "participants" not in result.skipped
+    section = next(s for s in result.sections if s.key == "participants")
+    assert (
+        "figures/participants.png" in section.figures
+        and (tmp_path / "report" / "figures" / "participants.png").exists()
+    )
+    assert result.summary["participant_outcomes"] == {"completed": 1}

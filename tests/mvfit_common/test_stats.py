@@ -40,3 +40,23 @@ def test_element_wise_with_nan_for_no_trials():
     lower, upper = wilson_interval(np.array([0, 3, 5]), np.array([0, 10, 5]))
     assert np.isnan(lower[0]) and np.isnan(upper[0])
     assert lower[2] < 1 and upper[2] == 1.0 and 0 < lower[1] < 0.3 < upper[1]
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "message"),
+    [
+        (5, 3, "successes=5, trials=3"),
+        (-1, 3, "successes=-1"),
+        (1.5, 3, "successes=1.5"),
+        (np.nan, 3, "successes=nan"),
+        (np.array([1, 4]), np.array([2, 3]), r"successes=4, trials=3 \(at position \(1,\)\)"),
+    ],
+)
+def test_impossible_counts_are_refused(k, n, message):
+    with pytest.raises(ValueError, match=message):
+        wilson_interval(k, n)
+
+
+def test_confidence_outside_zero_one_is_refused():
+    with pytest.raises(ValueError, match="confidence"):
+        wilson_interval(3, 5, confidence=95)

@@ -103,7 +103,7 @@ def test_media_in_s3_is_allowed_from_the_object_store_origin_only(staff_client, 
 
 
 def test_the_demo_report_may_use_exactly_its_own_stylesheet_and_embedded_figures(staff_client, monkeypatch, tmp_path):
-    from experiments.views import demo_report as view
+    from demo import views as view
 
     report = tmp_path / "report.html"
     report.write_text(f"<html><head><style>{CSS}</style></head><body>report</body></html>")

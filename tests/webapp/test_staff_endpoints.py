@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Route prefixes anyone may reach. Worker routes authenticate by an unguessable token or signature.
-PUBLIC = ("healthz", "credits/", "w/", "mturk/e/")
+# Worker entry pages (MTurk, Prolific, panel links) verify their own parameters (tests/recruitment, tests/mturk).
+PUBLIC = ("healthz", "credits/", "w/", "mturk/e/", "prolific/e/", "r/")
 DUMMY = {"int": "1", "str": "x", "slug": "x", "path": "x.mp4"}
 
 

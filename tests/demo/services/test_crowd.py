@@ -1,12 +1,24 @@
 """The demo's simulated crowd: it answers through the worker services, leaves the last round open,
-behaves as its latent model says, and never runs twice."""
+behaves as its latent model says, is marked simulated in the data model, and never runs twice."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+from analysis.simulate import expected_pooled_share
+from demo.services.crowd import (
+    POPULATION,
+    LatentTaste,
+    crowd_record,
+    draw_workers,
+    enter_simulated_participant,
+    save_crowd_record,
+    simulate_crowd,
+)
+from demo.services.features import StandInFeatures
 from experiments.models import (
     Assignment,
     AssignmentStatus,
@@ -15,16 +27,9 @@ from experiments.models import (
     Participant,
     Response,
 )
-from experiments.services.demo import SIMULATED_WORKER_PREFIX
-from experiments.services.demo.crowd import (
-    LatentTaste,
-    crowd_record,
-    enter_simulated_participant,
-    save_crowd_record,
-    simulate_crowd,
-)
-from experiments.services.demo.features import StandInFeatures
+from experiments.selectors.progress import experiment_progress
 from experiments.services.lifecycle import open_experiment
+from experiments.services.participants import enter_via_mturk
 from tests.factories.experiments import make_experiment, make_library
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +69,7 @@ def test_the_crowd_completes_every_bundle_but_the_last_round_through_the_service
     assert outcome.bundles_left == last_round.count() > 0
     participants = Participant.objects.filter(experiment=experiment)
     assert participants.count() == 5
-    assert all(p.worker_id.startswith(SIMULATED_WORKER_PREFIX) for p in participants)
+    assert all(p.is_simulated for p in participants)
     assert all(p.consented_at and p.audio_check_passed_at for p in participants)
     assignments = Assignment.objects.filter(experiment=experiment)
     assert set(assignments.values_list("status", flat=True)) == {AssignmentStatus.COMPLETED}
@@ -125,17 +130,56 @@ def test_preference_answers_record_the_models_share_per_condition():
 
     shares = {condition for _, condition in outcome.p_first}
     assert shares == {"GR"}
+    # Preference answers follow analysis.simulate's subject model: each worker's own P(G over R).
+    attentive = [w for w in outcome.workers if not w.careless]
+    realised = [p for values in outcome.p_first.values() for p in values]
+    assert set(realised) <= {w.preference["GR"] for w in attentive}
     record = crowd_record(taste=taste_for(library), outcomes=[outcome], seed=5)
-    assert 0.5 < record["p_first_model"]["GR"] < 1  # the ground-truth bonus makes G preferred
+    assert 0.5 < record["p_first_model"]["GR"] < 1  # G planted as preferred (median subject 82 %)
+    assert record["p_first_expected"] == {"GR": round(expected_pooled_share(0.82, POPULATION.subject_sd), 4)}
     assert len(record["experiments"][experiment.slug]["workers"]) == 4
 
 
-def test_only_sim_prefixed_ids_can_enter_as_simulated_participants():
+def test_workers_are_drawn_from_the_analysis_simulators_population():
+    workers = draw_workers(slug="x", count=400, rng=np.random.default_rng(0))
+    assert sum(w.careless for w in workers) == round(400 * POPULATION.careless_share)
+    assert np.std([w.bias for w in workers]) == pytest.approx(POPULATION.worker_bias_sd, rel=0.15)
+    gs = np.array([w.preference["GS"] for w in workers])
+    assert np.median(gs) == pytest.approx(POPULATION.p_gs, abs=0.03)
+    assert gs.mean() == pytest.approx(expected_pooled_share(POPULATION.p_gs, POPULATION.subject_sd), abs=0.02)
+
+
+def test_only_sim_namespaced_ids_can_enter_as_simulated_participants():
     experiment = opened(catch_trials_per_assignment=0)
     with pytest.raises(ValueError, match="sim:"):
         enter_simulated_participant(experiment=experiment, worker_id="A1REALWORKER")
     first = enter_simulated_participant(experiment=experiment, worker_id="sim:x-01")
     assert enter_simulated_participant(experiment=experiment, worker_id="sim:x-01") == first
+
+
+def test_simulated_participants_are_marked_and_real_ones_are_not_and_progress_counts_them_apart():
+    library = make_library(n_clips=3, n_excerpts=3)
+    experiment = opened(library=library, judgments_per_item=2, trials_per_assignment=3, catch_trials_per_assignment=0)
+    real = enter_via_mturk(experiment=experiment, worker_id="A1REALWORKER", assignment_id="a1")
+    # A real worker whose id merely looks like a simulated one is still a person.
+    lookalike = enter_via_mturk(experiment=experiment, worker_id="sim:lookalike", assignment_id="a2")
+    simulate_crowd(experiment=experiment, taste=taste_for(library), workers=3, seed=2, progress=False)
+
+    simulated = Participant.objects.filter(experiment=experiment, is_simulated=True)
+    assert simulated.count() == 3
+    assert not Participant.objects.get(pk=real.pk).is_simulated
+    assert not Participant.objects.get(pk=lookalike.pk).is_simulated
+    progress = experiment_progress(experiment)
+    assert progress["participants"] == 5 and progress["simulated_participants"] == 3
+
+
+def test_a_real_participant_is_never_taken_over_as_a_simulated_one():
+    experiment = opened(catch_trials_per_assignment=0)
+    real = enter_via_mturk(experiment=experiment, worker_id="sim:x-01", assignment_id="a1")
+    Participant.objects.filter(pk=real.pk).update(assignment_id="")  # same key as a simulated entry
+    with pytest.raises(ValueError, match="real participant"):
+        enter_simulated_participant(experiment=experiment, worker_id="sim:x-01")
+    assert not Participant.objects.get(pk=real.pk).is_simulated
 
 
 def test_the_crowd_record_keeps_experiments_simulated_by_an_earlier_run(tmp_path):

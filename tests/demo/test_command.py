@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.test import Client
 
 from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video
+from demo.services import demo_paths
+from demo.services.features import load_stand_in_features
 from experiments.models import Experiment, ExperimentStatus, InviteLink, Item, Participant, Response
 from experiments.services import participants
-from experiments.services.demo import demo_paths
-from experiments.services.demo.features import load_stand_in_features
 
 # Transactional: the demo's tasks are dispatched on commit, as in production.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -100,7 +100,7 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
         assert item.search_source.startswith("features:") and item.search_source.endswith("@stand-in:energy-v1")
 
     # Simulated answers through the services, clearly marked, with the last round left open.
-    simulated = Participant.objects.filter(worker_id__startswith="sim:")
+    simulated = Participant.objects.filter(is_simulated=True)
     assert simulated.count() == 3 * 4 and Participant.objects.count() == simulated.count()
     assert Response.objects.filter(assignment__experiment=experiments["demo-fit-ratings"]).count() > 0
     assert Response.objects.filter(assignment__experiment=experiments["demo-preference"]).count() > 0
@@ -120,6 +120,8 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
     manifest = json.loads((paths.export / "manifest.json").read_text())
     exported_workers = {r["worker_id"] for name in ("ratings", "choices") for r in rows(paths.export / f"{name}.csv")}
     assert exported_workers <= set(manifest["simulation"]["simulated_workers"])
+    entries = rows(paths.export / "participants.csv")
+    assert len(entries) == 3 * 4 and {e["simulated"] for e in entries} == {"true"}
     assert paths.report_html.is_file()
     assert "http://127.0.0.1:8123/reports/demo/" in output
     assert Client().get("/reports/demo/").status_code == 302  # to the login page

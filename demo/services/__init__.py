@@ -13,10 +13,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-# Simulated participants' worker ids start with this, so they are never mistaken for real people
-# (the progress page counts them; exports keep a list of their pseudonyms in manifest.json).
+# Simulated participants are marked ``Participant.is_simulated`` (the progress page counts them; exports list
+# their pseudonyms in manifest.json). Their worker ids are readable labels in a namespace of their own.
 SIMULATED_WORKER_PREFIX = "sim:"
-DEMO_SEED = 2024
+DEMO_SEED = 2024  # the demo's sampling, design and crowd seed (``--seed``): its one definition
 
 
 @dataclass(frozen=True)

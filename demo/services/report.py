@@ -17,11 +17,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db.models import Count, Max
-
 import exportformat
-from experiments.models import AssignmentStatus, Experiment, Response
-from experiments.services.demo import DemoPaths
+from demo.selectors import completed_answers_fingerprint, simulated_worker_ids
+from demo.services import DemoPaths
+from experiments.models import Experiment
 from experiments.services.export import write_export
 from experiments.services.pseudonyms import pseudonym_key, pseudonymise
 from mvfit_common.files import atomic_write_text
@@ -38,24 +37,16 @@ class DemoReport:
     note: str = ""
 
 
-def _fingerprint(experiments: list[Experiment]) -> dict:
-    """What the export would contain: the completed answers of these experiments."""
-    stats = Response.objects.filter(
-        assignment__experiment__in=experiments, assignment__status=AssignmentStatus.COMPLETED
-    ).aggregate(n=Count("pk"), last=Max("received_at"))
-    return {
-        "experiments": sorted(e.pk for e in experiments),
-        "responses": stats["n"],
-        "last_received_at": stats["last"].isoformat() if stats["last"] else None,
-    }
-
-
 def _write_json(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
-def simulation_block(crowd: dict, *, key: str) -> dict:
-    """The manifest's ``simulation`` entry for an export that holds the demo crowd's answers."""
+def simulation_block(crowd: dict, *, key: str, worker_ids: list[str]) -> dict:
+    """The manifest's ``simulation`` entry for an export that holds the demo crowd's answers.
+
+    ``worker_ids`` are the raw ids of the participants marked ``is_simulated``; the entry lists
+    their pseudonyms (the export's ``worker_id``).
+    """
     raters = crowd["experiments"].get("demo-fit-ratings", {}).get("workers", [])
     truth: dict = {}
     if raters:
@@ -69,18 +60,18 @@ def simulation_block(crowd: dict, *, key: str) -> dict:
         }
     if crowd.get("p_first_model"):
         # The model's mean P(first) over the trials the attentive workers answered.
+        # analysis.simulate's truth: the shares realised on the answered trials and the population's.
         truth["preference"] = {
+            "p_first_median_subject": crowd["model"].get("p_first_median_subject", {}),
             "p_first_realised": crowd["p_first_model"],
-            "p_first_expected": crowd["p_first_model"],
+            "p_first_expected": crowd.get("p_first_expected") or crowd["p_first_model"],
         }
-    simulated = sorted(
-        {pseudonymise(w["worker_id"], key=key) for study in crowd["experiments"].values() for w in study["workers"]}
-    )
+    simulated = sorted({pseudonymise(worker_id, key=key) for worker_id in worker_ids})
     return {
         "generator": crowd["generator"],
         "note": (
-            "Answers of workers listed in simulated_workers come from the demo's simulated crowd (raw worker "
-            "ids sim:...), not from people. Any other worker answered through an invite link."
+            "Answers of workers listed in simulated_workers come from the demo's simulated crowd (participants "
+            "marked is_simulated), not from people. Any other worker answered through an invite link."
         ),
         "config": {"seed": crowd["seed"], **crowd["model"]},
         "simulated_workers": simulated,
@@ -93,7 +84,7 @@ def export_and_report(
 ) -> DemoReport:
     """Export the completed answers and write the report, unless nothing changed since the last time."""
     stamp = paths.report / "source.json"
-    fingerprint = _fingerprint(experiments)
+    fingerprint = completed_answers_fingerprint(experiments)
     previous = json.loads(stamp.read_text()) if stamp.is_file() else None
     manifest = paths.export / "manifest.json"
     if not force and previous == fingerprint and paths.report_html.is_file() and manifest.is_file():
@@ -105,7 +96,9 @@ def export_and_report(
     from analysis.report import ReportOptions, build_report  # seaborn & co.: only when a report is due
 
     crowd = json.loads(paths.crowd.read_text()) if paths.crowd.is_file() else None
-    simulation = simulation_block(crowd, key=pseudonym_key()) if crowd else None
+    simulation = (
+        simulation_block(crowd, key=pseudonym_key(), worker_ids=simulated_worker_ids(experiments)) if crowd else None
+    )
     result = write_export(experiments=experiments, out_dir=paths.export, progress=progress, simulation=simulation)
     options = ReportOptions(
         machine_distances=paths.machine_distances if paths.machine_distances.is_file() else None,

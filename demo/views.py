@@ -14,7 +14,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from analysis.report import CSS
-from experiments.services.demo import demo_paths
+from demo.services import demo_paths
 
 # The report is one self-contained file: its one <style> block (allowed by hash, nothing else inline) and
 # its figures as data: URIs. Everything else stays under the site's strict policy.

@@ -1,30 +1,33 @@
 """A simulated crowd that answers the demo's experiments through the worker services.
 
-Each simulated worker is a participant whose ``worker_id`` starts with ``sim:``. It goes through
-the same services the worker pages and the worker JSON API call: consent (``record_consent``),
-the audio check (``issue_audio_check`` / ``answer_audio_check``: it "hears" the sound it was
+Each simulated worker is a participant marked ``is_simulated`` (its ``worker_id``, ``sim:<slug>-NN``,
+is a readable label only). It goes through the same services the worker pages and the worker JSON
+API call: consent (``record_consent``), the audio check (``issue_audio_check`` / ``answer_audio_check``: it "hears" the sound it was
 given), allocation (``allocate_assignment``), the trial lookup of the runner (``trial_for``) and
 answer submission with a fresh idempotency key per answer (``record_answer``; the first answer of
 every assignment is sent twice, as a browser whose acknowledgement was lost would, and must come
 back as a replay). The database constraints and the allocator therefore hold for simulated answers
 exactly as for real ones.
 
-Latent model (what a simulated worker likes):
+Latent model (what a simulated worker likes), for ratings and 2AFC choices:
 
     fit(clip, excerpt) = -|energy(clip) - energy(excerpt)| + 0.5 * [excerpt is the clip's own soundtrack]
 
-with the energies of :mod:`experiments.services.demo.features` (busy video <-> bright, lively
-music) and a bonus for a music video's own picture and sound. Worker w has a bias b_w ~ N(0, 0.5)
-and a sensitivity s_w ~ logN(0, 0.25):
+with the energies of :mod:`demo.services.features` (busy video <-> bright, lively music) and a
+bonus for a music video's own picture and sound. The worker population is the one of
+``analysis.simulate`` (its ``SimulationConfig``, here with bias sd 0.5 and one careless worker in
+ten): worker w has a bias b_w ~ N(0, worker_bias_sd) and a sensitivity s_w ~ logN(0, worker_scale_sd):
 
     rating  = clip(round(4 + b_w + 4 * s_w * (fit + 1/3) + N(0, 0.8)), 1, 7)       (mean fit is -1/3)
-    P(first option chosen) = logistic(3.3 * s_w * (fit(first) - fit(second)))
+    P(first option chosen, 2AFC) = logistic(3.3 * s_w * (fit(first) - fit(second)))
 
-The constants put the preference test near VM-NET's Table IV (GR ~ 80 %, GS ~ 65 %, SR ~ 70 %)
-when S is the nearest neighbour in energy -- which it is, because the stand-in search uses the same
-energies: the demo's S > R is built in and demonstrates the pipeline, not a finding. About one
-worker in ten is careless: random answers in 120-280 ms, attention checks at chance. Attentive
-workers answer in ~1.8 s (log-normal) and pass 97 % of attention checks.
+The VM-NET preference test uses ``analysis.simulate``'s subject model as it is:
+P(first kind chosen | condition c) = ``draw_subject_probabilities`` (median p_GR 0.82, p_GS 0.65,
+p_SR 0.73, subject sd 0.5), one draw per worker and condition, so the planted truth the report
+checks (``p_first_expected`` = ``expected_pooled_share``) is the simulator's own. The demo's
+S > R is therefore planted and demonstrates the pipeline, not a finding. Careless workers answer at
+random in 120-280 ms and pass attention checks at chance; attentive workers answer in ~1.8 s
+(log-normal) and pass ``catch_pass_attentive`` (97 %) of them.
 
 The crowd fills all bundles except those of the last replica round (each item's k-th judgment),
 which stay open for people following the printed invite links.
@@ -47,6 +50,10 @@ from django.utils import timezone
 from scipy.special import expit
 from tqdm.auto import tqdm
 
+from analysis.simulate import SimulationConfig, draw_subject_probabilities, expected_pooled_share
+from demo.selectors import simulated_participants
+from demo.services import SIMULATED_WORKER_PREFIX
+from demo.services.features import StandInFeatures
 from experiments.answer_input import presentation_token
 from experiments.media.soundcheck import KINDS
 from experiments.models import (
@@ -55,22 +62,25 @@ from experiments.models import (
     Bundle,
     BundleStatus,
     Experiment,
+    ExperimentKind,
     ExperimentStatus,
     Participant,
     ParticipantSource,
     Side,
     Trial,
 )
+from experiments.selectors.questionnaire import questionnaire_for
 from experiments.selectors.worker import trial_for, unanswered_positions
+from experiments.services import screening
 from experiments.services.allocation import AllocationError, allocate_assignment
 from experiments.services.answers import AnswerInput, assignment_ref, record_answer
-from experiments.services.demo import SIMULATED_WORKER_PREFIX
-from experiments.services.demo.features import StandInFeatures
 from experiments.services.participants import answer_audio_check, issue_audio_check, record_consent
+from experiments.services.questionnaire import submit_questionnaire
 from mvfit_common.files import atomic_write_text
 
-CARELESS_SHARE = 0.1
-PREFERENCE_CONDITIONS = ("GR", "GS", "SR")
+# analysis.simulate's worker population, with the demo's small crowd's numbers.
+POPULATION = SimulationConfig(worker_bias_sd=0.5, careless_share=0.1)
+PREFERENCE_CONDITIONS = tuple(POPULATION.preference)  # GR, GS, SR
 PLAY_SECONDS = 5.0  # a trial's media play through before the reaction time starts
 
 
@@ -99,6 +109,8 @@ class SimulatedWorker:
     bias: float
     sensitivity: float
     careless: bool
+    # P(first kind chosen) per preference condition (analysis.simulate's subject model)
+    preference: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,14 +125,21 @@ class CrowdOutcome:
     p_first: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
-def draw_workers(*, slug: str, count: int, rng: np.random.Generator) -> list[SimulatedWorker]:
-    careless = set(rng.permutation(count)[: round(count * CARELESS_SHARE)].tolist())
+def draw_workers(
+    *, slug: str, count: int, rng: np.random.Generator, population: SimulationConfig = POPULATION
+) -> list[SimulatedWorker]:
+    careless = set(rng.permutation(count)[: round(count * population.careless_share)].tolist())
+    preference = {
+        condition: draw_subject_probabilities(rng, p, population.subject_sd, count)
+        for condition, p in population.preference.items()
+    }
     return [
         SimulatedWorker(
             worker_id=f"{SIMULATED_WORKER_PREFIX}{slug}-{i + 1:02d}",
-            bias=float(rng.normal(0, 0.5)),
-            sensitivity=float(rng.lognormal(0, 0.25)),
+            bias=float(rng.normal(0, population.worker_bias_sd)),
+            sensitivity=float(rng.lognormal(0, population.worker_scale_sd)),
             careless=i in careless,
+            preference={condition: round(float(p[i]), 6) for condition, p in preference.items()},
         )
         for i in range(count)
     ]
@@ -128,7 +147,8 @@ def draw_workers(*, slug: str, count: int, rng: np.random.Generator) -> list[Sim
 
 @transaction.atomic
 def enter_simulated_participant(*, experiment: Experiment, worker_id: str) -> Participant:
-    """A simulated participant (created once per worker id), entering like an invite-link participant."""
+    """A simulated participant (created once per worker id, marked ``is_simulated``), entering like an
+    invite-link participant. The ``sim:`` namespace keeps its label apart from MTurk and invite-link ids."""
     if not worker_id.startswith(SIMULATED_WORKER_PREFIX):
         raise ValueError(f"simulated worker ids must start with {SIMULATED_WORKER_PREFIX!r}, not {worker_id!r}.")
     if experiment.status != ExperimentStatus.OPEN:
@@ -141,23 +161,48 @@ def enter_simulated_participant(*, experiment: Experiment, worker_id: str) -> Pa
             "source": ParticipantSource.LINK,
             "token": secrets.token_urlsafe(32),
             "user_agent": "mvfit demo simulated crowd",
+            "is_simulated": True,
         },
     )
+    if not participant.is_simulated:
+        raise ValueError(f"{worker_id!r} is a real participant of {experiment.slug}, not a simulated one.")
     return participant
 
 
-def simulated_participants(experiment: Experiment):
-    return Participant.objects.filter(experiment=experiment, worker_id__startswith=SIMULATED_WORKER_PREFIX)
-
-
 def _pass_entry_checks(participant: Participant) -> None:
+    """Consent, the sound check and the headphone screen through the real services; a simulated worker
+    "hears" each sound (it is given the answer the server keeps)."""
     record_consent(participant=participant)
     attempt = issue_audio_check(participant=participant)
-    if attempt is None:
-        return  # passed on an earlier run
-    heard = KINDS[attempt.kind].form_for(attempt.expected)
-    if not answer_audio_check(participant=participant, attempt_number=attempt.number, answer=heard).passed:
-        raise RuntimeError(f"{participant.worker_id} failed the audio check it was given the answer to.")
+    if attempt is not None:  # None: passed on an earlier run
+        heard = KINDS[attempt.kind].form_for(attempt.expected)
+        if not answer_audio_check(participant=participant, attempt_number=attempt.number, answer=heard).passed:
+            raise RuntimeError(f"{participant.worker_id} failed the audio check it was given the answer to.")
+    while (trial := screening.issue_headphone_trial(participant=participant)) is not None:
+        screening.answer_headphone_trial(
+            participant=participant, test=trial.test, number=trial.number, answer=str(trial.expected)
+        )
+    participant.refresh_from_db()
+    if participant.screened_out_at is not None:
+        raise RuntimeError(f"{participant.worker_id} failed the headphone screen it was given the answers to.")
+
+
+def _answer_questionnaire(participant: Participant, rng: np.random.Generator) -> None:
+    """A simulated worker's questionnaire: a random answer to every item (optional text left empty)."""
+    definition = questionnaire_for(participant)
+    if definition is None:
+        return
+    form = {}
+    for item in definition.items:
+        if item.type == "choice":
+            form[item.key] = item.options[int(rng.integers(len(item.options)))]
+        elif item.type in ("likert", "number"):
+            form[item.key] = str(int(rng.integers(item.minimum, item.maximum + 1)))
+        elif item.required:
+            form[item.key] = "fine"
+    problems = submit_questionnaire(participant=participant, form=form)
+    if problems:
+        raise RuntimeError(f"{participant.worker_id}'s questionnaire was refused: {problems}")
 
 
 class _Answerer:
@@ -173,7 +218,7 @@ class _Answerer:
 
     def rating(self, worker: SimulatedWorker, trial: Trial) -> int:
         if trial.catch_id:
-            attentive = not worker.careless and self.rng.random() < 0.97
+            attentive = not worker.careless and self.rng.random() < POPULATION.catch_pass_attentive
             return trial.catch.expected_rating if attentive else int(self.rng.integers(1, 8))
         if worker.careless:
             return int(self.rng.integers(1, 8))
@@ -192,11 +237,13 @@ class _Answerer:
         first_side, second_side = (Side.LEFT, Side.RIGHT) if trial.first_on_left else (Side.RIGHT, Side.LEFT)
         if trial.catch_id:
             # In a choice check the option to choose is the "first" one.
-            attentive = not worker.careless and self.rng.random() < 0.97
+            attentive = not worker.careless and self.rng.random() < POPULATION.catch_pass_attentive
             return (first_side if attentive else (first_side if self.rng.random() < 0.5 else second_side)), None
         item = trial.item
         if worker.careless:
             p_first = 0.5
+        elif self.experiment.kind == ExperimentKind.PREFERENCE and item.condition in worker.preference:
+            p_first = worker.preference[item.condition]
         else:
             first, second = item.first_pairing, item.second_pairing
             difference = self.taste.fit(first.clip_id, first.excerpt_id) - self.taste.fit(
@@ -289,6 +336,9 @@ def simulate_crowd(
             still_active.append((worker, participant))
         active = still_active
     bar.close()
+    for _, participant in entered:
+        if participant.assignments.filter(status=AssignmentStatus.COMPLETED).exists():
+            _answer_questionnaire(participant, rng)
     outcome.bundles_left = bundles.filter(status=BundleStatus.AVAILABLE).count()
     return outcome
 
@@ -300,17 +350,23 @@ def crowd_record(*, taste: LatentTaste, outcomes: list[CrowdOutcome], seed: int)
         for (_, condition), values in o.p_first.items():
             p_first[condition].extend(values)
     return {
-        "generator": "mvfit demo simulated crowd (experiments/services/demo/crowd.py)",
+        "generator": "mvfit demo simulated crowd (demo/services/crowd.py)",
         "model": {
             "fit": "-|energy(clip) - energy(excerpt)| + gt_bonus * [excerpt is the clip's own soundtrack]",
             "rating": "clip(round(4 + bias + rating_gain * sensitivity * (fit + 1/3) + N(0, rating_noise_sd)), 1, 7)",
             "choice": "P(first) = logistic(choice_sensitivity * sensitivity * (fit(first) - fit(second)))",
-            "careless_share": CARELESS_SHARE,
+            "preference": "P(first kind | condition) = analysis.simulate.draw_subject_probabilities per worker",
+            "careless_share": POPULATION.careless_share,
+            "worker_bias_sd": POPULATION.worker_bias_sd,
+            "worker_scale_sd": POPULATION.worker_scale_sd,
+            "catch_pass_attentive": POPULATION.catch_pass_attentive,
+            "p_first_median_subject": POPULATION.preference,
+            "subject_sd": POPULATION.subject_sd,
             "gt_bonus": taste.gt_bonus,
             "choice_sensitivity": taste.choice_sensitivity,
             "rating_gain": taste.rating_gain,
             "rating_noise_sd": taste.rating_noise_sd,
-            "energies": "experiments/services/demo/features.py (stand-in search features)",
+            "energies": "demo/services/features.py (stand-in search features)",
         },
         "seed": seed,
         "experiments": {
@@ -323,8 +379,12 @@ def crowd_record(*, taste: LatentTaste, outcomes: list[CrowdOutcome], seed: int)
             }
             for o in outcomes
         },
-        # Mean model P(first option) over the attentive workers' answered preference trials.
+        # Mean model P(first option) over the attentive workers' answered preference trials (realised), and
+        # the population's pooled share the subject model implies (expected; analysis.simulate's truth).
         "p_first_model": {c: round(float(np.mean(v)), 4) for c, v in sorted(p_first.items())},
+        "p_first_expected": {
+            c: round(expected_pooled_share(POPULATION.preference[c], POPULATION.subject_sd), 4) for c in sorted(p_first)
+        },
     }
 
 
@@ -336,5 +396,6 @@ def save_crowd_record(path: Path, record: dict) -> None:
             **record,
             "experiments": {**previous.get("experiments", {}), **record["experiments"]},
             "p_first_model": record["p_first_model"] or previous.get("p_first_model", {}),
+            "p_first_expected": record.get("p_first_expected") or previous.get("p_first_expected", {}),
         }
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")

@@ -51,12 +51,20 @@ def demo_specs(*, features: Path | None) -> list[dict]:
     """The keyword arguments of ``create_experiment`` for each demo study, from the current library."""
     clips, excerpts = _all_ids(VideoClip), _all_ids(MusicExcerpt)
     n_option_pairs = len(excerpts) * (len(excerpts) - 1) // 2
+    # Every demo study screens for headphones (Huggins pitch); the rating study also asks the questionnaire.
+    screening = {"screening": {"headphones": "huggins"}}
+    questionnaire = {
+        "questionnaire": {
+            "when": "after",
+            "blocks": ["demographics", "device", "hearing", "musical_training", "comments"],
+        }
+    }
     specs = [
         {
             "slug": "demo-fit-ratings",
             "title": "How well do music and video fit?",
             "kind": ExperimentKind.RATING,
-            "config": {"clip_ids": clips, "excerpt_ids": excerpts},
+            "config": {"clip_ids": clips, "excerpt_ids": excerpts, **screening, **questionnaire},
             "judgments_per_item": 3,
             "trials_per_assignment": 10,
         },
@@ -69,6 +77,7 @@ def demo_specs(*, features: Path | None) -> list[dict]:
                 "excerpt_ids": excerpts,
                 "directions": ["V2M"],
                 "items_per_query": max(1, min(AFC_ITEMS_PER_QUERY, n_option_pairs)),
+                **screening,
             },
             "judgments_per_item": 3,
             "trials_per_assignment": 10,
@@ -81,6 +90,7 @@ def demo_specs(*, features: Path | None) -> list[dict]:
                 "directions": ["V2M", "M2V"],
                 "conditions": ["GR", "GS", "SR"],
                 "search": {"kind": "features", "path": str(features)} if features else None,
+                **screening,
             },
             "judgments_per_item": 6,
             # Per query at most two of its three items fit one bundle (GR and GS share G, GS and SR
