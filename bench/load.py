@@ -173,19 +173,17 @@ def seed(n_participants: int) -> tuple[int, list[str]]:
 
 def check_database(acked: set[str]) -> dict:
     from django.db import connection
+    from django.db.models import Count, Sum
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT idempotency_key FROM experiments_response")
-        stored = {row[0] for row in cursor.fetchall()}
-        cursor.execute(
-            "SELECT COUNT(*) FROM (SELECT assignment_id, trial_id FROM experiments_response "
-            "GROUP BY assignment_id, trial_id HAVING COUNT(*) > 1) d"
-        )
-        duplicated = cursor.fetchone()[0]
-        cursor.execute("SELECT COUNT(*), COUNT(DISTINCT idempotency_key) FROM experiments_response")
-        rows, distinct_keys = cursor.fetchone()
-        cursor.execute("SELECT COALESCE(SUM(n_answered), 0) FROM experiments_assignment")
-        counted = cursor.fetchone()[0]
+    from experiments.models import Assignment, Response
+
+    stored = set(Response.objects.values_list("idempotency_key", flat=True))
+    rows = Response.objects.count()
+    duplicated = (
+        Response.objects.values("assignment_id", "trial_id").annotate(n=Count("pk")).filter(n__gt=1).order_by().count()
+    )
+    distinct_keys = Response.objects.values("idempotency_key").distinct().count()
+    counted = Assignment.objects.aggregate(n=Sum("n_answered"))["n"] or 0
     connection.close()
     return {
         "stored": rows,

@@ -29,7 +29,12 @@ server's mint time. The answer echoes it, and the service refuses an answer whos
 forged, expired or minted for another assignment or position (``not_presented``). The fetch writes
 nothing to the database: the proof travels with the worker.
 
-Django-light: only ``webapp.tokens`` (Django settings for the key) is imported; no models, no ORM.
+**Assignment handles.** The state API names the worker's assignment by an opaque handle
+(:func:`assignment_ref`, no database id) and every answer echoes it, so an answer queued for an
+earlier assignment cannot land on the current one.
+
+Django-light: only ``webapp.tokens`` and ``django.utils.crypto`` (Django settings for the keys) are
+imported; no models, no ORM.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
+
+from django.utils.crypto import salted_hmac
 
 from webapp import tokens
 
@@ -305,7 +312,16 @@ def check_kind(*, is_choice: bool, answer: AnswerInput) -> None:
         raise _refuse("bad_answer", "A rating must be a whole number from 1 to 7.")
 
 
-# --- presentation tokens ----------------------------------------------------------------------------
+# --- assignment handles and presentation tokens --------------------------------------------------------
+
+
+def assignment_ref(assignment) -> str:
+    """The opaque handle of an assignment (anything with a ``pk``) in worker JSON."""
+    return assignment_ref_for(assignment.pk)
+
+
+def assignment_ref_for(assignment_id: int) -> str:
+    return salted_hmac("mvfit.experiments.assignment", str(assignment_id)).hexdigest()[:20]
 
 
 def presentation_token(*, assignment_id: int, position: int) -> str:

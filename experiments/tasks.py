@@ -1,4 +1,9 @@
-"""Celery tasks: thin wrappers over services. Both are idempotent and safe to re-run."""
+"""Celery tasks: thin wrappers over services. Both are idempotent and safe to re-run.
+
+Retries use Celery's own options, as every task of the platform does (``annotation/tasks.py``):
+``autoretry_for`` names the transient errors, with exponential ``retry_backoff``, ``retry_jitter`` and
+``max_retries``; delivery guarantees (``acks_late``, ``reject_on_worker_lost``) come from settings.
+"""
 
 from celery import shared_task
 
@@ -16,6 +21,7 @@ def release_abandoned_assignments() -> int:
     name="experiments.tasks.render_catch_stimulus",
     autoretry_for=(OSError,),
     retry_backoff=True,
+    retry_jitter=True,
     max_retries=3,
 )
 def render_catch_stimulus(catch_id: int) -> str:

@@ -8,7 +8,8 @@ from that base here:
 
 * worker pages and the worker JSON API (:func:`set_worker_policy`, called by ``worker_headers`` and the
   MTurk entry): ``frame-ancestors`` from ``MVFIT_WORKER_FRAME_ANCESTORS``, because MTurk frames them;
-  the lean worker-API handler has no CSP middleware, so the header is set by the view (a cached string);
+  the view sets the header (a cached string), and the middleware, which runs on the worker API's lean
+  path too (``webapp/lean.py``), leaves a response that has one alone without building a policy;
 * the MTurk completion page: ``form-action`` also allows ``MTURK_SUBMIT_HOSTS`` (the externalSubmit form);
 * media in S3 (:func:`media_sources`): ``media-src`` also allows the object store's origin, which the
   staff library page plays signed URLs from (workers get their media through ``/w/m/``, this site).
@@ -42,6 +43,13 @@ def media_sources() -> tuple[str, ...]:
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
     """django-csp's middleware, with the media store's origin added to ``media-src`` when it is remote."""
+
+    def process_response(self, request, response):
+        # A response that carries its policy already (worker pages and the worker API set theirs) needs no
+        # policy built: django-csp would build it and then not send it. (Unless a report-only policy is set.)
+        if HEADER in response and not getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None):
+            return response
+        return super().process_response(request, response)
 
     def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only)

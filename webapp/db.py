@@ -1,4 +1,10 @@
-"""Database helpers shared by the hot paths."""
+"""Database helpers shared by the hot paths: a preparing cursor and SQL names taken from model metadata.
+
+The hand-written statements of the worker API (``experiments.services.fastpath``,
+``experiments.selectors.worker``) name no table or column literally: :class:`SqlNames` reads them
+from the models' ``_meta`` (``db_table``, each field's ``column``), quoted for the database in use,
+so a renamed table, column or model field changes the SQL with it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
 
 class HotCursor:
@@ -49,3 +56,25 @@ def hot_cursor() -> Iterator[HotCursor]:
     else:
         with connection.cursor() as cursor:
             yield HotCursor(cursor, prepare=False)
+
+
+class SqlNames:
+    """Quoted SQL names of one model, from its metadata, for a statement that aliases its table.
+
+    ``a = SqlNames(Assignment, "a")``: ``a.table`` is ``"experiments_assignment" a``, ``a.pk`` and
+    ``a["status"]`` are ``a."id"`` and ``a."status"``; a foreign key by its field name
+    (``a["participant"]`` is ``a."participant_id"``). ``a.column("status")`` is the bare quoted column
+    (for INSERT and UPDATE lists).
+    """
+
+    def __init__(self, model: type[Model], alias: str = "") -> None:
+        self.model, self.alias = model, alias
+        qn = connection.ops.quote_name
+        self.table = f"{qn(model._meta.db_table)} {alias}".rstrip()
+        self.pk = self[model._meta.pk.name]
+
+    def column(self, field_name: str) -> str:
+        return connection.ops.quote_name(self.model._meta.get_field(field_name).column)
+
+    def __getitem__(self, field_name: str) -> str:
+        return f"{self.alias}.{self.column(field_name)}" if self.alias else self.column(field_name)

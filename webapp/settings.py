@@ -86,12 +86,15 @@ MIDDLEWARE = [
     # Content-Security-Policy on every response that has none yet (webapp/csp.py: the one policy home).
     "webapp.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Views marked @lean_request (the worker JSON API) run here; the middleware below has no work there
+    # (webapp/lean.py). Everything above shapes every response.
+    "webapp.lean.LeanRequestMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout answer (webapp/auth.py).
     "axes.middleware.AxesMiddleware",
 ]

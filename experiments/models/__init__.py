@@ -10,7 +10,7 @@ from .design import (
     OptionKind,
     Trial,
 )
-from .experiment import Experiment, ExperimentKind, ExperimentStatus
+from .experiment import CHOICE_KINDS, Experiment, ExperimentKind, ExperimentStatus
 from .participation import (
     Assignment,
     AssignmentStatus,
@@ -28,6 +28,7 @@ from .participation import (
 from .responses import Response, Side
 
 __all__ = [
+    "CHOICE_KINDS",
     "Assignment",
     "AssignmentStatus",
     "AudioCheckAttempt",

@@ -8,6 +8,10 @@ class ExperimentKind(models.TextChoices):
     PREFERENCE = "preference", "Preference test (G/R/S)"
 
 
+# Kinds whose answer is a side (left/right) rather than a rating.
+CHOICE_KINDS = frozenset({ExperimentKind.AFC.value, ExperimentKind.PREFERENCE.value})
+
+
 class ExperimentStatus(models.TextChoices):
     DRAFT = "draft", "Draft (design not generated)"
     DESIGNED = "designed", "Designed (previewable, not open to workers)"
@@ -64,4 +68,4 @@ class Experiment(models.Model):
 
     @property
     def is_choice(self) -> bool:
-        return self.kind in (ExperimentKind.AFC, ExperimentKind.PREFERENCE)
+        return self.kind in CHOICE_KINDS

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import get_script_prefix, reverse
 
-from experiments.models import Assignment, AssignmentStatus, Participant, Response, Trial
+from experiments.answer_input import assignment_ref
+from experiments.models import CHOICE_KINDS, Assignment, AssignmentStatus, Experiment, Participant, Response, Trial
 from experiments.selectors.questionnaire import owes_questionnaire
 from experiments.selectors.screening import needs_headphone_screen
-from experiments.services.answers import CHOICE_KINDS, assignment_ref
 from webapp import tokens
-from webapp.db import hot_cursor
+from webapp.db import SqlNames, hot_cursor
 
 MEDIA_PURPOSE = "media"
 RATING_SCALE = [
@@ -85,16 +85,22 @@ class TrialRequest:
     direction: str  # "" for ratings, or when the position has no trial
 
 
-_TRIAL_REQUEST = """
-    SELECT a.id, a.n_trials, a.n_answered, e.kind, t.direction
-    FROM experiments_assignment a
-    JOIN experiments_participant p ON p.id = a.participant_id
-    JOIN experiments_experiment e ON e.id = a.experiment_id
-    LEFT JOIN experiments_trial t ON t.bundle_id = a.bundle_id AND t.position = %s
-    WHERE p.token = %s
-    ORDER BY a.id DESC
-    LIMIT 1
-"""
+@functools.cache
+def _trial_request_sql() -> str:
+    """The statement of ``trial_request_for_token``, named from the models' metadata (built once)."""
+    a, p, e, t = (
+        SqlNames(m, alias) for m, alias in ((Assignment, "a"), (Participant, "p"), (Experiment, "e"), (Trial, "t"))
+    )
+    return f"""
+        SELECT {a.pk}, {a["n_trials"]}, {a["n_answered"]}, {e["kind"]}, {t["direction"]}
+        FROM {a.table}
+        JOIN {p.table} ON {p.pk} = {a["participant"]}
+        JOIN {e.table} ON {e.pk} = {a["experiment"]}
+        LEFT JOIN {t.table} ON {t["bundle"]} = {a["bundle"]} AND {t["position"]} = %s
+        WHERE {p["token"]} = %s
+        ORDER BY {a.pk} DESC
+        LIMIT 1
+    """
 
 
 def trial_request_for_token(token: str, position: int) -> TrialRequest | None:
@@ -103,7 +109,7 @@ def trial_request_for_token(token: str, position: int) -> TrialRequest | None:
     Hand-written SQL: the equivalent ORM queries cost more CPU to compile than to run.
     """
     with hot_cursor() as cursor:
-        cursor.execute(_TRIAL_REQUEST, [position, token])
+        cursor.execute(_trial_request_sql(), [position, token])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -115,6 +121,25 @@ def trial_request_for_token(token: str, position: int) -> TrialRequest | None:
         is_choice=kind in CHOICE_KINDS,
         direction=direction or "",
     )
+
+
+def runner_config(token: str) -> dict:
+    """What the trial runner script of the worker page needs: its API URLs and where it keeps its outbox."""
+    return {
+        "mode": "live",
+        "stateUrl": reverse("experiments:api_state", args=[token]),
+        "trialUrl": reverse("experiments:api_trial", args=[token, 0]),
+        "answerUrl": reverse("experiments:api_answer", args=[token]),
+        "storageKey": token[:16],
+        "reloadUrl": reverse("experiments:worker", args=[token]),
+    }
+
+
+def bundle_id_of_assignment(assignment_id: object) -> int | None:
+    """The bundle of the assignment a media token names (None for a missing or malformed id)."""
+    if type(assignment_id) is not int:
+        return None
+    return Assignment.objects.filter(pk=assignment_id).values_list("bundle_id", flat=True).first()
 
 
 def worker_step(participant: Participant, assignment: Assignment | None) -> str:

@@ -1,4 +1,4 @@
-"""Storing a worker's answer exactly once.
+"""Storing a worker's answer exactly once: the general (ORM) path, and the rules both paths share.
 
 The client sends every answer with an idempotency key it generated before the first attempt and
 keeps re-sending it until acknowledged. The server:
@@ -13,31 +13,47 @@ keeps re-sending it until acknowledged. The server:
    make a lost race fail in the database rather than store twice;
 5. completes the assignment when its last trial is answered.
 
-Workers submit on the hot path by session token. There the common case -- an active assignment,
-a fresh key, a presented and unanswered trial that is not the last one -- runs as four hand-written statements
-(``_record_common_case``): the ORM spent more CPU compiling the queries than PostgreSQL spent
-running them. Every other case (replays, stale or finished assignments, bad positions, unpresented
-trials, completion, revival) falls through to the general ORM path, so the two cannot disagree on anything but speed;
-``tests/experiments/test_answer_fast_path.py`` replays random answer streams through both.
+Two entry points, named for their callers (no run-time mode switch):
+
+* :func:`record_answer` -- by participant row, always the general ORM path (the simulated crowd,
+  factories, tests);
+* ``experiments.services.fastpath.record_answer_fast`` -- by session token, what the worker API
+  calls: the common case in hand-written SQL, everything else through :func:`record_checked_answer`
+  here.
+
+What both paths decide is written once, here: :func:`checked_answer` (step 0 and the presentation
+token), :func:`assignment_refusal` (the answer's assignment handle and presentation token against the
+locked assignment), :func:`response_values` (the row to store, including the catch check
+:func:`catch_passed`) and ``answer_input.check_kind``.
+``tests/experiments/test_answer_fast_path.py`` replays random answer streams through both entries.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from experiments import answer_input
-from experiments.answer_input import AnswerInput, AnswerRejected
-from experiments.models import Assignment, AssignmentStatus, ExperimentKind, Participant, Response, Side, Trial
+from experiments.answer_input import AnswerInput, AnswerRejected, assignment_ref, assignment_ref_for
+from experiments.models import Assignment, AssignmentStatus, Participant, Response, Side, Trial
 from experiments.services.allocation import complete_assignment, revive_assignment
-from webapp.db import hot_cursor
 
-__all__ = ["AnswerInput", "AnswerReceipt", "AnswerRejected", "assignment_ref", "record_answer", "touch_assignment"]
+__all__ = [
+    "AnswerInput",
+    "AnswerReceipt",
+    "AnswerRejected",
+    "assignment_ref",
+    "record_answer",
+    "record_checked_answer",
+    "touch_assignment",
+]
+
+Presented = tuple[int, int] | None  # (assignment id, position) a presentation token names
 
 
 @dataclass(frozen=True)
@@ -51,15 +67,6 @@ class AnswerReceipt:
         return {"key": self.key, "position": self.position, "stored": True, "replayed": self.replayed, **self.progress}
 
 
-def assignment_ref(assignment: Assignment) -> str:
-    """An opaque handle for the assignment in worker JSON (no database id)."""
-    return assignment_ref_for(assignment.pk)
-
-
-def assignment_ref_for(assignment_id: int) -> str:
-    return salted_hmac("mvfit.experiments.assignment", str(assignment_id)).hexdigest()[:20]
-
-
 def progress_of(assignment: Assignment) -> dict:
     return {
         "answered": assignment.n_answered,
@@ -68,17 +75,67 @@ def progress_of(assignment: Assignment) -> dict:
     }
 
 
+# --- the rules both paths share ---------------------------------------------------------------
+
+
+def checked_answer(answer: AnswerInput, *, now: datetime) -> tuple[AnswerInput, Presented]:
+    """Step 0: the answer with every field checked (``AnswerRejected`` otherwise; no database access)
+    and its timestamps in UTC, and the trial its presentation token names (None if missing or forged)."""
+    answer = answer_input.check(answer, now=now)
+    return answer, answer_input.presented_trial(answer.presentation)
+
+
+def assignment_refusal(*, answer: AnswerInput, presented: Presented, assignment_id: int) -> AnswerRejected | None:
+    """Why the answer may not go to this (current, locked) assignment, or None if it may."""
+    if answer.assignment_ref != assignment_ref_for(assignment_id):
+        # An answer queued for an earlier assignment of this participant must not land on a trial of
+        # the current one that happens to have the same position.
+        return AnswerRejected("This answer belongs to an earlier assignment.", status=409, code="stale_assignment")
+    if presented != (assignment_id, answer.position):
+        return answer_input.not_presented()
+    return None
+
+
+def catch_passed(*, answer: AnswerInput, is_choice: bool, first_on_left: bool, expected_rating: int | None) -> bool:
+    """Whether an answer to an attention check passed: the target's side for a choice (the target
+    plays on the left when ``first_on_left``), the expected rating otherwise."""
+    if is_choice:
+        return answer.chosen_side == (Side.LEFT if first_on_left else Side.RIGHT)
+    return answer.rating == expected_rating
+
+
+def response_values(
+    *, answer: AnswerInput, is_choice: bool, is_catch: bool, first_on_left: bool, expected_rating: int | None
+) -> dict[str, Any]:
+    """The stored answer by ``Response`` field name, as both paths write it (besides the assignment
+    and trial, and ``received_at``: the server's clock). Refuses an answer of the wrong kind."""
+    answer_input.check_kind(is_choice=is_choice, answer=answer)
+    passed = None
+    if is_catch:
+        passed = catch_passed(
+            answer=answer, is_choice=is_choice, first_on_left=first_on_left, expected_rating=expected_rating
+        )
+    return {
+        "idempotency_key": answer.idempotency_key,
+        "rating": answer.rating,
+        "chosen_side": answer.chosen_side,
+        "is_catch": is_catch,
+        "catch_passed": passed,
+        "rt_ms": answer.rt_ms,
+        "play_count": answer.play_count,
+        "presented_at": answer.presented_at,
+        "answered_at": answer.answered_at,
+        "events": answer.events,
+    }
+
+
+# --- the general path -------------------------------------------------------------------------
+
+
 @transaction.atomic
-def record_answer(
-    *,
-    answer: AnswerInput,
-    participant: Participant | None = None,
-    session_token: str | None = None,
-    now: datetime | None = None,
-) -> AnswerReceipt:
+def record_answer(*, participant: Participant, answer: AnswerInput, now: datetime | None = None) -> AnswerReceipt:
     """Store the answer once; a repeated key gets the stored answer's receipt (``replayed``).
 
-    The participant is given as a row or, on the hot path, by its session token (saving a query).
     Raises ``AnswerRejected`` for answers that cannot be stored: first every field is checked
     (``answer_input.check``, no database access), then the answer against the assignment -- among
     others, the trial must have been served to this assignment (``answer.presentation``). A refused
@@ -86,20 +143,21 @@ def record_answer(
     lock were bypassed -- the ``IntegrityError`` propagates and the transaction rolls back; the view
     answers 409.)
     """
-    if (participant is None) == (session_token is None):
-        raise TypeError("give exactly one of participant and session_token")
     now = now or timezone.now()
-    answer = answer_input.check(answer, now=now)
-    presented = answer_input.presented_trial(answer.presentation)
-    if session_token is not None:
-        receipt = _record_common_case(answer=answer, presented=presented, session_token=session_token, now=now)
-        if receipt is not None:
-            return receipt
-    who = {"participant": participant} if participant is not None else {"participant__token": session_token}
+    answer, presented = checked_answer(answer, now=now)
+    return record_checked_answer(owner=Q(participant=participant), answer=answer, presented=presented, now=now)
+
+
+def record_checked_answer(*, owner: Q, answer: AnswerInput, presented: Presented, now: datetime) -> AnswerReceipt:
+    """Steps 1-5 for an answer that passed :func:`checked_answer`, in the caller's transaction.
+
+    ``owner`` selects the participant's assignments (by row or by session token); the newest is the
+    current one.
+    """
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
         .select_related("experiment")
-        .filter(**who)
+        .filter(owner)
         .order_by("-pk")
         .first()
     )
@@ -124,12 +182,9 @@ def record_answer(
             replayed=True,
             progress=progress_of(assignment),
         )
-    if answer.assignment_ref != assignment_ref(assignment):
-        # An answer queued for an earlier assignment of this participant must not land on a trial of
-        # the current one that happens to have the same position.
-        raise AnswerRejected("This answer belongs to an earlier assignment.", status=409, code="stale_assignment")
-    if presented != (assignment.pk, answer.position):
-        raise answer_input.not_presented()
+    refusal = assignment_refusal(answer=answer, presented=presented, assignment_id=assignment.pk)
+    if refusal is not None:
+        raise refusal
     if stored:
         raise AnswerRejected(
             "This trial is already answered.", status=409, code="already_answered", progress=progress_of(assignment)
@@ -152,29 +207,14 @@ def record_answer(
         raise AnswerRejected(
             f"There is no trial {answer.position} in your assignment.", status=400, code="bad_position"
         ) from None
-    answer_input.check_kind(is_choice=assignment.experiment.is_choice, answer=answer)
-
-    catch_passed = None
-    if trial.catch_id:
-        if assignment.experiment.is_choice:
-            expected = Side.LEFT if trial.first_on_left else Side.RIGHT
-            catch_passed = answer.chosen_side == expected
-        else:
-            catch_passed = answer.rating == trial.catch.expected_rating
-    Response.objects.create(
-        assignment=assignment,
-        trial=trial,
-        idempotency_key=answer.idempotency_key,
-        rating=answer.rating,
-        chosen_side=answer.chosen_side,
+    values = response_values(
+        answer=answer,
+        is_choice=assignment.experiment.is_choice,
         is_catch=trial.catch_id is not None,
-        catch_passed=catch_passed,
-        rt_ms=answer.rt_ms,
-        play_count=answer.play_count,
-        presented_at=answer.presented_at,
-        answered_at=answer.answered_at,
-        events=answer.events,
+        first_on_left=trial.first_on_left,
+        expected_rating=trial.catch.expected_rating if trial.catch_id else None,
     )
+    Response.objects.create(assignment=assignment, trial=trial, **values)
     assignment.n_answered += 1
     assignment.last_activity_at = now
     fields = ["n_answered", "last_activity_at"]
@@ -185,92 +225,6 @@ def record_answer(
     return AnswerReceipt(
         key=answer.idempotency_key, position=answer.position, replayed=False, progress=progress_of(assignment)
     )
-
-
-CHOICE_KINDS = (ExperimentKind.AFC.value, ExperimentKind.PREFERENCE.value)
-_LOCK_CURRENT_ASSIGNMENT = """
-    SELECT a.id, a.status, a.n_trials, a.n_answered, a.bundle_id, e.kind
-    FROM experiments_assignment a
-    JOIN experiments_participant p ON p.id = a.participant_id
-    JOIN experiments_experiment e ON e.id = a.experiment_id
-    WHERE p.token = %s
-    ORDER BY a.id DESC
-    LIMIT 1
-"""
-_TRIAL_IF_UNANSWERED = """
-    SELECT t.id, t.catch_id, t.first_on_left, c.expected_rating,
-           EXISTS (SELECT 1 FROM experiments_response r
-                   WHERE r.idempotency_key = %s OR (r.assignment_id = %s AND r.trial_id = t.id))
-    FROM experiments_trial t
-    LEFT JOIN experiments_catchstimulus c ON c.id = t.catch_id
-    WHERE t.bundle_id = %s AND t.position = %s
-"""
-_INSERT_RESPONSE = """
-    INSERT INTO experiments_response (assignment_id, trial_id, idempotency_key, rating, chosen_side, is_catch,
-        catch_passed, rt_ms, play_count, presented_at, answered_at, received_at, events)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-"""
-_COUNT_ANSWER = "UPDATE experiments_assignment SET n_answered = n_answered + 1, last_activity_at = %s WHERE id = %s"
-
-
-def _record_common_case(
-    *, answer: AnswerInput, presented: tuple | None, session_token: str, now: datetime
-) -> AnswerReceipt | None:
-    """Store an answer in the common case, or return None (nothing written) to take the general path.
-
-    Runs inside ``record_answer``'s transaction. The assignment row is locked first, exactly as in
-    the general path, so answers of one assignment stay serialised.
-    """
-    lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
-    ops = connection.ops
-    with hot_cursor() as cursor:
-        cursor.execute(_LOCK_CURRENT_ASSIGNMENT + lock, [session_token])
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        assignment_id, status, n_trials, n_answered, bundle_id, kind = row
-        if (
-            status != AssignmentStatus.ACTIVE
-            or n_answered + 1 >= n_trials  # the last answer completes the assignment: general path
-            or answer.assignment_ref != assignment_ref_for(assignment_id)
-            or presented != (assignment_id, answer.position)
-        ):
-            return None
-        cursor.execute(_TRIAL_IF_UNANSWERED, [answer.idempotency_key, assignment_id, bundle_id, answer.position])
-        row = cursor.fetchone()
-        if row is None or row[4]:  # no such trial, a replayed key or an answered trial: general path
-            return None
-        trial_id, catch_id, first_on_left, expected_rating, _ = row
-        is_choice = kind in CHOICE_KINDS
-        answer_input.check_kind(is_choice=is_choice, answer=answer)
-        catch_passed = None
-        if catch_id is not None:
-            if is_choice:
-                catch_passed = answer.chosen_side == (Side.LEFT if first_on_left else Side.RIGHT)
-            else:
-                catch_passed = answer.rating == expected_rating
-        events = Response._meta.get_field("events").get_db_prep_save(answer.events, connection)
-        cursor.execute(
-            _INSERT_RESPONSE,
-            [
-                assignment_id,
-                trial_id,
-                answer.idempotency_key,
-                answer.rating,
-                answer.chosen_side,
-                catch_id is not None,
-                catch_passed,
-                answer.rt_ms,
-                answer.play_count,
-                ops.adapt_datetimefield_value(answer.presented_at),
-                ops.adapt_datetimefield_value(answer.answered_at),
-                ops.adapt_datetimefield_value(now),
-                events,
-            ],
-        )
-        cursor.execute(_COUNT_ANSWER, [ops.adapt_datetimefield_value(now), assignment_id])
-    progress = {"answered": n_answered + 1, "total": n_trials, "done": False}
-    return AnswerReceipt(key=answer.idempotency_key, position=answer.position, replayed=False, progress=progress)
 
 
 @transaction.atomic

@@ -27,9 +27,10 @@ from experiments.models import Assignment, Participant
 from experiments.selectors import audio_check as audio_check_selectors
 from experiments.selectors import screening as screening_selectors
 from experiments.selectors import worker as selectors
-from experiments.services import allocation, answers, participants
+from experiments.services import allocation, answers, fastpath, participants
 from webapp import csp
 from webapp.http import ranged_bytes_response, ranged_file_response
+from webapp.lean import lean_request
 from webapp.tokens import BadToken
 
 
@@ -86,34 +87,30 @@ def legacy_mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
 # --- the page ---------------------------------------------------------------------------------
 
 
+STEP_TEMPLATES = {
+    selectors.Step.CONSENT: "experiments/worker/consent.html",
+    selectors.Step.START: "experiments/worker/start.html",
+}
+STEP_REDIRECTS = {
+    selectors.Step.HEADPHONES: "experiments:headphones",
+    selectors.Step.QUESTIONNAIRE: "experiments:questionnaire",
+}
+
+
 @worker_view
 @require_GET
 def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
     assignment = selectors.current_assignment(participant)
     step = selectors.worker_step(participant, assignment)
-    experiment = participant.experiment
-    context = {"participant": participant, "experiment": experiment, "token": participant.token}
-    if step == selectors.Step.CONSENT:
-        return render(request, "experiments/worker/consent.html", context)
+    context = {"participant": participant, "experiment": participant.experiment, "token": participant.token}
+    if step in STEP_TEMPLATES:
+        return render(request, STEP_TEMPLATES[step], context)
+    if step in STEP_REDIRECTS:
+        return redirect(STEP_REDIRECTS[step], token=participant.token)
     if step == selectors.Step.SCREENED_OUT:
-        on_fail = screening_selectors.headphone_plan(experiment).on_fail
-        response = render(request, "experiments/worker/screened_out.html", context | {"on_fail": on_fail})
-        # On MTurk with "on_fail": "submit", the page's form submits the HIT with a screening code.
-        submit = participant.source == "mturk" and on_fail == "submit"
-        return worker_headers(response, submit_hosts=settings.MTURK_SUBMIT_HOSTS if submit else ())
+        return screened_out_page(request, participant, context)
     if step == selectors.Step.AUDIO:
-        attempt = participants.issue_audio_check(participant=participant)  # what it is stays server-side
-        if attempt is None:
-            return redirect("experiments:worker", token=participant.token)
-        limit = participants.audio_check_attempt_limit()
-        context |= audio_check_selectors.page_context(attempt, attempt_limit=limit)
-        return render(request, "experiments/worker/audio_check.html", context)
-    if step == selectors.Step.HEADPHONES:
-        return redirect("experiments:headphones", token=participant.token)
-    if step == selectors.Step.QUESTIONNAIRE:
-        return redirect("experiments:questionnaire", token=participant.token)
-    if step == selectors.Step.START:
-        return render(request, "experiments/worker/start.html", context)
+        return audio_check_page(request, participant, context)
     if step == selectors.Step.EXPIRED:
         if allocation.revive_assignment(assignment=assignment):
             return redirect("experiments:worker", token=participant.token)
@@ -125,15 +122,25 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
             response, submit_hosts=settings.MTURK_SUBMIT_HOSTS if participant.source == "mturk" else ()
         )
     answers.touch_assignment(assignment=assignment)
-    context["runner"] = {
-        "mode": "live",
-        "stateUrl": reverse("experiments:api_state", args=[participant.token]),
-        "trialUrl": reverse("experiments:api_trial", args=[participant.token, 0]),
-        "answerUrl": reverse("experiments:api_answer", args=[participant.token]),
-        "storageKey": participant.token[:16],
-        "reloadUrl": reverse("experiments:worker", args=[participant.token]),
-    }
+    context["runner"] = selectors.runner_config(participant.token)
     return render(request, "experiments/worker/trials.html", context)
+
+
+def screened_out_page(request: HttpRequest, participant: Participant, context: dict) -> HttpResponse:
+    on_fail = screening_selectors.headphone_plan(participant.experiment).on_fail
+    response = render(request, "experiments/worker/screened_out.html", context | {"on_fail": on_fail})
+    # On MTurk with "on_fail": "submit", the page's form submits the HIT with a screening code.
+    submit = participant.source == "mturk" and on_fail == "submit"
+    return worker_headers(response, submit_hosts=settings.MTURK_SUBMIT_HOSTS if submit else ())
+
+
+def audio_check_page(request: HttpRequest, participant: Participant, context: dict) -> HttpResponse:
+    attempt = participants.issue_audio_check(participant=participant)  # what it is stays server-side
+    if attempt is None:
+        return redirect("experiments:worker", token=participant.token)
+    limit = participants.audio_check_attempt_limit()
+    context |= audio_check_selectors.page_context(attempt, attempt_limit=limit)
+    return render(request, "experiments/worker/audio_check.html", context)
 
 
 @worker_view
@@ -187,8 +194,10 @@ def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
 
 
 def worker_api_view(view):
-    """Like ``worker_view`` for the JSON API: resolves the token straight to its current assignment."""
+    """Like ``worker_view`` for the JSON API: resolves the token straight to its current assignment.
+    On the lean request path (``webapp.lean``): no session, user, CSRF or messages middleware."""
 
+    @lean_request
     @functools.wraps(view)
     @csrf_exempt
     @never_cache
@@ -208,6 +217,7 @@ def api_state(request: HttpRequest, assignment: Assignment) -> JsonResponse:
     return JsonResponse(selectors.state_payload(assignment))
 
 
+@lean_request
 @csrf_exempt
 @never_cache
 @require_GET
@@ -239,13 +249,14 @@ def parse_answer(request: HttpRequest) -> AnswerInput:
     return answer_input.parse(request.body)
 
 
+@lean_request
 @csrf_exempt
 @never_cache
 @require_POST
 def api_answer(request: HttpRequest, token: str) -> JsonResponse:
     # The hot path: the service resolves the token while locking the assignment (one query less).
     try:
-        receipt = answers.record_answer(session_token=token, answer=parse_answer(request))
+        receipt = fastpath.record_answer_fast(session_token=token, answer=parse_answer(request))
     except AnswerRejected as exc:
         status = 404 if exc.code == "no_assignment" else exc.status
         response = JsonResponse(exc.as_json(), status=status)
@@ -272,7 +283,7 @@ def media(request: HttpRequest, signed: str) -> HttpResponse:
             raise Http404("Not found.")
         bundle_id = payload["b"]
     else:
-        bundle_id = Assignment.objects.filter(pk=payload.get("t")).values_list("bundle_id", flat=True).first()
+        bundle_id = selectors.bundle_id_of_assignment(payload.get("t"))
     trial = selectors.trial_for(bundle_id, payload.get("p")) if bundle_id else None
     found = selectors.media_file_for(trial, payload.get("s")) if trial else None
     if found is None or not default_storage.exists(found.name):

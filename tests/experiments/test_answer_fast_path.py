@@ -1,8 +1,8 @@
 """The worker API's fast answer path must behave exactly like the general ORM path.
 
-``record_answer(session_token=...)`` (what the worker API calls) stores the common case with
-hand-written SQL and hands every other case to the general path that ``record_answer(participant=...)``
-always takes. Two identical studies receive the same random stream of answers -- fresh and replayed
+``fastpath.record_answer_fast(session_token=...)`` (what the worker API calls) stores the common case
+with hand-written SQL and hands every other case to the general path that ``answers.record_answer``
+(by participant) always takes. Two identical studies receive the same random stream of answers -- fresh and replayed
 keys, stale assignment handles, bad positions and values, missing, forged or misdirected presentation
 tokens, answers after a timeout released the assignment -- one through each entry; receipts, refusals, stored rows and assignment state must match.
 """
@@ -14,7 +14,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,9 +23,9 @@ from hypothesis import strategies as st
 from annotation.models import Pairing
 from experiments.answer_input import presentation_token
 from experiments.models import Assignment, Response
-from experiments.services import answers
 from experiments.services.allocation import allocate_assignment, release_abandoned_assignments
 from experiments.services.answers import AnswerInput, AnswerRejected, assignment_ref, record_answer
+from experiments.services.fastpath import record_answer_fast, record_common_case
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from tests.factories.experiments import make_experiment, make_library
@@ -36,7 +37,10 @@ N_TRIALS = 4  # real trials per assignment (a catch trial may come on top)
 
 action = st.fixed_dictionaries(
     {
-        "position": st.sampled_from([0, 1, 2, 3, 4, 4, 5, -1]),
+        # An honest step answers the next unanswered trial as the runner would (and so streams complete
+        # assignments); the others draw each field, mostly wrong.
+        "honest": st.booleans(),
+        "position": st.sampled_from(["next"] * 3 + [0, 1, 2, 3, 4, 4, 5, -1]),
         "value": st.sampled_from([1, 4, 7, 0, 8, None, "left", "right"]),
         "key": st.sampled_from(["fresh", "fresh", "fresh", "reuse"]),
         "stale_ref": st.sampled_from([False] * 5 + [True]),
@@ -87,6 +91,11 @@ def twin_studies(request, tmp_path, django_capture_on_commit_callbacks):
     return request.param, participants
 
 
+def first_unanswered(assignment):
+    answered = set(Response.objects.filter(assignment=assignment).values_list("trial__position", flat=True))
+    return min(set(range(assignment.n_trials)) - answered, default=assignment.n_trials)
+
+
 def outcome(call):
     try:
         receipt = call()
@@ -118,7 +127,7 @@ def assignment_state(participant):
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(actions=st.lists(action, min_size=1, max_size=12))
+@given(actions=st.lists(action, min_size=1, max_size=16))
 def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actions):
     kind, (fast, general) = twin_studies
     with transaction.atomic():
@@ -130,6 +139,9 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
             if step["release_first"]:
                 clock += timedelta(hours=2)
                 release_abandoned_assignments(now=clock)
+            if step["honest"]:
+                step = step | {"position": "next", "value": "left" if kind == "afc" else 4, "key": "fresh"}
+                step |= {"stale_ref": False, "presentation": "served"}
             value = step["value"]
             if kind == "afc":
                 answer = {"chosen_side": value} if isinstance(value, str) else {"rating": value}
@@ -144,21 +156,25 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
                 (general, "g", "participant", *reversed(currents)),
             ):
                 ref = "0" * 20 if step["stale_ref"] else assignment_ref(current)
+                position = first_unanswered(current) if step["position"] == "next" else step["position"]
                 token = presentation_for(
-                    step["presentation"], assignment=current, other_assignment=other, position=step["position"]
+                    step["presentation"], assignment=current, other_assignment=other, position=position
                 )
                 submitted = AnswerInput(
                     idempotency_key=f"{prefix}{key}",
                     assignment_ref=ref,
-                    position=step["position"],
+                    position=position,
                     rt_ms=900,
                     play_count=2,
                     events=step["events"],
                     presentation=token,
                     **answer,
                 )
-                entry = {"session_token": participant.token} if who == "token" else {"participant": participant}
-                results.append(outcome(functools.partial(record_answer, answer=submitted, now=clock, **entry)))
+                if who == "token":
+                    call = functools.partial(record_answer_fast, session_token=participant.token)
+                else:
+                    call = functools.partial(record_answer, participant=participant)
+                results.append(outcome(functools.partial(call, answer=submitted, now=clock)))
             assert results[0] == results[1], step
         assert stored_rows(fast) == stored_rows(general)
         assert assignment_state(fast) == assignment_state(general)
@@ -171,21 +187,24 @@ def test_the_fast_path_stores_a_complete_row_and_counts_it(twin_studies):
     assignment = allocate_assignment(participant=fast)
     value = {"chosen_side": "right"} if kind == "afc" else {"rating": 6}
     presented = timezone.now() - timedelta(seconds=5)
-    receipt = record_answer(
-        session_token=fast.token,
-        answer=AnswerInput(
-            idempotency_key="k" * 32,
-            assignment_ref=assignment_ref(assignment),
-            position=0,
-            rt_ms=1234,
-            play_count=3,
-            presented_at=presented,
-            answered_at=presented + timedelta(seconds=4),
-            events=[{"type": "error", "code": 4}],
-            presentation=presentation_token(assignment_id=assignment.pk, position=0),
-            **value,
-        ),
-    )
+    with CaptureQueriesContext(connection) as queries:
+        receipt = record_answer_fast(
+            session_token=fast.token,
+            answer=AnswerInput(
+                idempotency_key="k" * 32,
+                assignment_ref=assignment_ref(assignment),
+                position=0,
+                rt_ms=1234,
+                play_count=3,
+                presented_at=presented,
+                answered_at=presented + timedelta(seconds=4),
+                events=[{"type": "error", "code": 4}],
+                presentation=presentation_token(assignment_id=assignment.pk, position=0),
+                **value,
+            ),
+        )
+    # The hot cursor's statements bypass Django's query log: an ORM query would mean the general path ran.
+    assert [q["sql"].split()[0] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]] == []
     assert receipt.as_json() == {
         "key": "k" * 32,
         "position": 0,
@@ -215,7 +234,7 @@ def test_the_common_case_takes_the_fast_path_and_the_rest_falls_through(twin_stu
             idempotency_key=key, assignment_ref=ref or assignment_ref(assignment), position=position, **value
         )
         with transaction.atomic():
-            return answers._record_common_case(
+            return record_common_case(
                 answer=answer,
                 presented=presented or (assignment.pk, position),
                 session_token=fast.token,

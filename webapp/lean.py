@@ -1,0 +1,60 @@
+"""A shorter request path for the worker JSON API, with Django's public middleware API only.
+
+During a study the worker API (``/w/s/<token>/api/...``: trial fetches and answers) takes hundreds
+of requests a second while everything else is occasional. Those views authenticate by the token in
+the URL and are CSRF-exempt, so sessions, CSRF, authentication, messages and django-axes have
+nothing to do there; skipping them saves a measurable share of each request's CPU (see
+``docs/experiments.md``, "Load benchmark").
+
+A view opts in with :func:`lean_request`. :class:`LeanRequestMiddleware` sits in
+``settings.MIDDLEWARE`` right below the middleware every response needs -- security headers, the
+Content-Security-Policy (``webapp/csp.py``), static files, Content-Length, X-Frame-Options -- and
+above the rest. It resolves the path (``django.urls.resolve``); a view marked lean is called right
+there, so the middleware below it never runs for that request, and every other request passes on
+unchanged (Django resolves it again, a few microseconds). Whatever the view returns or raises travels
+back up through the middleware above exactly as it would from the bottom of the chain: Django wraps
+every middleware in its exception-to-response conversion, so an ``Http404`` becomes the same 404
+page, with the same headers, as on the full path.
+
+Before, a second ``WSGIHandler`` with its own middleware list did this by overriding Django's
+private ``load_middleware`` internals; this is the same request path through the documented
+middleware protocol, and it serves ASGI too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import Resolver404, resolve
+
+LEAN_ATTRIBUTE = "mvfit_lean_request"
+
+
+def lean_request(view: Callable) -> Callable:
+    """Mark a view as needing no session, user, CSRF check or messages: it runs below
+    :class:`LeanRequestMiddleware` only. Put it outermost (on top of the other decorators)."""
+    setattr(view, LEAN_ATTRIBUTE, True)
+    return view
+
+
+class LeanRequestMiddleware:
+    """Call views marked :func:`lean_request` directly, skipping the middleware below this one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        if not getattr(match.func, LEAN_ATTRIBUTE, False):
+            return self.get_response(request)
+        request.resolver_match = match
+        response = match.func(request, *match.args, **match.kwargs)
+        if callable(getattr(response, "render", None)):  # a TemplateResponse, rendered as Django's handler would
+            response = response.render()
+        if not isinstance(response, HttpResponseBase):
+            raise ValueError(f"The lean view {match.view_name} returned {type(response).__name__}, not a response.")
+        return response
