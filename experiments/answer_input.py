@@ -118,6 +118,11 @@ class AnswerInput:
     answered_at: datetime | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     presentation: str | None = None  # the trial's presentation token, echoed
+    skipped: str = ""  # "playback": the trial's media would not play, so it is skipped (no rating, no side)
+
+
+# Why a worker may skip a trial: its media would not play (the runner offers it after repeated errors).
+SKIP_REASONS = ("playback",)
 
 
 def _refuse(code: str, message: str, *, name: str | None = None, status: int = 400) -> AnswerRejected:
@@ -200,6 +205,7 @@ def parse(body: bytes) -> AnswerInput:
         answered_at=_moment(data, "answered_at"),
         events=data.get("events") if data.get("events") is not None else [],
         presentation=data.get("presentation") or None,
+        skipped=data.get("skipped") if data.get("skipped") is not None else "",
     )
 
 
@@ -218,6 +224,10 @@ def check(answer: AnswerInput, *, now: datetime) -> AnswerInput:
         _whole_number("rating", answer.rating, 1, 7)
     if not isinstance(answer.chosen_side, str) or answer.chosen_side not in SIDES:
         raise _refuse("bad_field", "chosen_side must be 'left' or 'right'.", name="chosen_side")
+    if not isinstance(answer.skipped, str) or answer.skipped not in ("", *SKIP_REASONS):
+        raise _refuse("bad_field", f"skipped must be one of {', '.join(SKIP_REASONS)}.", name="skipped")
+    if answer.skipped and (answer.rating is not None or answer.chosen_side):
+        raise _refuse("bad_field", "A skipped trial has no rating and no side.", name="skipped")
     if answer.rt_ms is not None:
         _whole_number("rt_ms", answer.rt_ms, 0, MAX_RT_MS)
     _whole_number("play_count", answer.play_count, 1, MAX_PLAY_COUNT)
@@ -304,7 +314,10 @@ def _check_events(events: Any) -> None:
 
 
 def check_kind(*, is_choice: bool, answer: AnswerInput) -> None:
-    """The answer fits the experiment: a side for a choice, a rating otherwise (never both)."""
+    """The answer fits the experiment: a side for a choice, a rating otherwise (never both); a skipped
+    trial has neither (``check`` refused one that has)."""
+    if answer.skipped:
+        return
     if is_choice:
         if answer.chosen_side not in ("left", "right") or answer.rating is not None:
             raise _refuse("bad_answer", "Choose left or right.")

@@ -448,6 +448,7 @@ PARTICIPANTS = Table(
         ),
         Column("playback_errors", "int", "media playback errors reported by the runner with their answers", minimum=0),
         Column("playback_stalls", "int", "`stalled` and `waiting` events reported with their answers", minimum=0),
+        Column("skipped_trials", "int", "trials they skipped because the media would not play", minimum=0),
         Column(
             "focus_changes",
             "int",
@@ -555,9 +556,43 @@ TRIAL_EVENTS = Table(
     since=2,
 )
 
+SKIPPED_TRIALS = Table(
+    "skipped_trials",
+    meaning="one row per trial a worker skipped because its media would not play (not a judgment; re-offered)",
+    columns=[
+        _EXPERIMENT,
+        _PARTICIPANT,
+        _WORKER,
+        _ASSIGNMENT,
+        _TRIAL,
+        Column("reason", "str", "why it was skipped", allowed=("playback",)),
+        Column("is_catch", "bool", "the trial was an attention check"),
+        Column(
+            "pairing_ids",
+            "str",
+            "the pairings the trial showed, space-separated (empty for a catch trial)",
+            nullable=True,
+        ),
+        Column("playback_errors", "int", "playback errors the runner saw on the trial before the skip", minimum=0),
+        Column("answered_at", "timestamp", "when the worker skipped (client clock)", nullable=True),
+        Column("received_at", "timestamp", "when the server stored the skip"),
+    ],
+    unique=("assignment_id", "trial_index"),
+    since=2,
+)
+
 TABLES: dict[str, Table] = {
     table.name: table
-    for table in (RATINGS, CHOICES, STIMULI, PARTICIPANTS, QUESTIONNAIRE, HEADPHONE_TRIALS, TRIAL_EVENTS)
+    for table in (
+        RATINGS,
+        CHOICES,
+        STIMULI,
+        PARTICIPANTS,
+        QUESTIONNAIRE,
+        HEADPHONE_TRIALS,
+        TRIAL_EVENTS,
+        SKIPPED_TRIALS,
+    )
 }
 
 

@@ -429,6 +429,9 @@ MVFIT_WORKER_FRAME_ANCESTORS = env(
 MVFIT_MEDIA_URL_MAX_AGE_S = env.int("MVFIT_MEDIA_URL_MAX_AGE_S", default=6 * 3600)
 # Sound-check attempts before a worker is screened out (a blind guesser passes 3 attempts 11.5 % of the time).
 MVFIT_SOUND_CHECK_ATTEMPTS = env.int("MVFIT_SOUND_CHECK_ATTEMPTS", default=3)
+# After this many playback errors on one trial the worker may skip it ("this clip won't play"); the skip is
+# stored, not counted as a judgment, and the trial is re-offered to others. 0 turns skipping off.
+MVFIT_SKIP_AFTER_FAILURES = env.int("MVFIT_SKIP_AFTER_FAILURES", default=2)
 
 if not DEBUG and not EMBEDDED:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)

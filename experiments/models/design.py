@@ -162,6 +162,9 @@ class Bundle(models.Model):
     round = models.PositiveIntegerField(help_text="Lowest replica round of the items it holds.")
     status = models.CharField(max_length=16, choices=BundleStatus.choices, default=BundleStatus.AVAILABLE)
     n_trials = models.PositiveIntegerField()
+    is_makeup = models.BooleanField(
+        default=False, help_text="Made of trials others skipped (their media would not play), re-offered."
+    )
 
     class Meta:
         ordering = ["experiment", "index"]

@@ -38,6 +38,12 @@ class Response(models.Model):
     presented_at = models.DateTimeField(null=True, blank=True, help_text="Client clock.")
     answered_at = models.DateTimeField(null=True, blank=True, help_text="Client clock.")
     received_at = models.DateTimeField(auto_now_add=True, help_text="Server clock.")
+    skipped_reason = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[("playback", "The media would not play")],
+        help_text="A skipped trial: no rating or side; not a judgment (re-offered to others).",
+    )
     events = models.JSONField(default=list, blank=True, help_text="Playback errors and stalls seen by the client.")
 
     class Meta:
@@ -50,8 +56,9 @@ class Response(models.Model):
             ),
             models.CheckConstraint(
                 name="response_is_rating_or_choice",
-                condition=models.Q(rating__isnull=False, chosen_side="")
-                | models.Q(rating__isnull=True, chosen_side__in=["left", "right"]),
+                condition=models.Q(rating__isnull=False, chosen_side="", skipped_reason="")
+                | models.Q(rating__isnull=True, chosen_side__in=["left", "right"], skipped_reason="")
+                | models.Q(rating__isnull=True, chosen_side="", skipped_reason__in=["playback"]),
             ),
             models.CheckConstraint(
                 name="catch_passed_only_on_catch",

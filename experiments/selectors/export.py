@@ -38,7 +38,8 @@ def _in_table_order(table: dict[str, str], values: dict) -> dict:
 
 
 def responses(experiments: Iterable[Experiment], *, include_incomplete: bool = False):
-    qs = Response.objects.filter(assignment__experiment__in=list(experiments))
+    # Skipped trials (media that would not play) are not judgments: they are in skipped_trials.csv.
+    qs = Response.objects.filter(assignment__experiment__in=list(experiments), skipped_reason="")
     if not include_incomplete:
         qs = qs.filter(assignment__status=AssignmentStatus.COMPLETED)
     return qs.order_by("assignment__experiment_id", "assignment_id", "trial__position")

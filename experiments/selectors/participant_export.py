@@ -103,7 +103,8 @@ def participant_rows(experiments: Iterable[Experiment], *, key: str) -> Iterator
                 .annotate(at=Max("completed_at"))
                 .values("at")
             ),
-            n_answers=_count(Response, field="assignment__participant"),
+            n_answers=_count(Response, field="assignment__participant", skipped_reason=""),
+            n_skipped=_count(Response, field="assignment__participant", skipped_reason__gt=""),
             hp_trials=_count(HeadphoneTrial, answered_at__isnull=False),
             hp_correct=_count(HeadphoneTrial, correct=True),
         )
@@ -135,6 +136,7 @@ def participant_rows(experiments: Iterable[Experiment], *, key: str) -> Iterator
             "total_time_s": (p.last_completed - p.created_at).total_seconds() if p.last_completed else None,
             "playback_errors": activity.errors[p.pk],
             "playback_stalls": activity.stalls[p.pk],
+            "skipped_trials": p.n_skipped,
             "focus_changes": activity.hidden[p.pk],
             "active_time_s": activity.active_s.get(p.pk),
             "questionnaire_submitted": answers is not None,
@@ -223,3 +225,27 @@ def trial_event_rows(
                 "media_time_s": float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
                 "detail": json.dumps(rest, sort_keys=True) if rest else None,
             }
+
+
+def skipped_trial_rows(experiments: Iterable[Experiment], *, key: str) -> Iterator[dict]:
+    rows = (
+        Response.objects.filter(assignment__experiment__in=list(experiments), skipped_reason__gt="")
+        .select_related("assignment__participant", "trial__item")
+        .order_by("assignment__experiment_id", "assignment_id", "trial__position")
+    )
+    for response in rows.iterator(2000):
+        participant = response.assignment.participant
+        item = response.trial.item
+        yield {
+            "experiment_id": response.assignment.experiment_id,
+            "participant_id": participant.pk,
+            "worker_id": pseudonymise(participant.worker_id, key=key),
+            "assignment_id": response.assignment_id,
+            "trial_index": response.trial.position,
+            "reason": response.skipped_reason,
+            "is_catch": response.is_catch,
+            "pairing_ids": " ".join(map(str, item.pairing_ids)) if item else None,
+            "playback_errors": sum(1 for e in response.events if isinstance(e, dict) and e.get("type") == "error"),
+            "answered_at": response.answered_at,
+            "received_at": response.received_at,
+        }

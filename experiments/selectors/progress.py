@@ -63,7 +63,8 @@ def experiment_progress(experiment: Experiment, *, short_limit: int = 50) -> dic
         **Participant.objects.filter(experiment=experiment).aggregate(
             participants=Count("pk"), simulated_participants=Count("pk", filter=Q(is_simulated=True))
         ),
-        "responses": Response.objects.filter(assignment__experiment=experiment).count(),
+        "responses": Response.objects.filter(assignment__experiment=experiment, skipped_reason="").count(),
+        **skipped_trials(experiment),
         "catch_by_worker": [
             {
                 "worker_id": row["assignment__participant__worker_id"],
@@ -72,6 +73,18 @@ def experiment_progress(experiment: Experiment, *, short_limit: int = 50) -> dic
             }
             for row in catch
         ],
+    }
+
+
+def skipped_trials(experiment: Experiment, *, flag_at: int = 2) -> dict:
+    """Trials skipped because their media would not play, and the pairings skipped ``flag_at`` times or more
+    (probably broken files: check them in the library)."""
+    skipped = Response.objects.filter(assignment__experiment=experiment).exclude(skipped_reason="")
+    per_pairing = Counter(p for item in Item.objects.filter(trials__responses__in=skipped) for p in item.pairing_ids)
+    return {
+        "skipped": skipped.count(),
+        "broken_pairings": sorted((p for p, n in per_pairing.items() if n >= flag_at), key=lambda p: -per_pairing[p]),
+        "skips_per_pairing": dict(per_pairing),
     }
 
 

@@ -132,6 +132,7 @@ def runner_config(token: str) -> dict:
         "answerUrl": reverse("experiments:api_answer", args=[token]),
         "storageKey": token[:16],
         "reloadUrl": reverse("experiments:worker", args=[token]),
+        "skipAfterFailures": settings.MVFIT_SKIP_AFTER_FAILURES,
     }
 
 

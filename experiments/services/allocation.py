@@ -39,7 +39,7 @@ from experiments.models import (
     Response,
     Trial,
 )
-from experiments.services.rounds import adaptive_policy, extend_adaptive_design
+from experiments.services.rounds import adaptive_policy, extend_adaptive_design, reoffer_skipped
 
 MAX_ALLOCATION_ATTEMPTS = 5
 
@@ -217,8 +217,16 @@ def complete_assignment(*, assignment: Assignment, now: datetime) -> None:
     assignment.status = AssignmentStatus.COMPLETED
     assignment.completed_at = now
     Bundle.objects.filter(pk=assignment.bundle_id).update(status=BundleStatus.COMPLETED)
-    item_ids = Trial.objects.filter(bundle_id=assignment.bundle_id, item__isnull=False).values("item_id")
+    # A skipped trial (its media would not play) is not a judgment: its item is not counted, and it is
+    # offered again to others in a make-up bundle.
+    skipped = Response.objects.filter(assignment=assignment).exclude(skipped_reason="").values("trial_id")
+    item_ids = (
+        Trial.objects.filter(bundle_id=assignment.bundle_id, item__isnull=False)
+        .exclude(pk__in=skipped)
+        .values("item_id")
+    )
     # Bundles share items (each item is in k bundles): lock them in primary-key order first, so two
     # completions touching overlapping items wait for each other instead of deadlocking.
     locked = list(Item.objects.filter(pk__in=item_ids).order_by("pk").select_for_update().values_list("pk", flat=True))
     Item.objects.filter(pk__in=locked).update(completed_count=F("completed_count") + 1)
+    reoffer_skipped(assignment=assignment)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -111,7 +112,7 @@ def response_values(
     and trial, and ``received_at``: the server's clock). Refuses an answer of the wrong kind."""
     answer_input.check_kind(is_choice=is_choice, answer=answer)
     passed = None
-    if is_catch:
+    if is_catch and not answer.skipped:
         passed = catch_passed(
             answer=answer, is_choice=is_choice, first_on_left=first_on_left, expected_rating=expected_rating
         )
@@ -126,6 +127,7 @@ def response_values(
         "presented_at": answer.presented_at,
         "answered_at": answer.answered_at,
         "events": answer.events,
+        "skipped_reason": answer.skipped,
     }
 
 
@@ -207,6 +209,8 @@ def record_checked_answer(*, owner: Q, answer: AnswerInput, presented: Presented
         raise AnswerRejected(
             f"There is no trial {answer.position} in your assignment.", status=400, code="bad_position"
         ) from None
+    if answer.skipped:
+        skip_refusal(answer=answer, assignment=assignment)
     values = response_values(
         answer=answer,
         is_choice=assignment.experiment.is_choice,
@@ -225,6 +229,26 @@ def record_checked_answer(*, owner: Q, answer: AnswerInput, presented: Presented
     return AnswerReceipt(
         key=answer.idempotency_key, position=answer.position, replayed=False, progress=progress_of(assignment)
     )
+
+
+def skip_refusal(*, answer: AnswerInput, assignment: Assignment) -> None:
+    """A skip is for media that would not play: the runner offers it after ``MVFIT_SKIP_AFTER_FAILURES``
+    playback errors on the trial (which it reports in ``events``), and an assignment may skip at most a
+    quarter of its trials (at least one), so skipping is never a way round the work."""
+    needed = settings.MVFIT_SKIP_AFTER_FAILURES
+    errors = sum(1 for e in answer.events if isinstance(e, dict) and e.get("type") == "error")
+    if not needed or errors < needed:
+        raise AnswerRejected(
+            "Skip a trial only when its media will not play.", status=400, code="not_skippable", field="skipped"
+        )
+    allowed = max(1, assignment.n_trials // 4)
+    if Response.objects.filter(assignment=assignment).exclude(skipped_reason="").count() >= allowed:
+        raise AnswerRejected(
+            f"At most {allowed} trial(s) of this assignment can be skipped; please reload the page and try again, "
+            "or contact the requester if the media keeps failing.",
+            status=400,
+            code="too_many_skips",
+        )
 
 
 @transaction.atomic

@@ -48,6 +48,7 @@ def write_export(
         "participants": list(participant_rows.participant_rows(experiments, key=key)),
         "questionnaire": list(participant_rows.questionnaire_rows(experiments, key=key)),
         "headphone_trials": list(participant_rows.headphone_trial_rows(experiments, key=key)),
+        "skipped_trials": list(participant_rows.skipped_trial_rows(experiments, key=key)),
         "trial_events": list(
             participant_rows.trial_event_rows(experiments, key=key, include_incomplete=include_incomplete)
         ),

@@ -70,6 +70,8 @@ def record_common_case(
     Runs inside the caller's transaction. The assignment row is locked first, exactly as in the
     general path, so answers of one assignment stay serialised.
     """
+    if answer.skipped:
+        return None  # rare, and checked against the assignment's other skips: the general path
     sql = _statements()
     with hot_cursor() as cursor:
         cursor.execute(sql.lock_current_assignment, [session_token])

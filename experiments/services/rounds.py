@@ -5,6 +5,8 @@ on offer). A work module: it schedules no task, so ``experiments.tasks`` -> ``al
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When
@@ -151,7 +153,10 @@ def item_statistics(*, experiment: Experiment, items: list[Item]) -> tuple[np.nd
     position = {item.pk: i for i, item in enumerate(items)}
     n, total, total_sq, pending = (np.zeros(len(items)) for _ in range(4))
     answers = Response.objects.filter(
-        assignment__experiment=experiment, assignment__status=AssignmentStatus.COMPLETED, trial__item__isnull=False
+        assignment__experiment=experiment,
+        assignment__status=AssignmentStatus.COMPLETED,
+        trial__item__isnull=False,
+        skipped_reason="",  # a skipped trial is not a judgment
     )
     if experiment.is_choice:
         first = Q(chosen_side=Side.LEFT, trial__first_on_left=True) | Q(
@@ -173,3 +178,49 @@ def item_statistics(*, experiment: Experiment, items: list[Item]) -> tuple[np.nd
     for row in out:
         pending[position[row["item_id"]]] = row["count"]
     return n, total, total_sq, pending
+
+
+def reoffer_skipped(*, assignment) -> int:
+    """Offer the trials the worker skipped (their media would not play) to others: each goes into a
+    make-up bundle of the experiment that is still on offer, has room (``trials_per_assignment``) and
+    shows none of its pairings yet, or into a new one. Called inside the completion's transaction;
+    returns how many trials were re-offered. Workers who saw a pairing are never given it again
+    (allocation's exposure rule), so the worker who skipped gets someone else's make-up bundle at most.
+    """
+
+    skipped = list(
+        Trial.objects.filter(
+            responses__assignment=assignment, item__isnull=False, responses__skipped_reason__gt=""
+        ).select_related("item", "bundle")
+    )
+    experiment = assignment.experiment
+    rng = random.Random(f"{experiment.seed}:makeup:{assignment.pk}")
+    for trial in skipped:
+        pairings = list(trial.item.pairing_ids)
+        bundle = (
+            Bundle.objects.select_for_update(skip_locked=True)
+            .filter(experiment=experiment, status=BundleStatus.AVAILABLE, is_makeup=True)
+            .filter(n_trials__lt=experiment.trials_per_assignment)
+            .exclude(bundle_pairings__pairing_id__in=pairings)
+            .order_by("index")
+            .first()
+        )
+        if bundle is None:
+            last = experiment.bundles.aggregate(index=Max("index"))["index"]
+            bundle = Bundle.objects.create(
+                experiment=experiment,
+                index=0 if last is None else last + 1,
+                round=trial.bundle.round,
+                n_trials=0,
+                is_makeup=True,
+            )
+        Trial.objects.create(
+            bundle=bundle,
+            position=bundle.n_trials,
+            item=trial.item,
+            direction=trial.direction,
+            first_on_left=rng.random() < 0.5 if experiment.is_choice else True,
+        )
+        BundlePairing.objects.bulk_create([BundlePairing(bundle=bundle, pairing_id=p) for p in pairings])
+        Bundle.objects.filter(pk=bundle.pk).update(n_trials=bundle.n_trials + 1)
+    return len(skipped)

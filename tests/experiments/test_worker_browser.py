@@ -343,3 +343,31 @@ def test_an_answer_refused_for_good_is_not_retried_and_its_trial_is_asked_again(
     assert list(stored.values_list("trial__position", "rating")) == [(0, 3), (1, 6), (2, 6)]
     assert [a["idempotency_key"] for a in sent].count("queued-by-an-older-page") == 1
     assert all(a.get("presentation") for a in sent if a["idempotency_key"] != "queued-by-an-older-page")
+
+
+def test_a_clip_that_will_not_play_can_be_skipped_after_repeated_errors(page, live_server, tmp_path):
+    experiment = open_study(tmp_path, n=2, catch=0)
+    broken = []
+
+    def the_first_clip_never_loads(route):
+        if not broken:
+            broken.append(route.request.url.split("?")[0])
+        if route.request.url.split("?")[0] == broken[0]:
+            route.abort("failed")
+        else:
+            route.continue_()
+
+    participant = enter(
+        page, live_server, experiment, before_begin=lambda: page.route("**/w/m/**", the_first_clip_never_loads)
+    )
+    assert current_position(page) == 0
+    page.wait_for_selector("button.play:has-text('Retry')")
+    assert page.locator("#skip-trial").count() == 0  # one error: retry first
+    page.locator("button.play").first.click()  # Retry: fails again
+    page.locator("#skip-trial").wait_for()
+    page.locator("#skip-trial").click()
+    wait_for_trial(page, 1)
+    wait_until_stored(participant, 1, page)
+    stored = Response.objects.get()
+    assert stored.skipped_reason == "playback" and stored.rating is None
+    assert sum(e["type"] == "error" for e in stored.events) >= 2

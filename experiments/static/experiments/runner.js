@@ -510,6 +510,8 @@
     });
     el.addEventListener("error", function () {
       record("error", { code: el.error ? el.error.code : null });
+      current.failures = (current.failures || 0) + 1;
+      offerSkip();
       figure.classList.remove("playing");
       button.disabled = false;
       button.textContent = "⟳ Retry";
@@ -560,6 +562,30 @@
         slot.button.textContent = "▶ Play";
       });
     }
+  }
+
+  // After repeated playback errors on a trial the worker may skip it: it is stored as skipped (no
+  // answer), does not count as a judgment, and is offered to someone else.
+  function offerSkip() {
+    if (!cfg.skipAfterFailures || current.failures < cfg.skipAfterFailures || document.getElementById("skip-trial")) return;
+    var box = document.createElement("p");
+    box.className = "banner";
+    box.id = "skip-box";
+    box.textContent = "This clip will not play. ";
+    var button = document.createElement("button");
+    button.type = "button";
+    button.id = "skip-trial";
+    button.textContent = "Skip this trial";
+    button.addEventListener("click", skip);
+    box.appendChild(button);
+    stage.appendChild(box);
+  }
+
+  function skip() {
+    if (!current || current.answered) return;
+    current.readyAt = current.readyAt === null ? performance.now() : current.readyAt;
+    current.plays = Math.max(current.plays, 1);
+    answer({ skipped: "playback" });
   }
 
   function answer(value) {
