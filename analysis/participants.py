@@ -65,6 +65,7 @@ def summarise(participants: pd.DataFrame, questionnaire: pd.DataFrame | None = N
                 f"{int(people['playback_errors'].sum())} / {int(people['playback_stalls'].sum())}",
             ),
             ("page hidden during a trial (times)", int(people["focus_changes"].sum())),
+            ("trials skipped (media would not play)", int(people.get("skipped_trials", pd.Series(dtype=int)).sum())),
         ],
         columns=["quantity", "value"],
     )
