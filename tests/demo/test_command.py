@@ -122,13 +122,20 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
     assert exported_workers <= set(manifest["simulation"]["simulated_workers"])
     entries = rows(paths.export / "participants.csv")
     assert len(entries) == 3 * 4 and {e["simulated"] for e in entries} == {"true"}
+    # Screening on: every simulated worker went through the headphone screen (real services), and the
+    # rating study's questionnaire was answered by those who completed an assignment there.
+    assert {e["headphone_screen"] for e in entries} == {"passed"}
+    assert len(rows(paths.export / "headphone_trials.csv")) == 3 * 4 * 6
+    assert {r["item"] for r in rows(paths.export / "questionnaire.csv")} >= {"listening_device", "gmsi_mt_1"}
     assert paths.report_html.is_file()
     assert "http://127.0.0.1:8123/reports/demo/" in output
     assert Client().get("/reports/demo/").status_code == 302  # to the login page
     staff = Client()
     staff.login(username="experimenter", password="demo-secret-123")
     page = staff.get("/reports/demo/")
-    assert page.status_code == 200 and b"Preference test" in b"".join(page.streaming_content)
+    html = b"".join(page.streaming_content)
+    assert page.status_code == 200 and b"Preference test" in html
+    assert b"<h2>Participants</h2>" in html and b'id="fig-participants"' in html
     progress = staff.get(f"/experiments/{experiments['demo-2afc'].pk}/").content.decode()
     assert "4 simulated</strong>" in progress
     library = staff.get("/library/").content.decode()
