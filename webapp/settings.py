@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "mturk",
     "experiments",
     "webapp",  # the API documentation page's template and static files
+    # The experimenter's workspace: staff pages over every app above (never imported by them).
+    "workspace",
     # The demo sits on top of the others (demo -> experiments -> annotation, never back).
     "demo",
 ]
@@ -390,7 +392,8 @@ LOGGING = {
 DEFAULT_EXCEPTION_REPORTER = "webapp.redact.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "webapp.redact.RedactingExceptionReporterFilter"
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/home/"
 
 # --- experiments ---------------------------------------------------------------------------
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("mturk/", include("mturk.urls")),
     path("", include("recruitment.urls")),
     path("", include("demo.urls")),
+    path("", include("workspace.urls")),
 ]

@@ -22,6 +22,7 @@ PACKAGES = (
     "recruitment",
     "training",
     "webapp",
+    "workspace",
 )
 
 

@@ -15,6 +15,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 # Route prefixes anyone may reach. Worker routes authenticate by an unguessable token or signature.
 # Worker entry pages (MTurk, Prolific, panel links) verify their own parameters (tests/recruitment, tests/mturk).
 PUBLIC = ("healthz", "credits/", "w/", "mturk/e/", "prolific/e/", "r/")
+# Whole routes anyone may reach: the front page (it names no study), the workspace login and logout.
+PUBLIC_EXACT = ("", "login/", "logout/")
 DUMMY = {"int": "1", "str": "x", "slug": "x", "path": "x.mp4"}
 
 
@@ -32,7 +34,9 @@ def _url(route: str) -> str:
 
 
 STAFF_ROUTES = sorted(
-    route for route in _routes(get_resolver()) if not route.startswith(("admin/", *PUBLIC)) and "(?P<" not in route
+    route
+    for route in _routes(get_resolver())
+    if not route.startswith(("admin/", *PUBLIC)) and route not in PUBLIC_EXACT and "(?P<" not in route
 )
 
 
