@@ -542,6 +542,16 @@ class MTurk:
                     grant_time=bonus.get("GrantTime"),
                 )
 
+    def notify_workers(self, *, subject: str, message_text: str, worker_ids: list[str]) -> list[tuple[str, str]]:
+        """Email up to 100 workers through MTurk; returns (worker id, MTurk's reason) for each it could not reach."""
+        response = self._call(
+            "NotifyWorkers", "notify_workers", Subject=subject, MessageText=message_text, WorkerIds=list(worker_ids)
+        )
+        return [
+            (failure.get("WorkerId", ""), failure.get("NotifyWorkersFailureMessage", ""))
+            for failure in response.get("NotifyWorkersFailureStatuses", [])
+        ]
+
     def create_worker_block(self, *, worker_id: str, reason: str) -> None:
         self._call("CreateWorkerBlock", "create_worker_block", WorkerId=worker_id, Reason=reason)
 

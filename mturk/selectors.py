@@ -179,6 +179,11 @@ def submitted_assignments(*, batch: HitBatch) -> list[MTurkAssignment]:
     )
 
 
+def batch_assignments(*, batch: HitBatch) -> list[MTurkAssignment]:
+    """Every assignment of a batch, whatever its status."""
+    return list(MTurkAssignment.objects.select_related("hit__batch").filter(hit__batch=batch).order_by("pk"))
+
+
 def assignments_by_pk(pks: Iterable[int]) -> list[MTurkAssignment]:
     return list(MTurkAssignment.objects.select_related("hit__batch").filter(pk__in=list(pks)).order_by("pk"))
 

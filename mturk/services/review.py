@@ -100,6 +100,31 @@ def reject(*, assignment: MTurkAssignment, mturk: MTurk, reason: str, actor: str
     return assignment
 
 
+def unreject(*, assignment: MTurkAssignment, mturk: MTurk, feedback: str = "", actor: str = "") -> MTurkAssignment:
+    """Reverse a rejection (ApproveAssignment with OverrideRejection): the worker is paid and their approval
+    rate restored. Safe to re-run: an approved assignment is left as it is, and when MTurk refuses because a
+    crashed earlier run already approved it, MTurk's current state is believed."""
+    _check_client(assignment, mturk)
+    if assignment.status == AssignmentStatus.APPROVED:
+        return assignment
+    if assignment.status != AssignmentStatus.REJECTED:
+        raise ReviewError(f"Assignment {assignment.assignment_id} is not rejected; approve it instead.")
+    feedback = (feedback or "").strip()
+    if len(feedback) > MAX_FEEDBACK_CHARS:
+        raise ReviewError(
+            f"The feedback is {len(feedback)} characters long; MTurk accepts at most {MAX_FEEDBACK_CHARS}."
+        )
+    with mturk.audit_context(**_context(assignment, actor)):
+        try:
+            mturk.approve_assignment(assignment.assignment_id, feedback=feedback, override_rejection=True)
+        except MTurkRequestError:
+            if not _refresh_status(assignment, mturk, expect=AssignmentStatus.APPROVED):
+                raise
+            return assignment
+    _set_status(assignment, AssignmentStatus.APPROVED, feedback=feedback)
+    return assignment
+
+
 def _refresh_status(assignment: MTurkAssignment, mturk: MTurk, *, expect: str) -> bool:
     try:
         remote = mturk.get_assignment(assignment.assignment_id)
@@ -256,6 +281,34 @@ def block_worker(*, mode: Mode | str, worker_id: str, reason: str, mturk: MTurk,
     block.state, block.blocked_at, block.error = WorkerBlock.State.BLOCKED, timezone.now(), ""
     block.save(update_fields=["state", "blocked_at", "error"])
     return block
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+MAX_SUBJECT_CHARS = 200
+MAX_MESSAGE_CHARS = 4096
+NOTIFY_CHUNK = 100  # NotifyWorkers takes at most 100 workers per call
+
+
+def message_workers(
+    *, worker_ids: Iterable[str], subject: str, text: str, mturk: MTurk, actor: str = ""
+) -> list[tuple[str, str]]:
+    """Email workers through MTurk (NotifyWorkers), 100 per call, every call audited. Returns the workers MTurk
+    could not reach, with its reason. Messages spend nothing, so a re-run after a crash may repeat one."""
+    subject, text = _require_text(subject, what="message subject"), (text or "").strip()
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise ReviewError(f"The subject is {len(subject)} characters long; MTurk accepts at most {MAX_SUBJECT_CHARS}.")
+    if not text or len(text) > MAX_MESSAGE_CHARS:
+        raise ReviewError(f"A message needs a text of 1 to {MAX_MESSAGE_CHARS} characters.")
+    ids = sorted({w.strip() for w in worker_ids if w and w.strip()})
+    if not ids:
+        raise ReviewError("A message needs at least one worker.")
+    failures: list[tuple[str, str]] = []
+    with mturk.audit_context(actor=actor):
+        for start in range(0, len(ids), NOTIFY_CHUNK):
+            chunk = ids[start : start + NOTIFY_CHUNK]
+            failures += mturk.notify_workers(subject=subject, message_text=text, worker_ids=chunk)
+    return failures
 
 
 # --- bulk ----------------------------------------------------------------------------------------

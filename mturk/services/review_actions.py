@@ -35,10 +35,11 @@ class Action(StrEnum):
     BONUS = "bonus"
     PAY = "pay"  # the bonus (if any), then approve
     BLOCK = "block"  # the assignment's worker, in its marketplace
+    UNREJECT = "unreject"  # reverse a rejection: approve with OverrideRejection
 
 
 # What the API's one-assignment endpoint accepts (blocking has its own endpoint, by worker).
-API_ACTIONS = frozenset({"approve", "reject", "bonus", "pay"})
+API_ACTIONS = frozenset({"approve", "reject", "bonus", "pay", "unreject"})
 HIT_ACTIONS = frozenset({"expire", "extend", "add"})
 
 DONE = {
@@ -47,6 +48,7 @@ DONE = {
     Action.BONUS: "bonused",
     Action.PAY: "paid",
     Action.BLOCK: "blocked",
+    Action.UNREJECT: "un-rejected",
 }
 
 
@@ -86,6 +88,8 @@ def carry_out(*, assignment: MTurkAssignment, mturk: MTurk, decision: Decision, 
             return review.send_bonus(**common, amount=decision.amount, reason=decision.reason)
         case Action.PAY:
             return review.pay(**common, bonus=decision.amount, bonus_reason=decision.reason, feedback=decision.feedback)
+        case Action.UNREJECT:
+            return review.unreject(**common, feedback=decision.feedback)
         case Action.BLOCK:
             return review.block_worker(
                 mode=assignment.hit.batch.mode,
@@ -100,9 +104,14 @@ def carry_out(*, assignment: MTurkAssignment, mturk: MTurk, decision: Decision, 
 
 
 def select_assignments(
-    *, assignment_ids: Iterable[str] = (), batch: HitBatch | None = None, pks: Iterable[int] | None = None
+    *,
+    assignment_ids: Iterable[str] = (),
+    batch: HitBatch | None = None,
+    pks: Iterable[int] | None = None,
+    all_statuses: bool = False,
 ) -> list[MTurkAssignment]:
-    """Assignments by MTurk id (all must be known), by row (the admin), or every Submitted one of a batch."""
+    """Assignments by MTurk id (all must be known), by row (the admin), or every Submitted one of a batch
+    (every one, whatever its status, with ``all_statuses``)."""
     if assignment_ids := list(assignment_ids):
         found, missing = selectors.assignments_by_id(assignment_ids)
         if missing:
@@ -111,6 +120,8 @@ def select_assignments(
     if pks is not None:
         return selectors.assignments_by_pk(pks)
     if batch is not None:
+        if all_statuses:
+            return selectors.batch_assignments(batch=batch)
         return selectors.submitted_assignments(batch=batch)
     raise ReviewError("Select assignments by id or by batch.")
 
@@ -159,6 +170,18 @@ def review_one(*, assignment: MTurkAssignment, decision: Decision, confirm_live:
 def block(*, mode: Mode | str, worker_id: str, reason: str, confirm_live: bool, actor: str) -> WorkerBlock:
     mturk = open_mturk(mode=mode, confirm_live=confirm_live, actor=actor)
     return review.block_worker(mode=mode, worker_id=worker_id, reason=reason, mturk=mturk, actor=actor)
+
+
+def message(
+    *, mode: Mode | str, worker_ids: Sequence[str], subject: str, text: str, confirm_live: bool, actor: str
+) -> list[tuple[str, str]]:
+    """Email workers of one marketplace; returns the ones MTurk could not reach, with its reason."""
+    mturk = open_mturk(mode=mode, confirm_live=confirm_live, actor=actor)
+    return review.message_workers(worker_ids=worker_ids, subject=subject, text=text, mturk=mturk, actor=actor)
+
+
+def workers_of(assignments: Iterable[MTurkAssignment]) -> list[str]:
+    return sorted({assignment.worker_id for assignment in assignments})
 
 
 def confirm_suggestions(

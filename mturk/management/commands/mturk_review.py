@@ -19,13 +19,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "action", choices=["approve", "reject", "bonus", "pay", "block", "suggest", "confirm-suggestions"]
+            "action",
+            choices=[
+                "approve",
+                "reject",
+                "bonus",
+                "pay",
+                "unreject",
+                "block",
+                "message",
+                "suggest",
+                "confirm-suggestions",
+            ],
         )
         parser.add_argument("--min-pass-rate", type=float, default=0.8, help="suggest: attention-check threshold")
         parser.add_argument("--assignment", action="append", default=[], help="MTurk assignment id (repeatable)")
         parser.add_argument("--batch", type=int, help="every Submitted assignment of this batch")
-        parser.add_argument("--worker", help="worker id (block)")
-        parser.add_argument("--mode", choices=["sandbox", "live"], help="marketplace (block)")
+        parser.add_argument("--worker", action="append", default=[], help="worker id (block; message, repeatable)")
+        parser.add_argument("--mode", choices=["sandbox", "live"], help="marketplace (block, message by worker)")
+        parser.add_argument("--subject", default="", help="message: the email's subject")
+        parser.add_argument("--text", default="", help="message: the email's text")
         parser.add_argument("--reason", default="", help="shown to the worker (reject, bonus, block)")
         parser.add_argument("--amount", help="bonus in USD (bonus; pay: bonus, then approve)")
         parser.add_argument("--feedback", default="", help="optional note to the worker when approving")
@@ -38,6 +51,8 @@ class Command(BaseCommand):
         with user_errors():
             if action == "block":
                 return self._block(options)
+            if action == "message":
+                return self._message(batch, options)
             if action in {"suggest", "confirm-suggestions"}:
                 return self._suggestions(action, batch, options)
             decision = Decision(
@@ -57,13 +72,32 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(result.summary(verb)))
 
     def _block(self, options) -> None:
-        if not (options["worker"] and options["mode"]):
-            raise CommandError("block needs --worker and --mode.")
+        if len(options["worker"]) != 1 or not options["mode"]:
+            raise CommandError("block needs one --worker and --mode.")
         block = review_actions.block(
-            mode=options["mode"], worker_id=options["worker"], reason=options["reason"],
+            mode=options["mode"], worker_id=options["worker"][0], reason=options["reason"],
             confirm_live=options["confirm_live"], actor=ACTOR,
         )  # fmt: skip
         self.stdout.write(self.style.SUCCESS(f"blocked {block.worker_id} on {block.mode}"))
+
+    def _message(self, batch, options) -> None:
+        """Email the given workers, or every worker of the selected assignments (by id or batch)."""
+        workers, mode = options["worker"], options["mode"]
+        if not workers:
+            assignments = review_actions.select_assignments(
+                assignment_ids=options["assignment"], batch=batch, all_statuses=True
+            )
+            workers = review_actions.workers_of(assignments)
+            mode = review_actions.one_marketplace(assignments, mode_of=review_actions.assignment_mode)
+        if not mode:
+            raise CommandError("message to --worker needs --mode.")
+        failures = review_actions.message(
+            mode=mode, worker_ids=workers, subject=options["subject"], text=options["text"],
+            confirm_live=options["confirm_live"], actor=ACTOR,
+        )  # fmt: skip
+        for worker_id, why in failures:
+            self.stderr.write(f"  not sent to {worker_id}: {why}")
+        self.stdout.write(self.style.SUCCESS(f"messaged {len(set(workers)) - len(failures)} worker(s)"))
 
     def _suggestions(self, action, batch, options) -> None:
         if batch is None:
