@@ -65,6 +65,8 @@ def _scrub_field(key: str, value: Any, pseudonym: Callable[[str], str]) -> Any:
     if key == "csv_bonuses" and isinstance(value, str):  # "<participant id>,<amount>" lines
         lines = (line.partition(",") for line in value.splitlines())
         return "\n".join(f"{pseudonym(pid)},{amount}" if sep else pid for pid, sep, amount in lines)
+    if key == "selected_values" and isinstance(value, list):  # a custom blocklist/allowlist of participant ids
+        return [pseudonym(v) if isinstance(v, str) else v for v in value]
     return _scrub(value, pseudonym)
 
 
@@ -181,11 +183,22 @@ class ProlificClient:
     def get_study(self, study_id: str) -> dict:
         return self.call("GET", f"/api/v1/studies/{study_id}/")
 
+    def update_study(self, study_id: str, body: dict) -> dict:
+        return self.call("PATCH", f"/api/v1/studies/{study_id}/", json=body, retry=True)  # absolute: may repeat
+
     def transition_study(self, study_id: str, action: str) -> dict:
         return self.call("POST", f"/api/v1/studies/{study_id}/transition/", json={"action": action})
 
     def list_submissions(self, study_id: str) -> Iterator[dict]:
         return self.pages(f"/api/v1/studies/{study_id}/submissions/")
+
+    def get_submission(self, submission_id: str) -> dict:
+        return self.call("GET", f"/api/v1/submissions/{submission_id}/")
+
+    def request_return(self, submission_id: str, reasons: list[str]) -> dict:
+        return self.call(
+            "POST", f"/api/v1/submissions/{submission_id}/request-return/", json={"request_return_reasons": reasons}
+        )
 
     def transition_submission(self, submission_id: str, action: str, **extra: Any) -> dict:
         return self.call("POST", f"/api/v1/submissions/{submission_id}/transition/", json={"action": action, **extra})

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.conf import settings
@@ -26,10 +26,11 @@ from django.db import transaction
 from django.urls import reverse
 
 from experiments.models import Experiment, Participant
+from experiments.selectors.exclusion import group_blocklist_ids
 from experiments.selectors.pay import pay_check
 from experiments.services.pseudonyms import pseudonym_key, pseudonymise
 from recruitment.models import ProlificBonus, ProlificCall, ProlificStudy, ProlificSubmission
-from recruitment.prolific import study_url_parameters
+from recruitment.prolific import PROLIFIC_ID, study_url_parameters
 from recruitment.prolific_client import CallRecord, ProlificClient, ProlificError
 
 FINAL = {"APPROVED", "REJECTED", "RETURNED", "TIMED-OUT"}
@@ -64,6 +65,14 @@ def client(**kwargs) -> ProlificClient:
     )
 
 
+def group_blocklist(*, experiment: Experiment) -> list[str]:
+    """Prolific ids of the workers the experiment's exclusion groups keep out of it."""
+    return [
+        worker_id.removeprefix("prolific:")
+        for worker_id in group_blocklist_ids(experiment=experiment, prefix="prolific:")
+    ]
+
+
 def study_cost_cents(*, reward_cents: int, places: int) -> int:
     """What publishing commits: rewards plus Prolific's service fee (``PROLIFIC_FEE_RATE``)."""
     return math.ceil(reward_cents * places * (1 + settings.PROLIFIC_FEE_RATE))
@@ -92,6 +101,7 @@ def create_study(
     reward_cents: int,
     minutes: int,
     spending_cap_cents: int | None = None,
+    allowlist: Sequence[str] = (),
 ) -> ProlificStudy:
     """A draft study on Prolific for the experiment, or the one a previous run created (also one that a
     crash left half-made: written here, perhaps created on Prolific, its id not stored)."""
@@ -141,11 +151,39 @@ def create_study(
                 "reward": reward_cents,
                 "estimated_completion_time": minutes,
                 "peripheral_requirements": ["audio"],
+                "filters": study_filters(experiment=experiment, allowlist=allowlist),
             }
         )
     ProlificStudy.objects.filter(pk=study.pk).update(study_id=remote["id"], remote_status=remote.get("status", ""))
     study.refresh_from_db()
     return study
+
+
+def study_filters(*, experiment: Experiment, allowlist: Sequence[str] = ()) -> list[dict]:
+    """Prolific eligibility filters: a custom blocklist of everyone who took part in another study of the
+    experiment's exclusion groups through Prolific (so they never see the study), and an optional custom
+    allowlist (e.g. a follow-up open only to a first wave's participants)."""
+    filters = []
+    if blocked := group_blocklist(experiment=experiment):
+        filters.append({"filter_id": "custom_blocklist", "selected_values": blocked})
+    allowed = sorted({pid.strip().lower() for pid in allowlist if pid.strip()})
+    if bad := [pid for pid in allowed if not PROLIFIC_ID.match(pid)]:
+        raise ProlificError(f"allowlist: not Prolific participant ids (24 hex digits): {', '.join(bad[:5])}")
+    if allowed:
+        filters.append({"filter_id": "custom_allowlist", "selected_values": allowed})
+    return filters
+
+
+def push_blocklist(*, study: ProlificStudy, api: ProlificClient) -> int:
+    """Send the exclusion groups' current blocklist to the study on Prolific (an absolute update: safe to
+    re-run). Entry refuses excluded workers anyway; this keeps them from seeing the study at all."""
+    blocked = group_blocklist(experiment=study.experiment)
+    remote = api.get_study(study.study_id)
+    kept = [f for f in remote.get("filters") or [] if f.get("filter_id") != "custom_blocklist"]
+    filters = kept + ([{"filter_id": "custom_blocklist", "selected_values": blocked}] if blocked else [])
+    if filters != (remote.get("filters") or []):
+        api.update_study(study.study_id, {"filters": filters})
+    return len(blocked)
 
 
 class BelowPayFloor(ProlificError):
@@ -193,20 +231,40 @@ def sync_submissions(*, study: ProlificStudy, api: ProlificClient) -> int:
 def review(
     *, submission: ProlificSubmission, api: ProlificClient, approve: bool, message: str = "", category: str = ""
 ) -> str:
-    """Approve, or reject with a reason; a submission already in a final status is left as it is."""
+    """Approve, or reject with a reason. Prolific's current status is read first, so a submission in a final
+    status (also one a crashed earlier run approved or rejected) is only recorded, never transitioned twice."""
     if submission.status.upper() in FINAL:
         return submission.status
-    if approve:
-        body = api.transition_submission(submission.submission_id, "APPROVE")
-    else:
-        if len(message.strip()) < 100:
-            raise ProlificError("Prolific asks for a rejection message of at least 100 characters explaining why.")
-        body = api.transition_submission(
-            submission.submission_id, "REJECT", message=message, rejection_category=category or "OTHER"
-        )
-    status = (body or {}).get("status") or ("APPROVED" if approve else "REJECTED")
+    if not approve and len(message.strip()) < 100:
+        raise ProlificError("Prolific asks for a rejection message of at least 100 characters explaining why.")
+    status = (api.get_submission(submission.submission_id) or {}).get("status", submission.status)
+    if status.upper() not in FINAL:
+        if approve:
+            body = api.transition_submission(submission.submission_id, "APPROVE")
+        else:
+            body = api.transition_submission(
+                submission.submission_id, "REJECT", message=message, rejection_category=category or "OTHER"
+            )
+        status = (body or {}).get("status") or ("APPROVED" if approve else "REJECTED")
     ProlificSubmission.objects.filter(pk=submission.pk).update(status=status)
+    submission.status = status
     return status
+
+
+def ask_to_return(*, submission: ProlificSubmission, api: ProlificClient, reasons: list[str]) -> bool:
+    """Ask the participant to return the submission (e.g. they could not hear the sound), with the reasons
+    they will read. Prolific's current state is read first: a submission already asked, or in a final status,
+    is left alone. Returns whether a request was sent."""
+    reasons = [r.strip() for r in reasons if r and r.strip()]
+    if not reasons:
+        raise ProlificError("asking a participant to return their submission needs at least one reason.")
+    remote = api.get_submission(submission.submission_id) or {}
+    status = remote.get("status", submission.status)
+    if status.upper() in FINAL or remote.get("is_return_requested"):
+        ProlificSubmission.objects.filter(pk=submission.pk).update(status=status)
+        return False
+    api.request_return(submission.submission_id, reasons)
+    return True
 
 
 def pay_bonuses(*, study: ProlificStudy, api: ProlificClient, amounts_cents: Mapping[str, int]) -> ProlificBonus:
@@ -225,7 +283,12 @@ def pay_bonuses(*, study: ProlificStudy, api: ProlificClient, amounts_cents: Map
             remote_id=created["id"], state=ProlificBonus.State.CREATED
         )
         open_bonus.refresh_from_db()
-    api.pay_bonus(open_bonus.remote_id)
+    try:
+        api.pay_bonus(open_bonus.remote_id)
+    except ProlificError as exc:
+        # A crashed earlier run paid it but never wrote that down: Prolific refuses a second payment.
+        if not (exc.status == 400 and "already" in str(exc).lower()):
+            raise
     ProlificBonus.objects.filter(pk=open_bonus.pk).update(state=ProlificBonus.State.PAID)
     open_bonus.refresh_from_db()
     return open_bonus

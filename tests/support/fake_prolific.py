@@ -74,6 +74,9 @@ class FakeProlific:
             def do_POST(self):
                 self._handle("POST")
 
+            def do_PATCH(self):
+                self._handle("PATCH")
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -96,6 +99,8 @@ class FakeProlific:
             return 200, self._page(list(self.studies.values()), path, query, address)
         if method == "POST" and path == "/api/v1/studies/":
             return self._create_study(body or {})
+        if method == "PATCH" and (m := re.fullmatch(r"/api/v1/studies/([0-9a-f]{24})/", path)):
+            return self._update_study(m[1], body or {})
         if m := re.fullmatch(r"/api/v1/studies/([0-9a-f]{24})/", path):
             study = self.studies.get(m[1])
             return (200, study) if study else (404, {"error": {"detail": "Not found."}})
@@ -110,6 +115,11 @@ class FakeProlific:
         if method == "GET" and (m := re.fullmatch(r"/api/v1/studies/([0-9a-f]{24})/submissions/", path)):
             rows = [s for s in self.submissions.values() if s["study_id"] == m[1]]
             return 200, self._page(rows, path, query, address)
+        if method == "GET" and (m := re.fullmatch(r"/api/v1/submissions/([0-9a-f]{24})/", path)):
+            submission = self.submissions.get(m[1])
+            return (200, submission) if submission else (404, {"error": {"detail": "Not found."}})
+        if method == "POST" and (m := re.fullmatch(r"/api/v1/submissions/([0-9a-f]{24})/request-return/", path)):
+            return self._request_return(m[1], body or {})
         if method == "POST" and (m := re.fullmatch(r"/api/v1/submissions/([0-9a-f]{24})/transition/", path)):
             return self._review(m[1], body or {})
         if method == "POST" and path == "/api/v1/submissions/bonus-payments/":
@@ -137,11 +147,36 @@ class FakeProlific:
                 missing.append(key)
         if "{{%PROLIFIC_PID%}}" not in body.get("external_study_url", ""):
             missing.append("external_study_url ({{%PROLIFIC_PID%}})")
+        if bad := self._bad_filters(body.get("filters", [])):
+            missing.append(bad)
         if missing:
             return 400, {"error": {"detail": f"invalid fields: {', '.join(missing)}"}}
         study = {**body, "id": _hex(), "status": "UNPUBLISHED"}
         self.studies[study["id"]] = study
         return 201, study
+
+    def _update_study(self, study_id: str, body: dict):
+        study = self.studies.get(study_id)
+        if not study:
+            return 404, {"error": {"detail": "Not found."}}
+        if bad := self._bad_filters(body.get("filters", [])):
+            return 400, {"error": {"detail": bad}}
+        study.update(
+            {k: v for k, v in body.items() if k in ("filters", "name", "description", "total_available_places")}
+        )
+        return 200, study
+
+    @staticmethod
+    def _bad_filters(filters) -> str:
+        if not isinstance(filters, list):
+            return "filters: a list"
+        for f in filters:
+            if f.get("filter_id") not in ("custom_blocklist", "custom_allowlist"):
+                return f"unknown filter {f.get('filter_id')!r}"
+            values = f.get("selected_values")
+            if not isinstance(values, list) or not all(re.fullmatch(r"[0-9a-f]{24}", str(v)) for v in values):
+                return "selected_values: a list of participant ids"
+        return ""
 
     def add_submission(self, study_id: str, participant_id: str, status: str = "AWAITING REVIEW") -> str:
         submission = {
@@ -170,6 +205,19 @@ class FakeProlific:
         else:
             return 400, {"error": {"detail": f"unknown action {action!r}"}}
         return 200, submission
+
+    def _request_return(self, submission_id: str, body: dict):
+        submission = self.submissions.get(submission_id)
+        if not submission:
+            return 404, {"error": {"detail": "Not found."}}
+        reasons = body.get("request_return_reasons")
+        if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r.strip() for r in reasons):
+            return 400, {"error": {"detail": "request_return_reasons: a list of one or more reasons is required"}}
+        if submission["status"] not in ("ACTIVE", "AWAITING REVIEW") or submission.get("is_return_requested"):
+            return 400, {"error": {"detail": f"cannot request a return of a submission that is {submission['status']}"}}
+        submission["is_return_requested"] = True
+        submission["return_requested_reasons"] = reasons
+        return 200, {"id": submission_id, "participant": submission["participant_id"], "return_requested": True}
 
     def _bonus(self, body: dict):
         study = self.studies.get(body.get("study_id", ""))

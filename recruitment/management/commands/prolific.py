@@ -15,7 +15,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["create", "publish", "sync", "approve", "reject", "bonus", "message"])
+        parser.add_argument(
+            "action",
+            choices=[
+                "create", "publish", "sync", "approve", "reject", "return", "bonus", "message", "blocklist",
+            ],
+        )  # fmt: skip
         parser.add_argument("experiment", help="experiment id or slug")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="the site's public origin (create)")
         parser.add_argument("--title", default="", help="create: the study's title on Prolific")
@@ -29,6 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--category", default="", help="reject: Prolific's rejection category")
         parser.add_argument("--bonuses", default="", help='bonus: JSON {"<prolific id>": cents, ...}')
         parser.add_argument("--to", default="", help="message: the participant's Prolific id")
+        parser.add_argument("--reason", action="append", default=[], help="return: a reason shown (repeatable)")
+        parser.add_argument(
+            "--allowlist", default="", help="create: comma-separated Prolific ids, the only ones who may take part"
+        )
 
     def handle(self, *args, **o):
         experiment = experiment_by_ref(o["experiment"])
@@ -52,6 +61,7 @@ class Command(BaseCommand):
                 reward_cents=o["reward_cents"],
                 minutes=o["minutes"],
                 spending_cap_cents=o["cap_cents"],
+                allowlist=[pid for pid in o["allowlist"].split(",") if pid.strip()],
             )
             return f"draft study {study.study_id} (completion code {study.completion_code}); preview it on Prolific"
         study = ProlificStudy.objects.filter(experiment=experiment).exclude(study_id="").order_by("-pk").first()
@@ -59,6 +69,22 @@ class Command(BaseCommand):
             raise CommandError("this experiment has no Prolific study yet: run `prolific create` first.")
         if o["action"] == "publish":
             return f"study {study.study_id}: {services.publish(study=study, api=api).remote_status}"
+        if o["action"] == "blocklist":
+            return f"{services.push_blocklist(study=study, api=api)} participant(s) on the study's blocklist"
+        if o["action"] == "return":
+            rows = ProlificSubmission.objects.filter(study=study, submission_id__in=o["submission"])
+            return (
+                "\n".join(
+                    f"{row.submission_id}: "
+                    + (
+                        "asked to return"
+                        if services.ask_to_return(submission=row, api=api, reasons=o["reason"])
+                        else "left as it is"
+                    )
+                    for row in rows
+                )
+                or "no such synced submission (run `prolific sync` first)"
+            )
         if o["action"] == "sync":
             return f"{services.sync_submissions(study=study, api=api)} submissions synced"
         if o["action"] in ("approve", "reject"):
