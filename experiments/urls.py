@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from experiments.views import questionnaire, screening, staff, worker
+from experiments.views import problems, questionnaire, screening, staff, worker
 
 app_name = "experiments"
 
@@ -15,6 +15,7 @@ worker_patterns = [
     path("api/state", worker.api_state, name="api_state"),
     path("api/trials/<int:position>", worker.api_trial, name="api_trial"),
     path("api/answers", worker.api_answer, name="api_answer"),
+    path("problem", problems.report_problem, name="report_problem"),
 ]
 
 urlpatterns = [

@@ -25,6 +25,7 @@ from .participation import (
     QuestionnaireResponse,
     ScreeningReason,
 )
+from .problems import ProblemCategory, ProblemReport
 from .responses import Response, Side
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "OptionKind",
     "Participant",
     "ParticipantSource",
+    "ProblemCategory",
+    "ProblemReport",
     "QuestionnaireResponse",
     "Response",
     "ScreeningReason",
