@@ -1,6 +1,6 @@
 from django.urls import path
 
-from workspace.views import home
+from workspace.views import home, recruitment
 
 app_name = "workspace"
 
@@ -9,4 +9,10 @@ urlpatterns = [
     path("login/", home.LoginView.as_view(), name="login"),
     path("logout/", home.logout_view, name="logout"),
     path("home/", home.home, name="home"),
+    path("recruitment/", recruitment.recruitment, name="recruitment"),
+    path("recruitment/mturk/<int:pk>/", recruitment.mturk_batch, name="recruitment_batch"),
+    path("recruitment/mturk/<int:pk>/action/", recruitment.mturk_batch_action, name="recruitment_batch_action"),
+    path("recruitment/mturk/<int:pk>/review/", recruitment.mturk_review, name="recruitment_review"),
+    path("recruitment/prolific/<int:pk>/action/", recruitment.prolific_action, name="recruitment_prolific_action"),
+    path("recruitment/problems/resolve/", recruitment.resolve_problems, name="recruitment_resolve_problems"),
 ]

@@ -1,0 +1,161 @@
+"""Staff: recruitment across channels -- MTurk batches (cost, cap, sandbox first, publish, sync, the review
+queue with bulk approve/reject/bonus/un-reject), Prolific studies, panel links, and the problems workers
+reported. Each view parses the form, calls the channel's selectors and services, and redirects with a message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from experiments.models import ProblemReport
+from experiments.selectors.problems import problem_reports
+from experiments.services import problems
+from mturk import selectors as mturk_selectors
+from mturk.client import MTurkError
+from mturk.models import AssignmentStatus
+from mturk.safety import LiveModeNotConfirmed
+from mturk.services import review_actions
+from mturk.services.audit import open_mturk
+from mturk.services.budget import SpendingCapExceeded
+from mturk.services.publishing import PublishError, publish_batch
+from mturk.services.reconciliation import default_participant_source, sync_and_reconcile
+from mturk.services.review import ReviewError
+from recruitment import prolific_services
+from recruitment import selectors as recruitment_selectors
+from recruitment.models import ProlificStudy
+from recruitment.prolific_client import ProlificError
+
+staff = staff_member_required(login_url="workspace:login")
+LIST_LIMIT = 100
+REVIEW_ACTIONS = ("approve", "reject", "bonus", "pay", "unreject")
+FAILURES = (MTurkError, ReviewError, SpendingCapExceeded, PublishError, LiveModeNotConfirmed, ValueError)
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username()
+
+
+@require_GET
+@staff
+def recruitment(request: HttpRequest) -> HttpResponse:
+    context = {
+        "nav": "recruitment",
+        "batches": mturk_selectors.batch_list()[:LIST_LIMIT],
+        "prolific_studies": recruitment_selectors.prolific_study_list()[:LIST_LIMIT],
+        "panel_links": recruitment_selectors.panel_link_list()[:LIST_LIMIT],
+        "reports": problem_reports(limit=LIST_LIMIT),
+    }
+    return render(request, "workspace/recruitment.html", context)
+
+
+@require_GET
+@staff
+def mturk_batch(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = mturk_selectors.get_batch(pk=pk)
+    context = {
+        "nav": "recruitment",
+        "batch": batch,
+        "progress": mturk_selectors.batch_progress(batch),
+        "estimate": batch.cost_estimate(),
+        "spending": mturk_selectors.spending(study=batch.study, mode=batch.mode),
+        "to_review": mturk_selectors.assignment_list(batch_id=batch.pk, status=AssignmentStatus.SUBMITTED)[:LIST_LIMIT],
+        "rejected": mturk_selectors.assignment_list(batch_id=batch.pk, status=AssignmentStatus.REJECTED)[:LIST_LIMIT],
+        "actions": REVIEW_ACTIONS,
+    }
+    return render(request, "workspace/recruitment_batch.html", context)
+
+
+@require_POST
+@staff
+def mturk_batch_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publish (live needs the confirmation box) or sync the batch."""
+    batch = mturk_selectors.get_batch(pk=pk)
+    confirm = request.POST.get("confirm_live") == "yes"
+    try:
+        if request.POST.get("action") == "publish":
+            mturk = open_mturk(mode=batch.mode, confirm_live=confirm, actor=_actor(request))
+            report = publish_batch(batch=batch, mturk=mturk, confirm_live=confirm, actor=_actor(request))
+            messages.success(
+                request,
+                f"{len(report.created)} HIT(s) created, {len(report.recovered)} recovered, "
+                f"{report.already_published} already on MTurk.",
+            )
+        elif request.POST.get("action") == "sync":
+            mturk = open_mturk(mode=batch.mode, confirm_live=True, actor=_actor(request))  # reading moves no money
+            summary = sync_and_reconcile(mturk=mturk, participants=default_participant_source(), batches=[batch])
+            messages.success(request, f"Synced: {summary.as_dict()}")
+        else:
+            messages.error(request, "Unknown action.")
+    except FAILURES as exc:
+        messages.error(request, str(exc))
+    return redirect("workspace:recruitment_batch", pk=pk)
+
+
+@require_POST
+@staff
+def mturk_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """One decision for the selected assignments of this batch; every failure is reported, none stops the rest."""
+    batch = mturk_selectors.get_batch(pk=pk)
+    try:
+        decision = review_actions.Decision(
+            action=request.POST.get("action", ""),
+            reason=request.POST.get("reason", ""),
+            feedback=request.POST.get("feedback", ""),
+            amount=request.POST.get("amount") or None,
+        )
+        pks = [int(v) for v in request.POST.getlist("assignment") if v.isdigit()]
+        selected = [a for a in review_actions.select_assignments(pks=pks) if a.hit.batch_id == batch.pk]
+        if not selected:
+            raise ReviewError("Select one or more assignments.")
+        if decision.action not in REVIEW_ACTIONS:
+            raise ReviewError(f"Unknown action {decision.action}.")
+        result = review_actions.review_assignments(
+            assignments=selected,
+            decision=decision,
+            confirm_live=request.POST.get("confirm_live") == "yes",
+            actor=_actor(request),
+        )
+    except FAILURES as exc:
+        messages.error(request, str(exc))
+    else:
+        summary = result.summary(review_actions.DONE[decision.action])
+        (messages.error if result.failed else messages.success)(request, summary)
+    return redirect("workspace:recruitment_batch", pk=pk)
+
+
+@require_POST
+@staff
+def prolific_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publish (checked against the cap and the pay floor), sync submissions, or push the blocklist."""
+    study = get_object_or_404(ProlificStudy.objects.exclude(study_id=""), pk=pk)
+    action = request.POST.get("action")
+    try:
+        with prolific_services.client() as api:
+            if action == "publish":
+                messages.success(request, f"Prolific: {prolific_services.publish(study=study, api=api).remote_status}")
+            elif action == "sync":
+                messages.success(
+                    request, f"{prolific_services.sync_submissions(study=study, api=api)} submissions synced"
+                )
+            elif action == "blocklist":
+                n = prolific_services.push_blocklist(study=study, api=api)
+                messages.success(request, f"{n} participant(s) on the study's blocklist")
+            else:
+                messages.error(request, "Unknown action.")
+    except ProlificError as exc:
+        messages.error(request, str(exc))
+    return redirect("workspace:recruitment")
+
+
+@require_POST
+@staff
+def resolve_problems(request: HttpRequest) -> HttpResponse:
+    pks = [int(v) for v in request.POST.getlist("report") if v.isdigit()]
+    n = problems.resolve_reports(
+        reports=ProblemReport.objects.filter(pk__in=pks), actor=_actor(request), note=request.POST.get("note", "")
+    )
+    messages.success(request, f"{n} report(s) resolved.")
+    return redirect("workspace:recruitment")
