@@ -37,15 +37,17 @@ class PayCheck:
         return text
 
 
-def session_minutes(experiment: Experiment) -> list[float]:
+def session_minutes(experiment: Experiment | None) -> list[float]:
     """Minutes from entering (consent, checks and screens included) to completing, per completed assignment."""
+    if experiment is None:
+        return []
     rows = Assignment.objects.filter(experiment=experiment, status=AssignmentStatus.COMPLETED).values_list(
         F("participant__created_at"), "completed_at"
     )
     return [(done - entered).total_seconds() / 60 for entered, done in rows if done and entered]
 
 
-def pay_check(*, experiment: Experiment, reward_cents: int, estimated_minutes: float | None = None) -> PayCheck:
+def pay_check(*, experiment: Experiment | None, reward_cents: int, estimated_minutes: float | None = None) -> PayCheck:
     minutes = session_minutes(experiment)
     if minutes:
         median, basis = statistics.median(minutes), f"median of {len(minutes)} sessions"

@@ -42,6 +42,11 @@ class HitBatch(models.Model):
     allow_ten_plus_assignments = models.BooleanField(
         default=False, help_text="Opt out of MTurk's 20 % fee tier: HITs may have 10+ assignments (40 % fee)."
     )
+    estimated_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Expected minutes per assignment: the pay check's basis before anyone finishes.",
+    )
     planned_bonus_per_assignment = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
 
     min_approval_rate = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Percent, e.g. 95.")

@@ -23,6 +23,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from experiments.selectors.pay import PayCheck, pay_check
 from mturk import fees
 from mturk.client import MTurk, MTurkError, MTurkRequestError, RemoteHit
 from mturk.models import Hit, HitBatch, HitState, MTurkStudy, Spend
@@ -35,6 +36,23 @@ from .qualifications import ensure_exclusion_qualification
 
 # MTurk keeps a UniqueRequestToken for 24 hours; stay well inside that window.
 TOKEN_TRUST_WINDOW = dt.timedelta(hours=23)
+
+
+class BelowPayFloor(ValueError):
+    """The reward's effective hourly rate is below the floor and MVFIT_PAY_FLOOR_BLOCKS is on."""
+
+
+def check_pay(batch: HitBatch) -> PayCheck:
+    """The fair-pay check of the batch's reward (``experiments.selectors.pay``): from the median session of
+    the experiment's finished workers, else the batch's estimate. Refuses when below the floor and blocking."""
+    check = pay_check(
+        experiment=batch.study.experiment,
+        reward_cents=int(batch.reward * 100),
+        estimated_minutes=batch.estimated_minutes,
+    )
+    if check.blocking:
+        raise BelowPayFloor(f"Batch {batch.pk} is not published: {check.summary()}.")
+    return check
 
 
 class PublishError(Exception):
@@ -157,6 +175,8 @@ def publish_batch(
     check_task_url(batch.task_url, mode=mode)
     if batch.state == HitBatch.State.CLOSED:
         raise ValueError(f"Batch {batch.pk} is closed.")
+    if batch.state == HitBatch.State.DRAFT:  # a re-run finishing a started batch is never stopped half-way
+        check_pay(batch)
     # Refuse before any call if what is left to publish (plus planned bonuses) cannot fit under the cap.
     budget.check_headroom(study=batch.study, mode=mode, amount=remaining_cost(batch))
     _start(batch, actor=actor)

@@ -139,3 +139,33 @@ def test_the_review_command_messages_every_worker_of_a_batch(mturk_stub):
     with pytest.raises(CommandError, match="needs --mode"):
         call_command("mturk_review", "message", "--worker", "A1", "--subject", "s", "--text", "t")
     assert review_actions.workers_of([a, b, a]) == sorted([a.worker_id, b.worker_id])
+
+
+def test_publishing_below_the_pay_floor_is_refused_before_any_call_when_the_setting_blocks(mturk_stub, settings):
+    from mturk.services.publishing import BelowPayFloor, check_pay, publish_batch
+
+    settings.MVFIT_PAY_FLOOR_CENTS_PER_HOUR = 1200
+    batch = make_batch(reward="1.50", estimated_minutes=10)  # 9.00 per hour
+    settings.MVFIT_PAY_FLOOR_BLOCKS = False
+    assert "BELOW the floor" in check_pay(batch).summary()
+    settings.MVFIT_PAY_FLOOR_BLOCKS = True
+    with pytest.raises(BelowPayFloor, match=r"9\.00 per hour, BELOW the floor of 12\.00"):
+        publish_batch(batch=batch, mturk=open_mturk(mode="sandbox"))
+    batch.refresh_from_db()
+    assert batch.state == batch.State.DRAFT and not MTurkCall.objects.exists()
+    fair = make_batch(reward="1.50", estimated_minutes=5)  # 18.00 per hour: passes the check
+    assert not check_pay(fair).below_floor
+
+
+def test_the_batch_command_prints_the_pay_check(settings):
+    from tests.factories.mturk import MTurkStudyFactory
+
+    settings.MVFIT_PAY_FLOOR_CENTS_PER_HOUR = 1200
+    study = MTurkStudyFactory()
+    out = StringIO()
+    call_command(
+        "mturk_batch", "--study", study.name, "--mode", "sandbox", "--task-url", "https://mvfit.example.org/t/",
+        "--title", "Rate fit", "--description", "Watch and rate", "--reward", "1.00", "--assignments", "9",
+        "--minutes", "10", stdout=out,
+    )  # fmt: skip
+    assert "pay check: 1.00 for 10.0 min (estimate) = 6.00 per hour, BELOW the floor of 12.00" in out.getvalue()

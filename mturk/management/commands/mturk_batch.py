@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from experiments.selectors.pay import pay_check
 from mturk import selectors
 from mturk.models import HitBatch
 from mturk.services.experiments import create_batch_for_experiment
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=int, default=3600, help="seconds a worker has per assignment")
         parser.add_argument("--lifetime", type=int, default=7 * 24 * 3600, help="seconds the HITs stay available")
         parser.add_argument("--auto-approve", type=int, default=3 * 24 * 3600, help="seconds until auto-approval")
+        parser.add_argument("--minutes", type=int, help="expected minutes per assignment (the fair-pay check)")
         parser.add_argument("--frame-height", type=int, default=800, help="pixels, 0 = whole window")
 
     def handle(self, *args, **options):
@@ -52,6 +54,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"batch {batch.pk} ({batch.mode}, draft)"))
         for line in batch.cost_estimate().lines():
             self.stdout.write("  " + line)
+        check = pay_check(
+            experiment=batch.study.experiment,
+            reward_cents=int(batch.reward * 100),
+            estimated_minutes=batch.estimated_minutes,
+        )
+        self.stdout.write(f"  pay check: {check.summary()}")
         flag = " --confirm-live" if batch.mode == "live" else ""
         self.stdout.write(f"publish with: python manage.py mturk_publish {batch.pk}{flag}")
 
@@ -84,4 +92,5 @@ class Command(BaseCommand):
             "require_masters": options["masters"], "exclude_returning_workers": not options["allow_returning"],
             "assignment_duration_s": options["duration"], "lifetime_s": options["lifetime"],
             "auto_approval_delay_s": options["auto_approve"], "frame_height": options["frame_height"],
+            "estimated_minutes": options["minutes"],
         }  # fmt: skip
