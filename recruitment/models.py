@@ -154,7 +154,17 @@ class ProlificBonus(models.Model):
     total_cents = models.PositiveIntegerField()
     remote_id = models.CharField(max_length=24, blank=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    request_key = models.CharField(
+        max_length=64, blank=True, help_text="What the bonus is for (a bonus rule's key): paid once per study and key."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "request_key"], condition=~models.Q(request_key=""), name="one_bonus_per_study_and_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"bonus {self.pk} ({self.state}) for {self.study}"

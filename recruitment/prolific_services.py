@@ -267,16 +267,24 @@ def ask_to_return(*, submission: ProlificSubmission, api: ProlificClient, reason
     return True
 
 
-def pay_bonuses(*, study: ProlificStudy, api: ProlificClient, amounts_cents: Mapping[str, int]) -> ProlificBonus:
-    """Pay ``{prolific id: cents}`` as one bulk bonus; re-running after a crash pays it once (module doc)."""
-    open_bonus = study.bonuses.exclude(state=ProlificBonus.State.PAID).first()
+def pay_bonuses(
+    *, study: ProlificStudy, api: ProlificClient, amounts_cents: Mapping[str, int], key: str = ""
+) -> ProlificBonus:
+    """Pay ``{prolific id: cents}`` as one bulk bonus; re-running after a crash pays it once (module doc). With
+    ``key`` (what the bonus is for, e.g. a bonus rule), a bonus already paid under that key is not paid again."""
+    pending = study.bonuses.filter(request_key=key) if key else study.bonuses.exclude(state=ProlificBonus.State.PAID)
+    open_bonus = pending.order_by("pk").first()
+    if open_bonus is not None and open_bonus.state == ProlificBonus.State.PAID:
+        return open_bonus
     if open_bonus is None:
         if not amounts_cents or any(c <= 0 for c in amounts_cents.values()):
             raise ProlificError("bonuses must be positive amounts for one or more participants.")
         total = sum(amounts_cents.values())
         _check_cap(study, adding_cents=total)
         lines = [f"{pid},{Decimal(cents) / 100:.2f}" for pid, cents in sorted(amounts_cents.items())]
-        open_bonus = ProlificBonus.objects.create(study=study, csv_bonuses="\n".join(lines), total_cents=total)
+        open_bonus = ProlificBonus.objects.create(
+            study=study, csv_bonuses="\n".join(lines), total_cents=total, request_key=key
+        )
     if open_bonus.state == ProlificBonus.State.PENDING:
         created = api.create_bonus(study.study_id, open_bonus.csv_bonuses)
         ProlificBonus.objects.filter(pk=open_bonus.pk).update(

@@ -319,6 +319,8 @@ MVFIT_PAY_FLOOR_CENTS_PER_HOUR = env.int("MVFIT_PAY_FLOOR_CENTS_PER_HOUR", defau
 MVFIT_PAY_FLOOR_BLOCKS = env.bool("MVFIT_PAY_FLOOR_BLOCKS", default=False)
 # Prolific's service fee on rewards, for the spending-cap check before publishing (their published rate).
 PROLIFIC_FEE_RATE = env.float("PROLIFIC_FEE_RATE", default=0.333)
+# The channels that pay and message workers from the platform (experiments.recruiters), by dotted path.
+MVFIT_RECRUITERS = ["mturk.recruiter.MTurkRecruiter", "recruitment.recruiter.ProlificRecruiter"]
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
