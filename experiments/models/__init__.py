@@ -24,6 +24,7 @@ from .participation import (
     ParticipantSource,
     QuestionnaireResponse,
     ScreeningReason,
+    WorkerBundleSlot,
 )
 from .problems import ProblemCategory, ProblemReport
 from .responses import Response, Side
@@ -59,4 +60,5 @@ __all__ = [
     "ScreeningReason",
     "Side",
     "Trial",
+    "WorkerBundleSlot",
 ]

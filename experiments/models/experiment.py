@@ -42,6 +42,11 @@ class Experiment(models.Model):
         default=50, help_text="n: real trials in one assignment bundle (catch trials come on top)."
     )
     catch_trials_per_assignment = models.PositiveSmallIntegerField(default=1)
+    max_bundles_per_worker = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="At most this many bundles per worker in this study (empty: no cap); an abandoned one counts.",
+    )
     abandon_after_s = models.PositiveIntegerField(
         default=1800, help_text="An active assignment idle this long is released and re-offered."
     )
@@ -61,6 +66,10 @@ class Experiment(models.Model):
             models.CheckConstraint(condition=models.Q(judgments_per_item__gte=1), name="experiment_k_positive"),
             models.CheckConstraint(condition=models.Q(trials_per_assignment__gte=1), name="experiment_n_positive"),
             models.CheckConstraint(condition=models.Q(abandon_after_s__gte=60), name="experiment_timeout_sane"),
+            models.CheckConstraint(
+                condition=models.Q(max_bundles_per_worker__isnull=True) | models.Q(max_bundles_per_worker__gte=1),
+                name="experiment_worker_cap_positive",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -133,6 +133,32 @@ class Assignment(models.Model):
         return f"assignment {self.pk} ({self.status}) of bundle {self.bundle_id}"
 
 
+class WorkerBundleSlot(models.Model):
+    """One bundle a worker started in a study with a per-worker cap (``Experiment.max_bundles_per_worker``).
+
+    The database enforces the cap: slots are numbered per (experiment, worker id), uniquely, and a number above
+    the cap copied into the row is refused -- so even two starts of the same worker at once (two MTurk
+    assignments in two tabs) cannot take one bundle more than the cap.
+    """
+
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="+")
+    worker_id = models.CharField(max_length=128)
+    number = models.PositiveSmallIntegerField()
+    cap = models.PositiveSmallIntegerField()
+    assignment = models.OneToOneField("experiments.Assignment", on_delete=models.CASCADE, related_name="worker_slot")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "worker_id", "number"], name="one_worker_slot_per_number"),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1, number__lte=models.F("cap")), name="worker_slots_within_cap"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id}: bundle {self.number} of at most {self.cap} in experiment {self.experiment_id}"
+
+
 class Exposure(models.Model):
     """A pairing a worker has been (or is about to be) shown in an experiment.
 

@@ -38,6 +38,7 @@ from experiments.models import (
     Participant,
     Response,
     Trial,
+    WorkerBundleSlot,
 )
 from experiments.services.rounds import adaptive_policy, extend_adaptive_design, reoffer_skipped
 
@@ -81,6 +82,7 @@ def allocate_assignment(*, participant: Participant, now: datetime | None = None
 
 
 def _take_bundle(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment:
+    started = _bundles_started(experiment=experiment, worker_id=participant.worker_id)
     # NOT EXISTS lets PostgreSQL walk bundles in offer order and stop at the first one that shares no
     # pairing with the worker's exposures (two index probes per pairing of a candidate bundle).
     seen = Exposure.objects.filter(
@@ -114,6 +116,14 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
         completion_code=secrets.token_hex(6).upper(),
         last_activity_at=now,
     )
+    if experiment.max_bundles_per_worker is not None:
+        WorkerBundleSlot.objects.create(
+            experiment=experiment,
+            worker_id=participant.worker_id,
+            number=started + 1,
+            cap=experiment.max_bundles_per_worker,
+            assignment=assignment,
+        )
     pairing_ids = BundlePairing.objects.filter(bundle=bundle).values_list("pairing_id", flat=True)
     Exposure.objects.bulk_create(
         [
@@ -122,6 +132,20 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
         ]
     )
     return assignment
+
+
+def _bundles_started(*, experiment: Experiment, worker_id: str) -> int:
+    """Bundles the worker started in a study with a per-worker cap; refuses once the cap is reached (the
+    ``WorkerBundleSlot`` constraints hold it under concurrent starts too)."""
+    if experiment.max_bundles_per_worker is None:
+        return 0
+    started = WorkerBundleSlot.objects.filter(experiment=experiment, worker_id=worker_id).count()
+    if started >= experiment.max_bundles_per_worker:
+        raise AllocationError(
+            "You have done as many parts of this study as one person may. Thank you for taking part!",
+            code="worker_cap",
+        )
+    return started
 
 
 @transaction.atomic
