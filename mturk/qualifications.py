@@ -43,6 +43,11 @@ class QualificationSettings:
     masters: bool = False
     # Per-study "has already taken part" qualification; workers holding it cannot discover the HIT.
     exclusion_qualification_type_id: str | None = None
+    # The exclusion qualifications of the other MTurk studies in the experiment's exclusion groups.
+    group_exclusion_type_ids: Sequence[str] = field(default_factory=tuple)
+
+
+MAX_REQUIREMENTS = 10  # MTurk accepts at most ten QualificationRequirements per HIT type
 
 
 def build_requirements(settings: QualificationSettings, *, mode: Mode) -> list[dict]:
@@ -89,5 +94,14 @@ def build_requirements(settings: QualificationSettings, *, mode: Mode) -> list[d
                 # Returning workers should not even see the HIT, let alone accept it and be turned away.
                 "ActionsGuarded": "DiscoverPreviewAndAccept",
             }
+        )
+    for type_id in sorted(set(settings.group_exclusion_type_ids) - {settings.exclusion_qualification_type_id}):
+        requirements.append(
+            {"QualificationTypeId": type_id, "Comparator": "DoesNotExist", "ActionsGuarded": "DiscoverPreviewAndAccept"}
+        )
+    if len(requirements) > MAX_REQUIREMENTS:
+        raise ValueError(
+            f"{len(requirements)} qualification requirements; MTurk accepts at most {MAX_REQUIREMENTS}. The exclusion "
+            "groups add one per other MTurk study: split the group, or rely on the entry check alone."
         )
     return requirements

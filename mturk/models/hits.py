@@ -118,8 +118,11 @@ class HitBatch(models.Model):
             planned_bonus_per_assignment=self.planned_bonus_per_assignment,
         )
 
-    def qualification_settings(self, *, exclusion_qualification_type_id: str | None) -> QualificationSettings:
+    def qualification_settings(
+        self, *, exclusion_qualification_type_id: str | None, group_exclusion_type_ids: tuple[str, ...] = ()
+    ) -> QualificationSettings:
         return QualificationSettings(
+            group_exclusion_type_ids=group_exclusion_type_ids,
             min_approval_rate=self.min_approval_rate,
             min_approved_hits=self.min_approved_hits,
             locales=tuple(self.locales or ()),

@@ -32,7 +32,7 @@ from mturk.qualifications import build_requirements, parse_locale
 from mturk.safety import check_task_url, require_live_confirmation
 
 from . import budget
-from .qualifications import ensure_exclusion_qualification
+from .qualifications import ensure_exclusion_qualification, group_exclusion_type_ids
 
 # MTurk keeps a UniqueRequestToken for 24 hours; stay well inside that window.
 TOKEN_TRUST_WINDOW = dt.timedelta(hours=23)
@@ -189,7 +189,8 @@ def publish_batch(
         if not batch.hit_type_id:
             requirements = build_requirements(
                 batch.qualification_settings(
-                    exclusion_qualification_type_id=exclusion.qualification_type_id if exclusion else None
+                    exclusion_qualification_type_id=exclusion.qualification_type_id if exclusion else None,
+                    group_exclusion_type_ids=group_exclusion_type_ids(study=batch.study, mode=mode),
                 ),
                 mode=mode,
             )

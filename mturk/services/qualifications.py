@@ -48,6 +48,25 @@ def ensure_exclusion_qualification(*, study: MTurkStudy, mturk: MTurk) -> Exclus
     return exclusion
 
 
+def group_exclusion_type_ids(*, study: MTurkStudy, mode: str) -> tuple[str, ...]:
+    """The exclusion qualifications (in ``mode``) of the other MTurk studies that share an exclusion group with
+    the study's experiment: everyone who started one of them holds its qualification, so requiring that
+    workers do NOT hold it pushes the group to MTurk -- they never see this study's HITs. (The entry check,
+    ``experiments.services.exclusion``, refuses them anyway, on every channel.)"""
+    if study.experiment_id is None:
+        return ()
+    rows = (
+        ExclusionQualification.objects.filter(
+            mode=mode, study__experiment__exclusion_groups__experiments=study.experiment_id
+        )
+        .exclude(study=study)
+        .values_list("qualification_type_id", flat=True)
+        .distinct()
+        .order_by("qualification_type_id")
+    )
+    return tuple(rows)
+
+
 def grant_exclusion(*, grant: QualificationGrant, mturk: MTurk) -> QualificationGrant:
     """Send one grant to MTurk (idempotent: granting an existing qualification just sets its value)."""
     if grant.state == QualificationGrant.State.GRANTED:
