@@ -169,3 +169,15 @@ def test_the_batch_command_prints_the_pay_check(settings):
         "--minutes", "10", stdout=out,
     )  # fmt: skip
     assert "pay check: 1.00 for 10.0 min (estimate) = 6.00 per hour, BELOW the floor of 12.00" in out.getvalue()
+
+
+def test_the_staff_api_unrejects(staff_client, mturk_stub):
+    a = MTurkAssignmentFactory(status=AssignmentStatus.REJECTED)
+    mturk_stub.sandbox.add_response(
+        "approve_assignment", {}, expected_params={"AssignmentId": a.assignment_id, "OverrideRejection": True}
+    )
+    response = staff_client.post(
+        f"/api/mturk/assignments/{a.assignment_id}/unreject/", {}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "Approved"
