@@ -59,15 +59,16 @@ def test_the_overview_shows_every_channel_and_the_reports(staff_client, django_a
     )
 
 
-def test_the_batch_page_shows_the_estimate_the_cap_and_the_queue(staff_client, django_assert_max_num_queries):
-    batch = publish_rows(make_batch(n_assignments=9))
+def test_the_batch_page_shows_the_estimate_the_cap_and_the_queue(staff_client, django_assert_max_num_queries, settings):
+    settings.MVFIT_PAY_FLOOR_CENTS_PER_HOUR = 1200
+    batch = publish_rows(make_batch(n_assignments=9, estimated_minutes=10))
     hit = batch.hits.get()
     MTurkAssignmentFactory(hit=hit)
     MTurkAssignmentFactory(hit=hit, status=AssignmentStatus.REJECTED)
     url = f"/recruitment/mturk/{batch.pk}/"
     page = staff_client.get(url).content.decode()
     assert "9 x $1.50 = $13.50" in page and "cap $" in page and "the sandbox" in page
-    assert "un-reject to reverse" in page
+    assert "un-reject to reverse" in page and "9.00 per hour, BELOW the floor of 12.00 per hour" in page
     assert_flat(
         staff_client,
         url,

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from experiments.models import ProblemReport
+from experiments.selectors.pay import pay_check
 from experiments.selectors.problems import problem_reports
 from experiments.services import problems
 from mturk import selectors as mturk_selectors
@@ -60,6 +61,11 @@ def mturk_batch(request: HttpRequest, pk: int) -> HttpResponse:
         "batch": batch,
         "progress": mturk_selectors.batch_progress(batch),
         "estimate": batch.cost_estimate(),
+        "pay": pay_check(
+            experiment=batch.study.experiment,
+            reward_cents=int(batch.reward * 100),
+            estimated_minutes=batch.estimated_minutes,
+        ),
         "spending": mturk_selectors.spending(study=batch.study, mode=batch.mode),
         "to_review": mturk_selectors.assignment_list(batch_id=batch.pk, status=AssignmentStatus.SUBMITTED)[:LIST_LIMIT],
         "rejected": mturk_selectors.assignment_list(batch_id=batch.pk, status=AssignmentStatus.REJECTED)[:LIST_LIMIT],
