@@ -14,7 +14,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from experiments.models import Experiment
+from experiments.models import Experiment, ProblemReport
 from mturk.models import (
     AssignmentStatus,
     Discrepancy,
@@ -155,6 +155,23 @@ def assignment_list(*, batch_id: int | str | None = None, status: str | None = N
     if status:
         queryset = queryset.filter(status=status)
     return queryset
+
+
+def review_queue(*, batch: HitBatch, status: str) -> QuerySet[MTurkAssignment]:
+    """A batch's assignments in ``status`` for review, each with the problems its worker reported from the
+    worker page (``n_problem_reports``, matched by WorkerId and AssignmentId), in one query plus bonuses."""
+    reports = (
+        ProblemReport.objects.filter(
+            participant__worker_id=OuterRef("worker_id"), participant__assignment_id=OuterRef("assignment_id")
+        )
+        .order_by()
+        .values("participant__assignment_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return assignment_list(batch_id=batch.pk, status=status).annotate(
+        n_problem_reports=Coalesce(Subquery(reports, output_field=IntegerField()), Value(0))
+    )
 
 
 def get_assignment(*, assignment_id: str) -> MTurkAssignment:

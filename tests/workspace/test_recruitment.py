@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from experiments.models import ProblemReport
 from experiments.services import problems
+from mturk import selectors as mturk_selectors
 from mturk.models import AssignmentStatus, MTurkCall
 from recruitment.models import ProlificStudy
 from recruitment.services import create_panel_link
@@ -131,3 +132,19 @@ def test_resolving_reports_from_the_page(staff_client):
     report.refresh_from_db()
     assert (report.resolved_by, report.staff_note) == ("experimenter", "Clarified.")
     assert ProblemReport.objects.filter(resolved_at__isnull=True).count() == 0
+
+
+def test_a_workers_problem_reports_show_in_the_review_queue(staff_client):
+    from experiments.services.participants import enter_via_mturk
+
+    experiment = open_study(slug="queue")
+    batch = publish_rows(make_batch())
+    reporter = MTurkAssignmentFactory(hit=batch.hits.get())
+    quiet = MTurkAssignmentFactory(hit=batch.hits.get())
+    worker = enter_via_mturk(experiment=experiment, worker_id=reporter.worker_id, assignment_id=reporter.assignment_id)
+    for text in ("no sound", "still no sound"):
+        problems.report_problem(participant=worker, category="media", text=text)
+    rows = {a.pk: a.n_problem_reports for a in mturk_selectors.review_queue(batch=batch, status="Submitted")}
+    assert rows == {reporter.pk: 2, quiet.pk: 0}
+    page = staff_client.get(f"/recruitment/mturk/{batch.pk}/").content.decode()
+    assert 'href="/recruitment/#problems">2</a>' in page

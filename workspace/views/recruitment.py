@@ -67,8 +67,8 @@ def mturk_batch(request: HttpRequest, pk: int) -> HttpResponse:
             estimated_minutes=batch.estimated_minutes,
         ),
         "spending": mturk_selectors.spending(study=batch.study, mode=batch.mode),
-        "to_review": mturk_selectors.assignment_list(batch_id=batch.pk, status=AssignmentStatus.SUBMITTED)[:LIST_LIMIT],
-        "rejected": mturk_selectors.assignment_list(batch_id=batch.pk, status=AssignmentStatus.REJECTED)[:LIST_LIMIT],
+        "to_review": mturk_selectors.review_queue(batch=batch, status=AssignmentStatus.SUBMITTED)[:LIST_LIMIT],
+        "rejected": mturk_selectors.review_queue(batch=batch, status=AssignmentStatus.REJECTED)[:LIST_LIMIT],
         "actions": REVIEW_ACTIONS,
     }
     return render(request, "workspace/recruitment_batch.html", context)
