@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", api_docs.swagger_ui, name="api-docs"),
     path("api/experiments/", include("experiments.api.urls")),
     path("api/mturk/", include("mturk.api.urls")),
+    path("api/recruitment/", include("recruitment.api.urls")),
     path("mturk/", include("mturk.urls")),
     path("", include("recruitment.urls")),
     path("", include("demo.urls")),

@@ -7,6 +7,14 @@ from django.db.models import QuerySet
 from experiments.models import Experiment, ProblemReport
 
 
+def problem_reports_queryset(*, experiment_slug: str | None = None, open_only: bool = True) -> QuerySet[ProblemReport]:
+    """Reports newest first with their experiment and participant (for paginated lists)."""
+    rows = ProblemReport.objects.select_related("experiment", "participant").order_by("-created_at", "-pk")
+    if experiment_slug is not None:
+        rows = rows.filter(experiment__slug=experiment_slug)
+    return rows.filter(resolved_at__isnull=True) if open_only else rows
+
+
 def problem_reports(
     *, experiment: Experiment | None = None, open_only: bool = True, limit: int = 200
 ) -> list[ProblemReport]:
