@@ -306,3 +306,33 @@ def message(*, study: ProlificStudy, api: ProlificClient, prolific_pid: str, bod
     if not body.strip():
         raise ProlificError("a message needs a body.")
     api.send_message(prolific_pid, study.study_id, body)
+
+
+REVIEW_ACTIONS = ("approve", "reject", "return")
+
+
+def review_submissions(
+    *,
+    study: ProlificStudy,
+    submission_pks: Sequence[int],
+    action: str,
+    message: str = "",
+    category: str = "",
+    api: ProlificClient,
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """One decision for several submissions of a study (approve, reject with a reason, ask to return); one
+    failure never stops the others. Returns the submission ids done and those failed, with the reason."""
+    if action not in REVIEW_ACTIONS:
+        raise ProlificError(f"unknown action {action!r}: one of {', '.join(REVIEW_ACTIONS)}.")
+    done, failed = [], []
+    for row in study.submissions.filter(pk__in=list(submission_pks)).order_by("pk"):
+        try:
+            if action == "return":
+                ask_to_return(submission=row, api=api, reasons=[message])
+            else:
+                review(submission=row, api=api, approve=action == "approve", message=message, category=category)
+        except ProlificError as exc:
+            failed.append((row.submission_id, str(exc)))
+        else:
+            done.append(row.submission_id)
+    return done, failed

@@ -148,3 +148,42 @@ def test_a_workers_problem_reports_show_in_the_review_queue(staff_client):
     assert rows == {reporter.pk: 2, quiet.pk: 0}
     page = staff_client.get(f"/recruitment/mturk/{batch.pk}/").content.decode()
     assert 'href="/recruitment/#problems">2</a>' in page
+
+
+def test_the_prolific_page_reviews_submissions_in_bulk(staff_client, fake, api, django_assert_max_num_queries):  # noqa: F811
+    from recruitment.prolific import enter_via_prolific
+
+    experiment = open_study(slug="prolific-queue")
+    made = create(experiment, api)
+    entered = enter_via_prolific(
+        experiment=experiment, query={"PROLIFIC_PID": PID_A, "STUDY_ID": made.study_id, "SESSION_ID": "s1"}
+    ).participant
+    problems.report_problem(participant=entered, category="media", text="no sound")
+    first = fake.add_submission(made.study_id, PID_A)
+    second = fake.add_submission(made.study_id, "b2" * 12)
+    fake.add_submission(made.study_id, "c3" * 12, status="APPROVED")
+    staff_client.post(f"/recruitment/prolific/{made.pk}/action/", {"action": "sync"})
+    url = f"/recruitment/prolific/{made.pk}/"
+    page = staff_client.get(url).content.decode()
+    assert page.index(first) < page.index(second) and f"#{entered.pk}" in page
+    assert 'href="/recruitment/#problems">1</a>' in page
+    rows = {sub.submission_id: sub.pk for sub in made.submissions.all()}
+    short = staff_client.post(
+        f"{url}review/", {"action": "reject", "submission": [rows[second]], "message": "bad"}, follow=True
+    )
+    assert "100 characters" in short.content.decode() and fake.submissions[second]["status"] == "AWAITING REVIEW"
+    done = staff_client.post(
+        f"{url}review/", {"action": "approve", "submission": [rows[first], rows[second]]}, follow=True
+    )
+    assert "approve: 2 done" in done.content.decode()
+    assert fake.submissions[first]["status"] == fake.submissions[second]["status"] == "APPROVED"
+    assert_flat(
+        staff_client,
+        url,
+        grow=lambda: (
+            [fake.add_submission(made.study_id, f"{n:024x}") for n in range(3)]
+            and staff_client.post(f"/recruitment/prolific/{made.pk}/action/", {"action": "sync"})
+        ),
+        ceiling=10,
+        django_assert_max_num_queries=django_assert_max_num_queries,
+    )

@@ -153,7 +153,47 @@ def prolific_action(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, "Unknown action.")
     except ProlificError as exc:
         messages.error(request, str(exc))
-    return redirect("workspace:recruitment")
+    return redirect("workspace:recruitment_prolific", pk=pk)
+
+
+@require_GET
+@staff
+def prolific_study(request: HttpRequest, pk: int) -> HttpResponse:
+    study = get_object_or_404(recruitment_selectors.prolific_study_list(), pk=pk)
+    context = {
+        "nav": "recruitment",
+        "study": study,
+        "submissions": recruitment_selectors.submission_queue(study=study)[:LIST_LIMIT],
+        "actions": prolific_services.REVIEW_ACTIONS,
+    }
+    return render(request, "workspace/recruitment_prolific.html", context)
+
+
+@require_POST
+@staff
+def prolific_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve, reject (with Prolific's 100-character reason) or ask to return the selected submissions."""
+    study = get_object_or_404(ProlificStudy.objects.exclude(study_id=""), pk=pk)
+    pks = [int(v) for v in request.POST.getlist("submission") if v.isdigit()]
+    try:
+        with prolific_services.client() as api:
+            done, failed = prolific_services.review_submissions(
+                study=study,
+                submission_pks=pks,
+                action=request.POST.get("action", ""),
+                message=request.POST.get("message", ""),
+                category=request.POST.get("category", ""),
+                api=api,
+            )
+    except ProlificError as exc:
+        messages.error(request, str(exc))
+    else:
+        text = f"{request.POST.get('action')}: {len(done)} done"
+        if failed:
+            messages.error(request, text + "; failed: " + "; ".join(f"{sid}: {why}" for sid, why in failed[:5]))
+        else:
+            messages.success(request, text)
+    return redirect("workspace:recruitment_prolific", pk=pk)
 
 
 @require_POST
