@@ -16,5 +16,7 @@ urlpatterns = [
     path("recruitment/prolific/<int:pk>/", recruitment.prolific_study, name="recruitment_prolific"),
     path("recruitment/prolific/<int:pk>/action/", recruitment.prolific_action, name="recruitment_prolific_action"),
     path("recruitment/prolific/<int:pk>/review/", recruitment.prolific_review, name="recruitment_prolific_review"),
+    path("recruitment/bonus/", recruitment.bonus_rules, name="recruitment_bonus"),
+    path("recruitment/bonus/pay/", recruitment.pay_bonus_rule, name="recruitment_bonus_pay"),
     path("recruitment/problems/resolve/", recruitment.resolve_problems, name="recruitment_resolve_problems"),
 ]

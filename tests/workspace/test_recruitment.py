@@ -187,3 +187,30 @@ def test_the_prolific_page_reviews_submissions_in_bulk(staff_client, fake, api, 
         ceiling=10,
         django_assert_max_num_queries=django_assert_max_num_queries,
     )
+
+
+def test_a_bonus_rule_is_previewed_and_paid_from_the_page(staff_client, django_assert_max_num_queries):
+    from experiments.services.allocation import allocate_assignment
+    from recruitment.services import enter_via_panel
+    from tests.experiments.test_allocation import answer_all
+
+    experiment = open_study(slug="bonus-page")
+    link = create_panel_link(experiment=experiment, slug="bonus-pool", completion_url="https://panel.example/done")
+
+    def grow():
+        for _ in range(2):
+            member = enter_via_panel(link=link, panel_id=f"m{next(serial)}").participant
+            answer_all(allocate_assignment(participant=member))
+
+    grow()
+    url = "/recruitment/bonus/?experiment=bonus-page&flat_cents=40&per_bundle_cents=10&max_cents="
+    page = staff_client.get(url).content.decode()
+    assert "total <strong>100¢</strong>" in page and "(paid outside)" in page and "Pay 100¢ as previewed" in page
+    form = {"experiment": "bonus-page", "flat_cents": "40", "per_check_cents": "", "per_bundle_cents": "10"}
+    stale = staff_client.post("/recruitment/bonus/pay/", form | {"total_cents": "90", "reason": "Thanks"}, follow=True)
+    assert "preview again" in stale.content.decode()
+    paid = staff_client.post("/recruitment/bonus/pay/", form | {"total_cents": "100", "reason": "Thanks"}, follow=True)
+    assert "panel: 1.00 to pay outside the platform" in paid.content.decode()
+    bad = staff_client.get("/recruitment/bonus/?experiment=bonus-page&flat_cents=x").content.decode()
+    assert "a whole number of cents" in bad
+    assert_flat(staff_client, url, grow=grow, ceiling=12, django_assert_max_num_queries=django_assert_max_num_queries)

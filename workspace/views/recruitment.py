@@ -4,16 +4,21 @@ reported. Each view parses the form, calls the channel's selectors and services,
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from experiments.models import ProblemReport
+from experiments.bonus_rules import BonusRule, BonusRuleError
+from experiments.models import Experiment, ProblemReport
+from experiments.selectors.bonus import bonus_preview
 from experiments.selectors.pay import pay_check
 from experiments.selectors.problems import problem_reports
-from experiments.services import problems
+from experiments.services import bonuses, problems
 from mturk import selectors as mturk_selectors
 from mturk.client import MTurkError
 from mturk.models import AssignmentStatus
@@ -32,6 +37,7 @@ from recruitment.prolific_client import ProlificError
 staff = staff_member_required(login_url="workspace:login")
 LIST_LIMIT = 100
 REVIEW_ACTIONS = ("approve", "reject", "bonus", "pay", "unreject")
+RULE_FIELDS = ("experiment", "flat_cents", "per_check_cents", "per_bundle_cents", "max_cents")
 FAILURES = (MTurkError, ReviewError, SpendingCapExceeded, PublishError, LiveModeNotConfirmed, ValueError)
 
 
@@ -194,6 +200,71 @@ def prolific_review(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, text)
     return redirect("workspace:recruitment_prolific", pk=pk)
+
+
+def _bonus_rule(data) -> BonusRule:
+    """The rule from a form's amounts in cents (blank is 0; a blank maximum is no maximum)."""
+
+    def cents(name: str) -> int:
+        value = (data.get(name) or "0").strip()
+        if not value.isdigit():
+            raise BonusRuleError(f"{name.replace('_', ' ')}: a whole number of cents, not {value!r}.")
+        return int(value)
+
+    maximum = (data.get("max_cents") or "").strip()
+    return BonusRule(
+        flat_cents=cents("flat_cents"),
+        per_check_cents=cents("per_check_cents"),
+        per_bundle_cents=cents("per_bundle_cents"),
+        max_cents=cents("max_cents") if maximum else None,
+    )
+
+
+@require_GET
+@staff
+def bonus_rules(request: HttpRequest) -> HttpResponse:
+    """Choose a rule and an experiment; see what each participant would get, per channel, before paying."""
+    context = {
+        "nav": "recruitment",
+        "experiments": Experiment.objects.order_by("-pk")[:LIST_LIMIT],
+        "form": request.GET,
+    }
+    slug = request.GET.get("experiment")
+    if slug:
+        experiment = get_object_or_404(Experiment, slug=slug)
+        try:
+            context["preview"] = bonus_preview(experiment=experiment, rule=_bonus_rule(request.GET))
+        except BonusRuleError as exc:
+            messages.error(request, str(exc))
+        context["experiment"] = experiment
+    return render(request, "workspace/recruitment_bonus.html", context)
+
+
+@require_POST
+@staff
+def pay_bonus_rule(request: HttpRequest) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, slug=request.POST.get("experiment", ""))
+    try:
+        payment = bonuses.pay_bonus_rule(
+            experiment=experiment,
+            rule=_bonus_rule(request.POST),
+            previewed_total_cents=int(request.POST.get("total_cents") or -1),
+            reason=request.POST.get("reason", ""),
+            actor=_actor(request),
+            confirm_live=request.POST.get("confirm_live") == "yes",
+        )
+    except (BonusRuleError, ValueError) as exc:
+        messages.error(request, str(exc))
+    else:
+        text = f"Paid {payment.paid_cents / 100:.2f}."
+        text += "".join(f" {ch}: {c / 100:.2f} to pay outside the platform." for ch, c in payment.outside.items())
+        if payment.failed:
+            failures = "; ".join(f"participant {pk}: {why}" for pk, why in payment.failed[:5])
+            messages.error(request, f"{text} {len(payment.failed)} not paid (pay again to retry them): {failures}")
+        else:
+            messages.success(request, text)
+    query = urlencode({k: request.POST.get(k, "") for k in RULE_FIELDS})
+    return redirect(f"{reverse('workspace:recruitment_bonus')}?{query}")
 
 
 @require_POST
