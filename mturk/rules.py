@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from experiments.attention import check_pass_rate, failed_attention
+
 
 @dataclass(frozen=True)
 class CatchScore:
@@ -31,8 +33,7 @@ def suggest_rejections(scores: Iterable[CatchScore], *, min_pass_rate: float) ->
 
     Assignments without catch trials are never suggested: no evidence, no rejection.
     """
-    if not 0 <= min_pass_rate <= 1:
-        raise ValueError("The minimum pass rate is a fraction between 0 and 1 (e.g. 0.8).")
+    check_pass_rate(min_pass_rate)
     return [
         Suggestion(
             worker_id=score.worker_id,
@@ -43,5 +44,5 @@ def suggest_rejections(scores: Iterable[CatchScore], *, min_pass_rate: float) ->
             ),
         )
         for score in scores
-        if score.total and score.rate < min_pass_rate
+        if failed_attention(passed=score.passed, total=score.total, min_pass_rate=min_pass_rate)
     ]

@@ -81,6 +81,14 @@ class ProlificStudy(models.Model):
     internal_name = models.CharField(max_length=100, unique=True, null=True, blank=True)
     completion_code = models.CharField(max_length=32, help_text="Prolific's COMPLETED code for this study.")
     screened_out_code = models.CharField(max_length=32, blank=True, help_text="Prolific's SCREENED_OUT code.")
+    failed_attention_code = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Prolific's FAILED_ATTENTION_CHECK code (empty: finishers all get COMPLETED).",
+    )
+    min_attention_pass_rate = models.FloatField(
+        default=0.8, help_text="Finishers below this share of correct attention checks get the failed-attention code."
+    )
     places = models.PositiveIntegerField(null=True, blank=True)
     reward_cents = models.PositiveIntegerField(null=True, blank=True, help_text="Reward per participant, cents.")
     minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Estimated completion time, minutes.")
@@ -103,6 +111,10 @@ class ProlificStudy(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(completion_code__regex=r"^[A-Za-z0-9_-]{1,32}$"), name="prolific_completion_code"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_attention_pass_rate__gte=0, min_attention_pass_rate__lte=1),
+                name="prolific_attention_pass_rate_fraction",
             ),
         ]
 

@@ -17,7 +17,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from experiments.attention import failed_attention
 from experiments.models import Experiment, ParticipantSource
+from experiments.selectors.attention import attention_score
 from recruitment.models import ProlificEntry, ProlificStudy
 from recruitment.services import PanelRefused, PanelVisit, enter, first_visit, resume
 
@@ -36,7 +38,12 @@ def study_url_parameters() -> str:
 
 @transaction.atomic
 def register_study(
-    *, experiment: Experiment, study_id: str, completion_code: str, screened_out_code: str = ""
+    *,
+    experiment: Experiment,
+    study_id: str,
+    completion_code: str,
+    screened_out_code: str = "",
+    failed_attention_code: str = "",
 ) -> ProlificStudy:
     if not PROLIFIC_ID.match(study_id.strip().lower()):
         raise ValidationError({"study_id": ["Prolific's study id: 24 hex digits, as in the study's URL on Prolific."]})
@@ -45,6 +52,7 @@ def register_study(
         study_id=study_id.strip().lower(),
         completion_code=completion_code.strip(),
         screened_out_code=screened_out_code.strip(),
+        failed_attention_code=failed_attention_code.strip(),
     )
     study.full_clean()
     study.save()
@@ -83,7 +91,15 @@ def enter_via_prolific(
 
 
 def exit_url(*, entry: ProlificEntry, screened_out: bool) -> str:
-    """Prolific's completion URL with the study's code (SCREENED_OUT when screened out and one is set)."""
+    """Prolific's completion URL with the study's code: SCREENED_OUT when screened out, FAILED_ATTENTION_CHECK
+    when the participant finished below the study's attention-check pass rate (``experiments.attention``),
+    each when the study has one; COMPLETED otherwise."""
     study = entry.study
-    code = study.screened_out_code if screened_out and study.screened_out_code else study.completion_code
+    code = study.completion_code
+    if screened_out and study.screened_out_code:
+        code = study.screened_out_code
+    elif not screened_out and study.failed_attention_code:
+        passed, total = attention_score(entry.participant)
+        if failed_attention(passed=passed, total=total, min_pass_rate=study.min_attention_pass_rate):
+            code = study.failed_attention_code
     return f"{settings.PROLIFIC_COMPLETION_URL}?{urlencode({'cc': code})}"

@@ -115,6 +115,7 @@ def create_study(
                 internal_name=f"mvfit-{experiment.slug}-{secrets.token_hex(4)}",
                 completion_code=secrets.token_hex(4).upper(),
                 screened_out_code=secrets.token_hex(4).upper(),
+                failed_attention_code=secrets.token_hex(4).upper(),
                 places=places,
                 reward_cents=reward_cents,
                 minutes=minutes,
@@ -146,6 +147,17 @@ def create_study(
                         "code_type": "SCREENED_OUT",
                         "actions": [{"action": "MANUALLY_REVIEW"}],
                     },
+                    *(
+                        [
+                            {
+                                "code": study.failed_attention_code,
+                                "code_type": "FAILED_ATTENTION_CHECK",
+                                "actions": [{"action": "MANUALLY_REVIEW"}],
+                            }
+                        ]
+                        if study.failed_attention_code
+                        else []
+                    ),
                 ],
                 "total_available_places": places,
                 "reward": reward_cents,

@@ -71,7 +71,11 @@ def test_a_crash_after_prolific_created_the_study_does_not_create_a_second_one(f
     assert remote["external_study_url"].startswith(
         f"https://mvfit.example.org/prolific/e/{experiment.slug}/?PROLIFIC_PID="
     )
-    assert {c["code"] for c in remote["completion_codes"]} == {made.completion_code, made.screened_out_code}
+    assert {(c["code"], c["code_type"]) for c in remote["completion_codes"]} == {
+        (made.completion_code, "COMPLETED"),
+        (made.screened_out_code, "SCREENED_OUT"),
+        (made.failed_attention_code, "FAILED_ATTENTION_CHECK"),
+    }
     assert create(experiment, api).pk == made.pk and len(posts(fake, "/api/v1/studies/")) == 1
 
 

@@ -116,3 +116,29 @@ def test_the_command_asks_to_return_and_pushes_the_blocklist(fake, api, capsys):
     call_command("prolific", "blocklist", experiment.slug)
     out = capsys.readouterr().out
     assert f"{sid}: asked to return" in out and "0 participant(s) on the study's blocklist" in out
+
+
+def test_finishers_below_the_attention_pass_rate_return_with_the_failed_attention_code():
+    from experiments.models import Response
+    from experiments.services.allocation import allocate_assignment
+    from recruitment.prolific import enter_via_prolific, exit_url, register_study
+    from tests.experiments.test_allocation import answer_all, open_study
+
+    experiment = open_study(catch_trials_per_assignment=2)
+    study_id = "7d" * 12
+    register_study(
+        experiment=experiment, study_id=study_id, completion_code="DONE1", screened_out_code="OUT1",
+        failed_attention_code="ATTN1",
+    )  # fmt: skip
+    codes = {}
+    for pid, passed in ((PID_A, [True, True]), (PID_B, [True, False])):
+        query = {"PROLIFIC_PID": pid, "STUDY_ID": study_id, "SESSION_ID": "s"}
+        participant = enter_via_prolific(experiment=experiment, query=query).participant
+        assignment = allocate_assignment(participant=participant)
+        answer_all(assignment)
+        catches = Response.objects.filter(assignment=assignment, is_catch=True).order_by("pk")
+        for response, ok in zip(catches, passed, strict=True):
+            Response.objects.filter(pk=response.pk).update(catch_passed=ok)
+        codes[pid] = exit_url(entry=participant.prolific_entry, screened_out=False).rsplit("=", 1)[1]
+    assert codes == {PID_A: "DONE1", PID_B: "ATTN1"}  # 1 of 2 is below 80 %
+    assert exit_url(entry=participant.prolific_entry, screened_out=True).endswith("cc=OUT1")

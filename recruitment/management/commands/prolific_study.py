@@ -18,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--study-id", default="", help="the study's id on Prolific (24 hex digits)")
         parser.add_argument("--completion-code", default="", help="the study's COMPLETED code on Prolific")
         parser.add_argument("--screened-out-code", default="", help="its SCREENED_OUT code (optional)")
+        parser.add_argument(
+            "--failed-attention-code",
+            default="",
+            help="its FAILED_ATTENTION_CHECK code (optional; below 80 %% correct)",
+        )
 
     def handle(self, *args, **options):
         experiment = experiment_by_ref(options["experiment"])
@@ -33,6 +38,7 @@ class Command(BaseCommand):
                 study_id=options["study_id"],
                 completion_code=options["completion_code"],
                 screened_out_code=options["screened_out_code"],
+                failed_attention_code=options["failed_attention_code"],
             )
         except ValidationError as exc:
             problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
