@@ -13,6 +13,7 @@ urlpatterns = [
     path("recruitment/mturk/<int:pk>/", recruitment.mturk_batch, name="recruitment_batch"),
     path("recruitment/mturk/<int:pk>/action/", recruitment.mturk_batch_action, name="recruitment_batch_action"),
     path("recruitment/mturk/<int:pk>/review/", recruitment.mturk_review, name="recruitment_review"),
+    path("recruitment/mturk/<int:pk>/message/", recruitment.mturk_message, name="recruitment_message"),
     path("recruitment/prolific/<int:pk>/", recruitment.prolific_study, name="recruitment_prolific"),
     path("recruitment/prolific/<int:pk>/action/", recruitment.prolific_action, name="recruitment_prolific_action"),
     path("recruitment/prolific/<int:pk>/review/", recruitment.prolific_review, name="recruitment_prolific_review"),

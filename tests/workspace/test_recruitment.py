@@ -214,3 +214,21 @@ def test_a_bonus_rule_is_previewed_and_paid_from_the_page(staff_client, django_a
     bad = staff_client.get("/recruitment/bonus/?experiment=bonus-page&flat_cents=x").content.decode()
     assert "a whole number of cents" in bad
     assert_flat(staff_client, url, grow=grow, ceiling=12, django_assert_max_num_queries=django_assert_max_num_queries)
+
+
+def test_the_workers_of_selected_assignments_are_messaged_from_the_batch_page(staff_client, mturk_stub):  # noqa: F811
+    batch = publish_rows(make_batch())
+    first, second = (MTurkAssignmentFactory(hit=batch.hits.get()) for _ in range(2))
+    mturk_stub.sandbox.add_response(
+        "notify_workers",
+        {"NotifyWorkersFailureStatuses": []},
+        expected_params={"Subject": "Part 2", "MessageText": "It is open.", "WorkerIds": [first.worker_id]},
+    )
+    form = {"assignment": [first.pk], "subject": "Part 2", "text": "It is open."}
+    response = staff_client.post(f"/recruitment/mturk/{batch.pk}/message/", form, follow=True)
+    assert "messaged 1 worker(s)" in response.content.decode()
+    empty = staff_client.post(f"/recruitment/mturk/{batch.pk}/message/", form | {"assignment": []}, follow=True)
+    assert "at least one worker" in empty.content.decode()
+    page = staff_client.get(f"/recruitment/mturk/{batch.pk}/").content.decode()
+    assert f'formaction="/recruitment/mturk/{batch.pk}/message/"' in page
+    assert second.worker_id in page

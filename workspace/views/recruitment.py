@@ -140,6 +140,34 @@ def mturk_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @staff
+def mturk_message(request: HttpRequest, pk: int) -> HttpResponse:
+    """Email the workers of the selected assignments through MTurk (NotifyWorkers)."""
+    batch = mturk_selectors.get_batch(pk=pk)
+    pks = [int(v) for v in request.POST.getlist("assignment") if v.isdigit()]
+    selected = [a for a in review_actions.select_assignments(pks=pks) if a.hit.batch_id == batch.pk]
+    try:
+        failures = review_actions.message(
+            mode=batch.mode,
+            worker_ids=review_actions.workers_of(selected),
+            subject=request.POST.get("subject", ""),
+            text=request.POST.get("text", ""),
+            confirm_live=True,  # a message moves no money
+            actor=_actor(request),
+        )
+    except FAILURES as exc:
+        messages.error(request, str(exc))
+    else:
+        reached = len(review_actions.workers_of(selected)) - len(failures)
+        text = f"messaged {reached} worker(s)"
+        if failures:
+            messages.error(request, text + "; not reached: " + "; ".join(f"{w}: {why}" for w, why in failures[:5]))
+        else:
+            messages.success(request, text)
+    return redirect("workspace:recruitment_batch", pk=pk)
+
+
+@require_POST
+@staff
 def prolific_action(request: HttpRequest, pk: int) -> HttpResponse:
     """Publish (checked against the cap and the pay floor), sync submissions, or push the blocklist."""
     study = get_object_or_404(ProlificStudy.objects.exclude(study_id=""), pk=pk)
@@ -169,6 +197,9 @@ def prolific_study(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "nav": "recruitment",
         "study": study,
+        "pay": pay_check(
+            experiment=study.experiment, reward_cents=study.reward_cents or 0, estimated_minutes=study.minutes
+        ),
         "submissions": recruitment_selectors.submission_queue(study=study)[:LIST_LIMIT],
         "actions": prolific_services.REVIEW_ACTIONS,
     }
