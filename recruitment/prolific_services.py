@@ -27,7 +27,7 @@ from django.urls import reverse
 
 from experiments.models import Experiment, Participant
 from experiments.selectors.exclusion import group_blocklist_ids
-from experiments.selectors.pay import pay_check
+from experiments.selectors.pay import PayCheck, pay_check
 from experiments.services.pseudonyms import pseudonym_key, pseudonymise
 from recruitment.models import ProlificBonus, ProlificCall, ProlificStudy, ProlificSubmission
 from recruitment.prolific import PROLIFIC_ID, study_url_parameters
@@ -198,6 +198,11 @@ def push_blocklist(*, study: ProlificStudy, api: ProlificClient) -> int:
     return len(blocked)
 
 
+def pay_check_for(study: ProlificStudy) -> PayCheck:
+    """The fair-pay check of the study's reward (median session of finishers, else the estimate)."""
+    return pay_check(experiment=study.experiment, reward_cents=study.reward_cents or 0, estimated_minutes=study.minutes)
+
+
 class BelowPayFloor(ProlificError):
     """The reward's effective hourly rate is below the floor and MVFIT_PAY_FLOOR_BLOCKS is on."""
 
@@ -208,9 +213,7 @@ def publish(*, study: ProlificStudy, api: ProlificClient) -> ProlificStudy:
     status = api.get_study(study.study_id).get("status", "")
     if status == "UNPUBLISHED":
         _check_cap(study, adding_cents=0)
-        check = pay_check(
-            experiment=study.experiment, reward_cents=study.reward_cents or 0, estimated_minutes=study.minutes
-        )
+        check = pay_check_for(study)
         if check.blocking:
             raise BelowPayFloor(f"not published: {check.summary()}")
         status = api.transition_study(study.study_id, "PUBLISH").get("status", "ACTIVE")

@@ -42,14 +42,19 @@ class BelowPayFloor(ValueError):
     """The reward's effective hourly rate is below the floor and MVFIT_PAY_FLOOR_BLOCKS is on."""
 
 
-def check_pay(batch: HitBatch) -> PayCheck:
+def pay_check_for(batch: HitBatch) -> PayCheck:
     """The fair-pay check of the batch's reward (``experiments.selectors.pay``): from the median session of
-    the experiment's finished workers, else the batch's estimate. Refuses when below the floor and blocking."""
-    check = pay_check(
+    the experiment's finished workers, else the batch's estimate."""
+    return pay_check(
         experiment=batch.study.experiment,
         reward_cents=int(batch.reward * 100),
         estimated_minutes=batch.estimated_minutes,
     )
+
+
+def check_pay(batch: HitBatch) -> PayCheck:
+    """:func:`pay_check_for`, refusing when below the floor and ``MVFIT_PAY_FLOOR_BLOCKS`` is on."""
+    check = pay_check_for(batch)
     if check.blocking:
         raise BelowPayFloor(f"Batch {batch.pk} is not published: {check.summary()}.")
     return check

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 from experiments.bonus_rules import BonusRule, BonusRuleError
 from experiments.models import Experiment, ProblemReport
 from experiments.selectors.bonus import bonus_preview
-from experiments.selectors.pay import pay_check
 from experiments.selectors.problems import problem_reports
 from experiments.services import bonuses, problems
 from mturk import selectors as mturk_selectors
@@ -26,7 +25,7 @@ from mturk.safety import LiveModeNotConfirmed
 from mturk.services import review_actions
 from mturk.services.audit import open_mturk
 from mturk.services.budget import SpendingCapExceeded
-from mturk.services.publishing import PublishError, publish_batch
+from mturk.services.publishing import PublishError, pay_check_for, publish_batch
 from mturk.services.reconciliation import default_participant_source, sync_and_reconcile
 from mturk.services.review import ReviewError
 from recruitment import prolific_services
@@ -67,11 +66,7 @@ def mturk_batch(request: HttpRequest, pk: int) -> HttpResponse:
         "batch": batch,
         "progress": mturk_selectors.batch_progress(batch),
         "estimate": batch.cost_estimate(),
-        "pay": pay_check(
-            experiment=batch.study.experiment,
-            reward_cents=int(batch.reward * 100),
-            estimated_minutes=batch.estimated_minutes,
-        ),
+        "pay": pay_check_for(batch),
         "spending": mturk_selectors.spending(study=batch.study, mode=batch.mode),
         "to_review": mturk_selectors.review_queue(batch=batch, status=AssignmentStatus.SUBMITTED)[:LIST_LIMIT],
         "rejected": mturk_selectors.review_queue(batch=batch, status=AssignmentStatus.REJECTED)[:LIST_LIMIT],
@@ -197,9 +192,7 @@ def prolific_study(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "nav": "recruitment",
         "study": study,
-        "pay": pay_check(
-            experiment=study.experiment, reward_cents=study.reward_cents or 0, estimated_minutes=study.minutes
-        ),
+        "pay": prolific_services.pay_check_for(study),
         "submissions": recruitment_selectors.submission_queue(study=study)[:LIST_LIMIT],
         "actions": prolific_services.REVIEW_ACTIONS,
     }

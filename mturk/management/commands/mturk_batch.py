@@ -3,11 +3,10 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from experiments.selectors.pay import pay_check
 from mturk import selectors
 from mturk.models import HitBatch
 from mturk.services.experiments import create_batch_for_experiment
-from mturk.services.publishing import create_batch
+from mturk.services.publishing import create_batch, pay_check_for
 
 from ._common import dollars, user_errors
 
@@ -54,12 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"batch {batch.pk} ({batch.mode}, draft)"))
         for line in batch.cost_estimate().lines():
             self.stdout.write("  " + line)
-        check = pay_check(
-            experiment=batch.study.experiment,
-            reward_cents=int(batch.reward * 100),
-            estimated_minutes=batch.estimated_minutes,
-        )
-        self.stdout.write(f"  pay check: {check.summary()}")
+        self.stdout.write(f"  pay check: {pay_check_for(batch).summary()}")
         flag = " --confirm-live" if batch.mode == "live" else ""
         self.stdout.write(f"publish with: python manage.py mturk_publish {batch.pk}{flag}")
 

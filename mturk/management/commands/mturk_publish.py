@@ -4,7 +4,7 @@ from tqdm import tqdm
 from mturk import selectors
 from mturk.modes import WORKER_SITES
 from mturk.selectors import spending
-from mturk.services.publishing import publish_batch
+from mturk.services.publishing import pay_check_for, publish_batch
 
 from ._common import client, user_errors
 
@@ -25,6 +25,7 @@ class Command(BaseCommand):
         for line in batch.cost_estimate().lines():
             self.stdout.write("  " + line)
         self.stdout.write("  " + spending(study=batch.study, mode=batch.mode).line())
+        self.stdout.write(f"  pay check: {pay_check_for(batch).summary()}")
         mturk = client(batch.mode, options)
         with user_errors():
             balance = mturk.get_account_balance()

@@ -63,7 +63,11 @@ class Command(BaseCommand):
                 spending_cap_cents=o["cap_cents"],
                 allowlist=[pid for pid in o["allowlist"].split(",") if pid.strip()],
             )
-            return f"draft study {study.study_id} (completion code {study.completion_code}); preview it on Prolific"
+            check = services.pay_check_for(study)
+            return (
+                f"draft study {study.study_id} (completion code {study.completion_code}); preview it on Prolific\n"
+                f"pay check: {check.summary()}"
+            )
         study = ProlificStudy.objects.filter(experiment=experiment).exclude(study_id="").order_by("-pk").first()
         if study is None:
             raise CommandError("this experiment has no Prolific study yet: run `prolific create` first.")
