@@ -64,3 +64,8 @@ def bonus_preview(*, experiment: Experiment, rule: BonusRule) -> BonusPreview:
         if cents:
             lines.append(BonusLine(p, p.n_completed, p.n_correct, cents))
     return BonusPreview(rule, lines)
+
+
+def recent_experiments(*, limit: int = 100) -> list[Experiment]:
+    """The experiments to choose from on the bonus page, newest first."""
+    return list(Experiment.objects.order_by("-pk")[:limit])

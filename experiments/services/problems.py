@@ -47,11 +47,11 @@ def report_problem(*, participant: Participant, category: str, text: str) -> Pro
 
 
 @transaction.atomic
-def resolve_reports(*, reports: Iterable[ProblemReport], actor: str, note: str = "") -> int:
+def resolve_reports(*, report_ids: Iterable[int], actor: str, note: str = "") -> int:
     """Mark open reports resolved (by ``actor``, with an optional note); resolved ones are left as they are."""
     if not actor:
         raise ValueError("Resolving a report needs the name of who resolved it.")
-    pks = [report.pk for report in reports]
+    pks = list(report_ids)
     return ProblemReport.objects.filter(pk__in=pks, resolved_at__isnull=True).update(
         resolved_at=timezone.now(), resolved_by=actor, staff_note=note.strip()
     )

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experiments.bonus_rules import BonusRule, BonusRuleError
-from experiments.models import Experiment, ProblemReport
+from experiments.models import Experiment
 from experiments.selectors.bonus import bonus_preview
 from experiments.selectors.problems import problem_reports_queryset
 from experiments.services import problems
@@ -90,7 +90,7 @@ class ResolveProblems(APIView):
         data = s.ResolveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         n = problems.resolve_reports(
-            reports=ProblemReport.objects.filter(pk__in=data.validated_data["reports"]),
+            report_ids=data.validated_data["reports"],
             actor=_actor(request),
             note=data.validated_data["note"],
         )

@@ -101,9 +101,9 @@ def test_resolving_reports_takes_them_off_the_queue_once():
     second = problems.report_problem(participant=participant(experiment, "W2"), category="unclear", text="?")
     assert open_report_count(experiment=experiment) == 2
     with pytest.raises(ValueError, match="who resolved"):
-        problems.resolve_reports(reports=[first], actor="")
-    assert problems.resolve_reports(reports=[first], actor="alice", note="Re-rendered the clip.") == 1
-    assert problems.resolve_reports(reports=[first, second], actor="bob") == 1
+        problems.resolve_reports(report_ids=[first.pk], actor="")
+    assert problems.resolve_reports(report_ids=[first.pk], actor="alice", note="Re-rendered the clip.") == 1
+    assert problems.resolve_reports(report_ids=[first.pk, second.pk], actor="bob") == 1
     first.refresh_from_db()
     assert (first.resolved_by, first.staff_note) == ("alice", "Re-rendered the clip.")
     assert open_report_count() == 0 and problem_reports(experiment=experiment, open_only=False)

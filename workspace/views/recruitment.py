@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from experiments.bonus_rules import BonusRule, BonusRuleError
-from experiments.models import Experiment, ProblemReport
-from experiments.selectors.bonus import bonus_preview
+from experiments.models import Experiment
+from experiments.selectors.bonus import bonus_preview, recent_experiments
 from experiments.selectors.problems import problem_reports
 from experiments.services import bonuses, problems
 from mturk import selectors as mturk_selectors
@@ -250,7 +250,7 @@ def bonus_rules(request: HttpRequest) -> HttpResponse:
     """Choose a rule and an experiment; see what each participant would get, per channel, before paying."""
     context = {
         "nav": "recruitment",
-        "experiments": Experiment.objects.order_by("-pk")[:LIST_LIMIT],
+        "experiments": recent_experiments(limit=LIST_LIMIT),
         "form": request.GET,
     }
     slug = request.GET.get("experiment")
@@ -295,8 +295,6 @@ def pay_bonus_rule(request: HttpRequest) -> HttpResponse:
 @staff
 def resolve_problems(request: HttpRequest) -> HttpResponse:
     pks = [int(v) for v in request.POST.getlist("report") if v.isdigit()]
-    n = problems.resolve_reports(
-        reports=ProblemReport.objects.filter(pk__in=pks), actor=_actor(request), note=request.POST.get("note", "")
-    )
+    n = problems.resolve_reports(report_ids=pks, actor=_actor(request), note=request.POST.get("note", ""))
     messages.success(request, f"{n} report(s) resolved.")
     return redirect("workspace:recruitment")
