@@ -54,6 +54,11 @@ class Recruiter(Protocol):
         """Send the participants a message through the channel."""
         ...
 
+    def sync(self, *, experiment: Experiment, actor: str) -> str:
+        """Bring the channel's view of the experiment (HITs and assignments, submissions) up to date; a
+        one-line summary. Reading only: moves no money, safe to repeat."""
+        ...
+
 
 def _recruiters() -> dict[str, Recruiter]:
     loaded = (import_string(path)() for path in settings.MVFIT_RECRUITERS)
@@ -66,3 +71,14 @@ def recruiter_for(channel: str) -> Recruiter | None:
 
 def channels() -> list[str]:
     return sorted(_recruiters())
+
+
+def sync_all(*, experiment: Experiment, actor: str) -> dict[str, str]:
+    """Sync the experiment on every channel; a channel that fails reports its error, the others still run."""
+    results = {}
+    for channel, recruiter in sorted(_recruiters().items()):
+        try:
+            results[channel] = recruiter.sync(experiment=experiment, actor=actor)
+        except Exception as exc:  # a channel's own error type (MTurkError, ProlificError, ...): report, go on
+            results[channel] = f"failed: {exc}"
+    return results

@@ -10,11 +10,12 @@ from decimal import Decimal
 from experiments.models import Experiment, Participant, ParticipantSource
 from experiments.recruiters import ChannelResult
 from mturk.client import MTurkError
-from mturk.models import MTurkAssignment
+from mturk.models import HitBatch, MTurkAssignment
 from mturk.safety import LiveModeNotConfirmed
 from mturk.services import review
 from mturk.services.audit import open_mturk
 from mturk.services.budget import SpendingCapExceeded
+from mturk.services.reconciliation import ACTIVE_STATES, default_participant_source, sync_and_reconcile
 
 FAILURES = (review.ReviewError, MTurkError, SpendingCapExceeded, LiveModeNotConfirmed, ValueError)
 
@@ -89,3 +90,17 @@ class MTurkRecruiter:
                 else:
                     result.done.append(participant.pk)
         return result
+
+    def sync(self, *, experiment: Experiment, actor: str) -> str:
+        """The experiment's published MTurk batches, per marketplace, synced and reconciled (as ``mturk_sync``)."""
+        batches = list(HitBatch.objects.filter(study__experiment=experiment, state__in=ACTIVE_STATES).order_by("pk"))
+        if not batches:
+            return "no published batches"
+        parts = []
+        for mode in sorted({batch.mode for batch in batches}):
+            mturk = open_mturk(mode=mode, confirm_live=True, actor=actor)  # reading moves no money
+            of_mode = [batch for batch in batches if batch.mode == mode]
+            summary = sync_and_reconcile(mturk=mturk, participants=default_participant_source(), batches=of_mode)
+            found = sum(counts.get("assignments", 0) for counts in summary.batches.values())
+            parts.append(f"{mode}: {len(of_mode)} batch(es), {found} assignment(s)")
+        return "; ".join(parts)

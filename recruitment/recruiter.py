@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from experiments.models import Experiment, Participant, ParticipantSource
 from experiments.recruiters import ChannelResult
 from recruitment import prolific_services
-from recruitment.models import ProlificEntry
+from recruitment.models import ProlificEntry, ProlificStudy
 from recruitment.prolific_client import ProlificError
 
 
@@ -73,3 +73,12 @@ class ProlificRecruiter:
             except ProlificError as exc:
                 result.failed += [(p.pk, str(exc)) for p in members if p.pk not in result.done]
         return result
+
+    def sync(self, *, experiment: Experiment, actor: str) -> str:
+        """Submissions of the experiment's Prolific studies created through the API (as ``prolific sync``)."""
+        studies = list(ProlificStudy.objects.filter(experiment=experiment).exclude(study_id="").order_by("pk"))
+        if not studies:
+            return "no Prolific studies"
+        with prolific_services.client() as api:
+            seen = sum(prolific_services.sync_submissions(study=study, api=api) for study in studies)
+        return f"{len(studies)} study(ies), {seen} submission(s)"

@@ -4,6 +4,7 @@ outside) for the same study -- once, however often it is re-run."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -116,3 +117,36 @@ def test_the_command_previews_and_refuses_to_pay_without_the_total():
         call_command("bonus_rule", experiment.slug, "--flat", "50", "--pay")
     with pytest.raises(CommandError, match="needs a flat amount"):
         call_command("bonus_rule", experiment.slug)
+
+
+def test_every_channel_is_synced_through_its_recruiter(mturk_stub, fake, api):  # noqa: F811
+    from mturk.models import MTurkAssignment
+    from mturk.services.experiments import study_for_experiment
+    from tests.factories.mturk import make_batch, publish_rows
+    from tests.mturk import stubs
+
+    experiment = open_study()
+    batch = publish_rows(make_batch(study_for_experiment(experiment=experiment, spending_cap=Decimal("100"))))
+    hit = batch.hits.get()
+    made = create(experiment, api)
+    fake.add_submission(made.study_id, PID_A)
+    stub = mturk_stub.sandbox
+    stub.add_response("list_hits", {"HITs": [stubs.hit(hit_id=hit.hit_id, annotation=hit.request_token)]})
+    stub.add_response(
+        "list_assignments_for_hit",
+        {
+            "Assignments": [
+                stubs.assignment(assignment_id="3ASGSYNCXXXXXXXXXXXXXXXXXXXXXX", worker_id="A1", hit_id=hit.hit_id)
+            ]
+        },
+    )
+    out = StringIO()
+    call_command("sync_channels", experiment.slug, stdout=out)
+    assert out.getvalue().splitlines() == [
+        "mturk: sandbox: 1 batch(es), 1 assignment(s)",
+        "prolific: 1 study(ies), 1 submission(s)",
+    ]
+    assert MTurkAssignment.objects.filter(hit=hit).count() == 1 and made.submissions.count() == 1
+    fake.fail_next = [401]
+    with pytest.raises(CommandError, match="could not be synced"):
+        call_command("sync_channels", experiment.slug, stdout=StringIO())
