@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from experiments.models import Experiment, GroupMembership
+from django.db.models import Count, Prefetch, QuerySet
+
+from experiments.models import ExclusionGroup, Experiment, GroupMembership
 
 
 def group_blocklist_ids(*, experiment: Experiment, prefix: str = "") -> list[str]:
@@ -16,3 +18,12 @@ def group_blocklist_ids(*, experiment: Experiment, prefix: str = "") -> list[str
         .order_by("worker_id")
     )
     return list(rows)
+
+
+def group_list() -> QuerySet[ExclusionGroup]:
+    """Exclusion groups with their studies and how many workers they hold (two queries for any number)."""
+    return (
+        ExclusionGroup.objects.annotate(n_members=Count("members", distinct=True))
+        .prefetch_related(Prefetch("experiments", queryset=Experiment.objects.order_by("slug").only("pk", "slug")))
+        .order_by("name")
+    )

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from experiments.models import ProblemReport
 from experiments.services import problems
+from experiments.services.exclusion import add_to_group
 from mturk import selectors as mturk_selectors
 from mturk.models import AssignmentStatus, MTurkCall
 from recruitment.models import ProlificStudy
@@ -37,6 +38,7 @@ def add_everything(n: int) -> None:
         create_panel_link(experiment=experiment, slug=f"panel-{k}", completion_url="https://panel.example/done")
         ProlificStudy.objects.create(experiment=experiment, study_id=f"{k:024x}", completion_code=f"C{k}")
         problems.report_problem(participant=participant(experiment, f"W{k}"), category="media", text=f"report {k}")
+        add_to_group(name=f"group-{k}", experiments=[experiment, open_study(slug=f"grouped-{k}")])
 
 
 def test_the_pages_need_a_staff_login(client):
@@ -51,6 +53,7 @@ def test_the_overview_shows_every_channel_and_the_reports(staff_client, django_a
     page = staff_client.get(OVERVIEW).content.decode()
     assert 'aria-current="page">Recruitment' in page
     assert page.count("/recruitment/mturk/") >= 2 and "/r/panel-" in page and "report " in page
+    assert "group-" in page and "grouped-" in page
     assert_flat(
         staff_client,
         OVERVIEW,

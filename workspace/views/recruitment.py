@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from experiments.bonus_rules import BonusRule, BonusRuleError
 from experiments.models import Experiment
 from experiments.selectors.bonus import bonus_preview, recent_experiments
+from experiments.selectors.exclusion import group_list
 from experiments.selectors.problems import problem_reports
 from experiments.services import bonuses, problems
 from mturk import selectors as mturk_selectors
@@ -53,6 +54,7 @@ def recruitment(request: HttpRequest) -> HttpResponse:
         "prolific_studies": recruitment_selectors.prolific_study_list()[:LIST_LIMIT],
         "panel_links": recruitment_selectors.panel_link_list()[:LIST_LIMIT],
         "reports": problem_reports(limit=LIST_LIMIT),
+        "groups": group_list()[:LIST_LIMIT],
     }
     return render(request, "workspace/recruitment.html", context)
 
