@@ -15,6 +15,7 @@ cache directory keyed by their content hash, so the next montage that picks them
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import subprocess
 from dataclasses import asdict, dataclass
@@ -95,8 +96,29 @@ def inspect_video(path: Path, tmp_dir: Path) -> VideoFacts:
     """Header facts, packet order and parameter sets of the first video stream, in one ffmpeg run (no decode)."""
     crc, annexb = tmp_dir / f"{path.stem}.crc", tmp_dir / f"{path.stem}.h264"
     result = run(
-        ["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-y", str(crc)]
-        + ["-map", "0:v:0", "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-frames:v", "1", "-f", "h264", str(annexb)],
+        [
+            "-i",
+            str(path),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-f",
+            "framecrc",
+            "-y",
+            str(crc),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-bsf:v",
+            "h264_mp4toannexb",
+            "-frames:v",
+            "1",
+            "-f",
+            "h264",
+            str(annexb),
+        ],
         what=f"clip {path} could not be read",
     )
     header = result.stderr.decode("utf-8", "replace")
@@ -118,7 +140,7 @@ def inspect_video(path: Path, tmp_dir: Path) -> VideoFacts:
         fps=float(fps.group(1)),
         tbn=round(tbn_value),
         frames=len(pts),
-        reorders=any(b < a for a, b in zip(pts, pts[1:], strict=False)),
+        reorders=any(b < a for a, b in itertools.pairwise(pts)),
         parameter_sets=_parameter_sets(annexb.read_bytes()) if annexb.exists() else "",
     )
 
@@ -139,7 +161,17 @@ class TargetSpec:
 
 def x264_args(spec: TargetSpec) -> list[str]:
     # Fixed settings, so every clip normalised to one spec carries the same SPS/PPS.
-    return ["-c:v", "libx264", "-preset", spec.preset, "-crf", str(spec.crf), "-profile:v", "high", "-bf", "0"] + [
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        spec.preset,
+        "-crf",
+        str(spec.crf),
+        "-profile:v",
+        "high",
+        "-bf",
+        "0",
         "-g",
         str(spec.fps),
         "-keyint_min",
@@ -174,9 +206,29 @@ def encode_video(
     """Re-encode ``source``'s video (the first ``frames`` frames, or all, held to at least ``min_frames``)."""
     limit = ["-frames:v", str(frames)] if frames else []
     run(
-        ["-v", "error", "-i", str(source), "-map", "0:v:0", "-an", "-sn", "-dn"]
-        + ["-vf", video_filter(spec, min_duration_s=min_frames / spec.fps), *limit, *x264_args(spec)]
-        + ["-map_metadata", "-1", "-fflags", "+bitexact", "-f", "mp4", "-y", str(output)],
+        [
+            "-v",
+            "error",
+            "-i",
+            str(source),
+            "-map",
+            "0:v:0",
+            "-an",
+            "-sn",
+            "-dn",
+            "-vf",
+            video_filter(spec, min_duration_s=min_frames / spec.fps),
+            *limit,
+            *x264_args(spec),
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-f",
+            "mp4",
+            "-y",
+            str(output),
+        ],
         what=f"clip {source} could not be re-encoded",
     )
 
@@ -193,9 +245,38 @@ def concat_list(entries: list[tuple[Path, int]], fps: float) -> str:
 def concat_and_mux(script: Path, song: Path, output: Path) -> None:
     """Stream-copy the concatenated video and encode the song to AAC beside it, into ``output`` (MP4)."""
     run(
-        ["-v", "error", "-f", "concat", "-safe", "0", "-i", str(script), "-i", str(song)]
-        + ["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k"]
-        + ["-map_metadata", "-1", "-fflags", "+bitexact", "-movflags", "+faststart", "-f", "mp4", "-y", str(output)],
+        [
+            "-v",
+            "error",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(script),
+            "-i",
+            str(song),
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0",
+            "-c:v",
+            "copy",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            "-y",
+            str(output),
+        ],
         what=f"montage {output} could not be written",
     )
 

@@ -112,7 +112,7 @@ def make_montage(
     scorer,
     out: str | Path,
     segmentation: Segmentation,
-    constraints: Constraints = Constraints(),
+    constraints: Constraints | None = None,
     strategy: str = "nearest",
     seed: int = 0,
     fps: int = 25,
@@ -126,6 +126,7 @@ def make_montage(
     if render not in RENDERS:
         raise TrainingInputError(f"render must be one of {', '.join(RENDERS)}, not {render!r}.")
     report = progress or (lambda stage, done, total: None)
+    constraints = constraints or Constraints()
     song, out = Path(song), Path(out)
     timings = {}
     started = time.perf_counter()

@@ -5,13 +5,13 @@ far is each pair (a ``(segments, items)`` array, smaller = better fit), and whic
 (``model_version``, recorded in the provenance).
 
 - :class:`EmbeddingScorer`: precomputed, comparable embeddings passed in (any model, computed anywhere);
-  distance = 1 − cosine similarity, in [0, 2].
+  distance = 1 - cosine similarity, in [0, 2].
 - :class:`ModelScorer`: a model of the registry, ``NAME@VERSION`` (``publish-model`` of a
   ``retrieval-compare`` model). It rebuilds the representations the model was trained with, embeds the
   song's segments with the music branch and each library item with its branch (the clip-level
   aggregation over the whole item; features go through the feature cache, so a library is extracted
   once), and scores pairs as the model does: cosine of the unit embeddings, or the BCE head's similarity
-  2p − 1; distance = 1 − similarity.
+  2p - 1; distance = 1 - similarity.
 """
 
 from __future__ import annotations

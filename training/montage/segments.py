@@ -5,11 +5,12 @@ one bar in 4/4), the first segment starting at 0 and the last ending at the song
 windows of ``S`` seconds. Either way a segment shorter than ``min_segment_s`` is merged into its
 neighbour, one longer than ``max_segment_s`` is split evenly (no library clip need be longer than that),
 and every boundary is rounded to a video frame, so the segments' frame counts add up to exactly
-``round(duration × fps)``: the montage is the song's length to within half a frame.
+``round(duration * fps)``: the montage is the song's length to within half a frame.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 
@@ -87,10 +88,9 @@ def segment_song(samples: np.ndarray, rate: int, segmentation: Segmentation, *, 
             cuts.append(frame)
     cuts.append(total)
     edges = [0]
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in itertools.pairwise(cuts):
         pieces = math.ceil((end - start) / max_frames)
         edges += [start + round((end - start) * (k + 1) / pieces) for k in range(pieces)]
     return [
-        Segment(index=i, start_frame=a, frames=b - a, fps=fps)
-        for i, (a, b) in enumerate(zip(edges, edges[1:], strict=False))
+        Segment(index=i, start_frame=a, frames=b - a, fps=fps) for i, (a, b) in enumerate(itertools.pairwise(edges))
     ]

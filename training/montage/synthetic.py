@@ -24,8 +24,16 @@ def make_song(path: Path, *, duration_s: float, bpm: float = 120.0, pitch_hz: fl
     beat = 60.0 / bpm
     expr = f"0.2*sin(2*PI*{pitch_hz}*t)+0.6*exp(-40*mod(t\\,{beat}))*sin(2*PI*1000*t)"
     run(
-        ["-v", "error", "-f", "lavfi", "-i", f"aevalsrc='{expr}':sample_rate=44100:duration={duration_s}"]
-        + ["-y", str(path)],
+        [
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"aevalsrc='{expr}':sample_rate=44100:duration={duration_s}",
+            "-y",
+            str(path),
+        ],
         what=f"synthetic song {path}",
     )
     return Path(path)
@@ -35,10 +43,36 @@ def _encode_clips(folder: Path, *, count: int, clip_s: float, size: tuple[int, i
     total = count * clip_s
     pattern = folder / ("clip-%05d.mp4" if bframes == 0 else "odd-%05d.mp4")
     run(
-        ["-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size[0]}x{size[1]}:rate={fps}:duration={total}"]
-        + ["-c:v", "libx264", "-preset", "ultrafast", "-bf", str(bframes), "-g", str(fps), "-pix_fmt", "yuv420p"]
-        + ["-force_key_frames", f"expr:gte(t,n_forced*{clip_s})", "-x264-params", "log=-1:scenecut=0"]
-        + ["-f", "segment", "-segment_time", str(clip_s), "-reset_timestamps", "1", "-y", str(pattern)],
+        [
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size[0]}x{size[1]}:rate={fps}:duration={total}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            str(bframes),
+            "-g",
+            str(fps),
+            "-pix_fmt",
+            "yuv420p",
+            "-force_key_frames",
+            f"expr:gte(t,n_forced*{clip_s})",
+            "-x264-params",
+            "log=-1:scenecut=0",
+            "-f",
+            "segment",
+            "-segment_time",
+            str(clip_s),
+            "-reset_timestamps",
+            "1",
+            "-y",
+            str(pattern),
+        ],
         what="synthetic clips",
     )
     return sorted(folder.glob(pattern.name.replace("%05d", "*")))[:count]
