@@ -87,7 +87,14 @@ def _render_copy(
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list([(sources[c.clip.path], c.segment.frames) for c in plan], spec.fps))
     media.concat_and_mux(script, song, tmp_out)
-    return {"mode": "copy", "width": spec.width, "height": spec.height, "fps": spec.fps, "normalised_clips": normalised}
+    return {
+        "mode": "copy",
+        "width": spec.width,
+        "height": spec.height,
+        "fps": spec.fps,
+        "normalised_clips": normalised,
+        "sources": {path: (None if source == path else str(source)) for path, source in sources.items()},
+    }
 
 
 def _render_reencode(plan: Sequence[Choice], song: Path, tmp_out: Path, work: Path, *, fps: int | None, progress):
@@ -102,7 +109,14 @@ def _render_reencode(plan: Sequence[Choice], song: Path, tmp_out: Path, work: Pa
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list(parts, spec.fps))
     media.concat_and_mux(script, song, tmp_out)
-    return {"mode": "reencode", "width": spec.width, "height": spec.height, "fps": spec.fps, "normalised_clips": 0}
+    return {
+        "mode": "reencode",
+        "width": spec.width,
+        "height": spec.height,
+        "fps": spec.fps,
+        "normalised_clips": 0,
+        "sources": {},
+    }
 
 
 def make_montage(
@@ -191,6 +205,7 @@ def _provenance(song, out, samples, segments, plan, rendered, model, scorer, str
                 "clip_id": c.clip.item_id,
                 "source_video_id": c.clip.source_id,
                 "clip_file": str(c.clip.path),
+                "rendered_from": rendered["sources"].get(c.clip.path),
                 "clip_range_s": [0.0, round(c.segment.duration_s, 6)],
                 "source_range_s": [round(c.clip.start_s, 6), round(c.clip.start_s + c.segment.duration_s, 6)],
                 "distance": round(c.distance, 6),
