@@ -13,7 +13,7 @@ from training.cli_support import default_cache_dir
 from training.errors import TrainingInputError
 
 
-def _scorer(args: argparse.Namespace, n_items: int, kind: str):
+def _scorer(args: argparse.Namespace, kind: str):
     from training.montage.scoring import EmbeddingScorer, ModelScorer
 
     if bool(args.model) == bool(args.embeddings):
@@ -22,15 +22,20 @@ def _scorer(args: argparse.Namespace, n_items: int, kind: str):
         return ModelScorer(args.model, models_dir=args.models_dir, cache_dir=args.cache_dir)
     try:
         with np.load(args.embeddings) as data:
-            queries, items = data["queries"], data[kind]
+            items = data[kind]
             version = (
                 str(data["model_version"]) if "model_version" in data else f"embeddings:{Path(args.embeddings).name}"
             )
+            if "frames" in data:
+                return EmbeddingScorer(
+                    items=items, frames=data["frames"], hop_s=float(data["hop_s"]), model_version=version
+                )
+            return EmbeddingScorer(items=items, queries=data["queries"], model_version=version)
     except (OSError, KeyError, ValueError) as exc:
         raise TrainingInputError(
-            f"--embeddings {args.embeddings}: need an .npz with arrays 'queries' and '{kind}' ({exc})."
+            f"--embeddings {args.embeddings}: need an .npz with '{kind}' and either 'frames' + 'hop_s' or "
+            f"'queries' (docs/montage.md): {exc}"
         ) from None
-    return EmbeddingScorer(queries=queries, items=items, model_version=version)
 
 
 def cmd_montage(args: argparse.Namespace) -> int:
@@ -43,7 +48,7 @@ def cmd_montage(args: argparse.Namespace) -> int:
 
     segmentation = Segmentation.parse(args.segments, min_segment_s=args.min_segment, max_segment_s=args.max_segment)
     clips = read_library(args.library, "clip", media_root=args.media_root)
-    scorer = _scorer(args, len(clips), "clips")
+    scorer = _scorer(args, "clips")
     bars: dict = {}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -88,7 +93,7 @@ def cmd_supervise(args: argparse.Namespace) -> int:
     from training.montage.montage import supervise
 
     excerpts = read_library(args.library, "excerpt", media_root=args.media_root)
-    rows = supervise(args.video, excerpts, scorer=_scorer(args, len(excerpts), "excerpts"), top=args.top)
+    rows = supervise(args.video, excerpts, scorer=_scorer(args, "excerpts"), top=args.top)
     json.dump(rows, sys.stdout, indent=2)
     print()
     return 0

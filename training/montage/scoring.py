@@ -35,24 +35,51 @@ def cosine_distances(queries: np.ndarray, items: np.ndarray) -> np.ndarray:
 
 
 class EmbeddingScorer:
-    """Precomputed embeddings: ``queries`` (one row per segment, or per video) and ``items`` (one per item)."""
+    """Precomputed embeddings of the song (or the video) and of the library's items, in one space.
 
-    def __init__(self, *, queries: np.ndarray, items: np.ndarray, model_version: str) -> None:
-        self.queries, self.items, self.model_version = np.asarray(queries), np.asarray(items), model_version
+    ``items``: one row per library item, in the library's order. The query side is either ``queries``
+    (one row per segment, or one for the video: the caller segmented the song the same way) or
+    ``frames`` with ``hop_s`` (rows every ``hop_s`` seconds over the whole song or video, e.g. an OpenL3
+    or a joint-space sequence): each segment is the mean of the rows whose centre lies inside it, the
+    video the mean of all rows.
+    """
 
-    def _distances(self, n_queries: int, n_items: int) -> np.ndarray:
-        if len(self.queries) != n_queries or len(self.items) != n_items:
+    def __init__(
+        self,
+        *,
+        items: np.ndarray,
+        model_version: str,
+        queries: np.ndarray | None = None,
+        frames: np.ndarray | None = None,
+        hop_s: float | None = None,
+    ) -> None:
+        if (queries is None) == (frames is None) or (frames is not None and not (hop_s or 0) > 0):
+            raise TrainingInputError("pass either per-segment 'queries', or 'frames' with a positive 'hop_s'.")
+        self.items, self.model_version = np.asarray(items, dtype=np.float64), model_version
+        self.queries = None if queries is None else np.asarray(queries, dtype=np.float64)
+        self.frames = None if frames is None else np.asarray(frames, dtype=np.float64)
+        self.hop_s = hop_s
+
+    def _check_items(self, n_items: int) -> None:
+        if len(self.items) != n_items:
+            raise TrainingInputError(f"embeddings for {len(self.items)} items were passed; the library has {n_items}.")
+
+    def song_distances(self, song: Path, spans, clips: Sequence[LibraryItem], *, progress: bool = False) -> np.ndarray:
+        self._check_items(len(clips))
+        if self.frames is not None:
+            from training.representations.base import aggregate_spans
+
+            return cosine_distances(aggregate_spans(self.frames, self.hop_s, spans, "mean"), self.items)
+        if len(self.queries) != len(spans):
             raise TrainingInputError(
-                f"embeddings for {len(self.queries)} queries and {len(self.items)} items were passed; "
-                f"there are {n_queries} queries (segments or videos) and {n_items} library items."
+                f"embeddings for {len(self.queries)} segments were passed; the song has {len(spans)} segments."
             )
         return cosine_distances(self.queries, self.items)
 
-    def song_distances(self, song: Path, spans, clips: Sequence[LibraryItem], *, progress: bool = False) -> np.ndarray:
-        return self._distances(len(spans), len(clips))
-
     def video_distances(self, video_path: Path, excerpts: Sequence[LibraryItem], *, progress: bool = False):
-        return self._distances(1, len(excerpts))
+        self._check_items(len(excerpts))
+        rows = self.frames if self.frames is not None else self.queries
+        return cosine_distances(rows.mean(axis=0, keepdims=True), self.items)
 
 
 class ModelScorer:
