@@ -46,6 +46,7 @@ def _choose_spec(facts: dict[Path, media.VideoFacts], fps: int | None) -> media.
 def _render_copy(
     plan: Sequence[Choice], song: Path, tmp_out: Path, work: Path, *, fps: int, normalised_dir: Path, progress
 ) -> dict:
+    clock = time.perf_counter()
     paths = sorted({choice.clip.path for choice in plan})
     facts = {}
     for k, path in enumerate(paths):
@@ -84,10 +85,12 @@ def _render_copy(
         signature = media.inspect_video(sources[pending[0]], work).signature()
         pending = [path for path in paths if sources[path] == path and facts[path].signature() != signature]
     normalised = sum(1 for path in paths if sources[path] != path)
+    prepared_s, clock = time.perf_counter() - clock, time.perf_counter()
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list([(sources[c.clip.path], c.segment.frames) for c in plan], spec.fps))
     media.concat_and_mux(script, song, tmp_out)
     return {
+        "timings": {"prepare_s": prepared_s, "mux_s": time.perf_counter() - clock},
         "mode": "copy",
         "width": spec.width,
         "height": spec.height,
@@ -98,6 +101,7 @@ def _render_copy(
 
 
 def _render_reencode(plan: Sequence[Choice], song: Path, tmp_out: Path, work: Path, *, fps: int | None, progress):
+    clock = time.perf_counter()
     facts = {c.clip.path: media.inspect_video(c.clip.path, work) for c in plan[:1]}
     spec = _choose_spec(facts, fps)
     parts = []
@@ -108,8 +112,10 @@ def _render_reencode(plan: Sequence[Choice], song: Path, tmp_out: Path, work: Pa
         progress("encode", k + 1, len(plan))
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list(parts, spec.fps))
+    prepared_s, clock = time.perf_counter() - clock, time.perf_counter()
     media.concat_and_mux(script, song, tmp_out)
     return {
+        "timings": {"prepare_s": prepared_s, "mux_s": time.perf_counter() - clock},
         "mode": "reencode",
         "width": spec.width,
         "height": spec.height,
@@ -166,6 +172,7 @@ def make_montage(
         else:
             rendered = _render_reencode(plan, song, tmp_out, work, fps=fps, progress=report)
         timings["render_s"] = time.perf_counter() - started
+        timings.update(rendered["timings"])
         record = _provenance(
             song, out, samples, segments, plan, rendered, model, scorer, strategy, seed, segmentation, constraints
         )

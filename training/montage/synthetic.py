@@ -11,6 +11,7 @@ with consecutive spans, so runs of clips from one source video exist. ``excerpts
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -88,12 +89,23 @@ def make_library(
     per_source: int = 5,
     odd: int = 0,
     excerpts: int = 0,
+    distinct: int | None = None,
 ) -> Path:
-    """An export directory (stimuli.csv + media under ``media/``) describing the synthetic library."""
+    """An export directory (stimuli.csv + media under ``media/``) describing the synthetic library.
+
+    ``distinct``: encode only that many clips and fill the rest of the ``clips`` files with copies of
+    them (separate files, so the montage treats each as its own clip) — a large library at a realistic
+    frame size without encoding hours of video on a shared machine.
+    """
     directory = Path(directory)
     media_dir = directory / "media"
     media_dir.mkdir(parents=True, exist_ok=True)
-    files = _encode_clips(media_dir, count=clips, clip_s=clip_s, size=size, fps=fps, bframes=0)
+    encoded = min(clips, distinct or clips)
+    files = _encode_clips(media_dir, count=encoded, clip_s=clip_s, size=size, fps=fps, bframes=0)
+    for i in range(encoded, clips):
+        copy = media_dir / f"clip-{i:05d}.mp4"
+        shutil.copyfile(files[i % encoded], copy)
+        files.append(copy)
     if odd:
         files += _encode_clips(media_dir, count=odd, clip_s=clip_s, size=(size[0] + 16, size[1]), fps=fps, bframes=2)
     rows = [
