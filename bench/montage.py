@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from training.montage.library import read_library
 from training.montage.montage import make_montage
 from training.montage.scoring import EmbeddingScorer
-from training.montage.segments import Segmentation
+from training.montage.segments import Segmentation, segment_song
 from training.montage.synthetic import make_library, make_song
 
 
