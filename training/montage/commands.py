@@ -31,7 +31,7 @@ def _scorer(args: argparse.Namespace, kind: str):
                     items=items, frames=data["frames"], hop_s=float(data["hop_s"]), model_version=version
                 )
             return EmbeddingScorer(items=items, queries=data["queries"], model_version=version)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, EOFError, KeyError, ValueError) as exc:
         raise TrainingInputError(
             f"--embeddings {args.embeddings}: need an .npz with '{kind}' and either 'frames' + 'hop_s' or "
             f"'queries' (docs/montage.md): {exc}"
@@ -49,12 +49,14 @@ def cmd_montage(args: argparse.Namespace) -> int:
     segmentation = Segmentation.parse(args.segments, min_segment_s=args.min_segment, max_segment_s=args.max_segment)
     clips = read_library(args.library, "clip", media_root=args.media_root)
     scorer = _scorer(args, "clips")
-    bars: dict = {}
+    bar = tqdm(total=1, unit="step", disable=args.quiet)
+    current = {"stage": None}
 
     def progress(stage: str, done: int, total: int) -> None:
-        if args.quiet:
-            return
-        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit="step"))
+        if (stage, total) != (current["stage"], bar.total):
+            current["stage"] = stage
+            bar.reset(total=total)
+            bar.set_description(stage, refresh=False)
         bar.n = done
         bar.refresh()
 
@@ -78,8 +80,7 @@ def cmd_montage(args: argparse.Namespace) -> int:
             verbose=not args.quiet,
         )
     finally:
-        for bar in bars.values():
-            bar.close()
+        bar.close()
     if not args.quiet:
         print(
             f"{args.out}: {len(record['segments'])} segments, {record['video']['duration_s']:.2f} s "

@@ -74,10 +74,13 @@ def _render_copy(
     pending = [path for path in paths if path not in copyable]
     while pending:
         for k, path in enumerate(pending):
-            cached = normalised_dir / f"{sha256_of(path)[:24]}-{reference.key()}-min{needed[path]}.mp4"
+            # Held on its last frame only when the clip is shorter than its segment (a rounding edge case).
+            hold = needed[path] if facts[path].frames < needed[path] else 0
+            suffix = f"-hold{hold}" if hold else ""
+            cached = normalised_dir / f"{sha256_of(path)[:24]}-{reference.key()}{suffix}.mp4"
             if not cached.is_file():
                 with atomic_write(cached) as tmp:
-                    media.encode_video(path, tmp, reference, min_frames=needed[path])
+                    media.encode_video(path, tmp, reference, min_frames=hold)
             sources[path] = cached
             progress("normalise", k + 1, len(pending))
         # Normalised clips carry this module's encoder settings; if the library's own clips were encoded
