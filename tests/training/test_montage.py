@@ -190,3 +190,37 @@ def test_a_failed_render_leaves_no_partial_file(media_dir, tmp_path):
             fps=FPS,
         )
     assert list(out.parent.iterdir()) == []  # neither the video, nor its provenance, nor a partial file
+
+
+def audio_packets(path: Path) -> list[str]:
+    result = media.run(["-v", "error", "-i", str(path), "-map", "0:a:0", "-c", "copy", "-f", "framecrc", "-"], what="")
+    return [line.split(",")[-1] for line in result.stdout.decode().splitlines() if not line.startswith("#")]
+
+
+def test_an_aac_song_is_copied_into_the_montage_and_other_songs_are_encoded_once(media_dir, tmp_path):
+    song = tmp_path / "song.m4a"
+    media.run(["-v", "error", "-i", str(media_dir / "song.wav"), "-c:a", "aac", "-y", str(song)], what="aac song")
+    clips = read_library(media_dir / "library", "clip")
+    seg = Segmentation.parse("fixed:1.5", max_segment_s=2.0)
+    out = tmp_path / "m.mp4"
+    make_montage(
+        song,
+        clips,
+        scorer=scorer_for(len(segments_of(media_dir / "song.wav", seg)), len(clips)),
+        out=out,
+        segmentation=seg,
+        fps=FPS,
+    )
+    assert media.audio_codec(out) == "aac"
+    assert audio_packets(out) == audio_packets(song)  # the song's own AAC packets, not a second encode
+    assert abs(media.media_duration(out) - SONG_S) <= 1 / FPS
+
+
+def test_the_reencode_render_gives_the_same_segments_at_the_same_length(media_dir, tmp_path):
+    copy = build(media_dir, tmp_path / "copy.mp4", seed=5)
+    encoded = build(media_dir, tmp_path / "encoded.mp4", seed=5, render="reencode")
+    assert encoded["render"] == {"mode": "reencode", "normalised_clips": 0}
+    assert [s["clip_id"] for s in encoded["segments"]] == [s["clip_id"] for s in copy["segments"]]
+    assert len(media.frame_hashes(tmp_path / "encoded.mp4")) == copy["video"]["frames"] == round(SONG_S * FPS)
+    with pytest.raises(TrainingInputError, match="render must be one of"):
+        build(media_dir, tmp_path / "x.mp4", render="fast")

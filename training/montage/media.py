@@ -242,8 +242,41 @@ def concat_list(entries: list[tuple[Path, int]], fps: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def concat_and_mux(script: Path, song: Path, output: Path) -> None:
-    """Stream-copy the concatenated video and encode the song to AAC beside it, into ``output`` (MP4)."""
+def audio_codec(path: Path) -> str:
+    """The codec name of the first audio stream (``""`` when ffmpeg shows none)."""
+    result = subprocess.run([ffmpeg_binary(), "-hide_banner", "-i", str(path)], capture_output=True, check=False)
+    match = re.search(r"Stream #0:\d+[^:]*: Audio: (\w+)", result.stderr.decode("utf-8", "replace"))
+    return match.group(1) if match else ""
+
+
+def encode_song(song: Path, output: Path) -> None:
+    """The song's first audio stream as AAC in an MP4 (copied when it already is AAC)."""
+    codec = ["-c:a", "copy"] if audio_codec(song) == "aac" else ["-c:a", "aac", "-b:a", "192k"]
+    run(
+        [
+            "-v",
+            "error",
+            "-i",
+            str(song),
+            "-map",
+            "0:a:0",
+            "-vn",
+            *codec,
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-f",
+            "mp4",
+            "-y",
+            str(output),
+        ],
+        what=f"song {song} could not be encoded",
+    )
+
+
+def concat_and_mux(script: Path, audio: Path, output: Path) -> None:
+    """Stream-copy the concatenated video and the (AAC) audio into ``output`` (MP4): no encoding at all."""
     run(
         [
             "-v",
@@ -255,17 +288,13 @@ def concat_and_mux(script: Path, song: Path, output: Path) -> None:
             "-i",
             str(script),
             "-i",
-            str(song),
+            str(audio),
             "-map",
             "0:v:0",
             "-map",
             "1:a:0",
-            "-c:v",
+            "-c",
             "copy",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "192k",
             "-map_metadata",
             "-1",
             "-fflags",

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def _choose_spec(facts: dict[Path, media.VideoFacts], fps: int | None) -> media.
 
 
 def _render_copy(
-    plan: Sequence[Choice], song: Path, tmp_out: Path, work: Path, *, fps: int, normalised_dir: Path, progress
+    plan: Sequence[Choice], audio: Future, tmp_out: Path, work: Path, *, fps: int, normalised_dir: Path, progress
 ) -> dict:
     clock = time.perf_counter()
     paths = sorted({choice.clip.path for choice in plan})
@@ -91,7 +92,8 @@ def _render_copy(
     prepared_s, clock = time.perf_counter() - clock, time.perf_counter()
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list([(sources[c.clip.path], c.segment.frames) for c in plan], spec.fps))
-    media.concat_and_mux(script, song, tmp_out)
+    audio.result()
+    media.concat_and_mux(script, work / "song.m4a", tmp_out)
     return {
         "timings": {"prepare_s": prepared_s, "mux_s": time.perf_counter() - clock},
         "mode": "copy",
@@ -103,7 +105,7 @@ def _render_copy(
     }
 
 
-def _render_reencode(plan: Sequence[Choice], song: Path, tmp_out: Path, work: Path, *, fps: int | None, progress):
+def _render_reencode(plan: Sequence[Choice], audio: Future, tmp_out: Path, work: Path, *, fps: int | None, progress):
     clock = time.perf_counter()
     facts = {c.clip.path: media.inspect_video(c.clip.path, work) for c in plan[:1]}
     spec = _choose_spec(facts, fps)
@@ -116,7 +118,8 @@ def _render_reencode(plan: Sequence[Choice], song: Path, tmp_out: Path, work: Pa
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list(parts, spec.fps))
     prepared_s, clock = time.perf_counter() - clock, time.perf_counter()
-    media.concat_and_mux(script, song, tmp_out)
+    audio.result()
+    media.concat_and_mux(script, work / "song.m4a", tmp_out)
     return {
         "timings": {"prepare_s": prepared_s, "mux_s": time.perf_counter() - clock},
         "mode": "reencode",
@@ -168,12 +171,18 @@ def make_montage(
     started = time.perf_counter()
     normalised = Path(normalised_dir) if normalised_dir else out.parent / ".montage-normalised"
     provenance_file = provenance_path(out)
-    with tempfile.TemporaryDirectory(prefix="montage-") as tmp, atomic_write(out) as tmp_out:
+    with (
+        tempfile.TemporaryDirectory(prefix="montage-") as tmp,
+        atomic_write(out) as tmp_out,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
         work = Path(tmp)
+        # The song's AAC encode (an ffmpeg process) runs while the clips are inspected and prepared.
+        audio = pool.submit(media.encode_song, song, work / "song.m4a")
         if render == "copy":
-            rendered = _render_copy(plan, song, tmp_out, work, fps=fps, normalised_dir=normalised, progress=report)
+            rendered = _render_copy(plan, audio, tmp_out, work, fps=fps, normalised_dir=normalised, progress=report)
         else:
-            rendered = _render_reencode(plan, song, tmp_out, work, fps=fps, progress=report)
+            rendered = _render_reencode(plan, audio, tmp_out, work, fps=fps, progress=report)
         timings["render_s"] = time.perf_counter() - started
         timings.update(rendered["timings"])
         record = _provenance(
