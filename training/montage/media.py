@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import re
 import subprocess
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,7 +95,8 @@ def _parameter_sets(annexb: bytes) -> str:
 
 def inspect_video(path: Path, tmp_dir: Path) -> VideoFacts:
     """Header facts, packet order and parameter sets of the first video stream, in one ffmpeg run (no decode)."""
-    crc, annexb = tmp_dir / f"{path.stem}.crc", tmp_dir / f"{path.stem}.h264"
+    name = uuid.uuid4().hex  # unique: clips from different folders may share a file name
+    crc, annexb = tmp_dir / f"{name}.crc", tmp_dir / f"{name}.h264"
     result = run(
         [
             "-i",

@@ -11,6 +11,7 @@ and normalises the others once into ``normalised_dir``; ``render="reencode"`` en
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections import Counter
@@ -49,12 +50,17 @@ def _render_copy(
 ) -> dict:
     clock = time.perf_counter()
     paths = sorted({choice.clip.path for choice in plan})
+    missing = [path for path in paths if not path.is_file()]
+    if missing:
+        raise TrainingInputError(f"clip file {missing[0]} does not exist ({len(missing)} chosen clips are missing).")
     facts = {}
-    for k, path in enumerate(paths):
-        if not path.is_file():
-            raise TrainingInputError(f"clip file {path} does not exist.")
-        facts[path] = media.inspect_video(path, work)
-        progress("inspect", k + 1, len(paths))
+    # One short ffmpeg process per chosen clip; a few at a time (they wait on process start-up, not CPU).
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as inspectors:
+        for k, (path, found) in enumerate(
+            zip(paths, inspectors.map(lambda p: media.inspect_video(p, work), paths), strict=False)
+        ):
+            facts[path] = found
+            progress("inspect", k + 1, len(paths))
     spec = _choose_spec(facts, fps)
     reference = media.TargetSpec(spec.width, spec.height, spec.fps)
     shared = Counter(f.signature() for p, f in facts.items() if (f.width, f.height) == (spec.width, spec.height))
