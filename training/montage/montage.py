@@ -45,6 +45,12 @@ def _choose_spec(facts: dict[Path, media.VideoFacts], fps: int | None) -> media.
     return media.TargetSpec(width=width, height=height, fps=fps or rates.most_common(1)[0][0])
 
 
+def _timed(function, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started
+
+
 def _render_copy(
     plan: Sequence[Choice], audio: Future, tmp_out: Path, work: Path, *, fps: int, normalised_dir: Path, progress
 ) -> dict:
@@ -98,10 +104,17 @@ def _render_copy(
     prepared_s, clock = time.perf_counter() - clock, time.perf_counter()
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list([(sources[c.clip.path], c.segment.frames) for c in plan], spec.fps))
-    audio.result()
+    waited = time.perf_counter()
+    audio_s = audio.result()
+    waited, clock = time.perf_counter() - waited, time.perf_counter()
     media.concat_and_mux(script, work / "song.m4a", tmp_out)
     return {
-        "timings": {"prepare_s": prepared_s, "mux_s": time.perf_counter() - clock},
+        "timings": {
+            "prepare_s": prepared_s,
+            "song_encode_s": audio_s,
+            "song_wait_s": waited,
+            "mux_s": time.perf_counter() - clock,
+        },
         "mode": "copy",
         "width": spec.width,
         "height": spec.height,
@@ -124,10 +137,17 @@ def _render_reencode(plan: Sequence[Choice], audio: Future, tmp_out: Path, work:
     script = work / "segments.ffconcat"
     script.write_text(media.concat_list(parts, spec.fps))
     prepared_s, clock = time.perf_counter() - clock, time.perf_counter()
-    audio.result()
+    waited = time.perf_counter()
+    audio_s = audio.result()
+    waited, clock = time.perf_counter() - waited, time.perf_counter()
     media.concat_and_mux(script, work / "song.m4a", tmp_out)
     return {
-        "timings": {"prepare_s": prepared_s, "mux_s": time.perf_counter() - clock},
+        "timings": {
+            "prepare_s": prepared_s,
+            "song_encode_s": audio_s,
+            "song_wait_s": waited,
+            "mux_s": time.perf_counter() - clock,
+        },
         "mode": "reencode",
         "width": spec.width,
         "height": spec.height,
@@ -184,7 +204,7 @@ def make_montage(
     ):
         work = Path(tmp)
         # The song's AAC encode (an ffmpeg process) runs while the clips are inspected and prepared.
-        audio = pool.submit(media.encode_song, song, work / "song.m4a")
+        audio = pool.submit(_timed, media.encode_song, song, work / "song.m4a")
         if render == "copy":
             rendered = _render_copy(plan, audio, tmp_out, work, fps=fps, normalised_dir=normalised, progress=report)
         else:
