@@ -107,7 +107,7 @@ def test_clips_in_another_encoding_are_normalised_once_and_the_output_still_matc
     assert record["render"]["normalised_clips"] > 0
     output = media.frame_hashes(out)
     assert abs(len(output) / FPS - SONG_S) <= 1 / FPS
-    assert media.inspect_video(out, tmp_path).width == 96
+    assert media.inspect_video(out).width == 96
     for segment in record["segments"]:
         source = Path(segment["rendered_from"] or segment["clip_file"])
         start, frames = segment["start_frame"], segment["frames"]
@@ -224,3 +224,27 @@ def test_the_reencode_render_gives_the_same_segments_at_the_same_length(media_di
     assert len(media.frame_hashes(tmp_path / "encoded.mp4")) == copy["video"]["frames"] == round(SONG_S * FPS)
     with pytest.raises(TrainingInputError, match="render must be one of"):
         build(media_dir, tmp_path / "x.mp4", render="fast")
+
+
+def test_a_clip_in_another_codec_is_normalised_not_refused(media_dir, tmp_path):
+    clips = read_library(media_dir / "library", "clip")
+    mpeg4 = tmp_path / "mpeg4.mkv"
+    media.run(
+        ["-v", "error", "-f", "lavfi", "-i", "testsrc=size=80x60:rate=10:duration=2", "-c:v", "mpeg4", str(mpeg4)],
+        what="mpeg4 clip",
+    )
+    library = [replace(clips[0], path=mpeg4), *clips[1:]]
+    seg = Segmentation.parse("fixed:1.5", max_segment_s=2.0)
+    n = len(segments_of(media_dir / "song.wav", seg))
+    distances = np.full((n, len(library)), 1.0)
+    distances[0, 0] = 0.0  # the mpeg4 clip opens the montage
+    scorer = EmbeddingScorer(
+        queries=np.eye(n, len(library)) * 0 + 1, items=np.ones((len(library), n)), model_version="t"
+    )
+    scorer.song_distances = lambda *args, **kwargs: distances
+    out = tmp_path / "m.mp4"
+    record = make_montage(media_dir / "song.wav", library, scorer=scorer, out=out, segmentation=seg, fps=FPS)
+    first = record["segments"][0]
+    assert first["clip_file"] == str(mpeg4) and first["rendered_from"] is not None
+    assert media.inspect_video(out).codec == "h264"
+    assert len(media.frame_hashes(out)) == round(SONG_S * FPS)

@@ -14,11 +14,9 @@ cache directory keyed by their content hash, so the next montage that picks them
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 import subprocess
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -61,7 +59,6 @@ def decode_song(path: Path, *, rate: int = SONG_RATE) -> np.ndarray:
 _STREAM = re.compile(r"Stream #0:\d+[^:]*: Video: (?P<rest>.*)$", re.MULTILINE)
 _SIZE = re.compile(r"(?<![0-9a-fx])(\d{2,5})x(\d{2,5})(?![0-9])")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
-_TBN = re.compile(r"(\d+(?:\.\d+)?)(k?) tbn")
 
 
 @dataclass(frozen=True)
@@ -73,10 +70,11 @@ class VideoFacts:
     width: int
     height: int
     fps: float
-    tbn: int
+    tbn: str  # the stream's time base, e.g. "1/12800"
     frames: int
+    first_pts: int  # stream copy cuts assume the clip starts at 0
     reorders: bool  # B-frames: some packet's pts is below an earlier packet's
-    parameter_sets: str  # sha256 of the H.264 SPS/PPS (concatenated files must share them)
+    parameter_sets: str  # size and CRC of the extradata (H.264: SPS/PPS; concatenated files must share them)
 
     def signature(self) -> tuple:
         return (self.codec, self.pix_fmt, self.width, self.height, round(self.fps, 3), self.tbn, self.parameter_sets)
@@ -85,42 +83,14 @@ class VideoFacts:
         return asdict(self)
 
 
-def _parameter_sets(annexb: bytes) -> str:
-    digest = hashlib.sha256()
-    for unit in re.split(b"\x00\x00\x01", annexb):
-        if unit and (unit[0] & 0x1F) in (7, 8):  # SPS, PPS
-            digest.update(unit.rstrip(b"\x00"))
-    return digest.hexdigest()[:16]
+def inspect_video(path: Path) -> VideoFacts:
+    """Header facts, packet timestamps and the extradata (SPS/PPS) checksum of the first video stream.
 
-
-def inspect_video(path: Path, tmp_dir: Path) -> VideoFacts:
-    """Header facts, packet order and parameter sets of the first video stream, in one ffmpeg run (no decode)."""
-    name = uuid.uuid4().hex  # unique: clips from different folders may share a file name
-    crc, annexb = tmp_dir / f"{name}.crc", tmp_dir / f"{name}.h264"
+    One ffmpeg run, no decode: the ``framecrc`` muxer over a stream copy lists every packet's dts/pts and
+    the stream's extradata CRC; ``ffmpeg -i``'s header gives the frame rate and pixel format.
+    """
     result = run(
-        [
-            "-i",
-            str(path),
-            "-map",
-            "0:v:0",
-            "-c",
-            "copy",
-            "-f",
-            "framecrc",
-            "-y",
-            str(crc),
-            "-map",
-            "0:v:0",
-            "-c",
-            "copy",
-            "-bsf:v",
-            "h264_mp4toannexb",
-            "-frames:v",
-            "1",
-            "-f",
-            "h264",
-            str(annexb),
-        ],
+        ["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
         what=f"clip {path} could not be read",
     )
     header = result.stderr.decode("utf-8", "replace")
@@ -129,21 +99,23 @@ def inspect_video(path: Path, tmp_dir: Path) -> VideoFacts:
         raise MontageMediaError(f"clip {path} has no video stream.")
     rest = stream.group("rest")
     parts = [p.strip() for p in re.split(r",(?![^(]*\))", rest)]
-    size, fps, tbn = _SIZE.search(rest), _FPS.search(rest), _TBN.search(rest)
-    if size is None or fps is None or tbn is None:
+    size, fps = _SIZE.search(rest), _FPS.search(rest)
+    lines = result.stdout.decode("utf-8", "replace").splitlines()
+    meta = {k.strip(): v.strip() for k, _, v in (line[1:].partition(":") for line in lines if line.startswith("#"))}
+    if size is None or fps is None or "tb 0" not in meta:
         raise MontageMediaError(f"clip {path}: cannot read size, frame rate or time base from {rest!r}.")
-    pts = [int(line.split(",")[2]) for line in crc.read_text().splitlines() if line and not line.startswith("#")]
-    tbn_value = float(tbn.group(1)) * (1000 if tbn.group(2) else 1)
+    pts = [int(line.split(",")[2]) for line in lines if line and not line.startswith("#")]
     return VideoFacts(
-        codec=parts[0].split()[0],
+        codec=meta.get("codec_id 0", parts[0].split()[0]),
         pix_fmt=parts[1].split("(")[0].strip() if len(parts) > 1 else "",
         width=int(size.group(1)),
         height=int(size.group(2)),
         fps=float(fps.group(1)),
-        tbn=round(tbn_value),
+        tbn=meta["tb 0"],
         frames=len(pts),
+        first_pts=pts[0] if pts else -1,
         reorders=any(b < a for a, b in itertools.pairwise(pts)),
-        parameter_sets=_parameter_sets(annexb.read_bytes()) if annexb.exists() else "",
+        parameter_sets=meta.get("extradata 0", ""),
     )
 
 

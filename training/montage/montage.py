@@ -62,9 +62,7 @@ def _render_copy(
     facts = {}
     # One short ffmpeg process per chosen clip; a few at a time (they wait on process start-up, not CPU).
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as inspectors:
-        for k, (path, found) in enumerate(
-            zip(paths, inspectors.map(lambda p: media.inspect_video(p, work), paths), strict=False)
-        ):
+        for k, (path, found) in enumerate(zip(paths, inspectors.map(media.inspect_video, paths), strict=False)):
             facts[path] = found
             progress("inspect", k + 1, len(paths))
     spec = _choose_spec(facts, fps)
@@ -81,6 +79,7 @@ def _render_copy(
         and not f.reorders
         and f.signature() == target_signature
         and round(f.fps) == spec.fps
+        and f.first_pts == 0
         and f.frames >= needed[path]
     }
     sources = {path: path for path in copyable}
@@ -98,7 +97,7 @@ def _render_copy(
             progress("normalise", k + 1, len(pending))
         # Normalised clips carry this module's encoder settings; if the library's own clips were encoded
         # otherwise, they cannot be copied beside them: normalise those too (once; the cache keeps them).
-        signature = media.inspect_video(sources[pending[0]], work).signature()
+        signature = media.inspect_video(sources[pending[0]]).signature()
         pending = [path for path in paths if sources[path] == path and facts[path].signature() != signature]
     normalised = sum(1 for path in paths if sources[path] != path)
     prepared_s, clock = time.perf_counter() - clock, time.perf_counter()
@@ -126,7 +125,7 @@ def _render_copy(
 
 def _render_reencode(plan: Sequence[Choice], audio: Future, tmp_out: Path, work: Path, *, fps: int | None, progress):
     clock = time.perf_counter()
-    facts = {c.clip.path: media.inspect_video(c.clip.path, work) for c in plan[:1]}
+    facts = {c.clip.path: media.inspect_video(c.clip.path) for c in plan[:1]}
     spec = _choose_spec(facts, fps)
     parts = []
     for k, choice in enumerate(plan):
