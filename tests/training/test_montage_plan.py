@@ -107,3 +107,21 @@ def test_beat_segments_start_on_the_beats():
     assert len(found) >= 3
     assert np.all(np.abs(starts - np.round(starts * 2) / 2) <= 0.08)  # on the 0.5 s beat grid
     assert np.allclose(np.diff(starts), 2.0, atol=0.1)  # every 4 beats
+
+
+def test_the_structural_segmenter_puts_a_boundary_at_the_section_change():
+    import tempfile
+
+    from training.montage.media import SONG_RATE, decode_song
+    from training.montage.synthetic import make_song
+
+    with tempfile.TemporaryDirectory() as tmp:
+        verse = decode_song(make_song(Path(tmp) / "a.wav", duration_s=6.0, bpm=90, pitch_hz=220))
+        chorus = decode_song(make_song(Path(tmp) / "b.wav", duration_s=6.0, bpm=150, pitch_hz=660))
+    samples = np.concatenate([verse, chorus])
+    found = segment_song(samples, SONG_RATE, Segmentation.parse("foote", max_segment_s=8.0), fps=FPS)
+    assert sum(s.frames for s in found) == round(len(samples) / SONG_RATE * FPS)
+    assert any(abs(s.start_s - 6.0) <= 0.5 for s in found[1:])
+    assert Segmentation.parse("flux").kind == "flux"
+    with pytest.raises(TrainingInputError, match="segmentation"):
+        Segmentation.parse("foote:3")

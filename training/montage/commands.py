@@ -117,7 +117,11 @@ def add_commands(commands) -> None:
     p.add_argument("song", help="audio file (anything ffmpeg decodes)")
     _common(p)
     p.add_argument("--out", required=True, help="MP4 to write; OUT.provenance.json is written beside it")
-    p.add_argument("--segments", default="beats:4", help="beats:N (every N beats) or fixed:SECONDS")
+    p.add_argument(
+        "--segments",
+        default="beats:4",
+        help="beats:N (every N beats), fixed:SECONDS, or foote / flux (section boundaries)",
+    )
     p.add_argument("--min-segment", type=float, default=0.5, help="seconds; shorter segments are merged")
     p.add_argument("--max-segment", type=float, default=4.0, help="seconds; longer segments are split")
     p.add_argument("--strategy", choices=STRATEGIES, default="nearest", help="farthest: anti; random: R baseline")

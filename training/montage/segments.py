@@ -1,8 +1,9 @@
 """Cutting a song into montage segments, on the video's frame grid.
 
-Two segmentations: ``beats:N`` — boundaries every ``N`` beats of librosa's beat tracker (``beats:4`` is
+Segmentations: ``beats:N`` — boundaries every ``N`` beats of librosa's beat tracker (``beats:4`` is
 one bar in 4/4), the first segment starting at 0 and the last ending at the song's end; ``fixed:S`` —
-windows of ``S`` seconds. Either way a segment shorter than ``min_segment_s`` is merged into its
+windows of ``S`` seconds; ``foote`` / ``flux`` — the section boundaries of the retrieval work's music
+segmenters (Foote's checkerboard novelty, spectral flux; training/segmentation/music.py). Either way a segment shorter than ``min_segment_s`` is merged into its
 neighbour, one longer than ``max_segment_s`` is split evenly (no library clip need be longer than that),
 and every boundary is rounded to a video frame, so the segments' frame counts add up to exactly
 ``round(duration * fps)``: the montage is the song's length to within half a frame.
@@ -17,6 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from training.errors import TrainingInputError
+
+STRUCTURAL = ("foote", "flux")  # the music segmenters of the retrieval work (training/segmentation/music.py)
 
 
 @dataclass(frozen=True)
@@ -41,20 +44,25 @@ class Segment:
 
 @dataclass(frozen=True)
 class Segmentation:
-    kind: str  # "beats" or "fixed"
-    value: float  # beats per segment, or seconds per window
+    kind: str  # "beats", "fixed", "foote" or "flux"
+    value: float  # beats per segment, or seconds per window (0 for the structural segmenters)
     min_segment_s: float = 0.5
     max_segment_s: float = 4.0
 
     @classmethod
     def parse(cls, text: str, *, min_segment_s: float = 0.5, max_segment_s: float = 4.0) -> Segmentation:
         kind, _, value = text.partition(":")
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if kind not in ("beats", "fixed") or not number > 0 or (kind == "beats" and number != int(number)):
-            raise TrainingInputError(f"segmentation {text!r}: use beats:N (N whole beats) or fixed:SECONDS.")
+        if kind in STRUCTURAL and not value:
+            number = 0.0
+        else:
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            if kind not in ("beats", "fixed") or not number > 0 or (kind == "beats" and number != int(number)):
+                raise TrainingInputError(
+                    f"segmentation {text!r}: use beats:N (N whole beats), fixed:SECONDS, foote or flux."
+                )
         if not 0 < min_segment_s < max_segment_s:
             raise TrainingInputError("need 0 < min segment length < max segment length.")
         return cls(kind, number, min_segment_s, max_segment_s)
@@ -68,6 +76,10 @@ def boundaries_s(samples: np.ndarray, rate: int, segmentation: Segmentation) -> 
     duration = len(samples) / rate
     if segmentation.kind == "fixed":
         return list(np.arange(segmentation.value, duration, segmentation.value))
+    if segmentation.kind in STRUCTURAL:
+        from training.segmentation import build_segmenter
+
+        return list(build_segmenter(segmentation.kind).change_points(samples.astype(np.float32), rate))
     import librosa
 
     _, beats = librosa.beat.beat_track(y=samples.astype(np.float32), sr=rate, units="time")
