@@ -12,6 +12,7 @@ Commands
     make-synthetic-export planted-rule media + export for smoke tests and the walkthrough
     simulate-choices      simulated choices on the stimuli (real media) of another export
     retrieval-compare, make-planted-av, publish-model   the seeds' retrieval research (training/retrieval/commands.py)
+    montage, supervise    a music video for a whole song; top-N tracks for a video (training/montage/commands.py)
 
 Bad input ends with one ``error: ...`` line and exit status 2, never a traceback.
 """
@@ -578,6 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     from training.retrieval.commands import add_commands as add_retrieval_research_commands
 
     add_retrieval_research_commands(commands)
+
+    from training.montage.commands import add_commands as add_montage_commands
+
+    add_montage_commands(commands)
     return parser
 
 
