@@ -126,3 +126,8 @@ def trial_answer_key(trial: Trial) -> dict:
         "right": describe(right, right_kind),
         "search": f"{item.search_source} rank {item.search_rank}" if item.search_source else "",
     }
+
+
+def completed_assignment_count(experiment: Experiment) -> int:
+    """How many assignments of the experiment are complete (what an export and a report analyse)."""
+    return Assignment.objects.filter(experiment=experiment, status=AssignmentStatus.COMPLETED).count()
