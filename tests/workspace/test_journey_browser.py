@@ -57,7 +57,7 @@ def _wizard(page, base, *, title, slug, kind, design, stimuli=None):
     page.fill("#id_title", title)
     page.fill("#id_slug", slug)
     page.check(f"input[name=kind][value={kind}]")
-    page.click("button[type=submit]")
+    page.click("text=Next: stimuli")
     page.wait_for_url("**/experiments/new/stimuli/")
     for name, values in (stimuli or {}).items():
         for value in values:
@@ -111,7 +111,8 @@ def test_an_experimenter_goes_from_library_to_a_report(browser, live_server, dja
     page.wait_for_url("**/experiments/new/review/")
     assert page.get_by_test_id("judgments").inner_text() == "18"  # 3 clips x 3 excerpts x k = 2
     page.fill("#id_reward", "0.80")
-    page.click("text=Estimate")
+    page.click("button:text-is('Estimate')")
+    page.wait_for_url("**reward=0.80**")
     assert "rewards   6 x $0.80" in page.get_by_test_id("cost").inner_text()
     camera.shoot(page, "05-review")
     page.click("text=Create the experiment")
