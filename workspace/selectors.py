@@ -154,8 +154,12 @@ def experiment_items(experiment: Experiment, *, show: str = "all") -> QuerySet[I
     )
     if show == "short":
         items = items.filter(completed_count__lt=experiment.judgments_per_item).order_by("completed_count", "index")
-    elif show == "skipped":
-        items = items.filter(skips__gt=0)
+    elif show == "skipped":  # through the (few) skipped responses, not the count of every item
+        items = items.filter(
+            pk__in=Response.objects.filter(trial__bundle__experiment=experiment)
+            .exclude(skipped_reason="")
+            .values("trial__item_id")
+        )
     elif show == "flagged":
         broken = skipped_trials(experiment)["broken_pairings"]
         items = items.filter(Q(pairing__in=broken) | Q(first_pairing__in=broken) | Q(second_pairing__in=broken))
