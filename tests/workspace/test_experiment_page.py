@@ -172,3 +172,40 @@ def test_the_experiment_page_costs_the_same_queries_for_more_answers(
         ceiling=18,
         django_assert_max_num_queries=django_assert_max_num_queries,
     )
+
+
+def test_a_design_that_cannot_be_generated_fails_its_job_and_the_page_says_why(
+    staff_client, django_capture_on_commit_callbacks
+):
+    from experiments.services.designs import create_draft_experiment
+    from workspace.services.jobs import run_design_job
+    from workspace.services.scheduling import start_job
+
+    make_library(n_clips=2, n_excerpts=2)  # no music videos: the preference test has no ground-truth pairs
+    draft = create_draft_experiment(slug="no-gt", title="No G", kind="preference", config={"conditions": ["GR"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        job = start_job(kind="design", experiment=draft)
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and "ground-truth pairs" in job.error
+    draft.refresh_from_db()
+    assert draft.status == ExperimentStatus.DRAFT and not draft.items.exists()
+    page = staff_client.get(_url("experiment", draft)).content.decode()
+    assert "ground-truth pairs" in page
+    assert run_design_job(job_id=job.pk) == JobState.FAILED  # a redelivered message changes nothing
+
+
+def test_a_redelivered_design_job_does_not_run_twice(experiment):
+    from workspace.services.jobs import run_design_job
+
+    job = Job.objects.create(kind="design", experiment=experiment, state=JobState.DONE, progress=100)
+    designed_at = experiment.designed_at
+    assert run_design_job(job_id=job.pk) == JobState.DONE
+    experiment.refresh_from_db()
+    assert experiment.designed_at == designed_at
+
+
+def test_a_job_is_only_found_under_its_own_experiment(staff_client, experiment):
+    other = make_experiment(slug="other-job")
+    job = Job.objects.create(kind="report", experiment=other)
+    assert staff_client.get(reverse("workspace:experiment_job", args=[experiment.pk, job.pk])).status_code == 404
+    assert staff_client.get(reverse("workspace:experiment_job", args=[other.pk, job.pk])).json()["state"] == "queued"
