@@ -24,4 +24,5 @@ urlpatterns = [
     path("experiments/<int:pk>/report/", experiments.start_report, name="experiment_report_start"),
     path("experiments/<int:pk>/report/view/", experiments.report_page, name="experiment_report"),
     path("experiments/<int:pk>/jobs/<int:job>.json", experiments.job_state, name="experiment_job"),
+    path("experiments/<int:pk>/rendering.json", experiments.render_state, name="experiment_rendering"),
 ]

@@ -209,3 +209,11 @@ def test_a_job_is_only_found_under_its_own_experiment(staff_client, experiment):
     job = Job.objects.create(kind="report", experiment=other)
     assert staff_client.get(reverse("workspace:experiment_job", args=[experiment.pk, job.pk])).status_code == 404
     assert staff_client.get(reverse("workspace:experiment_job", args=[other.pk, job.pk])).json()["state"] == "queued"
+
+
+def test_the_rendering_state_counts_the_pairings_the_bundles_show(staff_client, experiment):
+    url = reverse("workspace:experiment_rendering", args=[experiment.pk])
+    assert staff_client.get(url).json() == {"total": 6, "ready": 0}
+    first = experiment.items.order_by("index").first().pairing
+    Pairing.objects.filter(pk=first.pk).update(state=RenderState.READY)
+    assert staff_client.get(url).json() == {"total": 6, "ready": 1}

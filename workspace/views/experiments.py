@@ -165,6 +165,14 @@ def job_state(request: HttpRequest, pk: int, job: int) -> JsonResponse:
 
 @require_GET
 @staff
+def render_state(request: HttpRequest, pk: int) -> JsonResponse:
+    """How many of the experiment's pairings are rendered (the page's rendering bar polls it)."""
+    experiment = get_object_or_404(Experiment, pk=pk)
+    return JsonResponse(selectors.render_progress(experiment))
+
+
+@require_GET
+@staff
 @csp_update(REPORT_POLICY)
 def report_page(request: HttpRequest, pk: int) -> HttpResponse:
     """The newest report built for the experiment (one self-contained HTML file)."""

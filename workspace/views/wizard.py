@@ -8,6 +8,7 @@ progress), so no request waits for it.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict
 from decimal import Decimal
 
@@ -128,6 +129,9 @@ def _check_stimuli(request: HttpRequest, state: dict) -> None:
 
 
 def _check_design(request: HttpRequest, state: dict) -> None:
+    if state["design"].get("seed") is None:
+        # Drawn now, so the review's counts are exactly those of the design that will be generated.
+        state["design"]["seed"] = secrets.randbelow(2**31)
     params = wizard.experiment_parameters(state)
     designs.check_experiment_parameters(
         slug=params["slug"],
@@ -139,7 +143,7 @@ def _check_design(request: HttpRequest, state: dict) -> None:
     summary = designs.summarise_design(
         kind=params["kind"],
         config=params["config"],
-        seed=params["seed"] if params["seed"] is not None else 0,
+        seed=params["seed"],
         judgments_per_item=params["judgments_per_item"],
         trials_per_assignment=params["trials_per_assignment"],
         catch_trials_per_assignment=params["catch_trials_per_assignment"],
