@@ -2,6 +2,7 @@
 
     python bench/workspace_pages.py                         # seeds bench_workspace on 127.0.0.1, times, drops it
     python bench/workspace_pages.py --clips 200 --keep      # smaller; keep the database for a second look
+    python bench/workspace_pages.py --reuse --keep          # time again on the kept database (no reseeding)
 
 The study is seeded directly with ``bulk_create`` (items, bundles of 50 in 9 replica rounds, trials and
 bundle pairings laid out round-robin, as the planner would, without running it), plus some completed
@@ -36,6 +37,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--completed", type=int, default=200, help="completed assignments with answers")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="time a database kept by an earlier --keep run")
     args = parser.parse_args()
     if not args.db.replace("_", "").isalnum():
         parser.error("--db must be a plain identifier")
@@ -197,7 +199,9 @@ def time_pages(experiment_id: int, repeat: int) -> list[tuple[str, float, float,
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    user = get_user_model().objects.create_user(username="bench", password="x", is_staff=True, is_superuser=True)
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client()
     client.force_login(user)
     base = f"/experiments/{experiment_id}/"
@@ -247,7 +251,8 @@ def time_summary(experiment_id: int) -> float:
 
 def main() -> None:
     args = parse()
-    recreate_database(args.pg, args.db)
+    if not args.reuse:
+        recreate_database(args.pg, args.db)
     os.environ["DATABASE_URL"] = f"{args.pg}/{args.db}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
@@ -262,11 +267,16 @@ def main() -> None:
     settings.ALLOWED_HOSTS = ["*"]
     try:
         began = time.perf_counter()
-        experiment_id = seed(args)
-        print(
-            f"seeded {args.clips} clips x {args.excerpts} excerpts, k = {args.k}, bundles of {args.n}, "
-            f"{args.completed} completed assignments in {time.perf_counter() - began:.0f} s"
-        )
+        if args.reuse:
+            from experiments.models import Experiment
+
+            experiment_id = Experiment.objects.get(slug="langlois").pk
+        else:
+            experiment_id = seed(args)
+            print(
+                f"seeded {args.clips} clips x {args.excerpts} excerpts, k = {args.k}, bundles of {args.n}, "
+                f"{args.completed} completed assignments in {time.perf_counter() - began:.0f} s"
+            )
         print(f"load average before timing: {os.getloadavg()}")
         print(f"{'page':<26}{'median ms':>10}{'max ms':>9}{'queries':>9}")
         for name, median, slowest, queries in time_pages(experiment_id, args.repeat):

@@ -285,6 +285,6 @@ def cost_lines(*, channel: str, reward: Decimal, assignments: int) -> list[str]:
         total = Decimal(study_cost_cents(reward_cents=int(reward * 100), places=assignments)) / 100
         return [
             f"rewards   {assignments} x ${reward} = ${reward * assignments}",
-            f"total with Prolific's fee ${total:.2f}",
+            f"total with the Prolific service fee ${total:.2f}",
         ]
     return [f"rewards   {assignments} x ${reward} = ${reward * assignments} (no platform fee)"]

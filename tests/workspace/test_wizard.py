@@ -121,3 +121,47 @@ def test_the_design_step_previews_the_consent_and_instructions(staff_client):
 def test_later_steps_without_a_kind_go_back_to_the_first(staff_client):
     assert staff_client.get(reverse("workspace:wizard_design"))["Location"] == reverse("workspace:wizard_kind")
     assert staff_client.get(reverse("workspace:wizard_review"))["Location"] == reverse("workspace:wizard_kind")
+
+
+def test_a_2afc_experiment_with_both_directions_is_created(staff_client, django_capture_on_commit_callbacks):
+    make_library(n_clips=3, n_excerpts=3)
+    _post(staff_client, "wizard_kind", {"title": "AFC", "slug": "afc-w", "kind": "afc"})
+    _post(staff_client, "wizard_stimuli", {"source": "all", "directions": ["V2M", "M2V"], "items_per_query": 2})
+    _post(staff_client, "wizard_design", _design(catch_kinds=["choice_instruction"], judgments_per_item=1))
+    review = staff_client.get(reverse("workspace:wizard_review")).content.decode()
+    assert '<dd data-testid="judgments">12</dd>' in review  # 3 queries x 2 choices x 2 directions, k = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(staff_client, "wizard_review", {})
+    experiment = Experiment.objects.get(slug="afc-w")
+    assert experiment.status == ExperimentStatus.DESIGNED and experiment.items.count() == 12
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected"),
+    [
+        ("mturk", "MTurk fee 20 % on rewards"),
+        ("prolific", "total with the Prolific service fee"),
+        ("links", "(no platform fee)"),
+    ],
+)
+def test_the_cost_estimate_follows_the_channel(staff_client, channel, expected):
+    make_library(n_clips=2, n_excerpts=2)
+    _post(staff_client, "wizard_kind", {"title": "Fit", "slug": "fit-c", "kind": "rating"})
+    _post(staff_client, "wizard_stimuli", {"source": "all"})
+    _post(staff_client, "wizard_design", _design())
+    review = staff_client.get(reverse("workspace:wizard_review") + f"?reward=2.00&channel={channel}")
+    assert expected in review.content.decode()
+    bad = staff_client.get(reverse("workspace:wizard_review") + "?reward=-1&channel=mturk").content.decode()
+    assert 'data-testid="error-reward"' in bad
+
+
+def test_the_seed_drawn_for_the_review_is_the_one_the_design_uses(staff_client, django_capture_on_commit_callbacks):
+    make_library(n_clips=2, n_excerpts=2)
+    _post(staff_client, "wizard_kind", {"title": "Fit", "slug": "fit-s", "kind": "rating"})
+    _post(staff_client, "wizard_stimuli", {"source": "all"})
+    _post(staff_client, "wizard_design", _design(seed=""))
+    seed = staff_client.session["workspace_wizard"]["design"]["seed"]
+    assert isinstance(seed, int)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(staff_client, "wizard_review", {})
+    assert Experiment.objects.get(slug="fit-s").seed == seed
