@@ -9,7 +9,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
-from experiments.models import BundlePairing, Experiment, ExperimentStatus, InviteLink, Item, Response
+from experiments.models import Experiment, ExperimentStatus, InviteLink, Item, Response
 from experiments.selectors.progress import skipped_trials
 from workspace.models import Job, JobKind
 
@@ -136,25 +136,12 @@ def _describe(item: Item) -> tuple[str, list[str]]:
 
 
 def experiment_items(experiment: Experiment, *, show: str = "all") -> QuerySet[Item]:
-    """The experiment's items for the page's table, filtered (``ITEM_FILTERS``), each with ``skips``
-    (trials of it skipped because the media would not play); clips and excerpts joined for their names."""
-    skipped = (
-        Response.objects.filter(trial__item=OuterRef("pk"))
-        .exclude(skipped_reason="")
-        .order_by()
-        .values("trial__item")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    items = (
-        Item.objects.filter(experiment=experiment)
-        .select_related(*_NAMED)
-        .annotate(skips=Coalesce(Subquery(skipped, output_field=IntegerField()), 0))
-        .order_by("index")
-    )
+    """The experiment's items in the page's order, filtered (``ITEM_FILTERS``): ids only, a light query that
+    the paginator counts and slices (the names are fetched for one page by :func:`item_page`)."""
+    items = Item.objects.filter(experiment=experiment).order_by("index")
     if show == "short":
         items = items.filter(completed_count__lt=experiment.judgments_per_item).order_by("completed_count", "index")
-    elif show == "skipped":  # through the (few) skipped responses, not the count of every item
+    elif show == "skipped":  # through the (few) skipped responses, not a count per item
         items = items.filter(
             pk__in=Response.objects.filter(trial__bundle__experiment=experiment)
             .exclude(skipped_reason="")
@@ -163,16 +150,32 @@ def experiment_items(experiment: Experiment, *, show: str = "all") -> QuerySet[I
     elif show == "flagged":
         broken = skipped_trials(experiment)["broken_pairings"]
         items = items.filter(Q(pairing__in=broken) | Q(first_pairing__in=broken) | Q(second_pairing__in=broken))
-    return items
+    return items.values_list("pk", flat=True)
 
 
 def item_page(experiment: Experiment, *, show: str, page: int | str, per_page: int = 50) -> tuple[Page, list[ItemRow]]:
-    """One page of :func:`experiment_items` as rows of names (two queries: the count and the page)."""
+    """One page of :func:`experiment_items` as rows of names, each with ``skips`` (trials of it skipped because
+    the media would not play). Three queries however many items: the count, the page's ids, their rows."""
     paginator = Paginator(experiment_items(experiment, show=show), per_page)
     current = paginator.get_page(page)
+    ids = list(current.object_list)
+    skipped = (
+        Response.objects.filter(trial__item=OuterRef("pk"))
+        .exclude(skipped_reason="")
+        .order_by()
+        .values("trial__item")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    found = {
+        item.pk: item
+        for item in Item.objects.filter(pk__in=ids)
+        .select_related(*_NAMED)
+        .annotate(skips=Coalesce(Subquery(skipped, output_field=IntegerField()), 0))
+    }
     k = experiment.judgments_per_item
     rows = []
-    for item in current.object_list:
+    for item in (found[pk] for pk in ids if pk in found):
         what, stimuli = _describe(item)
         rows.append(
             ItemRow(item.index, what, stimuli, item.completed_count, max(0, k - item.completed_count), item.skips)
@@ -223,8 +226,11 @@ def latest_report(experiment: Experiment) -> Job | None:
 
 
 def render_progress(experiment: Experiment) -> dict[str, int]:
-    """How many of the pairings the experiment's bundles show are rendered (workers need every one)."""
+    """How many of the pairings the experiment's items show are rendered (workers need every one)."""
+    items = Item.objects.filter(experiment=experiment)
     pairings = Pairing.objects.filter(
-        pk__in=BundlePairing.objects.filter(bundle__experiment=experiment).values("pairing_id")
+        Q(pk__in=items.values("pairing_id"))
+        | Q(pk__in=items.values("first_pairing_id"))
+        | Q(pk__in=items.values("second_pairing_id"))
     )
     return pairings.aggregate(total=Count("pk"), ready=Count("pk", filter=Q(state=RenderState.READY)))
