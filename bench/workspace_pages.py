@@ -190,6 +190,10 @@ def seed(args: argparse.Namespace) -> int:
 
     Item.objects.filter(trials__bundle__in=done).update(completed_count=F("completed_count") + 1)
     create_invite_links(experiment=experiment, count=100)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # fresh statistics, as autovacuum keeps them on a live database
+        cursor.execute("ANALYZE")
     return experiment.pk
 
 

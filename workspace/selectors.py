@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, QuerySet
 
 from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
 from experiments.models import Experiment, ExperimentStatus, InviteLink, Item, Response
@@ -143,7 +142,7 @@ def experiment_items(experiment: Experiment, *, show: str = "all") -> QuerySet[I
         items = items.filter(completed_count__lt=experiment.judgments_per_item).order_by("completed_count", "index")
     elif show == "skipped":  # through the (few) skipped responses, not a count per item
         items = items.filter(
-            pk__in=Response.objects.filter(trial__bundle__experiment=experiment)
+            pk__in=Response.objects.filter(assignment__experiment=experiment)
             .exclude(skipped_reason="")
             .values("trial__item_id")
         )
@@ -154,32 +153,25 @@ def experiment_items(experiment: Experiment, *, show: str = "all") -> QuerySet[I
 
 
 def item_page(experiment: Experiment, *, show: str, page: int | str, per_page: int = 50) -> tuple[Page, list[ItemRow]]:
-    """One page of :func:`experiment_items` as rows of names, each with ``skips`` (trials of it skipped because
-    the media would not play). Three queries however many items: the count, the page's ids, their rows."""
+    """One page of :func:`experiment_items` as rows of names, each with its skips (trials of it skipped because
+    the media would not play). Four queries however many items: the count, the page's ids, their rows, skips."""
     paginator = Paginator(experiment_items(experiment, show=show), per_page)
     current = paginator.get_page(page)
     ids = list(current.object_list)
-    skipped = (
-        Response.objects.filter(trial__item=OuterRef("pk"))
+    found = {item.pk: item for item in Item.objects.filter(pk__in=ids).select_related(*_NAMED)}
+    skips = dict(
+        Response.objects.filter(trial__item_id__in=ids)
         .exclude(skipped_reason="")
-        .order_by()
-        .values("trial__item")
+        .values("trial__item_id")
         .annotate(n=Count("pk"))
-        .values("n")
+        .values_list("trial__item_id", "n")
     )
-    found = {
-        item.pk: item
-        for item in Item.objects.filter(pk__in=ids)
-        .select_related(*_NAMED)
-        .annotate(skips=Coalesce(Subquery(skipped, output_field=IntegerField()), 0))
-    }
     k = experiment.judgments_per_item
     rows = []
     for item in (found[pk] for pk in ids if pk in found):
         what, stimuli = _describe(item)
-        rows.append(
-            ItemRow(item.index, what, stimuli, item.completed_count, max(0, k - item.completed_count), item.skips)
-        )
+        missing = max(0, k - item.completed_count)
+        rows.append(ItemRow(item.index, what, stimuli, item.completed_count, missing, skips.get(item.pk, 0)))
     return current, rows
 
 
