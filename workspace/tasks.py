@@ -27,6 +27,11 @@ class JobTask(Task):
             jobs.fail_job(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
 
 
+@shared_task(name="workspace.tasks.summarise_design", base=JobTask, **_RETRY)
+def summarise_design(job_id: int) -> str:
+    return jobs.run_summary_job(job_id=job_id)
+
+
 @shared_task(name="workspace.tasks.generate_design", base=JobTask, **_RETRY)
 def generate_design(job_id: int) -> str:
     return jobs.run_design_job(job_id=job_id)

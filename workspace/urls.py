@@ -15,6 +15,7 @@ urlpatterns = [
     path("experiments/new/stimuli/", wizard.stimuli_step, name="wizard_stimuli"),
     path("experiments/new/design/", wizard.design_step, name="wizard_design"),
     path("experiments/new/review/", wizard.review_step, name="wizard_review"),
+    path("experiments/new/summary/<int:job>.json", wizard.summary_state, name="wizard_summary"),
     path("experiments/<int:pk>/", experiments.experiment_page, name="experiment"),
     path("experiments/<int:pk>/status/", experiments.change_status, name="experiment_status"),
     path("experiments/<int:pk>/release/", experiments.release_abandoned, name="experiment_release"),

@@ -54,7 +54,7 @@ def test_experiment_lists_cost_the_same_queries_for_more_experiments(
     [
         ("experiments_api:detail", 4),
         ("experiments_api:progress", 12),  # one aggregate per figure; none per item or worker
-        ("workspace:experiment", 18),
+        ("workspace:experiment", 20),
         ("experiments:preview", 5),
     ],
 )

@@ -169,7 +169,7 @@ def test_the_experiment_page_costs_the_same_queries_for_more_answers(
         staff_client,
         _url("experiment", experiment, f"?show={show}"),
         grow=grow,
-        ceiling=18,
+        ceiling=20,
         django_assert_max_num_queries=django_assert_max_num_queries,
     )
 

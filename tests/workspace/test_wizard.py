@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import TestCase
 from django.urls import reverse
 
 from experiments.models import Experiment, ExperimentStatus
@@ -13,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _post(client, name, data, **kwargs):
-    return client.post(reverse(f"workspace:{name}"), data, **kwargs)
+    # The design step queues the review's counts as a Celery task (eager here) once its transaction commits.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(reverse(f"workspace:{name}"), data, **kwargs)
 
 
 def _design(**overrides):
@@ -79,6 +82,9 @@ def test_a_preference_test_without_ground_truth_sends_the_error_back_to_the_stim
     _post(staff_client, "wizard_kind", {"title": "P", "slug": "pref-x", "kind": "preference"})
     _post(staff_client, "wizard_stimuli", {"source": "all", "directions": ["V2M"], "conditions": ["GR"]})
     response = _post(staff_client, "wizard_design", _design(catch_kinds=["choice_instruction"]))
+    assert response["Location"] == reverse("workspace:wizard_review")
+    # The counts job found the problem; the review sends it back to the step whose field it is about.
+    response = staff_client.get(response["Location"])
     assert response["Location"] == reverse("workspace:wizard_stimuli")
     page = staff_client.get(response["Location"]).content.decode()
     assert 'data-testid="error-source"' in page and "ground-truth pairs" in page
@@ -165,3 +171,20 @@ def test_the_seed_drawn_for_the_review_is_the_one_the_design_uses(staff_client, 
     with django_capture_on_commit_callbacks(execute=True):
         _post(staff_client, "wizard_review", {})
     assert Experiment.objects.get(slug="fit-s").seed == seed
+
+
+def test_the_review_waits_for_the_counts_job_with_a_progress_bar(staff_client):
+    make_library(n_clips=2, n_excerpts=2)
+    _post(staff_client, "wizard_kind", {"title": "Fit", "slug": "fit-q", "kind": "rating"})
+    _post(staff_client, "wizard_stimuli", {"source": "all"})
+    staff_client.post(reverse("workspace:wizard_design"), _design())  # on_commit not run: the job stays queued
+    job = Job.objects.get(kind="summary")
+    page = staff_client.get(reverse("workspace:wizard_review")).content.decode()
+    assert 'data-testid="counting"' in page and "<progress" in page and "Create the experiment" not in page
+    state = staff_client.get(reverse("workspace:wizard_summary", args=[job.pk])).json()
+    assert state["state"] == "queued" and state["finished"] is False
+    from workspace.services.jobs import run_summary_job
+
+    run_summary_job(job_id=job.pk)
+    page = staff_client.get(reverse("workspace:wizard_review")).content.decode()
+    assert '<dd data-testid="judgments">8</dd>' in page and "Create the experiment" in page

@@ -3,6 +3,7 @@ from django.db import models
 
 
 class JobKind(models.TextChoices):
+    SUMMARY = "summary", "Work out what the design implies"
     DESIGN = "design", "Generate the design"
     REPORT = "report", "Build the report"
 
@@ -17,12 +18,19 @@ class JobState(models.TextChoices):
 class Job(models.Model):
     """Long work started from a workspace page and run by a Celery worker; the page polls its progress.
 
+    A *summary* job (the wizard's review counts, before any experiment exists) has no experiment: its
+    ``params`` are the design parameters and its ``data`` the counts.
+
     ``result`` is a path under the data directory (the built report), written atomically before the job is
     marked done, so a ``done`` job always has its file.
     """
 
     kind = models.CharField(max_length=16, choices=JobKind.choices)
-    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="workspace_jobs")
+    experiment = models.ForeignKey(
+        "experiments.Experiment", null=True, blank=True, on_delete=models.CASCADE, related_name="workspace_jobs"
+    )
+    params = models.JSONField(default=dict, blank=True, help_text="A summary job's design parameters.")
+    data = models.JSONField(default=dict, blank=True, help_text="A summary job's counts.")
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0-100.")
     step = models.CharField(max_length=200, blank=True, help_text="What the worker is doing now.")
@@ -38,6 +46,10 @@ class Job(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__lte=100), name="workspace_job_progress_percent"),
+            models.CheckConstraint(
+                condition=models.Q(kind="summary") | models.Q(experiment__isnull=False),
+                name="workspace_job_experiment_unless_summary",
+            ),
             models.CheckConstraint(
                 condition=~models.Q(state="failed") | ~models.Q(error=""), name="workspace_job_failure_has_error"
             ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from django.conf import settings
@@ -43,6 +44,23 @@ def fail_job(*, job_id: int, error: str) -> None:
     Job.objects.filter(pk=job_id).exclude(state=JobState.DONE).update(
         state=JobState.FAILED, error=error or "failed", finished_at=timezone.now()
     )
+
+
+def run_summary_job(*, job_id: int) -> str:
+    """Work out what the wizard's design implies (``summarise_design``: the item builder and the planner,
+    nothing written); a ``DesignError`` fails the job with its message, which the wizard puts on its field."""
+    job = Job.objects.get(pk=job_id)
+    if job.finished:
+        return job.state
+    _progress(job, percent=10, step="planning items and bundles")
+    try:
+        summary = designs.summarise_design(**job.params)
+    except DesignError as exc:
+        fail_job(job_id=job.pk, error=str(exc))
+        return JobState.FAILED
+    Job.objects.filter(pk=job.pk).update(data=asdict(summary))
+    _finish(job)
+    return JobState.DONE
 
 
 def run_design_job(*, job_id: int) -> str:

@@ -10,7 +10,11 @@ from experiments.models import Experiment
 from workspace import tasks
 from workspace.models import Job, JobKind, JobState
 
-_TASKS = {JobKind.DESIGN: tasks.generate_design, JobKind.REPORT: tasks.build_report}
+_TASKS = {
+    JobKind.SUMMARY: tasks.summarise_design,
+    JobKind.DESIGN: tasks.generate_design,
+    JobKind.REPORT: tasks.build_report,
+}
 
 
 @transaction.atomic
@@ -25,4 +29,12 @@ def start_job(*, kind: str, experiment: Experiment, created_by=None) -> Job:
         return running
     job = Job.objects.create(kind=kind, experiment=experiment, created_by=created_by)
     transaction.on_commit(functools.partial(_TASKS[JobKind(kind)].delay, job.pk))
+    return job
+
+
+@transaction.atomic
+def start_summary(*, params: dict, created_by=None) -> Job:
+    """Queue the wizard's review counts for ``params`` (``summarise_design``'s keyword arguments)."""
+    job = Job.objects.create(kind=JobKind.SUMMARY, params=params, created_by=created_by)
+    transaction.on_commit(functools.partial(tasks.summarise_design.delay, job.pk))
     return job

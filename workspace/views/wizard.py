@@ -9,19 +9,19 @@ progress), so no request waits for it.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict
 from decimal import Decimal
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
 from experiments.design.config import DesignError, validate_config
 from experiments.services import designs
 from workspace import wizard
-from workspace.models import JobKind
-from workspace.services.scheduling import start_job
+from workspace.models import Job, JobKind, JobState
+from workspace.services.scheduling import start_job, start_summary
 
 SESSION_KEY = "workspace_wizard"
 FORMS = {"kind": wizard.KindForm, "stimuli": wizard.StimuliForm, "design": wizard.DesignForm}
@@ -78,7 +78,7 @@ def _step_view(step: str, *, check, next_step: str):
             form = _form(step, state, request.POST)
             if form.is_valid():
                 state[step] = _jsonable(form.cleaned_data)
-                state.pop("summary", None)
+                state.pop("summary_job", None)
                 try:
                     check(request, state)
                 except DesignError as exc:
@@ -129,6 +129,8 @@ def _check_stimuli(request: HttpRequest, state: dict) -> None:
 
 
 def _check_design(request: HttpRequest, state: dict) -> None:
+    """The quick checks now; the counts (the item builder and the planner: seconds at Langlois' size) are
+    worked out by a Celery job that the review page waits for."""
     if state["design"].get("seed") is None:
         # Drawn now, so the review's counts are exactly those of the design that will be generated.
         state["design"]["seed"] = secrets.randbelow(2**31)
@@ -140,15 +142,13 @@ def _check_design(request: HttpRequest, state: dict) -> None:
         catch_trials_per_assignment=params["catch_trials_per_assignment"],
         abandon_after_s=1800,
     )
-    summary = designs.summarise_design(
-        kind=params["kind"],
-        config=params["config"],
-        seed=params["seed"],
-        judgments_per_item=params["judgments_per_item"],
-        trials_per_assignment=params["trials_per_assignment"],
-        catch_trials_per_assignment=params["catch_trials_per_assignment"],
-    )
-    state["summary"] = asdict(summary)
+    validate_config(params["kind"], params["config"], new=True)
+    if "preview" in request.POST:
+        return
+    summary_params = {
+        key: params[key] for key in ("kind", "config", "seed", "judgments_per_item", "trials_per_assignment")
+    } | {"catch_trials_per_assignment": params["catch_trials_per_assignment"]}
+    state["summary_job"] = start_summary(params=summary_params, created_by=request.user).pk
 
 
 kind_step = _step_view("kind", check=_check_kind, next_step="stimuli")
@@ -161,8 +161,20 @@ design_step = _step_view("design", check=_check_design, next_step="review")
 def review_step(request: HttpRequest) -> HttpResponse:
     """The counts the design implies and a cost estimate; POST creates the experiment and queues its design."""
     state = _state(request)
-    if not all(step in state for step in ("kind", "stimuli", "design")) or "summary" not in state:
+    if not all(step in state for step in ("kind", "stimuli", "design")) or "summary_job" not in state:
         return redirect("workspace:wizard_kind")
+    job = Job.objects.filter(pk=state["summary_job"], kind=JobKind.SUMMARY).first()
+    if job is None:
+        return redirect("workspace:wizard_design")
+    if job.state == JobState.FAILED:
+        owner, _ = wizard.field_of(job.error)
+        state["pending_error"] = {"step": owner, "message": job.error}
+        state.pop("summary_job")
+        _save(request, state)
+        return redirect(f"workspace:wizard_{owner}")
+    if job.state != JobState.DONE:
+        job_url = reverse("workspace:wizard_summary", args=[job.pk])
+        return _page(request, "review", {"job": job, "job_url": job_url, "design": state["design"]})
     params = wizard.experiment_parameters(state)
     if request.method == "POST":
         try:
@@ -175,7 +187,7 @@ def review_step(request: HttpRequest) -> HttpResponse:
         start_job(kind=JobKind.DESIGN, experiment=experiment, created_by=request.user)
         request.session.pop(SESSION_KEY, None)
         return redirect("workspace:experiment", pk=experiment.pk)
-    summary = designs.DesignSummary(**state["summary"])
+    summary = designs.DesignSummary(**job.data)
     cost_form = wizard.CostForm(request.GET or None)
     reward, channel = Decimal("1.50"), "mturk"
     if cost_form.is_bound and cost_form.is_valid():
@@ -190,3 +202,19 @@ def review_step(request: HttpRequest) -> HttpResponse:
         "design": state["design"],
     }
     return _page(request, "review", context)
+
+
+@require_GET
+@staff_member_required(login_url="workspace:login")
+def summary_state(request: HttpRequest, job: int) -> JsonResponse:
+    """What the review page's progress bar polls while the counts are worked out."""
+    found = get_object_or_404(Job, pk=job, kind=JobKind.SUMMARY)
+    return JsonResponse(
+        {
+            "state": found.state,
+            "progress": found.progress,
+            "step": found.step,
+            "error": found.error,
+            "finished": found.finished,
+        }
+    )
