@@ -9,8 +9,8 @@ bundle pairings laid out round-robin, as the planner would, without running it),
 assignments with answers, skips and invite links, so every part of the page has rows. Each page is
 fetched ``--repeat`` times in-process with Django's test client as a logged-in staff user; the median,
 the slowest and the query count are printed, with the load average (the machine is shared: quote it).
-The wizard's review counts (``summarise_design``: the item builder and the planner on the full design)
-are timed too; that runs when the design step is submitted, not on a page view.
+The wizard's review counts (``summarise_design``: the item builder and the planner on the full design,
+run by a Celery job the review page waits for) are timed too.
 """
 
 from __future__ import annotations
@@ -249,7 +249,9 @@ def time_summary(experiment_id: int) -> float:
         catch_trials_per_assignment=1,
     )
     elapsed = time.perf_counter() - began
-    print(f"design summary (review step): {summary.items:,} items, {summary.bundles:,} bundles in {elapsed:.1f} s")
+    print(
+        f"design summary (the review's Celery job): {summary.items:,} items, {summary.bundles:,} bundles in {elapsed:.1f} s"
+    )
     return elapsed
 
 
