@@ -5,23 +5,13 @@ The report is one self-contained HTML file (figures embedded), so serving that f
 
 from __future__ import annotations
 
-import base64
-import hashlib
-
 from csp.decorators import csp_update
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from analysis.report import CSS
 from demo.services import demo_paths
-
-# The report is one self-contained file: its one <style> block (allowed by hash, nothing else inline) and
-# its figures as data: URIs. Everything else stays under the site's strict policy.
-REPORT_POLICY = {
-    "style-src": [f"'sha256-{base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()}'"],
-    "img-src": ["'self'", "data:"],
-}
+from webapp.csp import REPORT_POLICY
 
 
 @staff_member_required

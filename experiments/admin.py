@@ -74,7 +74,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     def links(self, obj: Experiment) -> str:
         return format_html(
             '<a href="{}">progress</a> · <a href="{}">preview</a>',
-            reverse("experiments:staff_progress", args=[obj.pk]),
+            reverse("workspace:experiment", args=[obj.pk]),
             reverse("experiments:preview", args=[obj.pk]),
         )
 

@@ -29,8 +29,7 @@ urlpatterns = [
     path("w/hc/<str:signed>", screening.headphone_calibration, name="headphone_calibration"),
     path("w/s/<str:token>/", include(worker_patterns)),
     # Experimenter side (staff only).
-    path("experiments/", staff.experiment_list, name="staff_list"),
-    path("experiments/<int:pk>/", staff.experiment_progress, name="staff_progress"),
+    # The list and each experiment's page are the workspace's (workspace/urls.py), at /experiments/.
     path("experiments/<int:pk>/preview/", staff.preview_page, name="preview"),
     path("experiments/<int:pk>/preview/api/state", staff.preview_state, name="preview_state"),
     path("experiments/<int:pk>/preview/api/trials/<int:position>", staff.preview_trial, name="preview_trial"),

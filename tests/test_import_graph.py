@@ -77,6 +77,7 @@ def test_apps_import_only_in_the_allowed_direction(edges, app):
 SCHEDULERS = {
     "annotation": {"annotation.services.scheduling"},
     "mturk": {"mturk.services.scheduling"},
+    "workspace": {"workspace.services.scheduling"},
 }
 
 

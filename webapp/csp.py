@@ -87,3 +87,21 @@ def _forget(*, setting: str, **kwargs) -> None:
 
 
 setting_changed.connect(_forget)
+
+
+def _report_policy() -> dict[str, list[str]]:
+    import base64
+    import hashlib
+
+    from analysis.report.render import CSS
+
+    return {
+        "style-src": [f"'sha256-{base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()}'"],
+        "img-src": [SELF, "data:"],
+    }
+
+
+# The analysis report is one self-contained file: its one <style> block (allowed by hash, nothing else inline)
+# and its figures as data: URIs. Every page serving a report (the demo's, an experiment's) adds this policy
+# with ``csp_update``; everything else stays under the site's strict policy.
+REPORT_POLICY = _report_policy()

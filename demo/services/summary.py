@@ -50,7 +50,7 @@ def print_summary(*, result: DemoResult, base: str, console: Console) -> None:
 def _study(e, links, *, base: str, out) -> None:
     out(RULE)
     out(f"{e.slug}  ({e.get_kind_display()}, {e.status}): {e.title}")
-    out(f"  {'progress':<34}{base}{reverse('experiments:staff_progress', args=[e.pk])}")
+    out(f"  {'progress':<34}{base}{reverse('workspace:experiment', args=[e.pk])}")
     out(f"  {'preview as a worker (staff)':<34}{base}{reverse('experiments:preview', args=[e.pk])}")
     unused = [i for i in links if not i.used]
     if unused:

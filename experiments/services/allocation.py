@@ -149,17 +149,19 @@ def _bundles_started(*, experiment: Experiment, worker_id: str) -> int:
 
 
 @transaction.atomic
-def release_abandoned_assignments(*, now: datetime | None = None, limit: int = 1000) -> int:
+def release_abandoned_assignments(
+    *, now: datetime | None = None, limit: int = 1000, experiment: Experiment | None = None
+) -> int:
     """Release active assignments idle longer than their experiment's timeout; returns how many.
 
     The bundle goes back on offer; the worker keeps the exposures of pairings they answered (so
-    they are never shown those again) and loses the rest.
+    they are never shown those again) and loses the rest. ``experiment``: only that experiment's
+    (the experimenter's "release abandoned bundles" button); every experiment's by default (Celery beat).
     """
     now = now or timezone.now()
+    experiments = Experiment.objects.filter(pk=experiment.pk) if experiment is not None else Experiment.objects
     timeouts = dict(
-        Experiment.objects.filter(assignments__status=AssignmentStatus.ACTIVE)
-        .values_list("pk", "abandon_after_s")
-        .distinct()
+        experiments.filter(assignments__status=AssignmentStatus.ACTIVE).values_list("pk", "abandon_after_s").distinct()
     )
     released = 0
     for experiment_id, timeout_s in timeouts.items():

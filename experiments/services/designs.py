@@ -13,7 +13,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import MusicExcerpt, VideoClip
+from annotation.models import MusicExcerpt, Pairing, RenderState, VideoClip
 from experiments import tasks
 from experiments.design.config import DesignError, validate_config
 from experiments.design.planner import PlanItem
@@ -71,6 +71,32 @@ def create_experiment(
     created_by=None,
 ) -> Experiment:
     """Validate the parameters, store them with the seed, and generate the design."""
+    experiment = create_draft_experiment(
+        slug=slug,
+        title=title,
+        kind=kind,
+        config=config,
+        seed=seed,
+        judgments_per_item=judgments_per_item,
+        trials_per_assignment=trials_per_assignment,
+        catch_trials_per_assignment=catch_trials_per_assignment,
+        abandon_after_s=abandon_after_s,
+        instructions=instructions,
+        consent_text=consent_text,
+        created_by=created_by,
+    )
+    return generate_design(experiment=experiment)
+
+
+def check_experiment_parameters(
+    *,
+    slug: str,
+    judgments_per_item: int,
+    trials_per_assignment: int,
+    catch_trials_per_assignment: int,
+    abandon_after_s: int,
+) -> None:
+    """The rules on an experiment's scalar parameters (raises ``DesignError`` naming the parameter)."""
     try:
         validate_slug(slug)  # the slug is part of worker URLs (/mturk/e/<slug>/), which match only these
     except ValidationError:
@@ -87,7 +113,34 @@ def create_experiment(
     ):
         if not isinstance(value, int) or value < minimum:
             raise DesignError(f"{name} must be an integer ≥ {minimum}, not {value!r}.")
-    experiment = Experiment.objects.create(
+
+
+@transaction.atomic
+def create_draft_experiment(
+    *,
+    slug: str,
+    title: str,
+    kind: str,
+    config: dict,
+    seed: int | None = None,
+    judgments_per_item: int = 9,
+    trials_per_assignment: int = 50,
+    catch_trials_per_assignment: int = 1,
+    abandon_after_s: int = 1800,
+    instructions: str = "",
+    consent_text: str = "",
+    created_by=None,
+) -> Experiment:
+    """Validate and store an experiment as a draft; :func:`generate_design` then builds its design (the
+    workspace's wizard runs that step as a Celery task)."""
+    check_experiment_parameters(
+        slug=slug,
+        judgments_per_item=judgments_per_item,
+        trials_per_assignment=trials_per_assignment,
+        catch_trials_per_assignment=catch_trials_per_assignment,
+        abandon_after_s=abandon_after_s,
+    )
+    return Experiment.objects.create(
         slug=slug,
         title=title,
         kind=kind,
@@ -101,7 +154,6 @@ def create_experiment(
         consent_text=consent_text or DEFAULT_CONSENT,
         created_by=created_by,
     )
-    return generate_design(experiment=experiment)
 
 
 @transaction.atomic
@@ -120,12 +172,7 @@ def generate_design(*, experiment: Experiment) -> Experiment:
     CatchStimulus.objects.filter(experiment=experiment).delete()
 
     item_rng = random.Random(f"{experiment.seed}:items")
-    builders = {
-        ExperimentKind.RATING: _rating_specs,
-        ExperimentKind.AFC: _afc_specs,
-        ExperimentKind.PREFERENCE: _preference_specs,
-    }
-    specs = builders[experiment.kind](config, item_rng)
+    specs = _BUILDERS[experiment.kind](config, item_rng)
     if not specs:
         raise DesignError("the design has no items: check the clip and excerpt selection.")
     pairing_ids = ensure_pairings(pairs=itertools.chain.from_iterable(s.pairs for s in specs))
@@ -158,6 +205,83 @@ def generate_design(*, experiment: Experiment) -> Experiment:
     for catch in catch_pool:
         transaction.on_commit(functools.partial(tasks.render_catch_stimulus.delay, catch.pk))
     return experiment
+
+
+@dataclass(frozen=True)
+class DesignSummary:
+    """What a design would hold, worked out by the same builders and planner without writing anything."""
+
+    items: int
+    pairings: int
+    pairings_ready: int
+    judgments: int
+    bundles: int
+    trials: int
+    catch_trials: int
+
+    @property
+    def pairings_to_render(self) -> int:
+        return self.pairings - self.pairings_ready
+
+
+def summarise_design(
+    *,
+    kind: str,
+    config: dict,
+    seed: int,
+    judgments_per_item: int,
+    trials_per_assignment: int,
+    catch_trials_per_assignment: int,
+) -> DesignSummary:
+    """The counts a design implies (items, distinct pairings and how many are rendered, judgments, bundles).
+
+    Runs the kind's item builder and the planner on stand-in pairing ids, so the counts are the ones
+    :func:`generate_design` will produce with the same seed; raises ``DesignError`` like it would.
+    """
+    config = validate_config(kind, config, new=True)
+    specs = _BUILDERS[kind](config, random.Random(f"{seed}:items"))
+    if not specs:
+        raise DesignError("the design has no items: check the clip and excerpt selection.")
+    stand_in = {pair: i for i, pair in enumerate(sorted({p for s in specs for p in s.pairs}))}
+    draft = Experiment(
+        kind=kind,
+        judgments_per_item=judgments_per_item,
+        trials_per_assignment=trials_per_assignment,
+        catch_trials_per_assignment=catch_trials_per_assignment,
+    )
+    policy = adaptive_policy(draft, config)
+    plan = plan_round(
+        draft,
+        config,
+        [
+            PlanItem(
+                pairings=tuple(stand_in[p] for p in s.pairs),
+                side_group=f"{s.direction}/{s.condition}" if s.direction else None,
+                direction=s.direction,
+            )
+            for s in specs
+        ],
+        k=policy.min_answers if policy else judgments_per_item,
+        seed=f"{seed}:plan",
+        n_catch=len(config["catch"]["kinds"]) if catch_trials_per_assignment else 0,
+    )
+    clips = {c for c, _ in stand_in}
+    excerpts = {e for _, e in stand_in}
+    ready = Pairing.objects.filter(clip_id__in=clips, excerpt_id__in=excerpts, state=RenderState.READY)
+    n_ready = sum(
+        1 for pair in ready.values_list("clip_id", "excerpt_id").iterator(chunk_size=10_000) if pair in stand_in
+    )
+    n_trials = sum(len(b.trials) for b in plan)
+    n_real = sum(b.n_real for b in plan)
+    return DesignSummary(
+        items=len(specs),
+        pairings=len(stand_in),
+        pairings_ready=n_ready,
+        judgments=n_real,
+        bundles=len(plan),
+        trials=n_trials,
+        catch_trials=n_trials - n_real,
+    )
 
 
 def _item_row(experiment: Experiment, index: int, spec: ItemSpec, pairing_ids: dict[Pair, int]) -> Item:
@@ -361,6 +485,13 @@ def _preference_specs(config: dict, rng: random.Random) -> list[ItemSpec]:
                     )
                 )
     return specs
+
+
+_BUILDERS = {
+    ExperimentKind.RATING: _rating_specs,
+    ExperimentKind.AFC: _afc_specs,
+    ExperimentKind.PREFERENCE: _preference_specs,
+}
 
 
 # --- catch stimuli ----------------------------------------------------------------------------

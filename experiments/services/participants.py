@@ -130,6 +130,20 @@ def create_invite_links(*, experiment: Experiment, count: int, note: str = "") -
     return [(link, invite_token(link)) for link in links]
 
 
+@transaction.atomic
+def revoke_invite_links(*, experiment: Experiment, link_ids: list[int] | None = None) -> int:
+    """Withdraw the experiment's unused invitations (``link_ids``: only those); returns how many.
+
+    A withdrawn link is deleted, so following it says "This invitation link has been withdrawn."; a link
+    already used stays, because its participant (and their answers) hang on it.
+    """
+    unused = InviteLink.objects.filter(experiment=experiment, participant__isnull=True, used_at__isnull=True)
+    if link_ids is not None:
+        unused = unused.filter(pk__in=link_ids)
+    deleted, _ = unused.delete()
+    return deleted
+
+
 def invite_token(link: InviteLink) -> str:
     """The link's URL token: sealed (``webapp.tokens``), so it shows no id; it names only the random nonce."""
     return tokens.seal({"n": link.nonce}, purpose=INVITE_PURPOSE)

@@ -1,4 +1,5 @@
-"""Experimenter pages: list, progress, and "preview as a worker" (which stores nothing)."""
+"""Experimenter pages: "preview as a worker" (which stores nothing). The experiment list and page are the
+workspace's (``workspace.views.experiments``)."""
 
 from __future__ import annotations
 
@@ -16,20 +17,6 @@ from experiments.selectors import experiments as selectors
 from experiments.selectors import progress as progress_selectors
 from experiments.selectors import worker as worker_selectors
 from experiments.views.worker import parse_answer
-
-
-@staff_member_required
-@require_GET
-def experiment_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "experiments/staff/list.html", {"experiments": selectors.experiments_with_counts()})
-
-
-@staff_member_required
-@require_GET
-def experiment_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    experiment = get_object_or_404(Experiment, pk=pk)
-    context = {"experiment": experiment, "progress": progress_selectors.experiment_progress(experiment)}
-    return render(request, "experiments/staff/progress.html", context)
 
 
 def _preview_bundle(request: HttpRequest, experiment: Experiment) -> Bundle:

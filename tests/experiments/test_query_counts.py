@@ -33,7 +33,7 @@ def _grow():
     ("name", "ceiling"),
     [
         ("experiments_api:list", 5),  # session + user, count, page
-        ("experiments:staff_list", 4),
+        ("workspace:experiments", 4),
     ],
 )
 def test_experiment_lists_cost_the_same_queries_for_more_experiments(
@@ -54,7 +54,7 @@ def test_experiment_lists_cost_the_same_queries_for_more_experiments(
     [
         ("experiments_api:detail", 4),
         ("experiments_api:progress", 12),  # one aggregate per figure; none per item or worker
-        ("experiments:staff_progress", 12),
+        ("workspace:experiment", 20),
         ("experiments:preview", 5),
     ],
 )

@@ -47,13 +47,14 @@ def test_the_progress_page_shows_short_items_assignments_and_catch_failures(staf
     )
     answer_everything(careless, wrong_catch=True)
     allocate_assignment(participant=enter_via_mturk(experiment=experiment, worker_id="IDLE", assignment_id="a2"))
-    page = staff_client.get(reverse("experiments:staff_progress", args=[experiment.pk]))
+    page = staff_client.get(reverse("workspace:experiment", args=[experiment.pk]))
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Started 2 · active 1 · completed 1 · abandoned 0" in html
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+    assert "started 2 · active 1 · completed 1 · abandoned 0" in text
     assert "CARELESS</td><td>1</td><td>1</td>" in html
-    assert "12 are short" in re.sub(r"<[^>]+>", "", html)
-    assert Client().get(reverse("experiments:staff_progress", args=[experiment.pk])).status_code == 302
+    assert "12 are short" in text
+    assert Client().get(reverse("workspace:experiment", args=[experiment.pk])).status_code == 302
 
 
 @pytest.mark.django_db

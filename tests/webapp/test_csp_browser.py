@@ -76,8 +76,8 @@ def test_staff_pages_and_the_admin_run_without_csp_violations(csp_page, live_ser
         reverse("admin:experiments_participant_changelist"),
         reverse("annotation:library"),
         reverse("annotation:credits"),
-        reverse("experiments:staff_list"),
-        reverse("experiments:staff_progress", args=[experiment.pk]),
+        reverse("workspace:experiments"),
+        reverse("workspace:experiment", args=[experiment.pk]),
     ):
         visit(page, base + url)
 
