@@ -90,3 +90,9 @@ def import_problems(*, batch: ImportBatch, with_duplicates: bool = False) -> Que
     """The files of ``batch`` that were rejected (and, with ``with_duplicates``, found to be duplicates)."""
     outcomes = [ImportItem.Outcome.REJECTED, *([ImportItem.Outcome.DUPLICATE] if with_duplicates else [])]
     return batch.items.filter(outcome__in=outcomes).order_by("pk")
+
+
+def clips_needing_posters(*, include_done: bool = False) -> list[int]:
+    """Ids of clips without a poster frame (all clips with ``include_done``), in order."""
+    clips = VideoClip.objects.all() if include_done else VideoClip.objects.filter(poster_file="")
+    return list(clips.order_by("pk").values_list("pk", flat=True))
