@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
-from annotation.models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
+from annotation.models import (
+    ImportBatch,
+    ImportItem,
+    MusicExcerpt,
+    MusicTrack,
+    Pairing,
+    RenderState,
+    StimulusSet,
+    Video,
+    VideoClip,
+)
 
 
 def state_counts(queryset: QuerySet) -> dict[str, int]:
@@ -96,3 +107,117 @@ def clips_needing_posters(*, include_done: bool = False) -> list[int]:
     """Ids of clips without a poster frame (all clips with ``include_done``), in order."""
     clips = VideoClip.objects.all() if include_done else VideoClip.objects.filter(poster_file="")
     return list(clips.order_by("pk").values_list("pk", flat=True))
+
+
+# --- the staff library browser ----------------------------------------------------------------
+
+LIBRARY_KINDS = ("clips", "excerpts", "pairings")
+
+
+@dataclass(frozen=True)
+class LibraryFilter:
+    """What the library page shows: one kind of item, narrowed by the page's filters (empty: no filter).
+
+    ``label`` is a video's scene category, ``genre`` a track's genre; ``ground_truth`` keeps ("yes") or drops
+    ("no") items of a music video's own soundtrack pair; ``batch`` is an import batch id; ``q`` searches titles
+    and file names.
+    """
+
+    kind: str = "clips"
+    label: str = ""
+    genre: str = ""
+    ground_truth: str = ""
+    batch: int | None = None
+    state: str = ""
+    q: str = ""
+
+
+def _ground_truth_filter(queryset: QuerySet, field: str, wanted: str) -> QuerySet:
+    if wanted == "yes":
+        return queryset.filter(**{field: True})
+    if wanted == "no":
+        return queryset.filter(**{field: False})
+    return queryset
+
+
+def _search(fields: list[str], q: str) -> Q:
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{field}__icontains": q})
+    return condition
+
+
+def library_items(flt: LibraryFilter) -> QuerySet:
+    """The rows of one kind the library page lists, with what their cards show, in a stable order.
+
+    Clips carry their video, excerpts their track, pairings both; every row is annotated ``is_ground_truth``.
+    One query per page whatever the filters (the page's query-count test holds it to that).
+    """
+    if flt.kind == "excerpts":
+        queryset = MusicExcerpt.objects.select_related("track").annotate(
+            is_ground_truth=ExpressionWrapper(Q(ground_truth_clip__isnull=False), output_field=BooleanField())
+        )
+        media, video_label = ["track"], None
+    elif flt.kind == "pairings":
+        queryset = pairings_for_browsing()
+        media, video_label = ["clip__video", "excerpt__track"], "clip__video__label"
+    else:
+        queryset = VideoClip.objects.select_related("video").annotate(
+            is_ground_truth=Exists(MusicExcerpt.objects.filter(ground_truth_clip=OuterRef("pk")))
+        )
+        media, video_label = ["video"], "video__label"
+    track = "track" if flt.kind == "excerpts" else ("excerpt__track" if flt.kind == "pairings" else None)
+    if flt.label and video_label:
+        queryset = queryset.filter(**{video_label: flt.label})
+    if flt.genre and track:
+        queryset = queryset.filter(**{f"{track}__label": flt.genre})
+    if flt.batch is not None:
+        batch = Q()
+        for asset in media:
+            batch |= Q(**{f"{asset}__import_batch_id": flt.batch})
+        queryset = queryset.filter(batch)
+    if flt.state:
+        queryset = queryset.filter(state=flt.state)
+    if flt.q:
+        queryset = queryset.filter(_search([f"{a}__{f}" for a in media for f in ("title", "original_name")], flt.q))
+    queryset = _ground_truth_filter(queryset, "is_ground_truth", flt.ground_truth)
+    return queryset.order_by("pk")
+
+
+def library_selection(flt: LibraryFilter) -> tuple[list[int], list[int]]:
+    """Clip ids and excerpt ids of every row matching ``flt`` (the page's "everything matching" selection);
+    for pairings, the clips and excerpts they combine."""
+    rows = library_items(flt).order_by()
+    if flt.kind == "clips":
+        return sorted(rows.values_list("pk", flat=True)), []
+    if flt.kind == "excerpts":
+        return [], sorted(rows.values_list("pk", flat=True))
+    return sorted(set(rows.values_list("clip_id", flat=True))), sorted(set(rows.values_list("excerpt_id", flat=True)))
+
+
+def library_filter_choices() -> dict[str, list]:
+    """The values the filters offer: scene categories, genres, import batches (newest first, 100 at most)."""
+    return {
+        "labels": list(Video.objects.order_by("label").values_list("label", flat=True).distinct()),
+        "genres": list(MusicTrack.objects.order_by("label").values_list("label", flat=True).distinct()),
+        "batches": list(ImportBatch.objects.order_by("-created_at").values("pk", "source", "location")[:100]),
+    }
+
+
+# --- named stimulus sets --------------------------------------------------------------------------
+
+
+def stimulus_sets() -> QuerySet:
+    """Every named set, newest first, annotated with ``n_clips`` and ``n_excerpts`` (one query)."""
+    return StimulusSet.objects.select_related("created_by").annotate(
+        n_clips=Count("clips", distinct=True), n_excerpts=Count("excerpts", distinct=True)
+    )
+
+
+def resolve_stimulus_set(*, set_id: int) -> tuple[list[int], list[int]]:
+    """The clip ids and excerpt ids of set ``set_id`` (sorted); ``StimulusSet.DoesNotExist`` if there is none."""
+    stimulus_set = StimulusSet.objects.get(pk=set_id)
+    return (
+        list(stimulus_set.clips.order_by("pk").values_list("pk", flat=True)),
+        list(stimulus_set.excerpts.order_by("pk").values_list("pk", flat=True)),
+    )
