@@ -42,7 +42,9 @@ PAGE_SIZE = 24
 def _library_page(request: HttpRequest, *, save_form: SaveSetForm, status: int = 200) -> HttpResponse:
     filter_form = LibraryFilterForm(request.GET)
     flt = filter_form.to_filter()
-    page = Paginator(selectors.library_items(flt), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.library_items(flt).values_list("pk", flat=True), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     context = {
         "nav": "library",
         "summary": selectors.library_summary(),
@@ -52,6 +54,7 @@ def _library_page(request: HttpRequest, *, save_form: SaveSetForm, status: int =
         "choices": selectors.library_filter_choices(),
         "states": RenderState.choices,
         "page": page,
+        "rows": selectors.library_rows(kind=flt.kind, ids=page.object_list),
         "save_form": save_form,
         "sets": selectors.stimulus_sets(),
     }
