@@ -22,7 +22,7 @@ def print_summary(*, result: DemoResult, base: str, console: Console) -> None:
     reported = result.report is not None and result.report.html is not None
     staff = [
         ("Workspace home", f"{base}{reverse('workspace:home')}"),
-        ("Library (thumbnails, stimulus sets)", f"{base}/library/"),
+        ("Library (thumbnails, sets)", f"{base}/library/"),
         ("Experiments (progress, preview)", f"{base}/experiments/"),
         ("Admin", f"{base}/admin/"),
         ("Credits (licences)", f"{base}/credits/"),
