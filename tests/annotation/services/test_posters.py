@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
 
-from annotation.models import VideoClip
+from annotation.models import RenderState, VideoClip
 from annotation.services import rendering
 from tests.factories.annotation import VideoClipFactory
 from tests.support.media import library_video
@@ -39,3 +41,18 @@ def test_make_posters_backfills_from_the_source_and_skips_undecodable_clips(medi
     assert VideoClip.objects.get(pk=missing.pk).poster_file == ""
     leftovers = [p for p in default_storage.listdir(f"prepared/posters/{good.pk // 1000:04d}")[1] if "clip" not in p]
     assert leftovers == []  # no temporary files left behind
+
+
+def test_sampling_queues_the_new_clips_posters(media_files, django_capture_on_commit_callbacks):
+    library_video(media_files["video"])
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        call_command("sample_excerpts", seed=7, duration=1.0, stdout=out)
+    assert len(queued) == 1
+    (clip,) = VideoClip.objects.all()
+    assert clip.state == RenderState.PENDING  # not prepared, yet it has its thumbnail
+    assert _poster_size(clip.pk)[0] == 320
+    assert "poster frames: 1 clips queued" in out.getvalue()
+    again = StringIO()
+    call_command("sample_excerpts", seed=7, duration=1.0, stdout=again)
+    assert "poster frames" not in again.getvalue()  # nothing left to do
