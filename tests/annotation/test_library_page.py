@@ -148,6 +148,7 @@ def test_everything_matching_the_filters_can_be_added_to_an_existing_set(staff_c
         ({"name": "", "clip": ["1"]}, "give the set a name"),
         ({"name": "empty"}, "tick at least one clip or excerpt"),
         ({"name": "ghost", "clip": ["987654"]}, "no clip with id 987654"),
+        ({"add_to": "424242", "clip": ["1"]}, "Select a valid choice"),
     ],
 )
 def test_a_refused_set_shows_the_reason_on_the_page_and_saves_nothing(staff_client, library, data, message):
