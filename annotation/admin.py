@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from .models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, Video, VideoClip
+from .models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, StimulusSet, Video, VideoClip
 from .services import scheduling
 
 
@@ -85,3 +85,13 @@ class PairingAdmin(admin.ModelAdmin):
     list_filter = ["state"]
     raw_id_fields = ["clip", "excerpt"]
     actions = [render_selected]
+
+
+@admin.register(StimulusSet)
+class StimulusSetAdmin(admin.ModelAdmin):
+    """Sets are made on the library page (``annotation.services.sets``); here they can be read and renamed."""
+
+    list_display = ["name", "created_by", "created"]
+    search_fields = ["name"]
+    raw_id_fields = ["clips", "excerpts"]
+    readonly_fields = ["created_by", "created"]

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 
-from annotation.models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
+from annotation.models import (
+    ImportBatch,
+    ImportItem,
+    MusicExcerpt,
+    MusicTrack,
+    Pairing,
+    RenderState,
+    StimulusSet,
+    Video,
+    VideoClip,
+)
 
 
 def state_counts(queryset: QuerySet) -> dict[str, int]:
@@ -90,3 +101,159 @@ def import_problems(*, batch: ImportBatch, with_duplicates: bool = False) -> Que
     """The files of ``batch`` that were rejected (and, with ``with_duplicates``, found to be duplicates)."""
     outcomes = [ImportItem.Outcome.REJECTED, *([ImportItem.Outcome.DUPLICATE] if with_duplicates else [])]
     return batch.items.filter(outcome__in=outcomes).order_by("pk")
+
+
+def clips_needing_posters(*, include_done: bool = False) -> list[int]:
+    """Ids of clips without a poster frame (all clips with ``include_done``), in order."""
+    clips = VideoClip.objects.all() if include_done else VideoClip.objects.filter(poster_file="")
+    return list(clips.order_by("pk").values_list("pk", flat=True))
+
+
+# --- the staff library browser ----------------------------------------------------------------
+
+LIBRARY_KINDS = ("clips", "excerpts", "pairings")
+
+
+@dataclass(frozen=True)
+class LibraryFilter:
+    """What the library page shows: one kind of item, narrowed by the page's filters (empty: no filter).
+
+    ``label`` is a video's scene category, ``genre`` a track's genre; ``ground_truth`` keeps ("yes") or drops
+    ("no") items of a music video's own soundtrack pair; ``batch`` is an import batch id; ``q`` searches titles
+    and file names.
+    """
+
+    kind: str = "clips"
+    label: str = ""
+    genre: str = ""
+    ground_truth: str = ""
+    batch: int | None = None
+    state: str = ""
+    q: str = ""
+
+
+def _search(fields: tuple[str, ...], q: str) -> Q:
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{field}__icontains": q})
+    return condition
+
+
+def _clips_where(condition: Q) -> QuerySet:
+    return VideoClip.objects.filter(condition).values("pk")
+
+
+def _excerpts_where(condition: Q) -> QuerySet:
+    return MusicExcerpt.objects.filter(condition).values("pk")
+
+
+def _yes_no(queryset: QuerySet, condition: Q, wanted: str) -> QuerySet:
+    if wanted == "yes":
+        return queryset.filter(condition)
+    if wanted == "no":
+        return queryset.exclude(condition)
+    return queryset
+
+
+def library_items(flt: LibraryFilter) -> QuerySet:
+    """The rows of one kind matching ``flt``, in a stable order (by id): what the page paginates.
+
+    Pairings are filtered through their clips' and excerpts' ids (small tables) rather than by joining their
+    sources row by row, so a Langlois-sized library (80,000 pairings) filters in milliseconds. Cards are
+    loaded for one page at a time by :func:`library_rows`.
+    """
+    titles = ("title", "original_name")
+    if flt.kind == "clips":
+        queryset = VideoClip.objects.all()
+        if flt.label:
+            queryset = queryset.filter(video__label=flt.label)
+        if flt.batch is not None:
+            queryset = queryset.filter(video__import_batch_id=flt.batch)
+        if flt.q:
+            queryset = queryset.filter(_search(tuple(f"video__{f}" for f in titles), flt.q))
+        queryset = _yes_no(queryset, Q(ground_truth_excerpt__isnull=False), flt.ground_truth)
+    elif flt.kind == "excerpts":
+        queryset = MusicExcerpt.objects.all()
+        if flt.genre:
+            queryset = queryset.filter(track__label=flt.genre)
+        if flt.batch is not None:
+            queryset = queryset.filter(track__import_batch_id=flt.batch)
+        if flt.q:
+            queryset = queryset.filter(_search(tuple(f"track__{f}" for f in titles), flt.q))
+        queryset = _yes_no(queryset, Q(ground_truth_clip__isnull=False), flt.ground_truth)
+    else:
+        queryset = Pairing.objects.all()
+        if flt.label:
+            queryset = queryset.filter(clip_id__in=_clips_where(Q(video__label=flt.label)))
+        if flt.genre:
+            queryset = queryset.filter(excerpt_id__in=_excerpts_where(Q(track__label=flt.genre)))
+        if flt.batch is not None:
+            queryset = queryset.filter(
+                Q(clip_id__in=_clips_where(Q(video__import_batch_id=flt.batch)))
+                | Q(excerpt_id__in=_excerpts_where(Q(track__import_batch_id=flt.batch)))
+            )
+        if flt.q:
+            queryset = queryset.filter(
+                Q(clip_id__in=_clips_where(_search(tuple(f"video__{f}" for f in titles), flt.q)))
+                | Q(excerpt_id__in=_excerpts_where(_search(tuple(f"track__{f}" for f in titles), flt.q)))
+            )
+        queryset = _yes_no(queryset, Q(excerpt__ground_truth_clip_id=F("clip_id")), flt.ground_truth)
+    if flt.state:
+        queryset = queryset.filter(state=flt.state)
+    return queryset.order_by("pk")
+
+
+def library_rows(*, kind: str, ids: Iterable[int]) -> list:
+    """The cards of one page: rows of ``kind`` with the ids given, with their sources and ``is_ground_truth``
+    (one query)."""
+    ids = list(ids)
+    if kind == "excerpts":
+        queryset = MusicExcerpt.objects.select_related("track").annotate(
+            is_ground_truth=ExpressionWrapper(Q(ground_truth_clip__isnull=False), output_field=BooleanField())
+        )
+    elif kind == "pairings":
+        queryset = pairings_for_browsing()
+    else:
+        queryset = VideoClip.objects.select_related("video").annotate(
+            is_ground_truth=Exists(MusicExcerpt.objects.filter(ground_truth_clip=OuterRef("pk")))
+        )
+    return list(queryset.filter(pk__in=ids).order_by("pk"))
+
+
+def library_selection(flt: LibraryFilter) -> tuple[list[int], list[int]]:
+    """Clip ids and excerpt ids of every row matching ``flt`` (the page's "everything matching" selection);
+    for pairings, the clips and excerpts they combine."""
+    rows = library_items(flt).order_by()
+    if flt.kind == "clips":
+        return sorted(rows.values_list("pk", flat=True)), []
+    if flt.kind == "excerpts":
+        return [], sorted(rows.values_list("pk", flat=True))
+    return sorted(set(rows.values_list("clip_id", flat=True))), sorted(set(rows.values_list("excerpt_id", flat=True)))
+
+
+def library_filter_choices() -> dict[str, list]:
+    """The values the filters offer: scene categories, genres, import batches (newest first, 100 at most)."""
+    return {
+        "labels": list(Video.objects.order_by("label").values_list("label", flat=True).distinct()),
+        "genres": list(MusicTrack.objects.order_by("label").values_list("label", flat=True).distinct()),
+        "batches": list(ImportBatch.objects.order_by("-created_at").values("pk", "source", "location")[:100]),
+    }
+
+
+# --- named stimulus sets --------------------------------------------------------------------------
+
+
+def stimulus_sets() -> QuerySet:
+    """Every named set, newest first, annotated with ``n_clips`` and ``n_excerpts`` (one query)."""
+    return StimulusSet.objects.select_related("created_by").annotate(
+        n_clips=Count("clips", distinct=True), n_excerpts=Count("excerpts", distinct=True)
+    )
+
+
+def resolve_stimulus_set(*, set_id: int) -> tuple[list[int], list[int]]:
+    """The clip ids and excerpt ids of set ``set_id`` (sorted); ``StimulusSet.DoesNotExist`` if there is none."""
+    stimulus_set = StimulusSet.objects.get(pk=set_id)
+    return (
+        list(stimulus_set.clips.order_by("pk").values_list("pk", flat=True)),
+        list(stimulus_set.excerpts.order_by("pk").values_list("pk", flat=True)),
+    )

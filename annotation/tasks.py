@@ -120,6 +120,13 @@ def prepare_excerpt_task(self, excerpt_id: int) -> None:
             logger.info("%s", exc)
 
 
+@shared_task(base=RenderTask, bind=True)
+def make_poster_task(self, clip_id: int) -> bool:
+    """The clip's poster frame (a missing or undecodable frame is logged, never fails the clip)."""
+    with self.work():
+        return rendering.make_poster(clip_id=clip_id)
+
+
 @shared_task(base=RenderTask, bind=True, failure_model=Pairing)
 def render_pairings_task(self, pairing_ids: list[int]) -> dict:
     with self.work():

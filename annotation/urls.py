@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("credits/", views.credits, name="credits"),
     path("library/", views.library, name="library"),
+    path("library/sets/", views.save_stimulus_set, name="save_set"),
     path("api/library/imports/", api.ImportBatches.as_view(), name="api-imports"),
     path("api/library/imports/<int:pk>/", api.ImportBatchDetail.as_view(), name="api-import-detail"),
     path("api/library/uploads/", api.Upload.as_view(), name="api-uploads"),

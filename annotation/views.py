@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from annotation import selectors
+from annotation.forms import LibraryFilterForm, SaveSetForm
 from annotation.media.formats import served_as
 from annotation.models import RenderState
+from annotation.services import sets
 from webapp.http import ranged_file_response
 
 
@@ -32,19 +36,63 @@ def credits(request: HttpRequest) -> HttpResponse:
     return render(request, "annotation/credits.html", selectors.credited_assets())
 
 
-@require_GET
-@staff_member_required
-def library(request: HttpRequest) -> HttpResponse:
-    """Staff page: library counts and the rendered pairings, playable in the browser."""
-    state = request.GET.get("state") or None
-    if state not in (None, *RenderState.values):
-        state = None
-    page = Paginator(selectors.pairings_for_browsing(state=state), 24).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "annotation/library.html",
-        {"summary": selectors.library_summary(), "page": page, "state": state, "states": RenderState.choices},
+PAGE_SIZE = 24
+
+
+def _library_page(request: HttpRequest, *, save_form: SaveSetForm, status: int = 200) -> HttpResponse:
+    filter_form = LibraryFilterForm(request.GET)
+    flt = filter_form.to_filter()
+    page = Paginator(selectors.library_items(flt).values_list("pk", flat=True), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
+    context = {
+        "nav": "library",
+        "summary": selectors.library_summary(),
+        "filter_form": filter_form,
+        "flt": flt,
+        "kinds": selectors.LIBRARY_KINDS,
+        "choices": selectors.library_filter_choices(),
+        "states": RenderState.choices,
+        "page": page,
+        "rows": selectors.library_rows(kind=flt.kind, ids=page.object_list),
+        "save_form": save_form,
+        "sets": selectors.stimulus_sets(),
+    }
+    return render(request, "annotation/library.html", context, status=status)
+
+
+@require_GET
+@staff_member_required(login_url="workspace:login")
+def library(request: HttpRequest) -> HttpResponse:
+    """Staff page: browse clips, excerpts or pairings with thumbnails and filters; tick items to save a set."""
+    return _library_page(request, save_form=SaveSetForm())
+
+
+@require_POST
+@staff_member_required(login_url="workspace:login")
+def save_stimulus_set(request: HttpRequest) -> HttpResponse:
+    """Staff: save the ticked items (or everything matching the filters) as a new named set, or add them to one.
+
+    The filters ride along in the query string, so a failure shows the same page with the errors."""
+    form = SaveSetForm(request.POST)
+    if not form.is_valid():
+        return _library_page(request, save_form=form, status=400)
+    if form.cleaned_data["all_matching"]:
+        clip_ids, excerpt_ids = selectors.library_selection(LibraryFilterForm(request.GET).to_filter())
+    else:
+        clip_ids, excerpt_ids = request.POST.getlist("clip"), request.POST.getlist("excerpt")
+    try:
+        if target := form.cleaned_data["add_to"]:
+            saved = sets.add_to_stimulus_set(set_id=target.pk, clip_ids=clip_ids, excerpt_ids=excerpt_ids)
+        else:
+            saved = sets.create_stimulus_set(
+                name=form.cleaned_data["name"], clip_ids=clip_ids, excerpt_ids=excerpt_ids, user=request.user
+            )
+    except sets.StimulusSetError as exc:
+        form.add_error(exc.field if exc.field == "name" else None, str(exc))
+        return _library_page(request, save_form=form, status=400)
+    messages.success(request, f"Saved the stimulus set “{saved.name}”.")
+    return redirect(f"{reverse('annotation:library')}?{request.GET.urlencode()}")
 
 
 @require_GET

@@ -42,7 +42,8 @@ def media_sources() -> tuple[str, ...]:
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, with the media store's origin added to ``media-src`` when it is remote."""
+    """django-csp's middleware, with the media store's origin added to ``media-src`` and ``img-src`` (poster
+    frames) when it is remote."""
 
     def process_response(self, request, response):
         # A response that carries its policy already (worker pages and the worker API set theirs) needs no
@@ -56,6 +57,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         if not report_only and (origins := media_sources()):
             update = dict(parts.update or {})
             update["media-src"] = [SELF, *origins, *update.get("media-src", [])]
+            update["img-src"] = [SELF, *origins, *update.get("img-src", [])]  # the library's poster frames
             parts.update = update
         return parts
 

@@ -287,3 +287,33 @@ def extract_soundtrack(*, source: Path, output: Path) -> None:
             str(output),
         ]
     )
+
+
+def poster_frame(*, source: Path, output: Path, at_s: float, width: int = 320) -> None:
+    """Write one frame of ``source`` at ``at_s`` seconds as a JPEG ``width`` pixels wide (a library thumbnail)."""
+    run_ffmpeg(
+        [
+            "-y",
+            "-loglevel",
+            "error",
+            "-ss",
+            f"{max(at_s, 0.0):.3f}",
+            "-i",
+            str(source),
+            "-map",
+            "0:V:0",
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale={width}:-2,format=yuvj420p",
+            "-q:v",
+            "4",
+            "-map_metadata",
+            "-1",
+            "-f",
+            "image2",
+            "-c:v",
+            "mjpeg",
+            str(output),
+        ]
+    )

@@ -2,6 +2,7 @@ from .excerpts import MusicExcerpt, RenderState, VideoClip
 from .imports import ImportBatch, ImportItem
 from .media import MusicTrack, Video
 from .pairings import Pairing
+from .sets import StimulusSet
 
 __all__ = [
     "ImportBatch",
@@ -10,6 +11,7 @@ __all__ = [
     "MusicTrack",
     "Pairing",
     "RenderState",
+    "StimulusSet",
     "Video",
     "VideoClip",
 ]

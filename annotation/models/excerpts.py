@@ -39,6 +39,9 @@ class VideoClip(Excerpt):
     """A short clip of a video (picture only after preparation: H.264, configured size, no audio)."""
 
     video = models.ForeignKey("annotation.Video", on_delete=models.CASCADE, related_name="clips")
+    poster_file = models.FileField(
+        max_length=500, blank=True, help_text="A JPEG frame from the middle of the clip (library thumbnails)."
+    )
 
     class Meta:
         ordering = ["video", "start_s"]

@@ -36,6 +36,7 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} import #{self.pk} ({self.location})"

@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from annotation.files import atomic_output, local_path, storage_file_exists
 from annotation.media import MediaError
-from annotation.media.render import RenderSpec, mux_pairings, prepare_music_excerpt, prepare_video_clip
+from annotation.media.render import RenderSpec, mux_pairings, poster_frame, prepare_music_excerpt, prepare_video_clip
 from annotation.models import MusicExcerpt, Pairing, RenderState, VideoClip
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,10 @@ def excerpt_storage_name(excerpt_id: int) -> str:
 
 def pairing_storage_name(pairing_id: int) -> str:
     return f"pairings/{_shard(pairing_id)}/pairing-{pairing_id}.mp4"
+
+
+def poster_storage_name(clip_id: int) -> str:
+    return f"prepared/posters/{_shard(clip_id)}/clip-{clip_id}.jpg"
 
 
 @transaction.atomic
@@ -246,7 +250,33 @@ def prepare_clip(*, clip_id: int, force: bool = False) -> VideoClip:
         raise PreparationFailed(f"clip {clip_id} could not be prepared: {exc}") from exc
     _mark(VideoClip, [clip_id], state=RenderState.READY, prepared_file=name, prepared_at=timezone.now())
     clip.refresh_from_db()
+    make_poster(clip_id=clip_id)
     return clip
+
+
+def make_poster(*, clip_id: int, force: bool = False) -> bool:
+    """Make the clip's poster frame (a JPEG of its middle frame, for the library page); True if one was made.
+
+    Taken from the prepared clip when there is one (same picture a worker sees), else from the source video.
+    Idempotent and atomic (temp file + rename). A poster is a convenience: a frame that cannot be decoded is
+    logged and leaves the clip without a thumbnail, never fails the clip.
+    """
+    clip = VideoClip.objects.select_related("video").get(pk=clip_id)
+    if clip.poster_file and storage_file_exists(clip.poster_file.name) and not force:
+        return False
+    prepared = clip.state == RenderState.READY and storage_file_exists(clip.prepared_file.name)
+    source, at_s = (
+        (clip.prepared_file, clip.duration_s / 2) if prepared else (clip.video.file, clip.start_s + clip.duration_s / 2)
+    )
+    name = poster_storage_name(clip_id)
+    try:
+        with local_path(source) as path, atomic_output(name) as tmp:
+            poster_frame(source=path, output=tmp, at_s=at_s)
+    except (MediaError, FileNotFoundError, ValueError) as exc:
+        logger.warning("no poster frame for clip %s: %s", clip_id, exc)
+        return False
+    VideoClip.objects.filter(pk=clip_id).update(poster_file=name)
+    return True
 
 
 def prepare_excerpt(*, excerpt_id: int, force: bool = False) -> MusicExcerpt:

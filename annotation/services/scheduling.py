@@ -97,6 +97,18 @@ def schedule_preparation(*, clip_ids: Iterable[int] = (), excerpt_ids: Iterable[
     return len(clips) + len(excerpts)
 
 
+def schedule_posters(*, clip_ids: Iterable[int] | None = None) -> int:
+    """Queue a poster-frame task for each of the given clips (default: every clip) that has none; returns how
+    many. Run after sampling, so the library page has thumbnails before anything is rendered."""
+    missing = selectors.clips_needing_posters()
+    if clip_ids is not None:
+        wanted = set(clip_ids)
+        missing = [pk for pk in missing if pk in wanted]
+    for pk in missing:
+        transaction.on_commit(functools.partial(tasks.make_poster_task.delay, pk))
+    return len(missing)
+
+
 @transaction.atomic
 def request_pairings(*, pairs: list[tuple[int, int]]) -> list[Pairing]:
     """Get or create a pairing for every ``(clip_id, excerpt_id)`` and schedule rendering of unrendered ones.

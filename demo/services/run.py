@@ -83,11 +83,11 @@ class DemoResult:
 
 
 def prepare_demo(*, options: DemoOptions, console: Console, password: str | None = None) -> DemoResult:
-    """Run every step of the demo (idempotent); ``password`` defaults to ``MVFIT_DEMO_PASSWORD`` or a new one."""
+    """Run every step of the demo (idempotent); ``password`` defaults to :func:`demo_password`."""
     started = time.perf_counter()
     with console.step("Database and staff user"):
         call_command("migrate", interactive=False, verbosity=0)
-        password = password or os.environ.get("MVFIT_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        password = password or demo_password()
         ensure_staff_user(username=options.username, password=password)
     result = DemoResult(username=options.username, password=password, paths=demo_paths())
     with console.step("Media library"):
@@ -121,6 +121,28 @@ def prepare_demo(*, options: DemoOptions, console: Console, password: str | None
             result.report = export_report(paths=result.paths, studies=result.studies, console=console)
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+PASSWORD_FILE = "demo_password"
+
+
+def demo_password() -> str:
+    """The demo's staff password: ``MVFIT_DEMO_PASSWORD`` when set, else one generated on the first run and
+    kept in ``<data dir>/demo_password`` (mode 0600), so the login printed yesterday still works today."""
+    if configured := os.environ.get("MVFIT_DEMO_PASSWORD"):
+        return configured
+    path = Path(settings.DATA_DIR) / PASSWORD_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        stored = path.read_text().strip()
+        if len(stored) >= MIN_PASSWORD_LENGTH:
+            return stored
+        raise DemoError(f"{path} holds no usable password: delete it and a new one is made on the next run.") from None
+    generated = secrets.token_urlsafe(12)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(generated + "\n")
+    return generated
 
 
 @transaction.atomic

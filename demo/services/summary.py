@@ -14,13 +14,15 @@ def print_summary(*, result: DemoResult, base: str, console: Console) -> None:
     out = console.out
     out("\n" + console.success(f"The demo is ready ({duration(result.elapsed_s)})."))
     out(RULE)
-    out(f"Log in at {base}/admin/ as  {result.username}  with password  {result.password}")
+    out(f"Log in at {base}/login/ as  {result.username}  with password  {result.password}")
+    out(f"The workspace (library, experiments, reports): {base}{reverse('workspace:home')}")
     out(RULE)
     experiments = [s.experiment for s in result.studies if s.experiment is not None]
     export_query = "&".join(f"experiment={e.pk}" for e in experiments)
     reported = result.report is not None and result.report.html is not None
     staff = [
-        ("Library (pairings, playable)", f"{base}/library/"),
+        ("Workspace home", f"{base}{reverse('workspace:home')}"),
+        ("Library (thumbnails, sets)", f"{base}/library/"),
         ("Experiments (progress, preview)", f"{base}/experiments/"),
         ("Admin", f"{base}/admin/"),
         ("Credits (licences)", f"{base}/credits/"),

@@ -131,6 +131,7 @@ class CatchStimulus(models.Model):
 
     class Meta:
         ordering = ["experiment", "pk"]
+        verbose_name_plural = "catch stimuli"
         constraints = [
             models.CheckConstraint(
                 name="catch_expected_rating_in_scale",

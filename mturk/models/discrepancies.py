@@ -25,6 +25,7 @@ class Discrepancy(models.Model):
 
     class Meta:
         ordering = ["-detected_at"]
+        verbose_name_plural = "discrepancies"
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "worker_id", "assignment_id"], name="mturk_one_discrepancy_per_kind_and_key"

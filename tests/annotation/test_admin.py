@@ -6,6 +6,7 @@ import pytest
 
 from annotation.models import Pairing, RenderState
 from annotation.services import imports, scheduling
+from annotation.services.sets import create_stimulus_set
 from tests.factories.annotation import MusicExcerptFactory, PairingFactory, VideoClipFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +46,9 @@ def test_render_action_schedules_the_selected_pairings(staff_client, monkeypatch
     assert "Scheduled rendering of 2 pairing(s)." in response.content.decode()
     assert sorted(sent) == [[pairings[0].pk], [pairings[1].pk]]  # one batch per clip
     assert Pairing.objects.filter(state=RenderState.PENDING).count() == 3
+
+
+def test_stimulus_sets_are_listed_and_open_in_the_admin(staff_client):
+    saved = create_stimulus_set(name="admin set", clip_ids=[VideoClipFactory().pk], excerpt_ids=[], user=None)
+    assert "admin set" in staff_client.get("/admin/annotation/stimulusset/").content.decode()
+    assert staff_client.get(f"/admin/annotation/stimulusset/{saved.pk}/change/").status_code == 200

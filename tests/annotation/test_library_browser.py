@@ -37,11 +37,11 @@ def test_the_library_page_plays_a_rendered_pairing(browser, live_server, media_f
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{live_server.url}/admin/login/?next=/library/")
+        page.goto(f"{live_server.url}/admin/login/?next=/library/%3Fkind%3Dpairings")
         page.fill("#id_username", "curator")
         page.fill("#id_password", "a long test password")
         page.click("input[type=submit]")
-        page.wait_for_url("**/library/")
+        page.wait_for_url("**/library/?kind=pairings")
         played = page.locator(f'[data-pairing="{pairing.pk}"] video').evaluate(PLAY)
     finally:
         context.close()

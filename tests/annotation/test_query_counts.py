@@ -28,7 +28,7 @@ def world(db):
     [
         ("annotation:api-imports", 6),  # session + user, count, batches, their items
         ("annotation:api-progress", 8),
-        ("annotation:library", 10),
+        ("annotation:library", 16),  # summary 6, filter choices 3, sets 2, page count + rows, session + user
         ("annotation:credits", 4),
     ],
 )

@@ -51,12 +51,17 @@ def test_credits_are_public_and_list_licence_and_attribution(client, media_files
 def test_the_library_page_plays_rendered_pairings_for_staff_only(staff_client, rendered_pairing):
     assert Client().get(reverse("annotation:library")).status_code == 302
 
-    page = staff_client.get(reverse("annotation:library"))
+    page = staff_client.get(reverse("annotation:library"), {"kind": "pairings"})
     html = page.content.decode()
     assert page.status_code == 200
     assert f'src="{rendered_pairing.rendered_file.url}"' in html
     assert "1 ready" in html
-    assert staff_client.get(reverse("annotation:library"), {"state": "failed"}).content.decode().count("<video") == 0
+    assert (
+        staff_client.get(reverse("annotation:library"), {"kind": "pairings", "state": "failed"})
+        .content.decode()
+        .count("<video")
+        == 0
+    )
 
 
 def test_rendered_files_are_served_to_staff_with_range_support(staff_client, rendered_pairing):

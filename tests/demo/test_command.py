@@ -138,7 +138,7 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
     assert b"<h2>Participants</h2>" in html and b'id="fig-participants"' in html
     progress = staff.get(f"/experiments/{experiments['demo-2afc'].pk}/").content.decode()
     assert "4 simulated</strong>" in progress
-    library = staff.get("/library/").content.decode()
+    library = staff.get("/library/?kind=pairings").content.decode()
     url = re.search(r'<video controls preload="none" src="([^"]+)"', library)[1]
     assert staff.get(url).status_code == 200
 
@@ -172,3 +172,4 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
     assert Client().get(reprinted[0], follow=True).status_code == 200
     password = re.search(r"with password  (\S+)", again)[1]
     assert len(password) >= 12 and authenticate(username="experimenter", password=password)
+    assert "/home/" in again

@@ -98,8 +98,10 @@ def test_media_in_s3_is_allowed_from_the_object_store_origin_only(staff_client, 
     }
     assert csp.media_sources() == ("https://minio.example.org:9000",)
     assert directives(staff_client.get("/experiments/"))["media-src"] == ["'self'", "https://minio.example.org:9000"]
+    assert directives(staff_client.get("/library/"))["img-src"] == ["'self'", "https://minio.example.org:9000"]
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     assert "media-src" not in directives(staff_client.get("/experiments/"))
+    assert "img-src" not in directives(staff_client.get("/library/"))
 
 
 def test_the_demo_report_may_use_exactly_its_own_stylesheet_and_embedded_figures(staff_client, monkeypatch, tmp_path):

@@ -6,6 +6,7 @@ import secrets
 
 from django.core.management.base import BaseCommand, CommandError
 
+from annotation.services import scheduling
 from annotation.services.sampling import sample_excerpts
 
 
@@ -50,3 +51,5 @@ class Command(BaseCommand):
         )
         for name, reason in report.skipped:
             self.stdout.write(self.style.WARNING(f"  skipped {name}: {reason}"))
+        if queued := scheduling.schedule_posters():
+            self.stdout.write(f"poster frames: {queued} clips queued (the library page's thumbnails)")
