@@ -6,12 +6,12 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mturk', '0003_discrepancy_resolved_by'),
+        ('experiments', '0011_worker_caps'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='discrepancy',
-            options={'ordering': ['-detected_at'], 'verbose_name_plural': 'discrepancies'},
+            name='catchstimulus',
+            options={'ordering': ['experiment', 'pk'], 'verbose_name_plural': 'catch stimuli'},
         ),
     ]

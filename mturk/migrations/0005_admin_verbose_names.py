@@ -6,12 +6,12 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('experiments', '0009_skipped_trials'),
+        ('mturk', '0004_batch_estimated_minutes'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='catchstimulus',
-            options={'ordering': ['experiment', 'pk'], 'verbose_name_plural': 'catch stimuli'},
+            name='discrepancy',
+            options={'ordering': ['-detected_at'], 'verbose_name_plural': 'discrepancies'},
         ),
     ]
