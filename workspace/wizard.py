@@ -11,6 +11,8 @@ from typing import Any
 
 from django import forms
 
+from annotation import selectors as annotation_selectors
+from annotation.models import StimulusSet
 from experiments import questionnaire
 from experiments.design.config import (
     CHOICE_CATCH_KINDS,
@@ -18,6 +20,7 @@ from experiments.design.config import (
     DIRECTIONS,
     RATING_CATCH_KINDS,
     SCREEN_KINDS,
+    DesignError,
 )
 from experiments.models import ExperimentKind
 from experiments.services.designs import DEFAULT_CONSENT, default_instructions
@@ -30,6 +33,7 @@ STEP_FIELDS = {
     "kind": ("title", "slug", "kind"),
     "stimuli": (
         "source",
+        "stimulus_set",
         "scenes",
         "genres",
         "sample_pairs",
@@ -78,10 +82,17 @@ class KindForm(forms.Form):
 
 class StimuliForm(forms.Form):
     source = forms.ChoiceField(
-        choices=[("all", "The whole library"), ("labels", "Clips by scene label and excerpts by genre")],
+        choices=[
+            ("all", "The whole library"),
+            ("labels", "Clips by scene label and excerpts by genre"),
+            ("set", "A named stimulus set (saved in the library)"),
+        ],
         widget=forms.RadioSelect,
         initial="all",
         label="Stimuli",
+    )
+    stimulus_set = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Stimulus set (a side it leaves empty: every item)"
     )
     scenes = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Scene labels (none ticked: every clip)"
@@ -109,6 +120,10 @@ class StimuliForm(forms.Form):
         scenes, genres = selectors.library_labels()
         self.fields["scenes"].choices = [(s.label, f"{s.label} ({s.n} clips)") for s in scenes]
         self.fields["genres"].choices = [(g.label, f"{g.label} ({g.n} excerpts)") for g in genres]
+        self.fields["stimulus_set"].choices = [("", "—")] + [
+            (s.pk, f"{s.name} ({s.n_clips} clips, {s.n_excerpts} excerpts)")
+            for s in annotation_selectors.stimulus_sets()
+        ]
         keep = {
             ExperimentKind.RATING: {"sample_pairs"},
             ExperimentKind.AFC: {"directions", "items_per_query"},
@@ -126,6 +141,8 @@ class StimuliForm(forms.Form):
         data = super().clean()
         if data.get("source") == "labels" and not data.get("scenes") and not data.get("genres"):
             self.add_error("scenes", "Tick at least one scene label or genre, or choose the whole library.")
+        if data.get("source") == "set" and data.get("stimulus_set") is None:
+            self.add_error("stimulus_set", "Choose a stimulus set (save one on the library page), or another source.")
         return data
 
 
@@ -185,6 +202,7 @@ class CostForm(forms.Form):
 
 # Which field a service's message is about: the first hint found in the message (lower-cased) wins.
 _FIELD_HINTS = (
+    ("stimulus set", "stimulus_set"),
     ("slug", "slug"),
     ("judgments_per_item", "judgments_per_item"),
     ("judgments per item", "judgments_per_item"),
@@ -234,21 +252,30 @@ def experiment_parameters(state: dict[str, Any]) -> dict[str, Any]:
     by_labels = stimuli.get("source") == "labels"
     scenes = _ids(stimuli.get("scenes")) if by_labels else None
     genres = _ids(stimuli.get("genres")) if by_labels else None
+    # A named set gives the ids itself; a side the set leaves empty means every item (as with labels).
+    set_clips: list[int] | None = None
+    set_excerpts: list[int] | None = None
+    if stimuli.get("source") == "set" and stimuli.get("stimulus_set") is not None:
+        try:
+            set_clips, set_excerpts = annotation_selectors.resolve_stimulus_set(set_id=stimuli["stimulus_set"])
+        except StimulusSet.DoesNotExist:
+            raise DesignError("The chosen stimulus set no longer exists: choose another one.") from None
+        set_clips, set_excerpts = set_clips or None, set_excerpts or None
     catch_kinds = design.get("catch_kinds")
     if catch_kinds is None:
         catch_kinds = list(RATING_CATCH_KINDS if kind == ExperimentKind.RATING else CHOICE_CATCH_KINDS)
     config: dict[str, Any] = {"catch": {"kinds": list(catch_kinds)}}
     if kind == ExperimentKind.PREFERENCE:
         # The whole library: the service's default pools (clips with a ground-truth excerpt, and those excerpts).
-        config["clip_ids"] = selectors.clip_ids(labels=scenes) if scenes else None
-        config["excerpt_ids"] = selectors.excerpt_ids(genres=genres) if genres else None
+        config["clip_ids"] = set_clips or (selectors.clip_ids(labels=scenes) if scenes else None)
+        config["excerpt_ids"] = set_excerpts or (selectors.excerpt_ids(genres=genres) if genres else None)
         config["directions"] = stimuli.get("directions") or list(DIRECTIONS)
         config["conditions"] = stimuli.get("conditions") or ["GR"]
         if stimuli.get("queries_per_direction") is not None:
             config["queries_per_direction"] = stimuli["queries_per_direction"]
     else:
-        config["clip_ids"] = selectors.clip_ids(labels=scenes)
-        config["excerpt_ids"] = selectors.excerpt_ids(genres=genres)
+        config["clip_ids"] = set_clips or selectors.clip_ids(labels=scenes)
+        config["excerpt_ids"] = set_excerpts or selectors.excerpt_ids(genres=genres)
         if kind == ExperimentKind.RATING and stimuli.get("sample_pairs") is not None:
             config["sample_pairs"] = stimuli["sample_pairs"]
         if kind == ExperimentKind.AFC:

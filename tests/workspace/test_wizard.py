@@ -188,3 +188,39 @@ def test_the_review_waits_for_the_counts_job_with_a_progress_bar(staff_client):
     run_summary_job(job_id=job.pk)
     page = staff_client.get(reverse("workspace:wizard_review")).content.decode()
     assert '<dd data-testid="judgments">8</dd>' in page and "Create the experiment" in page
+
+
+def test_a_named_stimulus_set_is_a_source_of_stimuli(staff_client, staff_user, django_capture_on_commit_callbacks):
+    from annotation.services.sets import create_stimulus_set
+
+    library = make_library(n_clips=4, n_excerpts=3)
+    chosen = create_stimulus_set(
+        name="pilot", clip_ids=library.clip_ids[:2], excerpt_ids=library.excerpt_ids[:1], user=staff_user
+    )
+    _post(staff_client, "wizard_kind", {"title": "Fit", "slug": "fit-set", "kind": "rating"})
+    page = _post(staff_client, "wizard_stimuli", {"source": "set"}).content.decode()
+    assert 'data-testid="error-stimulus_set"' in page and "Choose a stimulus set" in page
+    response = _post(staff_client, "wizard_stimuli", {"source": "set", "stimulus_set": chosen.pk})
+    assert response["Location"] == reverse("workspace:wizard_design")
+    _post(staff_client, "wizard_design", _design())
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(staff_client, "wizard_review", {})
+    experiment = Experiment.objects.get(slug="fit-set")
+    assert experiment.config["clip_ids"] == library.clip_ids[:2]
+    assert experiment.config["excerpt_ids"] == library.excerpt_ids[:1]
+    assert experiment.items.count() == 2
+
+
+def test_a_stimulus_set_deleted_during_the_wizard_sends_the_user_back_to_the_stimuli(staff_client, staff_user):
+    from annotation.services.sets import create_stimulus_set
+
+    library = make_library(n_clips=2, n_excerpts=2)
+    chosen = create_stimulus_set(name="gone", clip_ids=library.clip_ids, excerpt_ids=[], user=staff_user)
+    _post(staff_client, "wizard_kind", {"title": "Fit", "slug": "fit-gone", "kind": "rating"})
+    _post(staff_client, "wizard_stimuli", {"source": "set", "stimulus_set": chosen.pk})
+    chosen.delete()
+    response = _post(staff_client, "wizard_design", _design())
+    page = staff_client.get(response["Location"]).content.decode() if response.status_code == 302 else ""
+    page = page or response.content.decode()
+    assert "no longer exists" in page
+    assert not Experiment.objects.filter(slug="fit-gone").exists()

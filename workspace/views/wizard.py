@@ -175,7 +175,13 @@ def review_step(request: HttpRequest) -> HttpResponse:
     if job.state != JobState.DONE:
         job_url = reverse("workspace:wizard_summary", args=[job.pk])
         return _page(request, "review", {"job": job, "job_url": job_url, "design": state["design"]})
-    params = wizard.experiment_parameters(state)
+    try:
+        params = wizard.experiment_parameters(state)
+    except DesignError as exc:
+        state["pending_error"] = {"step": "stimuli", "message": str(exc)}
+        state.pop("summary_job", None)
+        _save(request, state)
+        return redirect("workspace:wizard_stimuli")
     if request.method == "POST":
         try:
             experiment = designs.create_draft_experiment(**params, created_by=request.user)
