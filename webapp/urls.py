@@ -3,6 +3,10 @@ from django.urls import include, path
 
 from webapp import api_docs
 
+# The admin's "View site" goes to the workspace home, not to a 404.
+admin.site.site_url = "/home/"
+admin.site.site_header = "mvfit administration"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("annotation.urls")),

@@ -69,3 +69,8 @@ def test_logging_out_needs_a_post(staff_client):
     response = staff_client.post("/logout/")
     assert response.status_code == 302
     assert staff_client.get("/home/").status_code == 302
+
+
+def test_the_admin_view_site_link_opens_the_workspace_home(staff_client):
+    page = staff_client.get("/admin/").content.decode()
+    assert 'href="/home/"' in page
