@@ -1,7 +1,7 @@
 """A new experimenter's whole journey in headless Chromium, at phone width, with axe-core on each page.
 
-Log in → the library → the wizard (a rating experiment, with a validation error fixed on the way, and a
-preference experiment) → preview as a worker → invite links (CSV) → a worker in a second browser context
+Log in → the library (two clips saved as a named set) → the wizard (a rating experiment on that set, with
+a validation error fixed on the way, and a preference experiment) → preview as a worker → invite links (CSV) → a worker in a second browser context
 completes a bundle through a downloaded link → the experiment page shows it → the export and the report
 are built from the page. Screenshots of each step go to the test's tmp dir; with
 ``MVFIT_DOCS_SCREENSHOTS=1`` a few are copied to ``docs/img/workspace-*.png``.
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from annotation.models import Pairing
+from annotation.models import Pairing, StimulusSet, VideoClip
 from experiments.models import AssignmentStatus, Experiment, Participant
 from tests.experiments.test_worker_browser import answer_trial, wait_for_trial
 from tests.factories.experiments import make_library
@@ -60,6 +60,10 @@ def _wizard(page, base, *, title, slug, kind, design, stimuli=None):
     page.click("text=Next: stimuli")
     page.wait_for_url("**/experiments/new/stimuli/")
     for name, values in (stimuli or {}).items():
+        if name == "stimulus_set":
+            page.check("input[name=source][value=set]")
+            page.select_option("#id_stimulus_set", str(values))
+            continue
         for value in values:
             page.check(f"input[name={name}][value={value}]")
     page.click("text=Next: design")
@@ -86,9 +90,16 @@ def test_an_experimenter_goes_from_library_to_a_report(browser, live_server, dja
     page.wait_for_url("**/home/")
     camera.shoot(page, "01-home")
 
-    # The library (the library browser is its own page; here it is only opened).
+    # The library: two of the three clips ticked and saved as a named set, which the wizard then uses.
     page.goto(base + reverse("annotation:library"))
+    chosen = list(VideoClip.objects.order_by("pk").values_list("pk", flat=True))[:2]
+    for pk in chosen:
+        page.check(f"#clip-{pk}")
+    page.fill("#id_name", "journey set")
     camera.shoot(page, "02-library", check=False)
+    page.click(".lib-save button[type=submit]")
+    page.wait_for_selector("text=Saved the stimulus set “journey set”.")
+    journey_set = StimulusSet.objects.get(name="journey set")
 
     # The wizard: a rating experiment, k = 0 refused next to its field, then fixed.
     _wizard(
@@ -98,6 +109,7 @@ def test_an_experimenter_goes_from_library_to_a_report(browser, live_server, dja
         slug="journey-fit",
         kind="rating",
         design={"judgments_per_item": 0, "trials_per_assignment": 3, "catch_trials_per_assignment": 0},
+        stimuli={"stimulus_set": journey_set.pk},
     )
     page.click("text=Next: review")
     error = page.get_by_test_id("error-judgments_per_item")
@@ -109,11 +121,11 @@ def test_an_experimenter_goes_from_library_to_a_report(browser, live_server, dja
     camera.shoot(page, "04-text-preview")
     page.click("text=Next: review")
     page.wait_for_url("**/experiments/new/review/")
-    assert page.get_by_test_id("judgments").inner_text() == "18"  # 3 clips x 3 excerpts x k = 2
+    assert page.get_by_test_id("judgments").inner_text() == "12"  # the set's 2 clips x 3 excerpts x k = 2
     page.fill("#id_reward", "0.80")
     page.click("button:text-is('Estimate')")
     page.wait_for_url("**reward=0.80**")
-    assert "rewards   6 x $0.80" in page.get_by_test_id("cost").inner_text()
+    assert "rewards   4 x $0.80" in page.get_by_test_id("cost").inner_text()
     camera.shoot(page, "05-review")
     page.click("text=Create the experiment")
     page.wait_for_selector("[data-testid=status]")
@@ -139,7 +151,7 @@ def test_an_experimenter_goes_from_library_to_a_report(browser, live_server, dja
     # The rating experiment's pairings are rendered (tiny real media here), then it is opened.
     attach_rendered_media(Pairing.objects.filter(rating_items__experiment=rating), source_dir=tmp_path)
     page.goto(base + reverse("workspace:experiment", args=[rating.pk]))
-    assert page.get_by_test_id("rendered").inner_text() == "9"
+    assert page.get_by_test_id("rendered").inner_text() == "6"
     page.click("button[value=open]")
     page.wait_for_selector("text=Opened to workers.")
 
