@@ -1,8 +1,8 @@
 """A new experimenter's whole journey in headless Chromium, at phone width, with axe-core on each page.
 
 Log in → the library (two clips saved as a named set) → the wizard (a rating experiment on that set, with
-a validation error fixed on the way, and a preference experiment) → preview as a worker → invite links (CSV) → a worker in a second browser context
-completes a bundle through a downloaded link → the experiment page shows it → the export and the report
+a validation error fixed on the way, and a preference experiment) → preview as a worker → invite links
+(CSV) → a worker in a second browser context completes a bundle through a downloaded link → the experiment page shows it → the export and the report
 are built from the page. Screenshots of each step go to the test's tmp dir; with
 ``MVFIT_DOCS_SCREENSHOTS=1`` a few are copied to ``docs/img/workspace-*.png``.
 """
