@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import get_script_prefix, reverse
 
+from experiments import answer_input
 from experiments.answer_input import assignment_ref
 from experiments.models import CHOICE_KINDS, Assignment, AssignmentStatus, Experiment, Participant, Response, Trial
 from experiments.selectors.questionnaire import owes_questionnaire
@@ -133,6 +134,7 @@ def runner_config(token: str) -> dict:
         "storageKey": token[:16],
         "reloadUrl": reverse("experiments:worker", args=[token]),
         "skipAfterFailures": settings.MVFIT_SKIP_AFTER_FAILURES,
+        "preloadWindow": PRELOAD_WINDOW,  # an answer's response carries the trial this far on
     }
 
 
@@ -216,6 +218,18 @@ def trial_payload(
         ],
         "presentation": presentation,
     }
+
+
+def worker_trial_payload(*, assignment_id: int, position: int, direction: str, is_choice: bool) -> dict:
+    """A trial as the worker API serves it -- from the trial fetch, or carried by an answer's response
+    (``next``): media URLs scoped to the assignment, and the presentation token its answer must echo."""
+    return trial_payload(
+        position=position,
+        direction=direction,
+        is_choice=is_choice,
+        media_scope={"t": assignment_id},
+        presentation=answer_input.presentation_token(assignment_id=assignment_id, position=position),
+    )
 
 
 def media_url(payload: dict) -> str:

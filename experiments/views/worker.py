@@ -7,6 +7,7 @@ cross-site request cannot know the token.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 
@@ -228,14 +229,14 @@ def api_trial(request: HttpRequest, token: str, position: int) -> JsonResponse:
     if not selectors.may_fetch(n_trials=found.n_trials, n_answered=found.n_answered, position=position):
         response = JsonResponse({"error": "Answer the current trial first.", "code": "not_yet"}, status=403)
     else:
-        payload = selectors.trial_payload(
-            position=position,
-            direction=found.direction,
-            is_choice=found.is_choice,
-            media_scope={"t": found.assignment_id},
-            presentation=answer_input.presentation_token(assignment_id=found.assignment_id, position=position),
+        response = JsonResponse(
+            selectors.worker_trial_payload(
+                assignment_id=found.assignment_id,
+                position=position,
+                direction=found.direction,
+                is_choice=found.is_choice,
+            )
         )
-        response = JsonResponse(payload)
     return worker_headers(response)
 
 
@@ -263,7 +264,10 @@ def api_answer(request: HttpRequest, token: str) -> JsonResponse:
     except IntegrityError:
         response = JsonResponse({"error": "This answer was already stored.", "code": "already_answered"}, status=409)
     else:
-        response = JsonResponse(receipt.as_json(), status=200)
+        body = receipt.as_json()
+        if receipt.upcoming is not None:  # one round trip per answer: the trial the runner preloads next
+            body["next"] = selectors.worker_trial_payload(**dataclasses.asdict(receipt.upcoming))
+        response = JsonResponse(body, status=200)
     return worker_headers(response)
 
 
