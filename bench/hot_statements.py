@@ -177,8 +177,7 @@ def paths():
         allocate_assignment(participant=fresh)
 
     def state():
-        assignment = selectors.assignment_for_token(active.participant.token)
-        selectors.state_payload(assignment)
+        selectors.state_json(selectors.state_for_token(active.participant.token))
 
     return {"answer (fast path)": answer, "join (allocate)": join, "state": state}
 

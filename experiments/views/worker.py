@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from experiments import answer_input
 from experiments.answer_input import AnswerInput, AnswerRejected
-from experiments.models import Assignment, Participant
+from experiments.models import Participant
 from experiments.selectors import audio_check as audio_check_selectors
 from experiments.selectors import screening as screening_selectors
 from experiments.selectors import worker as selectors
@@ -194,28 +194,16 @@ def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
 # --- JSON API ---------------------------------------------------------------------------------
 
 
-def worker_api_view(view):
-    """Like ``worker_view`` for the JSON API: resolves the token straight to its current assignment.
-    On the lean request path (``webapp.lean``): no session, user, CSRF or messages middleware."""
-
-    @lean_request
-    @functools.wraps(view)
-    @csrf_exempt
-    @never_cache
-    def wrapper(request: HttpRequest, token: str, *args, **kwargs):
-        assignment = selectors.assignment_for_token(token)
-        if assignment is None:
-            raise Http404("Unknown session, or no assignment yet.")
-        return worker_headers(view(request, assignment, *args, **kwargs))
-
-    return wrapper
-
-
-@worker_api_view
+@lean_request
+@csrf_exempt
+@never_cache
 @require_GET
-def api_state(request: HttpRequest, assignment: Assignment) -> JsonResponse:
-    answers.touch_assignment(assignment=assignment)
-    return JsonResponse(selectors.state_payload(assignment))
+def api_state(request: HttpRequest, token: str) -> JsonResponse:
+    state = selectors.state_for_token(token)  # one query: joins come in bursts
+    if state is None:
+        raise Http404("Unknown session, or no assignment yet.")
+    answers.touch_assignment(assignment=state.assignment)
+    return worker_headers(JsonResponse(selectors.state_json(state)))
 
 
 @lean_request

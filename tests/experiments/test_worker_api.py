@@ -6,10 +6,12 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from experiments.answer_input import presented_trial
+from experiments.answer_input import assignment_ref, presented_trial
 from experiments.models import AssignmentStatus, Participant, Response
 from experiments.selectors.worker import PRELOAD_WINDOW, media_url, read_media_token
 from experiments.services.lifecycle import open_experiment
@@ -17,6 +19,7 @@ from experiments.services.participants import create_invite_links
 from tests.factories.experiments import make_experiment, make_library
 from tests.support.media import attach_rendered_media
 from tests.support.sound_check import answer_form
+from webapp.db import HotCursor
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +169,31 @@ def test_each_answer_carries_the_trial_after_next_so_a_trial_costs_one_request(c
     assert Response.objects.filter(assignment=assignment).count() == state["total"]
     assignment.refresh_from_db()
     assert assignment.status == AssignmentStatus.COMPLETED
+
+
+def test_the_state_is_read_in_one_statement(client, study, monkeypatch):
+    participant, _ = enter(client, study)
+    through_to_trials(client, participant)
+    state_url = reverse("experiments:api_state", args=[participant.token])
+    state = client.get(state_url).json()
+    for position in (0, 2):  # answered out of order: the state lists exactly what is left
+        post_answer(
+            client,
+            participant,
+            answer_body(state, position, trial=fetch_trial(client, participant, position), rating=3),
+        )
+    sent = []
+    original = HotCursor.execute
+    monkeypatch.setattr(
+        HotCursor, "execute", lambda cursor, sql, params: sent.append(sql) or original(cursor, sql, params)
+    )
+    with CaptureQueriesContext(connection) as orm:
+        state = client.get(state_url).json()
+    # Nothing through the ORM (the assignment was touched moments ago): at most the request's savepoint.
+    assert [q["sql"] for q in orm.captured_queries if "SAVEPOINT" not in q["sql"]] == []
+    assert len(sent) == 1
+    assert (state["answered"], state["unanswered"], state["done"]) == (2, [1, 3], False)
+    assert state["assignment"] == assignment_ref(participant.assignments.get())
 
 
 def test_bad_answers_get_a_clear_400_and_store_nothing(client, study):
