@@ -85,10 +85,9 @@ def _trial_request_sql() -> str:
     return f"""
         SELECT {a.pk}, {a["n_trials"]}, {a["n_answered"]}, {e["kind"]}, {t["direction"]}
         FROM {a.table}
-        JOIN {p.table} ON {p.pk} = {a["participant"]}
         JOIN {e.table} ON {e.pk} = {a["experiment"]}
         LEFT JOIN {t.table} ON {t["bundle"]} = {a["bundle"]} AND {t["position"]} = %s
-        WHERE {p["token"]} = %s
+        WHERE {a["participant"]} = (SELECT {p.pk} FROM {p.table} WHERE {p["token"]} = %s)
         ORDER BY {a.pk} DESC
         LIMIT 1
     """
@@ -134,8 +133,8 @@ def _state_sql() -> str:
         FROM {a.table}
         LEFT JOIN {r.table} ON {r["assignment"]} = {a.pk}
         LEFT JOIN {t.table} ON {t.pk} = {r["trial"]}
-        WHERE {a.pk} = (SELECT MAX({a2.pk}) FROM {a2.table} JOIN {p.table} ON {p.pk} = {a2["participant"]}
-                        WHERE {p["token"]} = %s)
+        WHERE {a.pk} = (SELECT MAX({a2.pk}) FROM {a2.table}
+                        WHERE {a2["participant"]} = (SELECT {p.pk} FROM {p.table} WHERE {p["token"]} = %s))
     """
 
 

@@ -135,13 +135,14 @@ class _Statements:
         a, p, e = SqlNames(Assignment, "a"), SqlNames(Participant, "p"), SqlNames(Experiment, "e")
         t, c, r = SqlNames(Trial, "t"), SqlNames(CatchStimulus, "c"), SqlNames(Response, "r")
         lock_of = f" FOR UPDATE OF {a.alias}" if connection.features.has_select_for_update_of else ""
-        # The session's current (newest) assignment, locked.
+        # The session's current (newest) assignment, locked. The token is resolved in a subquery, so the
+        # plan probes the token's index, then the assignment's participant index (a join let PostgreSQL
+        # walk every assignment backwards by id, filtering on the token: hundreds of buffers per answer).
         self.lock_current_assignment = f"""
             SELECT {a.pk}, {a["status"]}, {a["n_trials"]}, {a["n_answered"]}, {a["bundle"]}, {e["kind"]}
             FROM {a.table}
-            JOIN {p.table} ON {p.pk} = {a["participant"]}
             JOIN {e.table} ON {e.pk} = {a["experiment"]}
-            WHERE {p["token"]} = %s
+            WHERE {a["participant"]} = (SELECT {p.pk} FROM {p.table} WHERE {p["token"]} = %s)
             ORDER BY {a.pk} DESC
             LIMIT 1{lock_of}
         """
