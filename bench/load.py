@@ -19,7 +19,8 @@ What it does, all on 127.0.0.1 and bounded in time and count:
 4. restarts gunicorn mid-run: a graceful reload (SIGHUP) at 1/4, a full stop/start (SIGTERM) at 2/4
    and a crash (SIGKILL of master and workers, in-flight requests die) at 3/4 of the run
    (``--restart`` picks all, both = hup + full, hup, full, kill or none);
-5. reports p50/p99 latency of fetching a trial and of submitting, answers/s, and checks the database:
+5. reports p50/p99 latency of fetching a trial, of submitting and of the answer cycle (the fetch, where
+   there was one, plus the submit), answers/s, and checks the database:
    every acknowledged answer is stored (none lost) and no trial is answered twice (none duplicated).
 
 Latencies count successful requests only; attempts that failed during a restart are reported as
