@@ -429,6 +429,8 @@ def measure(name: str, server, drive_it, verify) -> dict:
     print(
         f"  {name}: {result['acked']} answers in {elapsed:.1f}s, {result['rate']:.0f}/s, "
         f"cycle p99 {result['cycle_p99']:.0f} ms, join p99 {result['join_p99']:.0f} ms, "
+        f"cycle p50 {result['cycle_p50']:.0f} ms, join p50 {result['join_p50']:.0f} ms, "
+        f"CPU {result['app_cpu_ms']:.1f} + PG {result['db_cpu_ms'] or 0:.1f} ms/answer, "
         f"stored {result['stored']}, lost {result['lost']}, duplicated {result['duplicated']}, "
         f"load {loadavg[0]:.2f} -> {result['load_after'][0]:.2f}",
         flush=True,
