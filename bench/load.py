@@ -11,14 +11,16 @@ What it does, all on 127.0.0.1 and bounded in time and count:
 2. starts gunicorn on a free loopback port with the production settings (``webapp/gunicorn.conf.py``;
    ``--gunicorn-workers`` / ``--gunicorn-threads`` override them);
 3. runs N concurrent simulated workers (asyncio, one keep-alive HTTP/1.1 connection each, as a
-   browser tab has): each takes a bundle (POST begin), then per trial fetches it (GET trial JSON),
-   "thinks", and submits the answer with a fresh idempotency key, retrying the *same* key with
+   browser tab has): each takes a bundle (POST begin), fetches its first trials (GET trial JSON;
+   each answer's response then carries the trial after next, as the runner uses it), "thinks", and
+   submits the answer with a fresh idempotency key, retrying the *same* key with
    backoff on connection errors and 5xx until the server acknowledges; a worker whose bundle is
    done takes another participant;
 4. restarts gunicorn mid-run: a graceful reload (SIGHUP) at 1/4, a full stop/start (SIGTERM) at 2/4
    and a crash (SIGKILL of master and workers, in-flight requests die) at 3/4 of the run
    (``--restart`` picks all, both = hup + full, hup, full, kill or none);
-5. reports p50/p99 latency of fetching a trial and of submitting, answers/s, and checks the database:
+5. reports p50/p99 latency of fetching a trial, of submitting and of the answer cycle (the fetch, where
+   there was one, plus the submit), answers/s, and checks the database:
    every acknowledged answer is stored (none lost) and no trial is answered twice (none duplicated).
 
 Latencies count successful requests only; attempts that failed during a restart are reported as
@@ -270,6 +272,7 @@ class Server:
 class Stats:
     fetch_ms: list[float] = field(default_factory=list)
     submit_ms: list[float] = field(default_factory=list)
+    cycle_ms: list[float] = field(default_factory=list)  # per answer: its trial fetch (if any) + its submit
     begin_ms: list[float] = field(default_factory=list)
     acked: set[str] = field(default_factory=set)
     replayed: int = 0
@@ -398,13 +401,18 @@ async def _work(client: RawClient, tokens: list[str], stats: Stats, args, deadli
         stats.assignments += 1
         state, _ = await call(client, "GET", f"/w/s/{token}/api/state", stats, deadline)
         state = state.json()
+        carried: dict[int, dict] = {}  # position -> trial an answer's response carried ("next")
         for position in state["unanswered"]:
             if time.monotonic() > deadline or len(stats.acked) >= args.max_answers:
                 return
-            trial, ms = await call(client, "GET", f"/w/s/{token}/api/trials/{position}", stats, deadline)
-            if trial.status != 200:
-                raise RuntimeError(f"trial fetch failed: {trial.status} {trial.body[:200]!r}")
-            stats.fetch_ms.append(ms)
+            cycle = 0.0
+            trial = carried.pop(position, None)
+            if trial is None:  # the first trials, as the runner fetches them; later ones come with answers
+                fetched, ms = await call(client, "GET", f"/w/s/{token}/api/trials/{position}", stats, deadline)
+                if fetched.status != 200:
+                    raise RuntimeError(f"trial fetch failed: {fetched.status} {fetched.body[:200]!r}")
+                stats.fetch_ms.append(ms)
+                trial, cycle = fetched.json(), ms
             await asyncio.sleep(rng.expovariate(1000 / args.think_ms) if args.think_ms else 0)
             key = uuid.uuid4().hex
             body = {
@@ -414,13 +422,17 @@ async def _work(client: RawClient, tokens: list[str], stats: Stats, args, deadli
                 "rating": rng.randint(1, 7),
                 "rt_ms": 1000,
                 "play_count": 1,
-                "presentation": trial.json()["presentation"],  # the proof that this trial was served
+                "presentation": trial["presentation"],  # the proof that this trial was served
             }
             answer, ms = await call(client, "POST", f"/w/s/{token}/api/answers", stats, deadline, json=body)
             if answer.status != 200:
                 raise RuntimeError(f"answer refused: {answer.status} {answer.body[:200]!r}")
             stats.submit_ms.append(ms)
-            stats.replayed += answer.json()["replayed"]
+            stats.cycle_ms.append(cycle + ms)
+            receipt = answer.json()
+            stats.replayed += receipt["replayed"]
+            if receipt.get("next"):
+                carried[receipt["next"]["position"]] = receipt["next"]
             stats.acked.add(key)
             now = time.monotonic()
             stats.first_ack = stats.first_ack or now
@@ -554,6 +566,7 @@ def main() -> None:
     rows = [
         ("fetch trial", percentile(stats.fetch_ms, 50), percentile(stats.fetch_ms, 99), len(stats.fetch_ms)),
         ("submit answer", percentile(stats.submit_ms, 50), percentile(stats.submit_ms, 99), len(stats.submit_ms)),
+        ("answer cycle", percentile(stats.cycle_ms, 50), percentile(stats.cycle_ms, 99), len(stats.cycle_ms)),
         ("take a bundle", percentile(stats.begin_ms, 50), percentile(stats.begin_ms, 99), len(stats.begin_ms)),
     ]
     print()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import get_script_prefix, reverse
 
+from experiments import answer_input
 from experiments.answer_input import assignment_ref
 from experiments.models import CHOICE_KINDS, Assignment, AssignmentStatus, Experiment, Participant, Response, Trial
 from experiments.selectors.questionnaire import owes_questionnaire
@@ -64,16 +65,6 @@ def current_assignment(participant: Participant) -> Assignment | None:
     return participant.assignments.select_related("bundle").order_by("-pk").first()
 
 
-def assignment_for_token(token: str) -> Assignment | None:
-    """The session's current assignment with its participant and experiment, in one query (hot path)."""
-    return (
-        Assignment.objects.select_related("participant__experiment")
-        .filter(participant__token=token)
-        .order_by("-pk")
-        .first()
-    )
-
-
 @dataclass(frozen=True)
 class TrialRequest:
     """What serving one trial to a session needs to know, read in one query (the hottest path)."""
@@ -94,10 +85,9 @@ def _trial_request_sql() -> str:
     return f"""
         SELECT {a.pk}, {a["n_trials"]}, {a["n_answered"]}, {e["kind"]}, {t["direction"]}
         FROM {a.table}
-        JOIN {p.table} ON {p.pk} = {a["participant"]}
         JOIN {e.table} ON {e.pk} = {a["experiment"]}
         LEFT JOIN {t.table} ON {t["bundle"]} = {a["bundle"]} AND {t["position"]} = %s
-        WHERE {p["token"]} = %s
+        WHERE {a["participant"]} = (SELECT {p.pk} FROM {p.table} WHERE {p["token"]} = %s)
         ORDER BY {a.pk} DESC
         LIMIT 1
     """
@@ -123,6 +113,62 @@ def trial_request_for_token(token: str, position: int) -> TrialRequest | None:
     )
 
 
+@dataclass(frozen=True)
+class StateRow:
+    """The session's current assignment and the positions it has answered, read in one query."""
+
+    assignment: Assignment  # unsaved instance: pk, n_trials, status, last_activity_at only
+    answered: frozenset[int]
+
+
+@functools.cache
+def _state_sql() -> str:
+    """The statement of ``state_for_token``: one row per answered position (one row, NULL, for none)."""
+    a, p, r, t = (
+        SqlNames(m, alias) for m, alias in ((Assignment, "a"), (Participant, "p"), (Response, "r"), (Trial, "t"))
+    )
+    a2 = SqlNames(Assignment, "a2")
+    return f"""
+        SELECT {a.pk}, {a["n_trials"]}, {a["status"]}, {a["last_activity_at"]}, {t["position"]}
+        FROM {a.table}
+        LEFT JOIN {r.table} ON {r["assignment"]} = {a.pk}
+        LEFT JOIN {t.table} ON {t.pk} = {r["trial"]}
+        WHERE {a.pk} = (SELECT MAX({a2.pk}) FROM {a2.table}
+                        WHERE {a2["participant"]} = (SELECT {p.pk} FROM {p.table} WHERE {p["token"]} = %s))
+    """
+
+
+def state_for_token(token: str) -> StateRow | None:
+    """What ``GET api/state`` needs, in one query (joins are bursts: each statement counts)."""
+    with hot_cursor() as cursor:
+        cursor.execute(_state_sql(), [token])
+        rows = cursor_rows(cursor)
+    if not rows:
+        return None
+    assignment_id, n_trials, status, last_activity_at, _ = rows[0]
+    assignment = Assignment(pk=assignment_id, n_trials=n_trials, status=status, last_activity_at=last_activity_at)
+    return StateRow(assignment=assignment, answered=frozenset(row[4] for row in rows if row[4] is not None))
+
+
+def cursor_rows(cursor) -> list[tuple]:
+    rows = []
+    while (row := cursor.fetchone()) is not None:
+        rows.append(row)
+    return rows
+
+
+def state_json(state: StateRow) -> dict:
+    """The worker's progress: which positions are left, in the bundle's order."""
+    assignment = state.assignment
+    return {
+        "assignment": assignment_ref(assignment),
+        "total": assignment.n_trials,
+        "answered": len(state.answered),
+        "done": assignment.status == AssignmentStatus.COMPLETED,
+        "unanswered": [p for p in range(assignment.n_trials) if p not in state.answered],
+    }
+
+
 def runner_config(token: str) -> dict:
     """What the trial runner script of the worker page needs: its API URLs and where it keeps its outbox."""
     return {
@@ -133,6 +179,7 @@ def runner_config(token: str) -> dict:
         "storageKey": token[:16],
         "reloadUrl": reverse("experiments:worker", args=[token]),
         "skipAfterFailures": settings.MVFIT_SKIP_AFTER_FAILURES,
+        "preloadWindow": PRELOAD_WINDOW,  # an answer's response carries the trial this far on
     }
 
 
@@ -164,17 +211,6 @@ def worker_step(participant: Participant, assignment: Assignment | None) -> str:
 def unanswered_positions(assignment: Assignment) -> list[int]:
     answered = set(Response.objects.filter(assignment=assignment).order_by().values_list("trial__position", flat=True))
     return [p for p in range(assignment.n_trials) if p not in answered]
-
-
-def state_payload(assignment: Assignment) -> dict:
-    unanswered = unanswered_positions(assignment)
-    return {
-        "assignment": assignment_ref(assignment),
-        "total": assignment.n_trials,
-        "answered": assignment.n_trials - len(unanswered),
-        "done": assignment.status == AssignmentStatus.COMPLETED,
-        "unanswered": unanswered,
-    }
 
 
 def may_fetch(*, n_trials: int, n_answered: int, position: int) -> bool:
@@ -216,6 +252,18 @@ def trial_payload(
         ],
         "presentation": presentation,
     }
+
+
+def worker_trial_payload(*, assignment_id: int, position: int, direction: str, is_choice: bool) -> dict:
+    """A trial as the worker API serves it -- from the trial fetch, or carried by an answer's response
+    (``next``): media URLs scoped to the assignment, and the presentation token its answer must echo."""
+    return trial_payload(
+        position=position,
+        direction=direction,
+        is_choice=is_choice,
+        media_scope={"t": assignment_id},
+        presentation=answer_input.presentation_token(assignment_id=assignment_id, position=position),
+    )
 
 
 def media_url(payload: dict) -> str:

@@ -8,8 +8,10 @@ Invariants and what backs them:
 * no worker is shown a pairing twice -- ``Exposure`` rows written with the assignment under the
   unique constraint ``no_repeated_pairing_per_worker``; the allocator skips bundles that overlap the
   worker's exposures, and a concurrent start that slips through fails on the constraint and retries;
-* concurrent starts never get the same bundle -- ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL
-  (other starts take the next free bundle instead of waiting); on SQLite writes are serialised and
+* concurrent starts never get the same bundle -- one ``UPDATE … WHERE pk = (SELECT … ORDER BY round,
+  index LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, an indexed walk of the
+  ``bundle_offer_order`` index that sorts nothing and reads no trial (other starts take the next free
+  bundle instead of waiting); on SQLite writes are serialised and
   the partial unique constraint is the backstop;
 * adaptive experiments (opt-in, ``experiments.design.adaptive``): when no bundle at all is on offer,
   the next round is planned from the answers (``extend_adaptive_design``, serialised on the
@@ -21,7 +23,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -41,6 +43,7 @@ from experiments.models import (
     WorkerBundleSlot,
 )
 from experiments.services.rounds import adaptive_policy, extend_adaptive_design, reoffer_skipped
+from webapp.db import SqlNames
 
 MAX_ALLOCATION_ATTEMPTS = 5
 
@@ -95,24 +98,23 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
         .order_by("round", "index")
         .select_for_update(skip_locked=True)
     )
-    bundle = offer.first()
-    if bundle is None and adaptive_policy(experiment) is not None:
+    claimed = _claim(offer)
+    if claimed is None and adaptive_policy(experiment) is not None:
         # Nothing fits: plan the next round from the answers (a no-op while anything else is on offer,
         # or when a concurrent start has just planned it, which this query then sees).
         extend_adaptive_design(experiment=experiment)
-        bundle = offer.first()
-    if bundle is None:
+        claimed = _claim(offer)
+    if claimed is None:
         raise AllocationError(
             "There is no work left for you in this study (all of it is taken, or you have already seen it). Thank you!",
             code="no_work",
         )
-    bundle.status = BundleStatus.ASSIGNED
-    bundle.save(update_fields=["status"])
+    bundle_id, n_trials = claimed
     assignment = Assignment.objects.create(
         experiment=experiment,
-        bundle=bundle,
+        bundle_id=bundle_id,
         participant=participant,
-        n_trials=bundle.n_trials,
+        n_trials=n_trials,
         completion_code=secrets.token_hex(6).upper(),
         last_activity_at=now,
     )
@@ -124,14 +126,35 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
             cap=experiment.max_bundles_per_worker,
             assignment=assignment,
         )
-    pairing_ids = BundlePairing.objects.filter(bundle=bundle).values_list("pairing_id", flat=True)
-    Exposure.objects.bulk_create(
-        [
-            Exposure(experiment=experiment, worker_id=participant.worker_id, pairing_id=p, assignment=assignment)
-            for p in pairing_ids
-        ]
-    )
+    _expose(assignment=assignment, worker_id=participant.worker_id)
     return assignment
+
+
+def _claim(offer) -> tuple[int, int] | None:
+    """Take the first bundle of ``offer`` (an indexed walk in offer order, ``bundle_offer_order``) in one
+    statement: ``UPDATE … WHERE pk = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``. Concurrent
+    starts skip each other's locked rows instead of queueing; returns (bundle id, trials) or None."""
+    select, params = offer.values("pk")[:1].query.sql_with_params()
+    b = SqlNames(Bundle)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {b.table} SET {b['status']} = %s WHERE {b.pk} = ({select}) RETURNING {b.pk}, {b['n_trials']}",
+            [BundleStatus.ASSIGNED, *params],
+        )
+        return cursor.fetchone()
+
+
+def _expose(*, assignment: Assignment, worker_id: str) -> None:
+    """Record that the worker is shown every pairing of the assignment's bundle: one INSERT … SELECT
+    (``no_repeated_pairing_per_worker`` turns an overlap into an IntegrityError)."""
+    e, bp = SqlNames(Exposure), SqlNames(BundlePairing)
+    columns = ", ".join(e.column(name) for name in ("experiment", "worker_id", "pairing", "assignment"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {e.table} ({columns}) SELECT %s, %s, {bp['pairing']}, %s FROM {bp.table} "
+            f"WHERE {bp['bundle']} = %s ORDER BY {bp['pairing']}",
+            [assignment.experiment_id, worker_id, assignment.pk, assignment.bundle_id],
+        )
 
 
 def _bundles_started(*, experiment: Experiment, worker_id: str) -> int:

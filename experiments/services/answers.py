@@ -42,12 +42,14 @@ from django.utils import timezone
 from experiments import answer_input
 from experiments.answer_input import AnswerInput, AnswerRejected, assignment_ref, assignment_ref_for
 from experiments.models import Assignment, AssignmentStatus, Participant, Response, Side, Trial
+from experiments.selectors.worker import PRELOAD_WINDOW, may_fetch
 from experiments.services.allocation import complete_assignment, revive_assignment
 
 __all__ = [
     "AnswerInput",
     "AnswerReceipt",
     "AnswerRejected",
+    "Upcoming",
     "assignment_ref",
     "record_answer",
     "record_checked_answer",
@@ -58,14 +60,37 @@ Presented = tuple[int, int] | None  # (assignment id, position) a presentation t
 
 
 @dataclass(frozen=True)
+class Upcoming:
+    """The trial a fresh answer's response carries, so the runner needs no separate fetch for it: the
+    one ``PRELOAD_WINDOW`` positions on (what the runner preloads next), when the worker may fetch it."""
+
+    assignment_id: int
+    position: int
+    direction: str
+    is_choice: bool
+
+
+@dataclass(frozen=True)
 class AnswerReceipt:
     key: str
     position: int
     replayed: bool
     progress: dict
+    upcoming: Upcoming | None = None
 
     def as_json(self) -> dict:
         return {"key": self.key, "position": self.position, "stored": True, "replayed": self.replayed, **self.progress}
+
+
+def upcoming_position(*, position: int, n_trials: int, n_answered: int) -> int | None:
+    """The position whose trial the response to a fresh answer at ``position`` carries (None: none).
+
+    The runner shows the trial after ``position`` (preloaded already) and preloads the one
+    ``PRELOAD_WINDOW`` on; the worker could fetch that one now (``may_fetch``), so carrying it
+    reveals nothing a fetch would not.
+    """
+    upcoming = position + PRELOAD_WINDOW
+    return upcoming if may_fetch(n_trials=n_trials, n_answered=n_answered, position=upcoming) else None
 
 
 def progress_of(assignment: Assignment) -> dict:
@@ -226,8 +251,31 @@ def record_checked_answer(*, owner: Q, answer: AnswerInput, presented: Presented
         complete_assignment(assignment=assignment, now=now)
         fields += ["status", "completed_at"]
     assignment.save(update_fields=fields)
+    upcoming = None
+    if assignment.status == AssignmentStatus.ACTIVE:
+        position = upcoming_position(
+            position=answer.position, n_trials=assignment.n_trials, n_answered=assignment.n_answered
+        )
+        direction = (
+            Trial.objects.filter(bundle_id=assignment.bundle_id, position=position)
+            .values_list("direction", flat=True)
+            .first()
+            if position is not None
+            else None
+        )
+        if direction is not None:
+            upcoming = Upcoming(
+                assignment_id=assignment.pk,
+                position=position,
+                direction=direction,
+                is_choice=assignment.experiment.is_choice,
+            )
     return AnswerReceipt(
-        key=answer.idempotency_key, position=answer.position, replayed=False, progress=progress_of(assignment)
+        key=answer.idempotency_key,
+        position=answer.position,
+        replayed=False,
+        progress=progress_of(assignment),
+        upcoming=upcoming,
     )
 
 

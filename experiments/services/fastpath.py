@@ -3,7 +3,8 @@
 During a study the answer endpoint takes hundreds of requests a second, and the ORM spent more CPU
 compiling its queries than PostgreSQL spent running them. So :func:`record_answer_fast` -- the entry
 the worker API calls, by session token -- stores the common case (an active assignment, a fresh key,
-a presented and unanswered trial that is not the last one) as lock, check, insert, count, and hands
+a presented and unanswered trial that is not the last one) as lock, check, insert, count (which also
+reads the trial the response carries on, ``answers.upcoming_position``), and hands
 every other case (replays, stale or finished assignments, bad positions, unpresented trials,
 completion, revival after a timeout) to the general path,
 ``experiments.services.answers.record_checked_answer``, in the same transaction.
@@ -40,7 +41,7 @@ from experiments.models import (
     Trial,
 )
 from experiments.services import answers
-from experiments.services.answers import AnswerReceipt, Presented
+from experiments.services.answers import AnswerReceipt, Presented, Upcoming
 from webapp.db import SqlNames, hot_cursor
 
 __all__ = ["record_answer_fast"]
@@ -101,9 +102,27 @@ def record_common_case(
         values |= {"assignment": assignment_id, "trial": trial_id, "received_at": now}
         insert = _insert_response(tuple(values))
         cursor.execute(insert.sql, [field.get_db_prep_save(values[field.name], connection) for field in insert.fields])
-        cursor.execute(sql.count_answer, [_LAST_ACTIVITY.get_db_prep_save(now, connection), assignment_id])
+        position = answers.upcoming_position(position=answer.position, n_trials=n_trials, n_answered=n_answered + 1)
+        # The count, and the direction of the trial the response carries (NULL: none), in one statement.
+        cursor.execute(
+            sql.count_answer,
+            [
+                _LAST_ACTIVITY.get_db_prep_save(now, connection),
+                assignment_id,
+                bundle_id,
+                -1 if position is None else position,
+            ],
+        )
+        (direction,) = cursor.fetchone()
+    upcoming = None
+    if direction is not None:
+        upcoming = Upcoming(
+            assignment_id=assignment_id, position=position, direction=direction, is_choice=kind in CHOICE_KINDS
+        )
     progress = {"answered": n_answered + 1, "total": n_trials, "done": False}
-    return AnswerReceipt(key=answer.idempotency_key, position=answer.position, replayed=False, progress=progress)
+    return AnswerReceipt(
+        key=answer.idempotency_key, position=answer.position, replayed=False, progress=progress, upcoming=upcoming
+    )
 
 
 # --- the statements, from model metadata --------------------------------------------------------------
@@ -116,13 +135,14 @@ class _Statements:
         a, p, e = SqlNames(Assignment, "a"), SqlNames(Participant, "p"), SqlNames(Experiment, "e")
         t, c, r = SqlNames(Trial, "t"), SqlNames(CatchStimulus, "c"), SqlNames(Response, "r")
         lock_of = f" FOR UPDATE OF {a.alias}" if connection.features.has_select_for_update_of else ""
-        # The session's current (newest) assignment, locked.
+        # The session's current (newest) assignment, locked. The token is resolved in a subquery, so the
+        # plan probes the token's index, then the assignment's participant index (a join let PostgreSQL
+        # walk every assignment backwards by id, filtering on the token: hundreds of buffers per answer).
         self.lock_current_assignment = f"""
             SELECT {a.pk}, {a["status"]}, {a["n_trials"]}, {a["n_answered"]}, {a["bundle"]}, {e["kind"]}
             FROM {a.table}
-            JOIN {p.table} ON {p.pk} = {a["participant"]}
             JOIN {e.table} ON {e.pk} = {a["experiment"]}
-            WHERE {p["token"]} = %s
+            WHERE {a["participant"]} = (SELECT {p.pk} FROM {p.table} WHERE {p["token"]} = %s)
             ORDER BY {a.pk} DESC
             LIMIT 1{lock_of}
         """
@@ -135,10 +155,12 @@ class _Statements:
             LEFT JOIN {c.table} ON {c.pk} = {t["catch"]}
             WHERE {t["bundle"]} = %s AND {t["position"]} = %s
         """
-        a = SqlNames(Assignment)
+        a, t = SqlNames(Assignment), SqlNames(Trial)
+        # The count, and the direction of the trial the response carries (``answers.upcoming_position``).
         self.count_answer = (
             f"UPDATE {a.table} SET {a['n_answered']} = {a['n_answered']} + 1, {a['last_activity_at']} = %s "
-            f"WHERE {a.pk} = %s"
+            f"WHERE {a.pk} = %s "
+            f"RETURNING (SELECT {t['direction']} FROM {t.table} WHERE {t['bundle']} = %s AND {t['position']} = %s)"
         )
 
 

@@ -7,6 +7,7 @@ cross-site request cannot know the token.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from experiments import answer_input
 from experiments.answer_input import AnswerInput, AnswerRejected
-from experiments.models import Assignment, Participant
+from experiments.models import Participant
 from experiments.selectors import audio_check as audio_check_selectors
 from experiments.selectors import screening as screening_selectors
 from experiments.selectors import worker as selectors
@@ -193,28 +194,16 @@ def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
 # --- JSON API ---------------------------------------------------------------------------------
 
 
-def worker_api_view(view):
-    """Like ``worker_view`` for the JSON API: resolves the token straight to its current assignment.
-    On the lean request path (``webapp.lean``): no session, user, CSRF or messages middleware."""
-
-    @lean_request
-    @functools.wraps(view)
-    @csrf_exempt
-    @never_cache
-    def wrapper(request: HttpRequest, token: str, *args, **kwargs):
-        assignment = selectors.assignment_for_token(token)
-        if assignment is None:
-            raise Http404("Unknown session, or no assignment yet.")
-        return worker_headers(view(request, assignment, *args, **kwargs))
-
-    return wrapper
-
-
-@worker_api_view
+@lean_request
+@csrf_exempt
+@never_cache
 @require_GET
-def api_state(request: HttpRequest, assignment: Assignment) -> JsonResponse:
-    answers.touch_assignment(assignment=assignment)
-    return JsonResponse(selectors.state_payload(assignment))
+def api_state(request: HttpRequest, token: str) -> JsonResponse:
+    state = selectors.state_for_token(token)  # one query: joins come in bursts
+    if state is None:
+        raise Http404("Unknown session, or no assignment yet.")
+    answers.touch_assignment(assignment=state.assignment)
+    return worker_headers(JsonResponse(selectors.state_json(state)))
 
 
 @lean_request
@@ -228,14 +217,14 @@ def api_trial(request: HttpRequest, token: str, position: int) -> JsonResponse:
     if not selectors.may_fetch(n_trials=found.n_trials, n_answered=found.n_answered, position=position):
         response = JsonResponse({"error": "Answer the current trial first.", "code": "not_yet"}, status=403)
     else:
-        payload = selectors.trial_payload(
-            position=position,
-            direction=found.direction,
-            is_choice=found.is_choice,
-            media_scope={"t": found.assignment_id},
-            presentation=answer_input.presentation_token(assignment_id=found.assignment_id, position=position),
+        response = JsonResponse(
+            selectors.worker_trial_payload(
+                assignment_id=found.assignment_id,
+                position=position,
+                direction=found.direction,
+                is_choice=found.is_choice,
+            )
         )
-        response = JsonResponse(payload)
     return worker_headers(response)
 
 
@@ -263,7 +252,10 @@ def api_answer(request: HttpRequest, token: str) -> JsonResponse:
     except IntegrityError:
         response = JsonResponse({"error": "This answer was already stored.", "code": "already_answered"}, status=409)
     else:
-        response = JsonResponse(receipt.as_json(), status=200)
+        body = receipt.as_json()
+        if receipt.upcoming is not None:  # one round trip per answer: the trial the runner preloads next
+            body["next"] = selectors.worker_trial_payload(**dataclasses.asdict(receipt.upcoming))
+        response = JsonResponse(body, status=200)
     return worker_headers(response)
 
 

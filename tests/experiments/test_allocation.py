@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from experiments.answer_input import presentation_token
-from experiments.models import Assignment, AssignmentStatus, Bundle, BundleStatus, Exposure, Trial
+from experiments.models import Assignment, AssignmentStatus, Bundle, BundlePairing, BundleStatus, Exposure, Trial
 from experiments.services.allocation import (
     AllocationError,
     allocate_assignment,
@@ -176,6 +176,48 @@ def test_concurrent_starts_on_postgresql_never_share_a_bundle():
         t.join()
     assert not errors
     assert len(results) == len(set(results)) == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_more_starts_than_bundles_claims_each_bundle_once():
+    """More workers than bundles start at once: every bundle goes to exactly one of them (the one-statement
+    claim skips rows other starts hold), the others are told there is no work, and each claimed bundle
+    exposed exactly its own pairings to its worker."""
+    experiment = open_study(library=make_library(n_clips=6, n_excerpts=4), trials_per_assignment=4)
+    n_bundles = Bundle.objects.filter(experiment=experiment).count()
+    participants = [participant(experiment, f"B{i}") for i in range(n_bundles + 6)]
+    claimed, refused, errors = [], [], []
+    barrier = threading.Barrier(len(participants))
+
+    def start(p):
+        try:
+            barrier.wait()
+            claimed.append(allocate_assignment(participant=p).bundle_id)
+        except AllocationError as exc:
+            refused.append(exc.code)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == n_bundles
+    assert refused == ["no_work"] * 6
+    assert not Bundle.objects.filter(experiment=experiment, status=BundleStatus.AVAILABLE).exists()
+    for assignment in Assignment.objects.filter(experiment=experiment):
+        exposed = set(assignment.exposures.values_list("pairing_id", flat=True))
+        assert exposed == set(
+            BundlePairing.objects.filter(bundle=assignment.bundle).values_list("pairing_id", flat=True)
+        )
+    assert (
+        Exposure.objects.filter(experiment=experiment).count()
+        == BundlePairing.objects.filter(bundle__experiment=experiment).count()
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from annotation.models import Pairing
 from experiments.answer_input import presentation_token
 from experiments.models import Assignment, Response
+from experiments.selectors.worker import PRELOAD_WINDOW, may_fetch
 from experiments.services.allocation import allocate_assignment, release_abandoned_assignments
 from experiments.services.answers import AnswerInput, AnswerRejected, assignment_ref, record_answer
 from experiments.services.fastpath import record_answer_fast, record_common_case
@@ -96,12 +97,19 @@ def first_unanswered(assignment):
     return min(set(range(assignment.n_trials)) - answered, default=assignment.n_trials)
 
 
-def outcome(call):
+def outcome(call, *, current):
     try:
         receipt = call()
     except AnswerRejected as exc:
         return ("rejected", exc.status, exc.code, exc.message, exc.progress)
-    return ("stored", {k: v for k, v in receipt.as_json().items() if k != "key"})
+    # The trial the response carries on: the same position and question from both paths, always of the
+    # session's current assignment (the twin studies' assignments differ only in their ids).
+    upcoming = receipt.upcoming
+    carried = None
+    if upcoming is not None:
+        assert upcoming.assignment_id == Assignment.objects.filter(participant=current.participant).latest("pk").pk
+        carried = (upcoming.position, upcoming.direction, upcoming.is_choice)
+    return ("stored", {k: v for k, v in receipt.as_json().items() if k != "key"}, carried)
 
 
 def stored_rows(participant):
@@ -174,8 +182,19 @@ def test_fast_and_general_paths_agree_on_every_answer_stream(twin_studies, actio
                     call = functools.partial(record_answer_fast, session_token=participant.token)
                 else:
                     call = functools.partial(record_answer, participant=participant)
-                results.append(outcome(functools.partial(call, answer=submitted, now=clock)))
+                results.append(outcome(functools.partial(call, answer=submitted, now=clock), current=current))
             assert results[0] == results[1], step
+            if results[0][0] == "stored" and not results[0][1]["replayed"] and not results[0][1]["done"]:
+                # A fresh answer carries the trial PRELOAD_WINDOW on when the worker may fetch it (and only then).
+                position, progress = results[0][1]["position"], results[0][1]
+                may = may_fetch(
+                    n_trials=progress["total"], n_answered=progress["answered"], position=position + PRELOAD_WINDOW
+                )
+                assert (results[0][2] is not None) == may, (step, results[0])
+                if may:
+                    assert results[0][2][0] == position + PRELOAD_WINDOW
+            elif results[0][0] == "stored":
+                assert results[0][2] is None  # replays and the completing answer carry nothing
         assert stored_rows(fast) == stored_rows(general)
         assert assignment_state(fast) == assignment_state(general)
         transaction.set_rollback(True)
@@ -204,6 +223,7 @@ def test_the_fast_path_stores_a_complete_row_and_counts_it(twin_studies):
             ),
         )
     # The hot cursor's statements bypass Django's query log: an ORM query would mean the general path ran.
+    # (The trial the response carries is read by the counting UPDATE: no statement more.)
     assert [q["sql"].split()[0] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]] == []
     assert receipt.as_json() == {
         "key": "k" * 32,
@@ -214,6 +234,10 @@ def test_the_fast_path_stores_a_complete_row_and_counts_it(twin_studies):
         "total": assignment.n_trials,
         "done": False,
     }
+    upcoming = assignment.bundle.trials.get(position=PRELOAD_WINDOW)
+    assert receipt.upcoming is not None
+    assert (receipt.upcoming.assignment_id, receipt.upcoming.position) == (assignment.pk, PRELOAD_WINDOW)
+    assert (receipt.upcoming.direction, receipt.upcoming.is_choice) == (upcoming.direction, kind == "afc")
     row = Response.objects.get(idempotency_key="k" * 32)
     assert (row.rt_ms, row.play_count, row.events) == (1234, 3, [{"type": "error", "code": 4}])
     assert row.presented_at == presented and row.answered_at == presented + timedelta(seconds=4)

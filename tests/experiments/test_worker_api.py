@@ -6,16 +6,20 @@ from datetime import timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from experiments.answer_input import assignment_ref, presented_trial
 from experiments.models import AssignmentStatus, Participant, Response
-from experiments.selectors.worker import media_url, read_media_token
+from experiments.selectors.worker import PRELOAD_WINDOW, media_url, read_media_token
 from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import create_invite_links
 from tests.factories.experiments import make_experiment, make_library
 from tests.support.media import attach_rendered_media
 from tests.support.sound_check import answer_form
+from webapp.db import HotCursor
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +132,68 @@ def test_a_worker_goes_from_invite_to_completion_and_each_answer_is_stored_once(
         PRESENTED_AT,
         ANSWERED_AT,
     )
+
+
+def test_each_answer_carries_the_trial_after_next_so_a_trial_costs_one_request(client, study):
+    """The runner fetches the first two trials; every later one comes in an answer's response ("next"),
+    in the shape the trial fetch returns, with a presentation token the server accepts. Replays, refusals
+    and the completing answer carry nothing."""
+    participant, _ = enter(client, study)
+    through_to_trials(client, participant)
+    state = client.get(reverse("experiments:api_state", args=[participant.token])).json()
+    assignment = participant.assignments.get()
+    trials = {0: fetch_trial(client, participant, 0), 1: fetch_trial(client, participant, 1)}
+    for position in range(state["total"]):
+        expected = assignment.bundle.trials.get(position=position)
+        rating = expected.catch.expected_rating if expected.catch_id else 5
+        body = answer_body(state, position, trial=trials.pop(position), rating=rating)
+        response = post_answer(client, participant, body).json()
+        if position + PRELOAD_WINDOW < state["total"]:
+            carried = response["next"]
+            fetched = fetch_trial(client, participant, position + PRELOAD_WINDOW)
+            assert set(carried) == set(fetched) and carried["position"] == position + PRELOAD_WINDOW
+            sealed = ("media", "presentation")  # sealed tokens differ byte for byte; what they name may not
+            assert {k: v for k, v in carried.items() if k not in sealed} == {
+                k: v for k, v in fetched.items() if k not in sealed
+            }
+            assert presented_trial(carried["presentation"]) == (assignment.pk, position + PRELOAD_WINDOW)
+            assert presented_trial(fetched["presentation"]) == presented_trial(carried["presentation"])
+            assert [read_media_token(m["url"].rsplit("/", 1)[-1]) for m in carried["media"]] == [
+                read_media_token(m["url"].rsplit("/", 1)[-1]) for m in fetched["media"]
+            ]
+            trials[carried["position"]] = carried
+        else:
+            assert "next" not in response
+        replay = post_answer(client, participant, body).json()
+        assert replay["replayed"] is True and "next" not in replay
+    assert Response.objects.filter(assignment=assignment).count() == state["total"]
+    assignment.refresh_from_db()
+    assert assignment.status == AssignmentStatus.COMPLETED
+
+
+def test_the_state_is_read_in_one_statement(client, study, monkeypatch):
+    participant, _ = enter(client, study)
+    through_to_trials(client, participant)
+    state_url = reverse("experiments:api_state", args=[participant.token])
+    state = client.get(state_url).json()
+    for position in (0, 2):  # answered out of order: the state lists exactly what is left
+        post_answer(
+            client,
+            participant,
+            answer_body(state, position, trial=fetch_trial(client, participant, position), rating=3),
+        )
+    sent = []
+    original = HotCursor.execute
+    monkeypatch.setattr(
+        HotCursor, "execute", lambda cursor, sql, params: sent.append(sql) or original(cursor, sql, params)
+    )
+    with CaptureQueriesContext(connection) as orm:
+        state = client.get(state_url).json()
+    # Nothing through the ORM (the assignment was touched moments ago): at most the request's savepoint.
+    assert [q["sql"] for q in orm.captured_queries if "SAVEPOINT" not in q["sql"]] == []
+    assert len(sent) == 1
+    assert (state["answered"], state["unanswered"], state["done"]) == (2, [1, 3], False)
+    assert state["assignment"] == assignment_ref(participant.assignments.get())
 
 
 def test_bad_answers_get_a_clear_400_and_store_nothing(client, study):

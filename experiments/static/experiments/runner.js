@@ -11,6 +11,9 @@
  *   told, and the trial is presented again so it can be answered afresh.
  * - The server is the source of truth for progress: on load the runner asks which positions are
  *   unanswered and resumes at the first one that is not waiting in the outbox.
+ * - One round trip per trial: the response to an answer carries the trial the runner preloads next
+ *   (`next`, as the trial fetch returns it); the trial fetch serves the first trials and resumes, and
+ *   stands in whenever a response carries none.
  * - Media must play to the end once before answering (no seeking ahead on the first play; replay
  *   allowed). Playback starts from a click or key press, because browsers block unmuted autoplay.
  * - Playback errors and stalls are recorded and sent with the trial's answer.
@@ -32,6 +35,9 @@
   var doneSet = new Set(); // positions answered (server, outbox, or this page)
   var trials = new Map(); // position -> Promise of trial payload
   var preloaded = new Map(); // position -> [media elements]
+  // position -> idempotency key of the answer whose response will carry that trial ("next"): one
+  // request per answer. Preloading it waits for that response instead of fetching it.
+  var carried = new Map();
   var current = null;
   var lastPrompt = null; // the question of the trial shown before: a new one gets an interstitial
   var sending = false;
@@ -116,6 +122,9 @@
       .then(
         function (res) {
           sending = false;
+          if (res.status !== 400 && res.status !== 413 && res.status !== 415 && res.status < 500) {
+            settleCarried(answer, res.body);
+          }
           if (res.status === 200 || res.status === 409 || res.status === 404) {
             // Stored now, stored before (replay / already answered), or its assignment is gone: done with it.
             if (res.status !== 200) console.warn("answer not stored:", res.status, res.body);
@@ -126,6 +135,7 @@
             if (res.body && res.body.done && state) state.done = true;
             flush();
           } else if (res.status === 400 || res.status === 413 || res.status === 415) {
+            settleCarried(answer, null);
             // Refused for good: sending it again would get the same answer. Tell the worker and ask
             // for that trial again (a fresh fetch brings a fresh presentation token).
             console.warn("answer refused:", res.status, res.body);
@@ -165,6 +175,22 @@
           scheduleRetry();
         }
       );
+  }
+
+  // The answer's response is in: keep the trial it carries, and preload what it was expected to carry
+  // (from the response, or by a fetch when it carried none).
+  function settleCarried(answer, body) {
+    var next = body && body.next;
+    if (next && state && answer.assignment === state.assignment && !trials.has(next.position)) {
+      trials.set(next.position, Promise.resolve(next));
+    }
+    carried.forEach(function (key, position) {
+      if (key !== answer.idempotency_key) return;
+      carried.delete(position);
+      if (state && !finished && !doneSet.has(position) && !(current && current.payload.position === position)) {
+        preload(position);
+      }
+    });
   }
 
   function scheduleRetry() {
@@ -330,6 +356,7 @@
   }
 
   function preload(position) {
+    if (carried.has(position)) return; // the pending answer's response brings it
     loadTrial(position).then(
       function (payload) {
         if (preloaded.has(position)) return;
@@ -606,6 +633,10 @@
       presentation: current.payload.presentation,
     };
     Object.assign(a, value);
+    var ahead = a.position + (cfg.preloadWindow || 0);
+    if (cfg.preloadWindow && ahead < state.total && !trials.has(ahead) && !doneSet.has(ahead)) {
+      carried.set(ahead, a.idempotency_key);
+    }
     var box = loadOutbox();
     box.push(a); // persisted before the first send: a crash or reload cannot lose it
     saveOutbox(box);
