@@ -16,14 +16,14 @@ is timed too. Target: < 300 ms a page.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.staff_pages import Timing, drop, recreate_database, seed_library, setup_django, staff_client, time_gets
 
 TARGET_MS = 300.0
 MUSIC_VIDEOS = 20
@@ -46,94 +46,11 @@ def parse() -> argparse.Namespace:
     return args
 
 
-def recreate_database(pg: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def seed(args: argparse.Namespace) -> None:
-    from django.core.management import call_command
+    from annotation.models import StimulusSet
 
-    call_command("migrate", verbosity=0)
-    from annotation.models import (
-        ImportBatch,
-        MusicExcerpt,
-        MusicTrack,
-        Pairing,
-        RenderState,
-        StimulusSet,
-        Video,
-        VideoClip,
-    )
-
-    batches = ImportBatch.objects.bulk_create(
-        [ImportBatch(source=ImportBatch.Source.FOLDER, location=f"/data/import-{b}") for b in range(4)]
-    )
-
-    def asset(model, i, label, **extra):
-        return model(
-            file=f"bench/{model.__name__.lower()}-{i}",
-            sha256=hashlib.sha256(f"{model.__name__}-{i}".encode()).hexdigest(),
-            original_name=f"{model.__name__.lower()}_{i}.mp4",
-            title=f"{model.__name__} {i}",
-            size_bytes=1,
-            duration_s=30.0,
-            codec="h264",
-            label=label,
-            license="CC-BY-4.0",
-            import_batch=batches[i % len(batches)],
-            **extra,
-        )
-
-    videos = Video.objects.bulk_create(
-        [asset(Video, i, f"scene-{i % 12}", width=640, height=360, fps=25.0) for i in range(args.clips)]
-    )
-    tracks = MusicTrack.objects.bulk_create(
-        [
-            asset(
-                MusicTrack,
-                i,
-                f"genre-{i % 15}",
-                sample_rate=44100,
-                channels=2,
-                source_video=videos[i] if i < MUSIC_VIDEOS else None,
-            )
-            for i in range(args.excerpts)
-        ]
-    )
-    clips = VideoClip.objects.bulk_create(
-        [
-            VideoClip(
-                video=v,
-                start_s=0,
-                duration_s=5,
-                seed=1,
-                state=RenderState.READY,
-                prepared_file=f"prepared/clips/clip-{i}.mp4",
-                poster_file=f"prepared/posters/clip-{i}.jpg",
-            )
-            for i, v in enumerate(videos)
-        ]
-    )
-    excerpts = MusicExcerpt.objects.bulk_create(
-        [
-            MusicExcerpt(
-                track=t, start_s=0, duration_s=5, seed=1, ground_truth_clip=clips[i] if i < MUSIC_VIDEOS else None
-            )
-            for i, t in enumerate(tracks)
-        ]
-    )
-    Pairing.objects.bulk_create(
-        [
-            Pairing(clip=c, excerpt=e, state=RenderState.READY, rendered_file=f"bench/p-{c.pk}-{e.pk}.mp4")
-            for c in clips
-            for e in excerpts
-        ],
-        batch_size=10_000,
+    clips, excerpts, _ = seed_library(
+        clips=args.clips, excerpts=args.excerpts, music_videos=MUSIC_VIDEOS, batches=4, ready_clips=True
     )
     for s in range(8):
         stimulus_set = StimulusSet.objects.create(name=f"set {s}")
@@ -141,17 +58,8 @@ def seed(args: argparse.Namespace) -> None:
         stimulus_set.excerpts.set(excerpts[: 10 + s])
 
 
-def time_pages(repeat: int) -> list[tuple[str, float, float, int]]:
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client()
-    client.force_login(user)
+def time_pages(repeat: int) -> list[Timing]:
+    client = staff_client()
     pages = [
         ("clips (default)", "/library/"),
         ("  … scene filter", "/library/?label=scene-3"),
@@ -167,17 +75,7 @@ def time_pages(repeat: int) -> list[tuple[str, float, float, int]]:
         ("  … batch + state", "/library/?kind=pairings&batch=2&state=ready"),
         ("  … search", "/library/?kind=pairings&q=Track+7"),
     ]
-    results = []
-    for name, url in pages:
-        client.get(url)  # warm
-        times = []
-        for _ in range(repeat):
-            with CaptureQueriesContext(connection) as queries:
-                began = time.perf_counter()
-                response = client.get(url)
-                times.append((time.perf_counter() - began) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-        results.append((name, statistics.median(times), max(times), len(queries)))
+    results = time_gets(client, pages, repeat)
 
     # Saving everything matching a filter (all 80-odd clips of a scene) as a new set, then back on the page.
     began = time.perf_counter()
@@ -191,18 +89,7 @@ def main() -> None:
     args = parse()
     if not args.reuse:
         recreate_database(args.pg, args.db)
-    os.environ["DATABASE_URL"] = f"{args.pg}/{args.db}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
-    os.environ.setdefault("MVFIT_PSEUDONYM_KEY", "bench-only")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    os.environ.pop("CELERY_BROKER_URL", None)
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    settings.ALLOWED_HOSTS = ["*"]
+    setup_django(args.pg, args.db)
     try:
         if not args.reuse:
             began = time.perf_counter()
@@ -223,10 +110,7 @@ def main() -> None:
         )
     finally:
         if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            recreate_database(args.pg, args.db, drop_only=True)
+            drop(args.pg, args.db)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,14 @@ run by a Celery job the review page waits for) are timed too.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.staff_pages import Timing, drop, recreate_database, seed_library, setup_django, staff_client, time_gets
 
 
 def parse() -> argparse.Namespace:
@@ -44,21 +44,9 @@ def parse() -> argparse.Namespace:
     return args
 
 
-def recreate_database(pg: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def seed(args: argparse.Namespace) -> int:
-    from django.core.management import call_command
     from django.utils import timezone
 
-    call_command("migrate", verbosity=0)
-    from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video, VideoClip
     from experiments.models import (
         Assignment,
         AssignmentStatus,
@@ -75,37 +63,7 @@ def seed(args: argparse.Namespace) -> int:
     )
     from experiments.services.participants import create_invite_links
 
-    def asset(model, i, label, **extra):
-        return model(
-            file=f"bench/{model.__name__.lower()}-{i}",
-            sha256=hashlib.sha256(f"{model.__name__}-{i}".encode()).hexdigest(),
-            original_name=f"{model.__name__.lower()}_{i}.mp4",
-            title=f"{model.__name__} {i}",
-            size_bytes=1,
-            duration_s=30.0,
-            codec="h264",
-            label=label,
-            **extra,
-        )
-
-    videos = Video.objects.bulk_create(
-        [asset(Video, i, f"scene-{i % 12}", width=640, height=360, fps=25.0) for i in range(args.clips)]
-    )
-    tracks = MusicTrack.objects.bulk_create(
-        [asset(MusicTrack, i, f"genre-{i % 15}", sample_rate=44100, channels=2) for i in range(args.excerpts)]
-    )
-    clips = VideoClip.objects.bulk_create([VideoClip(video=v, start_s=0, duration_s=5, seed=1) for v in videos])
-    excerpts = MusicExcerpt.objects.bulk_create(
-        [MusicExcerpt(track=t, start_s=0, duration_s=5, seed=1) for t in tracks]
-    )
-    pairings = Pairing.objects.bulk_create(
-        [
-            Pairing(clip=c, excerpt=e, state=RenderState.READY, rendered_file="bench/none.mp4")
-            for c in clips
-            for e in excerpts
-        ],
-        batch_size=10_000,
-    )
+    clips, excerpts, pairings = seed_library(clips=args.clips, excerpts=args.excerpts)
     experiment = Experiment.objects.create(
         slug="langlois",
         title="Langlois-sized",
@@ -197,17 +155,8 @@ def seed(args: argparse.Namespace) -> int:
     return experiment.pk
 
 
-def time_pages(experiment_id: int, repeat: int) -> list[tuple[str, float, float, int]]:
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client()
-    client.force_login(user)
+def time_pages(experiment_id: int, repeat: int) -> list[Timing]:
+    client = staff_client()
     base = f"/experiments/{experiment_id}/"
     pages = [
         ("home", "/home/"),
@@ -220,18 +169,7 @@ def time_pages(experiment_id: int, repeat: int) -> list[tuple[str, float, float,
         ("wizard: kind", "/experiments/new/"),
         ("invite links CSV (100)", base + "invites.csv"),
     ]
-    results = []
-    for name, url in pages:
-        client.get(url)  # warm
-        times = []
-        for _ in range(repeat):
-            with CaptureQueriesContext(connection) as queries:
-                began = time.perf_counter()
-                response = client.get(url)
-                times.append((time.perf_counter() - began) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-        results.append((name, statistics.median(times), max(times), len(queries)))
-    return results
+    return time_gets(client, pages, repeat)
 
 
 def time_summary(experiment_id: int) -> float:
@@ -259,18 +197,7 @@ def main() -> None:
     args = parse()
     if not args.reuse:
         recreate_database(args.pg, args.db)
-    os.environ["DATABASE_URL"] = f"{args.pg}/{args.db}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
-    os.environ.setdefault("MVFIT_PSEUDONYM_KEY", "bench-only")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    os.environ.pop("CELERY_BROKER_URL", None)
-    import django
-
-    django.setup()
-    from django.conf import settings
-
-    settings.ALLOWED_HOSTS = ["*"]
+    setup_django(args.pg, args.db)
     try:
         began = time.perf_counter()
         if args.reuse:
@@ -291,10 +218,7 @@ def main() -> None:
         time_summary(experiment_id)
     finally:
         if not args.keep:
-            from django.db import connections
-
-            connections.close_all()
-            recreate_database(args.pg, args.db, drop_only=True)
+            drop(args.pg, args.db)
 
 
 if __name__ == "__main__":
