@@ -15,7 +15,7 @@ PYTHON_READS = [
 # Shell scripts and docker compose: ${NAME}, ${NAME:-default}, ${NAME?error}.
 SHELL_READS = [re.compile(r"\$\{([A-Z][A-Z0-9_]+)[:?}-]")]
 # Read only to be passed on, never configured by a user of mvfit.
-NOT_CONFIGURATION = {"BASH_SOURCE", "DJANGO_SETTINGS_MODULE"}
+NOT_CONFIGURATION = {"BASH_SOURCE", "DJANGO_SETTINGS_MODULE", "PATH"}  # PATH: extended for a subprocess
 
 
 def _tracked(*patterns: str) -> list[Path]:
