@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -20,6 +19,7 @@ from annotation.forms import LibraryFilterForm, SaveSetForm
 from annotation.media.formats import served_as
 from annotation.models import RenderState
 from annotation.services import sets
+from webapp.auth import staff_required
 from webapp.http import ranged_file_response
 
 
@@ -62,14 +62,14 @@ def _library_page(request: HttpRequest, *, save_form: SaveSetForm, status: int =
 
 
 @require_GET
-@staff_member_required(login_url="workspace:login")
+@staff_required
 def library(request: HttpRequest) -> HttpResponse:
     """Staff page: browse clips, excerpts or pairings with thumbnails and filters; tick items to save a set."""
     return _library_page(request, save_form=SaveSetForm())
 
 
 @require_POST
-@staff_member_required(login_url="workspace:login")
+@staff_required
 def save_stimulus_set(request: HttpRequest) -> HttpResponse:
     """Staff: save the ticked items (or everything matching the filters) as a new named set, or add them to one.
 

@@ -6,15 +6,15 @@ The report is one self-contained HTML file (figures embedded), so serving that f
 from __future__ import annotations
 
 from csp.decorators import csp_update
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from demo.services import demo_paths
+from webapp.auth import staff_required
 from webapp.csp import REPORT_POLICY
 
 
-@staff_member_required
+@staff_required
 @require_GET
 @csp_update(REPORT_POLICY)
 def demo_report(request: HttpRequest) -> HttpResponse:

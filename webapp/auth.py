@@ -12,6 +12,7 @@ from __future__ import annotations
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import authentication
 
@@ -69,3 +70,9 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": message, "code": "login_locked"}, status=429, headers=headers)
     return HttpResponse(message, status=429, content_type="text/plain; charset=utf-8", headers=headers)
+
+
+def staff_required(view):
+    """The one guard of every staff page: anonymous and non-staff users are sent to the workspace login
+    (``settings.LOGIN_URL``, ``/login/``), which brings them back to the page afterwards."""
+    return staff_member_required(view, login_url=settings.LOGIN_URL)

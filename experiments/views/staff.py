@@ -3,7 +3,6 @@ workspace's (``workspace.views.experiments``)."""
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from experiments.selectors import experiments as selectors
 from experiments.selectors import progress as progress_selectors
 from experiments.selectors import worker as worker_selectors
 from experiments.views.worker import parse_answer
+from webapp.auth import staff_required
 
 
 def _preview_bundle(request: HttpRequest, experiment: Experiment) -> Bundle:
@@ -27,7 +27,7 @@ def _preview_bundle(request: HttpRequest, experiment: Experiment) -> Bundle:
     return get_object_or_404(selectors.bundles_of(experiment), index=index)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     experiment = get_object_or_404(Experiment, pk=pk)
@@ -51,7 +51,7 @@ def preview_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "experiments/worker/trials.html", context)
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def preview_state(request: HttpRequest, pk: int) -> JsonResponse:
     experiment = get_object_or_404(Experiment, pk=pk)
@@ -67,7 +67,7 @@ def preview_state(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
-@staff_member_required
+@staff_required
 @require_GET
 def preview_trial(request: HttpRequest, pk: int, position: int) -> JsonResponse:
     experiment = get_object_or_404(Experiment, pk=pk)
@@ -82,7 +82,7 @@ def preview_trial(request: HttpRequest, pk: int, position: int) -> JsonResponse:
     return JsonResponse(payload)
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def preview_answer(request: HttpRequest, pk: int) -> JsonResponse:
     """Validate like the real endpoint (but for the presentation token, which binds a real assignment), store nothing."""

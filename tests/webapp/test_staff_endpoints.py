@@ -65,4 +65,4 @@ def test_anonymous_and_non_staff_users_are_refused(route, method, non_staff):
         allowed = (404, 405) if route.startswith("media/") else (302, 401, 403, 405)
         assert response.status_code in allowed, (who, method, url, response.status_code)
         if response.status_code == 302:
-            assert "/login/" in response["Location"], (who, method, url, response["Location"])
+            assert response["Location"].startswith("/login/?next="), (who, method, url, response["Location"])

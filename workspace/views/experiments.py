@@ -13,7 +13,6 @@ from pathlib import Path
 from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,12 +23,13 @@ from experiments.models import Experiment
 from experiments.selectors import experiments as experiment_selectors
 from experiments.selectors import progress as progress_selectors
 from experiments.services import allocation, lifecycle, participants
+from webapp.auth import staff_required
 from webapp.csp import REPORT_POLICY
 from workspace import selectors
 from workspace.models import Job, JobKind
 from workspace.services.scheduling import start_job
 
-staff = staff_member_required(login_url="workspace:login")
+staff = staff_required
 
 
 @require_GET

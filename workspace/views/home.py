@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.auth import staff_required
 from workspace import selectors
 
 
@@ -32,7 +32,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_member_required(login_url="workspace:login")
+@staff_required
 def home(request: HttpRequest) -> HttpResponse:
     """Staff: the library and the experiments at a glance, with the way to each part of the workspace."""
     return render(request, "workspace/home.html", {"summary": selectors.home_summary(), "nav": "home"})

@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,8 +32,9 @@ from recruitment import prolific_services
 from recruitment import selectors as recruitment_selectors
 from recruitment.models import ProlificStudy
 from recruitment.prolific_client import ProlificError
+from webapp.auth import staff_required
 
-staff = staff_member_required(login_url="workspace:login")
+staff = staff_required
 LIST_LIMIT = 100
 REVIEW_ACTIONS = ("approve", "reject", "bonus", "pay", "unreject")
 RULE_FIELDS = ("experiment", "flat_cents", "per_check_cents", "per_bundle_cents", "max_cents")

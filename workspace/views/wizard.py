@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 from decimal import Decimal
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from experiments.design.config import DesignError, validate_config
 from experiments.services import designs
+from webapp.auth import staff_required
 from workspace import wizard
 from workspace.models import Job, JobKind, JobState
 from workspace.services.scheduling import start_job, start_summary
@@ -69,7 +69,7 @@ def _step_view(step: str, *, check, next_step: str):
     """A wizard step: GET shows its form (with an error a later step left for it), POST checks and moves on."""
 
     @require_http_methods(["GET", "POST"])
-    @staff_member_required(login_url="workspace:login")
+    @staff_required
     def view(request: HttpRequest) -> HttpResponse:
         state = _state(request)
         if step != "kind" and "kind" not in state:
@@ -157,7 +157,7 @@ design_step = _step_view("design", check=_check_design, next_step="review")
 
 
 @require_http_methods(["GET", "POST"])
-@staff_member_required(login_url="workspace:login")
+@staff_required
 def review_step(request: HttpRequest) -> HttpResponse:
     """The counts the design implies and a cost estimate; POST creates the experiment and queues its design."""
     state = _state(request)
@@ -211,7 +211,7 @@ def review_step(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@staff_member_required(login_url="workspace:login")
+@staff_required
 def summary_state(request: HttpRequest, job: int) -> JsonResponse:
     """What the review page's progress bar polls while the counts are worked out."""
     found = get_object_or_404(Job, pk=job, kind=JobKind.SUMMARY)
