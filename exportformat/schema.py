@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 FORMAT_NAME = "mvfit-export"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SUPPORTED_VERSIONS = frozenset(range(1, FORMAT_VERSION + 1))
 
 TYPES = ("str", "int", "float", "bool", "timestamp")
@@ -36,6 +36,8 @@ PLAIN_CONDITION = "none"
 OPTION_KINDS = ("G", "R", "S")
 SIDES = ("left", "right")
 ITEM_KINDS = ("clip", "excerpt")
+MONTAGE_KINDS = ("G", "S", "R", "anti")
+MONTAGE_STRATEGIES = ("original", "nearest", "random", "farthest")
 PSEUDONYM_PATTERN = r"^W[0-9a-f]{16}$"
 SORT_KEYS = ("experiment_id", "assignment_id", "trial_index")
 
@@ -581,6 +583,169 @@ SKIPPED_TRIALS = Table(
     since=2,
 )
 
+# ---------------------------------------------------------------------------------------------- montages
+# Seed 004's whole-song music videos as stimuli (docs/montage.md): the montages a study showed, and the
+# judgments of them. A montage is one video with the whole song as its soundtrack.
+
+_MONTAGE_KIND_MEANING = (
+    "`G` the song's real music video, `S` a model's montage (the nearest clips), `R` a montage of random "
+    "clips, `anti` a montage of the farthest clips"
+)
+
+MONTAGES = Table(
+    "montages",
+    meaning="one row per montage (whole-song music video) that a montage experiment in this export showed",
+    columns=[
+        Column("montage_id", "int", "montage primary key (the id used in `montage_choices.csv`/`montage_ratings.csv`)"),
+        Column("song_id", "int", "the song: a source music track (`stimuli.csv` `source_id` of its excerpts)"),
+        Column("song_title", "str", "the track's title", nullable=True),
+        Column("genre_label", "str", "the track's genre", nullable=True),
+        Column("kind", "str", _MONTAGE_KIND_MEANING, allowed=MONTAGE_KINDS),
+        Column(
+            "model",
+            "str",
+            "the retrieval model that chose the clips, `NAME@VERSION` of the model registry (docs/retrieval.md); "
+            "empty for `G`",
+            nullable=True,
+        ),
+        Column(
+            "strategy",
+            "str",
+            "`nearest` (S), `random` (R), `farthest` (anti), `original` (G)",
+            allowed=MONTAGE_STRATEGIES,
+        ),
+        Column(
+            "segments", "str", "the song's segmentation, e.g. `beats:4`, `fixed:2`, `foote`; empty for G", nullable=True
+        ),
+        Column("seed", "int", "the generator's seed (same inputs + seed = same montage); empty for G", nullable=True),
+        Column("n_segments", "int", "how many song segments (= clips) it has; empty for G", nullable=True, minimum=1),
+        Column("duration_s", "float", "length of the montage (= the song), seconds", minimum=0),
+        Column(
+            "mean_distance",
+            "float",
+            "mean model distance (1 - cosine) between each segment and its clip; empty for G",
+            nullable=True,
+            minimum=0,
+        ),
+        Column(
+            "provenance_sha256",
+            "str",
+            "SHA-256 of the montage's provenance JSON (segment → clip, source, time range, distance, model, seed); "
+            "empty for G",
+            nullable=True,
+            pattern=r"^[0-9a-f]{64}$",
+        ),
+        Column(
+            "file",
+            "str",
+            "path of the montage video: absolute for local storage, or the storage key for S3",
+            nullable=True,
+        ),
+    ],
+    unique=("montage_id",),
+    since=3,
+)
+
+
+def _montage_option(side: str) -> list[Column]:
+    return [
+        Column(f"{side}_montage_id", "int", f"montage shown on the {side}", nullable=True),
+        Column(f"{side}_kind", "str", f"its kind: {_MONTAGE_KIND_MEANING}", nullable=True, allowed=MONTAGE_KINDS),
+        Column(f"{side}_model", "str", "its model (`NAME@VERSION`; empty for G)", nullable=True),
+    ]
+
+
+def _montage_trials_name_both(frame: Any) -> Any:
+    named = frame[["song_id", "left_montage_id", "right_montage_id"]].notna().all(axis=1)
+    return frame["is_catch"].fillna(False) | named
+
+
+def _chosen_montage_is_the_chosen_side(frame: Any) -> Any:
+    chosen = frame["left_montage_id"].where(frame["chosen_side"] == "left", frame["right_montage_id"])
+    no_options = frame["left_montage_id"].isna() & frame["right_montage_id"].isna()
+    return (frame["chosen_montage_id"] == chosen).fillna(False) | (no_options & frame["chosen_montage_id"].isna())
+
+
+def _montages_differ(frame: Any) -> Any:
+    return (frame["left_montage_id"] != frame["right_montage_id"]).fillna(True)
+
+
+MONTAGE_CHOICES = Table(
+    "montage_choices",
+    meaning="one row per montage preference answer: two montages of the same song, which fits the song better",
+    columns=[
+        _WORKER,
+        _ASSIGNMENT,
+        _EXPERIMENT,
+        _TRIAL,
+        Column("song_id", "int", "the song both montages are cut to", nullable=True),
+        *_montage_option("left"),
+        *_montage_option("right"),
+        Column("chosen_side", "str", "the side the worker chose", allowed=SIDES),
+        Column(
+            "chosen_montage_id",
+            "int",
+            "the chosen montage (equals `left_montage_id` or `right_montage_id`)",
+            nullable=True,
+        ),
+        Column(
+            "rt_ms", "int", "reaction time, ms (after both montages have been played through)", nullable=True, minimum=0
+        ),
+        *_TAIL,
+    ],
+    rules=(
+        _CATCH_RULE,
+        RowRule(
+            "montage trials name both montages",
+            "A trial that is not a catch trial has its song and both montages.",
+            ("song_id", "left_montage_id", "right_montage_id"),
+            _montage_trials_name_both,
+        ),
+        RowRule(
+            "chosen_montage_id is the chosen montage",
+            "`chosen_montage_id` equals `left_montage_id` when `chosen_side` is `left` and `right_montage_id` "
+            "otherwise; it is empty when the trial has no montages.",
+            ("chosen_montage_id", "chosen_side", "left_montage_id", "right_montage_id"),
+            _chosen_montage_is_the_chosen_side,
+        ),
+        RowRule(
+            "two different montages",
+            "`left_montage_id` and `right_montage_id` differ.",
+            ("left_montage_id", "right_montage_id"),
+            _montages_differ,
+        ),
+    ),
+    since=3,
+)
+
+MONTAGE_RATINGS = Table(
+    "montage_ratings",
+    meaning="one row per song-level 7-point fit rating of a montage",
+    columns=[
+        _WORKER,
+        _ASSIGNMENT,
+        _EXPERIMENT,
+        _TRIAL,
+        Column("montage_id", "int", "the montage rated (empty for an on-screen instruction check)", nullable=True),
+        Column("song_id", "int", "its song", nullable=True),
+        Column("kind", "str", _MONTAGE_KIND_MEANING, nullable=True, allowed=MONTAGE_KINDS),
+        Column("model", "str", "its model (`NAME@VERSION`; empty for G)", nullable=True),
+        Column(
+            "rating", "int", '1 "Extremely poor fit" … 7 "Extremely good fit"', minimum=RATING_MIN, maximum=RATING_MAX
+        ),
+        Column(
+            "rt_ms",
+            "int",
+            "reaction time: end of the first complete play-through → answer, milliseconds",
+            nullable=True,
+            minimum=0,
+        ),
+        *_TAIL,
+    ],
+    rules=(_CATCH_RULE,),
+    since=3,
+)
+
 TABLES: dict[str, Table] = {
     table.name: table
     for table in (
@@ -592,6 +757,9 @@ TABLES: dict[str, Table] = {
         HEADPHONE_TRIALS,
         TRIAL_EVENTS,
         SKIPPED_TRIALS,
+        MONTAGES,
+        MONTAGE_CHOICES,
+        MONTAGE_RATINGS,
     )
 }
 

@@ -31,7 +31,7 @@ def to_the_screen(page, live_server, experiment) -> Participant:
     page.get_by_test_id("headphone-calibration").wait_for()
     assert page.get_by_test_id("headphone-trial").is_hidden()  # calibration comes first
     assert page.get_by_test_id("headphone-calibrated").is_disabled()
-    page.locator("#play-calibration").click()
+    page.locator("#play-calibration[data-ready=true]").click()
     page.get_by_test_id("headphone-calibrated").click()
     return participant
 
@@ -41,7 +41,7 @@ def answer_screen_trial(page, participant, *, correct: bool) -> None:
     page.get_by_test_id("headphone-trial").wait_for()
     assert page.locator("fieldset[data-testid=headphone-options]:enabled").count() == 0  # locked until played
     page.locator("#check-sound").evaluate("audio => { audio.defaultPlaybackRate = 8; audio.playbackRate = 8; }")
-    page.locator("#play-check").click()
+    page.locator("#play-check[data-ready=true]").click()
     page.locator("#audio-submit:not([disabled])").wait_for()
     choice = trial.expected if correct else trial.expected % 3 + 1
     page.locator(f"input[name=answer][value='{choice}']").check()

@@ -43,7 +43,7 @@ def test_the_schema_types_match_the_format_document():
         for line in section.splitlines():
             cells = [cell.strip() for cell in line.split("|")]
             if line.startswith("| `"):
-                name = re.findall(r"`([a-z_]+)`", cells[1])[0]
+                name = re.findall(r"`([a-z_][a-z0-9_]*)`", cells[1])[0]
                 column = columns[name]
                 assert cells[2] == (f"{column.type} / empty" if column.nullable else column.type), (table, name)
 

@@ -30,7 +30,7 @@ def test_a_prolific_participant_goes_from_entry_through_screening_and_trials_bac
 
     answer_in_browser(page, participant, correct=True)
     page.get_by_test_id("headphone-calibration").wait_for()
-    page.locator("#play-calibration").click()
+    page.locator("#play-calibration[data-ready=true]").click()
     page.get_by_test_id("headphone-calibrated").click()
     for _ in range(2):
         answer_screen_trial(page, participant, correct=True)

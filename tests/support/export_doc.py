@@ -15,5 +15,5 @@ def documented_columns(table: str) -> list[str]:
     for line in section.splitlines():
         if line.startswith("| `"):
             # The first cell may name several columns (`right_id`, `right_label`, ...).
-            columns += re.findall(r"`([a-z_]+)`", line.split("|")[1])
+            columns += re.findall(r"`([a-z_][a-z0-9_]*)`", line.split("|")[1])
     return columns

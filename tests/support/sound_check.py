@@ -34,7 +34,7 @@ def answer_in_browser(page_or_frame, participant: Participant, *, correct: bool 
     page_or_frame.locator("#check-sound").evaluate(
         "audio => { audio.defaultPlaybackRate = 8; audio.playbackRate = 8; }"
     )
-    page_or_frame.locator("#play-check").click()
+    page_or_frame.locator("#play-check[data-ready=true]").click()
     page_or_frame.locator("#audio-submit:not([disabled])").wait_for()
     for field, value in answer_form(participant, correct=correct).items():
         if field != "attempt":

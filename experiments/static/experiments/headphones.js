@@ -20,4 +20,5 @@
     section.hidden = true;
     trial.hidden = false;
   });
+  play.dataset.ready = "true";  // the page's tests (and nothing else) wait for this before clicking
 })();
