@@ -54,6 +54,16 @@ def audio_energy(path: Path) -> tuple[float, float]:
     wave = read_audio(path, sample_rate=16000).astype(np.float64)
     if len(wave) < 16000:
         raise TrainingInputError(f"{path}: less than 1 s of audio.")
+    return wave_energy(wave)
+
+
+def wave_energy(wave: np.ndarray) -> tuple[float, float]:
+    """:func:`audio_energy` of a mono 16 kHz signal already in memory (e.g. one segment of a song)."""
+    wave = np.asarray(wave, dtype=np.float64)
+    if wave.ndim != 1 or len(wave) < 1600:
+        raise TrainingInputError(
+            f"wave_energy needs a mono signal of at least 0.1 s at 16 kHz, got shape {wave.shape}."
+        )
     spectrum = np.abs(np.fft.rfft(wave * np.hanning(len(wave))))
     frequencies = np.fft.rfftfreq(len(wave), 1 / 16000)
     brightness = float(np.log(max((spectrum * frequencies).sum() / max(spectrum.sum(), 1e-12), 1.0)))
