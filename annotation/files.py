@@ -104,3 +104,10 @@ def delete_quietly(name: str, *, storage: Storage | None = None) -> None:
     if name:
         with contextlib.suppress(FileNotFoundError):
             (storage or default_storage).delete(name)
+
+
+def models_dir() -> Path:
+    """The model registry of this installation: ``DATA_DIR/models`` (training writes ``$MVFIT_DATA_DIR/models``)."""
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR) / "models"

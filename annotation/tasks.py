@@ -26,8 +26,8 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from annotation.models import MusicExcerpt, Pairing, VideoClip
-from annotation.services import imports, rendering
+from annotation.models import Montage, MusicExcerpt, Pairing, VideoClip
+from annotation.services import imports, montages, rendering
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +132,18 @@ def render_pairings_task(self, pairing_ids: list[int]) -> dict:
     with self.work():
         outcome = rendering.render_pairings(pairing_ids=pairing_ids)
     return {"rendered": len(outcome.rendered), "skipped": len(outcome.skipped), "failed": len(outcome.failed)}
+
+
+@shared_task(base=RenderTask, bind=True, failure_model=Montage)
+def build_montage_task(self, montage_id: int) -> str:
+    """Build one whole-song montage (annotation.services.montages); a ready montage is left alone."""
+    with self.work():
+        try:
+            built = montages.build_montage(montage_id=montage_id)
+        except montages.MontageBuildFailed as exc:  # recorded on the row; nothing to retry
+            logger.info("montage %s: %s", montage_id, exc)
+            return "failed"
+    return "built" if built is not None else "nothing to do"
 
 
 @shared_task(

@@ -26,6 +26,8 @@ from typing import Protocol
 
 import numpy as np
 
+from annotation.files import models_dir
+
 RANKING_COLUMNS = ("query_kind", "query_id", "candidate_id", "rank", "score", "model_version")
 QUERY_KINDS = {"clip": "V2M", "video": "V2M", "v2m": "V2M", "excerpt": "M2V", "music": "M2V", "m2v": "M2V"}
 
@@ -139,13 +141,6 @@ class ModelSource:
 
     def ranked(self, *, direction: str, query_id: int) -> list[Ranked]:
         return self._rankings.ranked(direction=direction, query_id=query_id)
-
-
-def models_dir() -> Path:
-    """The model registry of this installation: ``DATA_DIR/models`` (training writes ``$MVFIT_DATA_DIR/models``)."""
-    from django.conf import settings
-
-    return Path(settings.DATA_DIR) / "models"
 
 
 def load_search_source(spec: dict) -> SearchSource:

@@ -7,6 +7,7 @@
 * :func:`requeue_stale_renders` — the reaper (Celery beat, ``annotation.periodic``): re-queue what dead
   workers left in ``rendering``.
 * :func:`queue_import_batch` — a server-side folder or manifest import, run by a worker.
+* :func:`request_montages` / :func:`retry_montage` — whole-song montages (``annotation.services.montages``).
 
 The direction of imports is fixed: this module imports ``annotation.tasks``; the tasks import only the work
 modules (``annotation.services.rendering``, ``annotation.services.imports``), never this one. So no module
@@ -31,8 +32,17 @@ from django.db import transaction
 from annotation import selectors, tasks
 from annotation.import_roots import allowed_path, configured_roots
 from annotation.manifests import read_manifest
-from annotation.models import ImportBatch, MusicExcerpt, Pairing, RenderState, VideoClip
-from annotation.services import imports, rendering
+from annotation.models import (
+    ImportBatch,
+    Montage,
+    MontageKind,
+    MusicExcerpt,
+    MusicTrack,
+    Pairing,
+    RenderState,
+    VideoClip,
+)
+from annotation.services import imports, montages, rendering
 
 logger = logging.getLogger(__name__)
 
@@ -223,3 +233,35 @@ def schedule_unit(unit: tuple[str, int]) -> int:
     """Schedule the preparation of one unit of a :class:`RenderPlan` (``("clip", id)`` or ``("excerpt", id)``)."""
     kind, pk = unit
     return schedule_preparation(**{f"{kind}_ids": [pk]})
+
+
+def _queue_montage_builds(montage_ids: Iterable[int]) -> None:
+    for montage_id in montage_ids:
+        transaction.on_commit(functools.partial(tasks.build_montage_task.delay, montage_id))
+
+
+@transaction.atomic
+def request_montages(
+    *,
+    song: MusicTrack,
+    model: str,
+    options: montages.MontageOptions | None = None,
+    baselines: Iterable[str] = (MontageKind.RANDOM, MontageKind.ANTI, MontageKind.ORIGINAL),
+    user=None,
+) -> list[Montage]:
+    """A model's montage of ``song`` and its baselines (``montages.create_requested``), built by workers.
+
+    Montages that are new (or failed before) are queued once the transaction commits; ready or running
+    ones are returned as they are, so asking twice builds nothing twice.
+    """
+    rows = montages.create_requested(song=song, model=model, options=options, baselines=baselines, user=user)
+    _queue_montage_builds(m.pk for m in rows if m.state in (RenderState.PENDING, RenderState.FAILED))
+    return rows
+
+
+@transaction.atomic
+def retry_montage(*, montage: Montage) -> Montage:
+    """Build a failed montage again."""
+    montage = montages.reset_failed(montage=montage)
+    _queue_montage_builds([montage.pk])
+    return montage
