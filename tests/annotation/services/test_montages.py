@@ -125,3 +125,24 @@ def test_the_database_refuses_inconsistent_montages(library):
     ):
         with pytest.raises(IntegrityError), transaction.atomic():
             Montage.objects.create(**{**base, **bad})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_builds_a_published_models_montage(tmp_path, celery_queue):
+    from annotation.files import models_dir
+    from tests.annotation.test_render_worker import wait_until
+    from tests.support.montage import publish_tiny_model
+
+    library = make_montage_library(tmp_path, clips=8, song_s=4.0)
+    model = publish_tiny_model(library.export, models_dir())
+    celery_queue()
+    (montage,) = request_montages(song=library.song, model=model, options=OPTIONS, baselines=[])
+    wait_until(
+        lambda: Montage.objects.get(pk=montage.pk).state in (RenderState.READY, RenderState.FAILED),
+        timeout=120,
+        what="the worker to build the montage",
+    )
+    montage.refresh_from_db()
+    assert montage.state == RenderState.READY, montage.error
+    assert montage.provenance["model"] == model and montage.provenance["model_version"].startswith("vmnet:")
+    assert default_storage.exists(montage.file.name) and montage.progress == 100
