@@ -1,6 +1,17 @@
 from django.contrib import admin, messages
 
-from .models import ImportBatch, ImportItem, MusicExcerpt, MusicTrack, Pairing, StimulusSet, Video, VideoClip
+from .models import (
+    ImportBatch,
+    ImportItem,
+    Montage,
+    MusicExcerpt,
+    MusicTrack,
+    Pairing,
+    RenderState,
+    StimulusSet,
+    Video,
+    VideoClip,
+)
 from .services import scheduling
 
 
@@ -95,3 +106,29 @@ class StimulusSetAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     raw_id_fields = ["clips", "excerpts"]
     readonly_fields = ["created_by", "created"]
+
+
+@admin.action(description="Build selected failed montages again")
+def retry_montages(modeladmin, request, queryset):
+    failed = list(queryset.filter(state=RenderState.FAILED))
+    for montage in failed:
+        scheduling.retry_montage(montage=montage)
+    modeladmin.message_user(request, f"Queued {len(failed)} failed montage(s) again.", messages.SUCCESS)
+
+
+@admin.register(Montage)
+class MontageAdmin(admin.ModelAdmin):
+    """Montages are requested on the montage page or the API (``scheduling.request_montages``); read-only here."""
+
+    list_display = ["pk", "song", "kind", "model", "segments", "seed", "state", "progress", "duration_s"]
+    list_filter = ["kind", "state"]
+    list_select_related = ["song"]
+    search_fields = ["model", "song__original_name", "song__title"]
+    raw_id_fields = ["song"]
+    actions = [retry_montages]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -5,3 +5,12 @@ class DemoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "demo"
     verbose_name = "Demo (studies, simulated crowd, report)"
+
+    def ready(self) -> None:
+        # The demo's stand-in retrieval model for montages (``stand-in@energy-v1``), for every process
+        # that builds montages -- the demo itself and any Celery worker of this installation.
+        from annotation.services.montages import register_scorer
+        from demo.services import demo_paths
+        from demo.services.montage_scorer import StandInMontageScorer
+
+        register_scorer("stand-in", lambda model: StandInMontageScorer(demo_paths().features))

@@ -41,6 +41,7 @@ from demo.services.features import (
     load_stand_in_features,
     write_machine_distances,
 )
+from demo.services.montages import DemoMontages, ensure_demo_montages
 from demo.services.report import DemoReport, export_and_report
 from demo.services.studies import DemoStudy, Invite, ensure_demo_studies, ensure_invite_links
 from experiments.models import Experiment
@@ -79,6 +80,7 @@ class DemoResult:
     studies: list[DemoStudy] = field(default_factory=list)
     invites: dict[str, list[Invite]] = field(default_factory=dict)
     report: DemoReport | None = None
+    montages: DemoMontages | None = None
     elapsed_s: float = 0.0
 
 
@@ -107,6 +109,8 @@ def prepare_demo(*, options: DemoOptions, console: Console, password: str | None
         call_command("collectstatic", interactive=False, verbosity=0)
     with console.step("Stand-in search features (for the preference test's S items)"):
         features = search_features(paths=result.paths, console=console)
+    with console.step("Montages (each music video's song: stand-in S, random R, farthest anti, original G)"):
+        result.montages = build_montages(features=features, options=options, console=console)
     with console.step("Experiments (Langlois ratings, 2AFC, VM-NET preference test)"):
         result.studies = design_studies(paths=result.paths, features=features, options=options, console=console)
     with console.step("Invite links"):
@@ -196,6 +200,20 @@ def search_features(*, paths: DemoPaths, console: Console) -> StandInFeatures | 
     write_machine_distances(features, paths.machine_distances)
     console.out(f"    {paths.features}")
     return features
+
+
+def build_montages(*, features: StandInFeatures | None, options: DemoOptions, console: Console) -> DemoMontages:
+    if features is None:
+        console.err("    skipped: the stand-in montage model needs the search features")
+        return DemoMontages(problem="no search features")
+    user = get_user_model().objects.filter(username=options.username).first()
+    outcome = ensure_demo_montages(seed=options.seed, user=user)
+    if outcome.problem:
+        console.err(f"    skipped: {outcome.problem}")
+    console.out(f"    {len(outcome.ready)} montages ready, {len(outcome.failed)} failed")
+    for montage in outcome.failed:
+        console.err(f"    montage {montage.pk} ({montage.kind} of track {montage.song_id}) failed: {montage.error}")
+    return outcome
 
 
 def design_studies(

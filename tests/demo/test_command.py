@@ -13,7 +13,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import Client
 
-from annotation.models import MusicExcerpt, MusicTrack, Pairing, RenderState, Video
+from annotation.models import Montage, MusicExcerpt, MusicTrack, Pairing, RenderState, Video
 from demo.services import demo_paths
 from demo.services.features import load_stand_in_features
 from experiments.models import Experiment, ExperimentStatus, InviteLink, Item, Participant, Response
@@ -72,6 +72,18 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
     assert MusicExcerpt.objects.filter(ground_truth_clip__isnull=False).count() == 3
     assert Pairing.objects.count() == 5 * 5
     assert set(Pairing.objects.values_list("state", flat=True)) == {RenderState.READY}
+
+    # Montages: every music video's song cut by the stand-in (S), random (R) and farthest (anti) clips,
+    # and its own video (G) -- built by the platform's montage service.
+    montages = Montage.objects.all()
+    assert montages.count() == 3 * 4 and {m.state for m in montages} == {RenderState.READY}, [
+        (m.kind, m.error) for m in montages
+    ]
+    assert {m.model for m in montages if m.kind != "G"} == {"stand-in@energy-v1"}
+    for montage in montages.exclude(kind="G"):
+        segments = montage.provenance["segments"]
+        assert len({s["clip_id"] for s in segments}) == len(segments)
+        assert montage.song.source_video_id not in {s["source_video_id"] for s in segments}
 
     # Three open experiments, made by the services.
     experiments = {e.slug: e for e in Experiment.objects.all()}
