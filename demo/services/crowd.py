@@ -51,9 +51,12 @@ from scipy.special import expit
 from tqdm.auto import tqdm
 
 from analysis.simulate import SimulationConfig, draw_subject_probabilities, expected_pooled_share
+from annotation.models import Montage, MontageKind, MusicExcerpt
 from demo.selectors import simulated_participants
 from demo.services import SIMULATED_WORKER_PREFIX
 from demo.services.features import StandInFeatures
+from demo.services.montage_scorer import MODEL_NAME as STAND_IN_MODEL
+from demo.services.montage_scorer import fit_from_distance
 from experiments.answer_input import presentation_token
 from experiments.media.soundcheck import KINDS
 from experiments.models import (
@@ -101,6 +104,36 @@ class LatentTaste:
         excerpt = self.features.excerpt_energy.get(excerpt_id, 0.5)
         bonus = self.gt_bonus if self.ground_truth.get(excerpt_id) == clip_id else 0.0
         return -abs(clip - excerpt) + bonus
+
+    def montage_fit(self, montage: Montage) -> float:
+        """A whole-song montage's fit: the duration-weighted mean of its segments' fits.
+
+        A segment's fit is ``-|energy(segment) - energy(clip)|`` (recovered from the stand-in's distance in
+        the provenance; montages by another model are judged by the stand-in's own view of their clips:
+        the segment takes the energy of the song's excerpt); the song's own music video (G) has the fit
+        of its ground-truth pair, own-soundtrack bonus included.
+        """
+        if montage.kind == MontageKind.ORIGINAL:
+            pairs = [
+                (clip, excerpt)
+                for excerpt, clip in self.ground_truth.items()
+                if excerpt in self._song_excerpts(montage)
+            ]
+            return float(np.mean([self.fit(clip, excerpt) for clip, excerpt in pairs])) if pairs else self.gt_bonus
+        segments = (montage.provenance or {}).get("segments") or []
+        if not segments:
+            return -0.5
+        weights = np.array([s["end_s"] - s["start_s"] for s in segments])
+        if montage.model == STAND_IN_MODEL:
+            fits = fit_from_distance(np.array([s["distance"] for s in segments]))
+        else:
+            excerpts = self._song_excerpts(montage)
+            song = np.mean([self.features.excerpt_energy.get(e, 0.5) for e in excerpts]) if excerpts else 0.5
+            fits = np.array([-abs(self.features.clip_energy.get(s["clip_id"], 0.5) - song) for s in segments])
+        return float(np.average(fits, weights=weights))
+
+    def _song_excerpts(self, montage: Montage) -> list[int]:
+        return list(MusicExcerpt.objects.filter(track_id=montage.song_id).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
