@@ -335,7 +335,9 @@ def montage_figure(ranking: pd.DataFrame, preferences: pd.DataFrame, retrieval: 
     left.axvline(0, color="#bbb", lw=0.8, ls="--")
     left.set_xlabel("Bradley-Terry score (log-strength, centred)")
     left.set_title("All systems (95% worker-bootstrap CI)")
+    order = {system: position for position, system in enumerate(table["system"])}  # as in the left panel
     versus_r = preferences[preferences["opponent"] == "R"]
+    versus_r = versus_r.assign(_order=versus_r["model"].map(order)).sort_values("_order")
     if versus_r.empty:
         middle.text(0.5, 0.5, "no model-vs-R judgments", ha="center", va="center", transform=middle.transAxes)
     else:
