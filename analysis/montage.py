@@ -419,6 +419,8 @@ def retrieval_metrics(
     }
     root = Path(models_dir)
     rows, notes = [], []
+    if not root.is_dir():
+        notes.append(f"The models directory {root} does not exist.")
     recall_columns = [f"r_at_{k}" for k in ks]
     for model in models:
         name, version = parse_model(model)
@@ -452,7 +454,7 @@ def retrieval_metrics(
             row = {"model": model, "direction": direction, "queries": len(queries), "status": "ok"}
             for k, column in zip(ks, recall_columns, strict=True):
                 row[column] = float(np.mean(ranks <= k))
-                if (depth.to_numpy() < k).any() and (~found).any():
+                if ((depth.to_numpy() < k) & ~found).any():
                     notes.append(
                         f"{model} {direction}: some rankings are shorter than {k}; R@{k} counts them as misses."
                     )

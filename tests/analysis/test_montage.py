@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, special, stats
 
 from analysis import bradley_terry as bt
@@ -438,3 +440,70 @@ def test_wrong_columns_and_bad_model_names_raise_the_documented_errors(tmp_path)
     text.loc[0, "rating"] = "5"
     with pytest.raises(AnalysisInputError, match="rating"):
         rating_means(text)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    outcomes=st.lists(
+        st.tuples(st.integers(0, 4), st.sampled_from(["R", "G", "anti", "b@2"]), st.booleans(), st.booleans()),
+        min_size=4,
+        max_size=40,
+    )
+)
+def test_shares_ignore_which_side_a_montage_was_shown_on(outcomes):
+    """Mirroring every trial (sides swapped, same montage chosen) changes no share, CI or p-value."""
+    rows, mirrored = [], []
+    for n, (worker, opponent, model_left, model_won) in enumerate(outcomes):
+        kind, model = ("S", opponent) if "@" in opponent else (opponent, None)
+        sides = (
+            {"left": ("S", "a@1"), "right": (kind, model)}
+            if model_left
+            else {"left": (kind, model), "right": ("S", "a@1")}
+        )
+        chosen = ("left" if model_left else "right") if model_won else ("right" if model_left else "left")
+        base = dict(
+            worker_id=f"W{worker:016x}",
+            trial_index=n,
+            song_id=n % 3,
+            left_montage_id=2 * n + 1,
+            right_montage_id=2 * n + 2,
+        )
+        rows.append(
+            MontageChoiceRowFactory(
+                **base,
+                left_kind=sides["left"][0],
+                left_model=sides["left"][1],
+                right_kind=sides["right"][0],
+                right_model=sides["right"][1],
+                chosen_side=chosen,
+            )
+        )
+        mirrored.append(
+            MontageChoiceRowFactory(
+                **{**base, "left_montage_id": 2 * n + 2, "right_montage_id": 2 * n + 1},
+                left_kind=sides["right"][0],
+                left_model=sides["right"][1],
+                right_kind=sides["left"][0],
+                right_model=sides["left"][1],
+                chosen_side="right" if chosen == "left" else "left",
+            )
+        )
+    first = preference_shares(montage_pairs(montage_choices_frame(rows)))
+    second = preference_shares(montage_pairs(montage_choices_frame(mirrored)))
+    pd.testing.assert_frame_equal(first, second)
+    assert (first["k"] <= first["n"]).all()
+    assert ((first["ci_low"] <= first["share"]) | first["ci_low"].isna()).all()
+
+
+def test_a_ratings_only_montage_study_gives_rating_means_and_notes(tmp_path):
+    from exportformat import empty_table
+
+    sim = simulate(BASE, ratings=False, montage=MontageConfig(workers=10))
+    sim.montage_tables["montage_choices"] = empty_table("montage_choices")
+    export = read_export(write_simulation(sim, tmp_path / "export"))
+    result = analyse_montages(export, models_dir=tmp_path / "nowhere")
+    assert set(result.ratings["system"]) == {"G", "seg-vmnet@1", "vmnet@1", "R", "anti"}
+    assert result.bradley_terry.empty and result.preferences.empty
+    assert any("No montage preference judgments" in note for note in result.notes)
+    assert any("does not exist" in note for note in result.notes)
+    assert (result.retrieval["status"] == "missing").all()

@@ -34,23 +34,24 @@ def run(ctx: Context, w: Writer, section: Section) -> None:
         + html.escape(PREFERENCE_METHOD)
         + "; the pooled_* columns treat every judgment as independent and are shown only for comparison."
     )
-    w.table(
-        section,
-        "montage_bradley_terry",
-        result.bradley_terry.drop(columns=["method"], errors="ignore"),
-        caption=(
-            "Bradley-Terry ranking of all systems from all pairs: centred log-strength, model-based SE, 95% "
-            f"percentile CI from {ctx.options.montage_bootstrap} worker-bootstrap resamples, p_best = share of "
-            "resamples in which the system ranks first."
-        ),
-    )
-    pref = result.preferences.drop(columns=["method"])
-    w.table(
-        section,
-        "montage_preferences",
-        pref.assign(**{col: pref[col].map(format_p) for col in ("p_gee", "p_holm", "p_pooled_binomial")}),
-        caption="Share of judgments preferring each model's montage over each opponent (GEE headline, Holm).",
-    )
+    if not result.bradley_terry.empty:
+        w.table(
+            section,
+            "montage_bradley_terry",
+            result.bradley_terry.drop(columns=["method"], errors="ignore"),
+            caption=(
+                "Bradley-Terry ranking of all systems from all pairs: centred log-strength, model-based SE, 95% "
+                f"percentile CI from {ctx.options.montage_bootstrap} worker-bootstrap resamples, p_best = share of "
+                "resamples in which the system ranks first."
+            ),
+        )
+        pref = result.preferences.drop(columns=["method"])
+        w.table(
+            section,
+            "montage_preferences",
+            pref.assign(**{col: pref[col].map(format_p) for col in ("p_gee", "p_holm", "p_pooled_binomial")}),
+            caption="Share of judgments preferring each model's montage over each opponent (GEE headline, Holm).",
+        )
     if not result.ratings.empty:
         w.table(
             section,
