@@ -1,6 +1,7 @@
 """Explicit, configurable exclusion rules; every rule reports what it flagged and removed.
 
-Rules run in a fixed order on each table (ratings, choices) separately, because a worker's care in
+Rules run in a fixed order on each table (ratings, choices; the montage study's ``montage_ratings`` and
+``montage_choices`` through :func:`clean_montages`) separately, because a worker's care in
 one task says little about another experiment they took part in:
 
 1. ``invalid``       trial  rows that break the contract (rating outside 1..7, unknown side, no worker)
@@ -173,6 +174,36 @@ def clean(ratings: pd.DataFrame, choices: pd.DataFrame, rules: ExclusionRules | 
     )
 
 
+def clean_montages(
+    montage_choices: pd.DataFrame, montage_ratings: pd.DataFrame, rules: ExclusionRules | None = None
+) -> CleanResult:
+    """The same rules on a montage study's tables (docs/analysis.md, "Montages").
+
+    Returns a :class:`CleanResult` whose ``choices`` are the cleaned ``montage_choices`` and whose
+    ``ratings`` are the cleaned ``montage_ratings``; the log's ``table`` column names the montage tables.
+    Rule ``invalid`` removes answers without a worker, a side other than left/right, a non-catch choice
+    without both montages, and a non-catch rating outside 1..7 or without its montage; ``duplicate`` a
+    worker judging the same (left, right) montage pair or rating the same montage again.
+    """
+    rules = rules or ExclusionRules()
+    log: list[dict[str, object]] = []
+    flags: list[pd.DataFrame] = []
+    notes: list[str] = []
+    clean_ratings = _clean_table("montage_ratings", montage_ratings, rules, log, flags, notes)
+    clean_choices = _clean_table("montage_choices", montage_choices, rules, log, flags, notes)
+    worker_flags = (
+        pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(columns=["table", "rule", "worker_id"])
+    )
+    return CleanResult(
+        ratings=clean_ratings,
+        choices=clean_choices,
+        exclusions=pd.DataFrame(log, columns=_LOG_COLUMNS).astype({"workers_flagged": "Int64"}),
+        worker_flags=worker_flags,
+        rules=rules,
+        notes=notes,
+    )
+
+
 def _clean_table(
     table: str,
     frame: pd.DataFrame,
@@ -255,9 +286,9 @@ def _clean_table(
 
     if rules.straightline_max_share is not None:
         answers = usable.loc[~is_catch]
-        column = "rating" if table == "ratings" else "chosen_side"
+        column = "rating" if table.endswith("ratings") else "chosen_side"
         bad = _straight_liners(answers, column, rules)
-        what = "the same rating" if table == "ratings" else "the same side"
+        what = "the same rating" if table.endswith("ratings") else "the same side"
         record(
             "straight_lining",
             "worker",
@@ -314,10 +345,16 @@ _CLEAN_COLUMNS = {
         "left_id",
         "right_id",
     ],
+    "montage_ratings": [*_COMMON, "montage_id", "rating"],
+    "montage_choices": [*_COMMON, "chosen_side", "left_montage_id", "right_montage_id"],
 }
 
 
 def _invalid_criterion(table: str) -> str:
+    if table == "montage_ratings":
+        return f"no worker, or a non-catch rating outside {schema.RATING_MIN}..{schema.RATING_MAX} or without montage"
+    if table == "montage_choices":
+        return "no worker, chosen side not left/right, or a non-catch trial without both montages"
     if table == "ratings":
         return (
             f"no worker, or a non-catch rating outside {schema.RATING_MIN}..{schema.RATING_MAX} or without video/genre"
@@ -328,7 +365,15 @@ def _invalid_criterion(table: str) -> str:
 def _invalid_rows(table: str, frame: pd.DataFrame) -> np.ndarray:
     is_catch = frame["is_catch"].fillna(False).to_numpy(dtype=bool)
     bad = frame["worker_id"].isna().to_numpy(copy=True)
-    if table == "ratings":
+    if table == "montage_ratings":
+        rating = frame["rating"]
+        out_of_range = ~rating.between(schema.RATING_MIN, schema.RATING_MAX).fillna(False).to_numpy(dtype=bool)
+        bad |= ~is_catch & (out_of_range | frame["montage_id"].isna().to_numpy())
+    elif table == "montage_choices":
+        bad |= ~frame["chosen_side"].isin(["left", "right"]).to_numpy()
+        unnamed = (frame["left_montage_id"].isna() | frame["right_montage_id"].isna()).to_numpy()
+        bad |= ~is_catch & unnamed
+    elif table == "ratings":
         rating = frame["rating"]
         out_of_range = ~rating.between(schema.RATING_MIN, schema.RATING_MAX).fillna(False).to_numpy(dtype=bool)
         unlabelled = (frame["video_id"].isna() | frame["genre_label"].isna() | frame["scene_label"].isna()).to_numpy()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {report,simulate,power,machine} ...`` (docs/analysis.md)."""
+"""Command line: ``python -m analysis {report,simulate,power,machine,agreement,truth,montage} ...`` (docs/analysis.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis import crowd_cli
+from analysis import crowd_cli, montage_cli
 from analysis.cli_rules import _k, _optional_number, add_rule_arguments, rules_from
 from exportformat import ExportError
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, help="output directory (report.html, figures/, tables/)")
     report.add_argument("--format", dest="file_format", choices=["auto", "csv", "parquet"], default="auto")
     report.add_argument("--machine-distances", type=Path, help="CSV clip_id,excerpt_id,distance[,model]")
+    report.add_argument("--models-dir", type=Path, help="model registry for the Montages section's retrieval metrics")
     report.add_argument("--profile-value", choices=["z", "rating"], default="z")
     report.add_argument("--linkage", choices=["average", "complete", "single", "weighted", "ward"], default="average")
     report.add_argument("--video-clusters", type=_k, default=None, help="number of video clusters or 'auto'")
@@ -68,6 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--machine-distances", action="store_true", help="also write machine_distances.csv for the report's Machine row"
     )
+    sim.add_argument(
+        "--montage-workers", type=int, default=0, help="add a montage study with this many workers (0: none)"
+    )
+    sim.add_argument("--montage-songs", type=int, default=12)
+    sim.add_argument("--montage-pairs", type=int, default=30, help="montage pairs judged per worker")
+    sim.add_argument(
+        "--montage-models",
+        type=_montage_model,
+        nargs="+",
+        help="the simulated models as NAME@VERSION=STRENGTH:RECALL (planted BT strength; R@1), "
+        "default seg-vmnet@1=0.6:0.5 vmnet@1=0.2:0.2 (G 1.0, R 0, anti -0.6)",
+    )
+    sim.add_argument(
+        "--montage-models-dir", type=Path, help="also publish the simulated models' rankings into this model registry"
+    )
     sim.add_argument("--seed", type=int, default=0)
 
     machine = commands.add_parser(
@@ -110,7 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
     pref.add_argument("--out", type=Path)
     pref.add_argument("--quiet", action="store_true")
     crowd_cli.add_commands(commands)
+    montage_cli.add_commands(commands)
     return parser
+
+
+def _montage_model(text: str) -> tuple[str, float, float]:
+    """``NAME@VERSION=STRENGTH:RECALL`` of ``simulate --montage-models``."""
+    try:
+        model, rest = text.split("=")
+        strength, recall = rest.split(":")
+        return model, float(strength), float(recall)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME@VERSION=STRENGTH:RECALL, e.g. seg-vmnet@1=0.6:0.5"
+        ) from None
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -129,6 +158,7 @@ def run_report(args: argparse.Namespace) -> int:
         item_max_rows=args.item_max_rows,
         split_half_splits=args.splits,
         machine_distances=args.machine_distances,
+        models_dir=args.models_dir,
         bt_ridge=args.bt_ridge,
         seed=args.seed,
         file_format=args.file_format,
@@ -144,7 +174,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from analysis.simulate import SimulationConfig, simulate, write_simulation
+    from analysis.simulate import MontageConfig, SimulationConfig, simulate, write_model_registry, write_simulation
 
     config = SimulationConfig(
         videos=args.videos,
@@ -172,11 +202,32 @@ def run_simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     started = time.perf_counter()
-    simulation = simulate(config, ratings=not args.no_ratings)
+    montage = None
+    if args.montage_workers:
+        models = {}
+        if args.montage_models:
+            models = {
+                "models": tuple(m[0] for m in args.montage_models),
+                "model_strengths": tuple(m[1] for m in args.montage_models),
+                "model_recall": tuple(m[2] for m in args.montage_models),
+            }
+        montage = MontageConfig(
+            workers=args.montage_workers, songs=args.montage_songs, pairs_per_worker=args.montage_pairs, **models
+        )
+    simulation = simulate(config, ratings=not args.no_ratings, montage=montage)
     root = write_simulation(simulation, args.out, parquet=args.parquet, machine_distances=args.machine_distances)
+    if montage is not None and args.montage_models_dir:
+        written = write_model_registry(args.montage_models_dir, montage, simulation.stimuli, seed=args.seed)
+        print(f"published {len(written)} simulated model(s) into {args.montage_models_dir}")
     print(
         f"wrote {root}: {len(simulation.ratings):,} ratings, {len(simulation.choices):,} choices, "
         f"{len(simulation.stimuli):,} stimuli in {time.perf_counter() - started:.1f} s"
+        + (
+            f"; montage study: {len(simulation.montage_tables['montage_choices']):,} choices, "
+            f"{len(simulation.montage_tables['montage_ratings']):,} ratings"
+            if montage is not None
+            else ""
+        )
     )
     return 0
 

@@ -317,3 +317,61 @@ def power_curve(table: pd.DataFrame, *, x: str, ys: dict[str, str], target: floa
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def montage_figure(ranking: pd.DataFrame, preferences: pd.DataFrame, retrieval: pd.DataFrame) -> plt.Figure:
+    """The montage study in three panels: Bradley-Terry scores of every system with worker-bootstrap
+    CIs; each model's share of judgments preferred over R (GEE, worker clusters) with its CI; and R@K
+    of each model against its BT score (when retrieval metrics are given)."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    left, middle, right = axes
+    table = ranking.sort_values("bt_score")
+    y = np.arange(len(table))
+    error = np.vstack([table["bt_score"] - table["ci_low"], table["ci_high"] - table["bt_score"]]).clip(min=0)
+    colours = ["#4c72b0" if s not in ("G", "R", "anti") else "#999999" for s in table["system"]]
+    left.errorbar(table["bt_score"], y, xerr=np.nan_to_num(error), fmt="none", ecolor="#555", capsize=3)
+    left.scatter(table["bt_score"], y, color=colours, zorder=3)
+    left.set_yticks(y, table["system"])
+    left.axvline(0, color="#bbb", lw=0.8, ls="--")
+    left.set_xlabel("Bradley-Terry score (log-strength, centred)")
+    left.set_title("All systems (95% worker-bootstrap CI)")
+    order = {system: position for position, system in enumerate(table["system"])}  # as in the left panel
+    versus_r = preferences[preferences["opponent"] == "R"]
+    versus_r = versus_r.assign(_order=versus_r["model"].map(order)).sort_values("_order")
+    if versus_r.empty:
+        middle.text(0.5, 0.5, "no model-vs-R judgments", ha="center", va="center", transform=middle.transAxes)
+    else:
+        ym = np.arange(len(versus_r))
+        err = np.vstack([versus_r["share"] - versus_r["ci_low"], versus_r["ci_high"] - versus_r["share"]])
+        middle.errorbar(versus_r["share"], ym, xerr=np.nan_to_num(err.clip(min=0)), fmt="o", color="#4c72b0", capsize=3)
+        middle.set_yticks(ym, versus_r["model"])
+        middle.set_ylim(-0.7, len(versus_r) - 0.3)
+        middle.set_xlim(0, 1)
+    middle.axvline(0.5, color="#bbb", lw=0.8, ls="--")
+    middle.set_xlabel("share preferring the model's montage over R")
+    middle.set_title("Model vs random (GEE, worker clusters)")
+    ok = retrieval[retrieval.get("status", pd.Series(dtype=object)) == "ok"] if not retrieval.empty else retrieval
+    if ok.empty:
+        right.text(
+            0.5, 0.5, "no retrieval metrics\n(--models-dir)", ha="center", va="center", transform=right.transAxes
+        )
+    else:
+        scores = ranking.set_index("system")["bt_score"]
+        for direction, marker in (("V2M", "o"), ("M2V", "s")):
+            part = ok[ok["direction"] == direction]
+            for k, colour in (("r_at_1", "#4c72b0"), ("r_at_5", "#dd8452"), ("r_at_10", "#55a868")):
+                right.scatter(
+                    part[k],
+                    scores.reindex(part["model"]).to_numpy(),
+                    marker=marker,
+                    color=colour,
+                    label=f"{k.replace('r_at_', 'R@')} {direction}",
+                )
+        for _, row in ok[ok["direction"] == "V2M"].iterrows():
+            right.annotate(row["model"], (row["r_at_1"], scores.get(row["model"], np.nan)), fontsize=7, alpha=0.7)
+        right.legend(fontsize=7, ncol=2)
+    right.set_xlabel("recall at K (retrieval of the ground truth)")
+    right.set_ylabel("human Bradley-Terry score")
+    right.set_title("Does recall predict what people prefer?")
+    fig.tight_layout()
+    return fig

@@ -45,8 +45,12 @@ class MachineDistances:
     notes: list[str] = field(default_factory=list)
 
 
-def read_rankings(path: str | Path) -> pd.DataFrame:
-    """Read and check a rankings file; errors name the file, the column and the offending value."""
+def read_rankings(path: str | Path, *, score_range: tuple[float, float] | None = (-1.0, 1.0)) -> pd.DataFrame:
+    """Read and check a rankings file; errors name the file, the column and the offending value.
+
+    ``score_range``: the scores must be cosines by default; ``None`` accepts any finite number (the
+    model registry's rankings hold minus a cost, docs/retrieval.md).
+    """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"{file}: rankings file not found")
@@ -70,12 +74,14 @@ def read_rankings(path: str | Path) -> pd.DataFrame:
         "query_id": "a whole number >= 0",
         "candidate_id": "a whole number >= 0",
         "rank": "a whole number >= 1",
-        "score": "a cosine similarity in [-1, 1]",
+        "score": "a cosine similarity in [-1, 1]" if score_range is not None else "a finite number",
     }
     for column, text in expected.items():
         converted = pd.to_numeric(frame[column], errors="coerce")
-        if column == "score":
-            bad = ~converted.between(-1 - SCORE_TOLERANCE, 1 + SCORE_TOLERANCE)
+        if column == "score" and score_range is not None:
+            bad = ~converted.between(score_range[0] - SCORE_TOLERANCE, score_range[1] + SCORE_TOLERANCE)
+        elif column == "score":
+            bad = ~np.isfinite(converted)
         else:
             bad = (converted != converted.round()) | (converted < (1 if column == "rank" else 0))
         bad |= converted.isna()

@@ -38,6 +38,8 @@ from exportformat.schema import Column
 DUPLICATE_KEYS: dict[str, tuple[str, ...]] = {
     "ratings": ("worker_id", "pairing_id"),
     "choices": ("worker_id", "direction", "query_id", "left_id", "right_id"),
+    "montage_choices": ("worker_id", "left_montage_id", "right_montage_id"),
+    "montage_ratings": ("worker_id", "montage_id"),
 }
 DUPLICATE_POLICIES = ("refuse", "drop")
 MAX_SHOWN = 5

@@ -10,7 +10,7 @@ Langlois-scale study give the same kind of report. The page is rendered by
 from __future__ import annotations
 
 from analysis.report.build import ReportResult, build_report
-from analysis.report.context import Context, ReportOptions, Section, Skip, Step, Writer, format_p
+from analysis.report.context import Context, Omit, ReportOptions, Section, Skip, Step, Writer, format_p
 from analysis.report.render import CSS, render_html
 from analysis.report.steps import STEPS
 
@@ -18,6 +18,7 @@ __all__ = [
     "CSS",
     "STEPS",
     "Context",
+    "Omit",
     "ReportOptions",
     "ReportResult",
     "Section",

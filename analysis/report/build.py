@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from analysis.report.context import Context, ReportOptions, Section, Skip, Step, Writer
+from analysis.report.context import Context, Omit, ReportOptions, Section, Skip, Step, Writer
 from analysis.report.render import render_html
 from analysis.report.steps import STEPS
 from exportformat import read_export
@@ -56,6 +56,7 @@ def build_report(
     writer = Writer(ctx)
     sections: list[Section] = []
     skipped: dict[str, str] = {}
+    omitted: list[str] = []
     bar = tqdm(steps, desc="report", unit="step", disable=not options.progress, leave=False)
     with warnings.catch_warnings():
         # seaborn 0.13 calls matplotlib APIs that matplotlib 3.11 deprecates; nothing to act on here.
@@ -63,12 +64,17 @@ def build_report(
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="seaborn")
         for step in bar:
             bar.set_postfix_str(step.name)
-            sections.append(_run_step(ctx, writer, step, skipped, on_step))
+            section = _run_step(ctx, writer, step, skipped, on_step)
+            if section is None:
+                omitted.append(step.name)
+            else:
+                sections.append(section)
     bar.close()
     began = time.perf_counter()
     page = out / "report.html"
     atomic_write_text(page, render_html(ctx, sections))
     ctx.summary["skipped"] = skipped
+    ctx.summary["omitted"] = omitted
     ctx.summary["figures"] = sorted(ctx.figures)
     atomic_write_text(out / "summary.json", json.dumps(_jsonable(ctx.summary), indent=2, default=str) + "\n")
     ctx.timings["write html"] = time.perf_counter() - began
@@ -83,11 +89,13 @@ def _run_step(
     step: Step,
     skipped: dict[str, str],
     on_step: Callable[[str, float], None] | None,
-) -> Section:
+) -> Section | None:
     began = time.perf_counter()
-    section = Section(step.key, step.title)
+    section: Section | None = Section(step.key, step.title)
     try:
         step.run(ctx, writer, section)
+    except Omit:
+        section = None
     except Skip as reason:
         section = Section(step.key, step.title, notes=[f"Skipped: {reason}."])
         skipped[step.name] = str(reason)

@@ -28,6 +28,11 @@ class Skip(Exception):
     """A step has too little data; the message becomes the section's note."""
 
 
+class Omit(Exception):
+    """An optional step whose data this export does not have at all (e.g. no montage study): the report
+    leaves its section out without a note, and ``summary.json`` lists it under ``omitted``."""
+
+
 @dataclass
 class ReportOptions:
     rules: ExclusionRules = field(default_factory=ExclusionRules)
@@ -42,6 +47,8 @@ class ReportOptions:
     item_max_rows: int = 3_000
     split_half_splits: int = 200
     machine_distances: Path | None = None
+    models_dir: Path | None = None
+    montage_bootstrap: int = 1000
     bt_ridge: float = 0.1
     seed: int = 0
     file_format: str = "auto"
@@ -58,6 +65,8 @@ class ReportOptions:
                 raise ValueError(f"{name} must be at least 1")
         if self.split_half_splits < 1:
             raise ValueError("split_half_splits must be at least 1")
+        if self.montage_bootstrap < 0:
+            raise ValueError("montage_bootstrap must be >= 0")
         if self.clustermap_max_videos < 2:
             raise ValueError("clustermap_max_videos must be at least 2 (a dendrogram needs two videos)")
 

@@ -25,7 +25,8 @@ rows, takes a few seconds). The planted truth goes into manifest.json under "sim
 Modules by concern: ``config`` (parameters, labels, the result type), ``latent`` (the planted fit
 model), ``crowd`` (order, timestamps, worker productivity, stimulus ids), ``ratings``,
 ``preference``, ``machine`` (the simulated model's distance file), ``twoafc`` and ``study`` (one whole
-study from one generator, and the export writer).
+study from one generator, and the export writer), ``montage`` (a montage study of issue 16: G / S per
+model / R / anti montages with planted strengths, and a model registry with planted recall).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 from analysis.simulate.config import EPOCH, GENRE_NAMES, GENRES, SCENE_NAMES, Simulation, SimulationConfig, pseudonyms
 from analysis.simulate.latent import Latent, draw_latent
 from analysis.simulate.machine import draw_machine_distances
+from analysis.simulate.montage import MontageConfig, draw_montage_choices, simulate_montage_study, write_model_registry
 from analysis.simulate.preference import draw_subject_probabilities, expected_pooled_share, simulate_preference
 from analysis.simulate.ratings import simulate_ratings
 from analysis.simulate.study import simulate, write_simulation
@@ -44,16 +46,20 @@ __all__ = [
     "GENRE_NAMES",
     "SCENE_NAMES",
     "Latent",
+    "MontageConfig",
     "Simulation",
     "SimulationConfig",
     "draw_latent",
     "draw_machine_distances",
+    "draw_montage_choices",
     "draw_subject_probabilities",
     "expected_pooled_share",
     "pseudonyms",
     "simulate",
     "simulate_afc",
+    "simulate_montage_study",
     "simulate_preference",
     "simulate_ratings",
+    "write_model_registry",
     "write_simulation",
 ]

@@ -137,6 +137,8 @@ class Simulation:
     truth: dict[str, Any]
     config: SimulationConfig
     experiments: list[dict[str, Any]] = field(default_factory=list)
+    # montages, montage_choices, montage_ratings of a montage study (analysis.simulate.montage); empty: none
+    montage_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def provenance(self) -> dict[str, Any]:
         """What manifest.json says about this export's origin (the writer adds versions, counts, checksums)."""

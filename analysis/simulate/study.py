@@ -11,6 +11,7 @@ import pandas as pd
 from analysis.simulate.config import Simulation, SimulationConfig
 from analysis.simulate.crowd import clip_id, excerpt_id, stimuli_rows
 from analysis.simulate.latent import draw_latent
+from analysis.simulate.montage import MontageConfig, simulate_montage_study
 from analysis.simulate.preference import simulate_preference
 from analysis.simulate.ratings import simulate_ratings
 from analysis.simulate.twoafc import simulate_afc
@@ -18,8 +19,13 @@ from exportformat import empty_table, schema, write_export
 from mvfit_common.files import atomic_write
 
 
-def simulate(config: SimulationConfig, *, ratings: bool = True) -> Simulation:
-    """Draw a complete synthetic study from ``config`` (deterministic given ``config.seed``)."""
+def simulate(config: SimulationConfig, *, ratings: bool = True, montage: MontageConfig | None = None) -> Simulation:
+    """Draw a complete synthetic study from ``config`` (deterministic given ``config.seed``).
+
+    ``montage`` adds a montage study (:mod:`analysis.simulate.montage`): the ``montages``,
+    ``montage_choices`` and ``montage_ratings`` tables, its retrieval library in ``stimuli`` and its
+    planted truth under ``truth["montage"]``.
+    """
     rng = np.random.default_rng(config.seed)
     latent = draw_latent(config, rng)
     experiments: list[dict[str, Any]] = []
@@ -98,6 +104,21 @@ def simulate(config: SimulationConfig, *, ratings: bool = True) -> Simulation:
         experiments.append(
             {"id": 3, "slug": "simulated-2afc", "kind": "2afc", "seed": config.seed, "config": {"options": 2}}
         )
+    montage_tables: dict[str, pd.DataFrame] = {}
+    if montage is not None:
+        montage_tables, truth["montage"] = simulate_montage_study(
+            montage, rng, experiment_id=4, first_assignment=next_assignment + 100_000
+        )
+        stimuli.append(montage_tables.pop("stimuli"))
+        experiments.append(
+            {
+                "id": 4,
+                "slug": "simulated-montage-preference",
+                "kind": "montage",
+                "seed": config.seed,
+                "config": {"systems": list(montage.systems), "pairs_per_worker": montage.pairs_per_worker},
+            }
+        )
     choices = pd.concat(frames, ignore_index=True) if frames else empty_table("choices")
     if rating_rows is None:
         rating_rows = empty_table("ratings")
@@ -109,6 +130,7 @@ def simulate(config: SimulationConfig, *, ratings: bool = True) -> Simulation:
         truth=_jsonable(truth),
         config=config,
         experiments=experiments,
+        montage_tables=montage_tables,
     )
 
 
@@ -130,7 +152,12 @@ def write_simulation(
     """Write the export (all four files); optionally also ``machine_distances.csv`` next to it."""
     root = write_export(
         out,
-        tables={"ratings": simulation.ratings, "choices": simulation.choices, "stimuli": simulation.stimuli},
+        tables={
+            "ratings": simulation.ratings,
+            "choices": simulation.choices,
+            "stimuli": simulation.stimuli,
+            **simulation.montage_tables,
+        },
         provenance=simulation.provenance(),
         parquet=parquet,
     ).directory

@@ -305,3 +305,24 @@ def test_the_2afc_ceiling_section_shows_the_ceiling_next_to_the_machine(full_rep
     assert comparison.set_index("group")["ceiling"].notna()["all"]
     summary = json.loads((out / "summary.json").read_text())
     assert {row["group"] for row in summary["ceiling_vs_models"]} == set(comparison["group"])
+
+
+def test_the_montage_section_appears_with_a_montage_study_and_is_silent_otherwise(tmp_path, full_report):
+    from analysis.report.steps import montages
+    from analysis.simulate import MontageConfig
+
+    result, _ = full_report
+    assert "montages" in result.summary["omitted"] and "montages" not in result.skipped
+    assert all(section.key != "montages" for section in result.sections)
+    assert "Montages" not in result.html.read_text()
+
+    config = SimulationConfig(videos=4, songs=3, genres=2, ratings_per_pairing=1, pref_subjects=0, afc_trials=0)
+    write_simulation(simulate(config, montage=MontageConfig(workers=15)), tmp_path / "export")
+    options = ReportOptions(montage_bootstrap=50, **FAST)
+    with_montages = build_report(tmp_path / "export", tmp_path / "out", options, steps=[montages.STEP])
+    (section,) = with_montages.sections
+    assert section.key == "montages" and "montages" in with_montages.figures
+    assert {"tables/montage_bradley_terry.csv", "tables/montage_preferences.csv"} <= set(section.tables)
+    page = with_montages.html.read_text()
+    assert "Montages: the crowd judges machine soundtracks" in page and "seg-vmnet@1" in page
+    assert with_montages.summary["montages"]["counts"]["judgments"] > 0

@@ -158,7 +158,7 @@ def test_rules_come_from_the_export_schema():
     frame.loc[0, "rating"] = schema.RATING_MAX + 1
     with pytest.raises(AnalysisInputError, match=f"must be {schema.RATING_MIN} … {schema.RATING_MAX}"):
         validate_frame(frame, table="ratings", columns=["rating"], function="f")
-    assert set(DUPLICATE_KEYS) == {"ratings", "choices"}
+    assert set(DUPLICATE_KEYS) == {"ratings", "choices", "montage_ratings", "montage_choices"}
     assert all(set(key) <= set(schema.TABLES[table]) for table, key in DUPLICATE_KEYS.items())
     with pytest.raises(AnalysisInputError, match="expected a pandas DataFrame"):
         validate_frame([1, 2], table="ratings", columns=["rating"], function="f")

@@ -118,3 +118,57 @@ class StimulusRowFactory(factory.DictFactory):
 
 def stimuli_frame(rows: list[dict]) -> pd.DataFrame:
     return table("stimuli", rows)
+
+
+class MontageChoiceRowFactory(factory.DictFactory):
+    """A montage preference answer (format 3): an S montage of ``left_model`` against R, left chosen."""
+
+    worker_id = "W00000000000000bb"
+    assignment_id = 1
+    experiment_id = 4
+    trial_index = factory.Sequence(lambda n: n)
+    song_id = 1
+    left_montage_id = factory.Sequence(lambda n: 2 * n + 1)
+    left_kind = "S"
+    left_model = "seg-vmnet@1"
+    right_montage_id = factory.Sequence(lambda n: 2 * n + 2)
+    right_kind = "R"
+    right_model = None
+    chosen_side = "left"
+    chosen_montage_id = factory.LazyAttribute(
+        lambda row: row.left_montage_id if row.chosen_side == "left" else row.right_montage_id
+    )
+    rt_ms = 4_000
+    play_count = 2
+    is_catch = False
+    catch_passed = None
+    presented_at = factory.Sequence(lambda n: _time(n))
+    answered_at = factory.Sequence(lambda n: _time(n, 9_000))
+    received_at = factory.Sequence(lambda n: _time(n, 9_100))
+
+
+class MontageRatingRowFactory(factory.DictFactory):
+    worker_id = "W00000000000000bb"
+    assignment_id = 2
+    experiment_id = 4
+    trial_index = factory.Sequence(lambda n: n)
+    montage_id = factory.Sequence(lambda n: n + 1)
+    song_id = 1
+    kind = "S"
+    model = "seg-vmnet@1"
+    rating = 5
+    rt_ms = 3_000
+    play_count = 1
+    is_catch = False
+    catch_passed = None
+    presented_at = factory.Sequence(lambda n: _time(n))
+    answered_at = factory.Sequence(lambda n: _time(n, 8_000))
+    received_at = factory.Sequence(lambda n: _time(n, 8_200))
+
+
+def montage_choices_frame(rows: list[dict]) -> pd.DataFrame:
+    return table("montage_choices", rows)
+
+
+def montage_ratings_frame(rows: list[dict]) -> pd.DataFrame:
+    return table("montage_ratings", rows)

@@ -12,6 +12,7 @@ from analysis.report.steps import (
     ceiling,
     exclusions,
     mixed,
+    montages,
     participants,
     preference,
     profiles,
@@ -32,5 +33,6 @@ STEPS: list[Step] = [
     preference.STEP,
     ceiling.STEP,
     bradley_terry.STEP,
+    montages.STEP,
     simulation.STEP,
 ]
