@@ -243,6 +243,12 @@ class _Answerer:
         self.experiment = experiment
         self.taste = taste
         self.rng = rng
+        self._montage_fits: dict[int, float] = {}
+
+    def montage_fit(self, montage) -> float:
+        if montage.pk not in self._montage_fits:
+            self._montage_fits[montage.pk] = self.taste.montage_fit(montage)
+        return self._montage_fits[montage.pk]
 
     def rt_ms(self, worker: SimulatedWorker) -> int:
         if worker.careless:
@@ -255,8 +261,11 @@ class _Answerer:
             return trial.catch.expected_rating if attentive else int(self.rng.integers(1, 8))
         if worker.careless:
             return int(self.rng.integers(1, 8))
-        pairing = trial.item.pairing
-        fit = self.taste.fit(pairing.clip_id, pairing.excerpt_id)
+        item = trial.item
+        if item.montage_id:
+            fit = self.montage_fit(item.montage)
+        else:
+            fit = self.taste.fit(item.pairing.clip_id, item.pairing.excerpt_id)
         latent = (
             4
             + worker.bias
@@ -277,6 +286,9 @@ class _Answerer:
             p_first = 0.5
         elif self.experiment.kind == ExperimentKind.PREFERENCE and item.condition in worker.preference:
             p_first = worker.preference[item.condition]
+        elif item.first_montage_id:
+            difference = self.montage_fit(item.first_montage) - self.montage_fit(item.second_montage)
+            p_first = float(expit(self.taste.choice_sensitivity * worker.sensitivity * difference))
         else:
             first, second = item.first_pairing, item.second_pairing
             difference = self.taste.fit(first.clip_id, first.excerpt_id) - self.taste.fit(

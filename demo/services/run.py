@@ -4,7 +4,8 @@
 summary and starts the server): migrate; create a staff user; import ``MVFIT_SHARED_MEDIA_DIR``
 through its manifest when it exists, else generate a small synthetic library; add synthetic music
 videos (ground-truth pairs for the preference test); sample excerpts; render every pairing; compute
-the stand-in search features; create and open three experiments with invite links; let a simulated
+the stand-in search features; build each music video song's montages (stand-in S, R, anti, G); create
+and open four experiments with invite links; let a simulated
 crowd answer most of their bundles through the worker services; export the answers and write the
 analysis report.
 
@@ -111,7 +112,7 @@ def prepare_demo(*, options: DemoOptions, console: Console, password: str | None
         features = search_features(paths=result.paths, console=console)
     with console.step("Montages (each music video's song: stand-in S, random R, farthest anti, original G)"):
         result.montages = build_montages(features=features, options=options, console=console)
-    with console.step("Experiments (Langlois ratings, 2AFC, VM-NET preference test)"):
+    with console.step("Experiments (Langlois ratings, 2AFC, VM-NET preference test, montages)"):
         result.studies = design_studies(paths=result.paths, features=features, options=options, console=console)
     with console.step("Invite links"):
         for study in result.studies:

@@ -1,4 +1,4 @@
-"""The demo's three experiments, created once through the experiments services, and their invite links.
+"""The demo's four experiments, created once through the experiments services, and their invite links.
 
 | slug               | kind       | design                                                                    |
 |--------------------|------------|---------------------------------------------------------------------------|
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from annotation.models import MusicExcerpt, RenderState, VideoClip
+from annotation.models import Montage, MusicExcerpt, RenderState, VideoClip
 from experiments.design.config import DesignError
 from experiments.models import CatchStimulus, Experiment, ExperimentKind, ExperimentStatus, InviteLink
 from experiments.services.designs import create_experiment
@@ -45,6 +45,9 @@ class Invite:
 
 def _all_ids(model) -> list[int]:
     return list(model.objects.order_by("pk").values_list("pk", flat=True))
+
+
+MONTAGE_PAIRS = [["S", "R"], ["S", "G"], ["S", "anti"], ["G", "R"], ["G", "anti"], ["R", "anti"]]
 
 
 def demo_specs(*, features: Path | None) -> list[dict]:
@@ -97,6 +100,16 @@ def demo_specs(*, features: Path | None) -> list[dict]:
             # share S), so bundles of 20 hold most of a round: each subject answers ~20 questions.
             "trials_per_assignment": 20,
         },
+        {
+            "slug": "demo-montages",
+            "title": "Which video fits the song better?",
+            "kind": ExperimentKind.AFC,
+            # Seed 004's montages judged by the crowd: every pair of the four kinds (S by the stand-in
+            # model, R, anti, the song's own video G) for every song with montages (docs/montage.md).
+            "config": {"montages": {"songs": "all", "pairs": MONTAGE_PAIRS}, **screening},
+            "judgments_per_item": 6,
+            "trials_per_assignment": 6,
+        },
     ]
     return specs
 
@@ -110,7 +123,7 @@ def _wait_for_catch_stimuli(experiment: Experiment, *, timeout_s: float) -> None
 
 
 def ensure_demo_studies(*, features: Path | None, seed: int, created_by=None, wait_s: float = 300) -> list[DemoStudy]:
-    """Create and open the demo studies that do not exist yet; return all three.
+    """Create and open the demo studies that do not exist yet; return all four.
 
     Each study is created and opened by the experiments services (design validation, catch
     stimuli rendered by their Celery task, open only when every pairing is rendered). A study the
@@ -123,6 +136,9 @@ def ensure_demo_studies(*, features: Path | None, seed: int, created_by=None, wa
         if created:
             if spec["kind"] == ExperimentKind.PREFERENCE and not spec["config"]["search"]:
                 studies.append(DemoStudy(slug=spec["slug"], experiment=None, problem="no search features"))
+                continue
+            if "montages" in spec["config"] and not Montage.objects.filter(state=RenderState.READY).exists():
+                studies.append(DemoStudy(slug=spec["slug"], experiment=None, problem="no ready montages"))
                 continue
             try:
                 # Not inside one transaction: the catch stimuli render after the design commits.
