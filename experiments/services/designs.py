@@ -352,7 +352,7 @@ def _ready_montages(config: dict) -> dict[int, list[Montage]]:
         raise DesignError(
             "no ready montages were found for the chosen songs"
             + (f" and model(s) {', '.join(block['model'])}" if block["model"] else "")
-            + ": request them first (python manage.py request_montages, docs/montage.md)."
+            + ": request them first (annotation.services.scheduling.request_montages; see docs/montage.md)."
         )
     return by_song
 
