@@ -86,6 +86,90 @@ def _adaptive(config: dict) -> dict[str, Any] | None:
     return {"target_half_width": float(width), "min_ratings": minimum, "confidence": float(confidence)}
 
 
+MONTAGE_KINDS = ("G", "S", "R", "anti")  # annotation.MontageKind's values, in the order items name them
+MONTAGE_RATING_KEYS = {"songs", "kinds", "model"}
+MONTAGE_CHOICE_KEYS = {"songs", "pairs", "model"}
+
+
+def _montages(config: dict, *, choice: bool) -> dict[str, Any]:
+    """The ``montages`` block: whole-song music videos (annotation.Montage) as stimuli, docs/experiments.md.
+
+    ``songs``: track ids or ``"all"`` (every song with ready montages); ``model``: only montages by this
+    model (or these models; G has none and is always eligible). Choices: ``pairs`` of kinds, e.g.
+    ``[["S", "R"], ["S", "G"]]`` (``["S", "S"]``: two models' montages); default every pair among a
+    song's montages. Ratings: ``kinds`` to rate, default all. Which montages exist is checked when the
+    design is generated.
+    """
+    value = config["montages"]
+    allowed = MONTAGE_CHOICE_KEYS if choice else MONTAGE_RATING_KEYS
+    shape = '{"songs": [1, 2] | "all", "pairs": [["S", "R"], ["S", "G"]], "model": "NAME@VERSION"}'
+    if not choice:
+        shape = '{"songs": [1, 2] | "all", "kinds": ["G", "S", "R", "anti"], "model": "NAME@VERSION"}'
+    if not isinstance(value, dict):
+        raise DesignError(f"'montages' must be an object like {shape}.")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise DesignError(
+            f"unknown montages parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}."
+        )
+    others = sorted(set(config) - {"montages", "catch", "adaptive"})
+    if others:
+        raise DesignError(
+            f"a montage design takes its stimuli from 'montages' only; remove {', '.join(others)} "
+            "(montages and clip/excerpt pairings cannot be mixed in one experiment)."
+        )
+    songs = value.get("songs", "all")
+    if songs != "all":
+        songs = _ids({"montages.songs": songs}, "montages.songs", required=True)
+        if not songs:
+            raise DesignError("'montages.songs' is empty: list song (music track) ids, or \"all\".")
+    model = value.get("model")
+    if model is not None:
+        models = [model] if isinstance(model, str) else model
+        if not isinstance(models, list) or not models or not all(isinstance(m, str) and m for m in models):
+            raise DesignError("'montages.model' must be a model name (NAME@VERSION) or a list of them.")
+        if len(set(models)) != len(models):
+            raise DesignError("'montages.model' lists a model more than once.")
+        model = sorted(models)
+    out: dict[str, Any] = {"songs": songs, "model": model}
+    if choice:
+        pairs = value.get("pairs")
+        if pairs is not None:
+            if not isinstance(pairs, list) or not pairs:
+                raise DesignError('\'montages.pairs\' must be a non-empty list of kind pairs like [["S", "R"]].')
+            normalised = []
+            for pair in pairs:
+                if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(k in MONTAGE_KINDS for k in pair)):
+                    raise DesignError(
+                        f"bad montage pair {pair!r}: expected two kinds drawn from {', '.join(MONTAGE_KINDS)}, "
+                        'e.g. ["S", "R"].'
+                    )
+                if pair[0] == pair[1] and pair[0] != "S":
+                    raise DesignError(
+                        f"montage pair {list(pair)!r}: two montages of one kind are compared only for S "
+                        '(["S", "S"]: two models\' montages of a song).'
+                    )
+                ordered = sorted(pair, key=MONTAGE_KINDS.index)
+                if ordered in normalised:
+                    raise DesignError(f"'montages.pairs' lists {ordered!r} more than once.")
+                normalised.append(ordered)
+            if ["S", "S"] in normalised and model is not None and len(model) < 2:
+                raise DesignError('the pair ["S", "S"] compares two models: \'montages.model\' must name at least two.')
+            pairs = normalised
+        out["pairs"] = pairs
+    else:
+        out["kinds"] = _subset(value, "kinds", MONTAGE_KINDS, MONTAGE_KINDS)
+    return out
+
+
+def _montage_design(config: dict, *, choice: bool, catch_kinds: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "montages": _montages(config, choice=choice),
+        "catch": _catch(config, catch_kinds),
+        "adaptive": _adaptive(config),
+    }
+
+
 def _check_keys(config: dict, allowed: set[str]) -> None:
     unknown = sorted(set(config) - allowed)
     if unknown:
@@ -93,7 +177,9 @@ def _check_keys(config: dict, allowed: set[str]) -> None:
 
 
 def validate_rating(config: dict) -> dict[str, Any]:
-    _check_keys(config, {"clip_ids", "excerpt_ids", "pairs", "sample_pairs", "catch", "adaptive"})
+    _check_keys(config, {"clip_ids", "excerpt_ids", "pairs", "sample_pairs", "catch", "adaptive", "montages"})
+    if "montages" in config:
+        return _montage_design(config, choice=False, catch_kinds=RATING_CATCH_KINDS)
     pairs = config.get("pairs")
     if pairs is not None:
         if not isinstance(pairs, list) or not all(
@@ -123,7 +209,11 @@ def validate_rating(config: dict) -> dict[str, Any]:
 
 
 def validate_afc(config: dict) -> dict[str, Any]:
-    _check_keys(config, {"clip_ids", "excerpt_ids", "directions", "items_per_query", "triples", "catch", "adaptive"})
+    _check_keys(
+        config, {"clip_ids", "excerpt_ids", "directions", "items_per_query", "triples", "catch", "adaptive", "montages"}
+    )
+    if "montages" in config:
+        return _montage_design(config, choice=True, catch_kinds=CHOICE_CATCH_KINDS)
     triples = config.get("triples")
     if triples is not None:
         if not isinstance(triples, list) or not triples:

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DIRECTION_ORDER = {"": 0, "V2M": 0, "M2V": 1}
+DIRECTION_ORDER = {"": 0, "V2M": 0, "M2V": 1, "MV": 0}
 PLANNER_VERSIONS = (1, 2, 3)
 PLANNER_VERSION = 3  # what new designs use; 1 and 2 only rebuild designs that were planned with them
 

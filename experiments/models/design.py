@@ -10,6 +10,7 @@ from django.db import models
 class Direction(models.TextChoices):
     V2M = "V2M", "Video → music (a video, two music options)"
     M2V = "M2V", "Music → video (a music excerpt, two video options)"
+    MONTAGE = "MV", "Montage (whole-song music videos)"
 
 
 class Condition(models.TextChoices):
@@ -54,6 +55,15 @@ class Item(models.Model):
     )
     first_kind = models.CharField(max_length=1, choices=OptionKind.choices, blank=True)
     second_kind = models.CharField(max_length=1, choices=OptionKind.choices, blank=True)
+    montage = models.ForeignKey(
+        "annotation.Montage", null=True, blank=True, on_delete=models.PROTECT, related_name="rating_items"
+    )
+    first_montage = models.ForeignKey(
+        "annotation.Montage", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    second_montage = models.ForeignKey(
+        "annotation.Montage", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     search_source = models.CharField(max_length=300, blank=True)
     search_rank = models.PositiveIntegerField(null=True, blank=True)
     completed_count = models.PositiveIntegerField(
@@ -70,21 +80,55 @@ class Item(models.Model):
                 name="unique_rating_item_per_pairing",
             ),
             models.CheckConstraint(
-                name="item_is_rating_or_choice",
+                name="item_is_pairing_or_montage_based",
                 condition=(
                     models.Q(
                         pairing__isnull=False,
                         first_pairing__isnull=True,
                         second_pairing__isnull=True,
+                        montage__isnull=True,
+                        first_montage__isnull=True,
+                        second_montage__isnull=True,
                         direction="",
                     )
                     | models.Q(
                         pairing__isnull=True,
                         first_pairing__isnull=False,
                         second_pairing__isnull=False,
+                        montage__isnull=True,
+                        first_montage__isnull=True,
+                        second_montage__isnull=True,
                         direction__in=["V2M", "M2V"],
                     )
+                    # Montage items: one montage to rate, or two to choose between; no pairing.
+                    | models.Q(
+                        pairing__isnull=True,
+                        first_pairing__isnull=True,
+                        second_pairing__isnull=True,
+                        montage__isnull=False,
+                        first_montage__isnull=True,
+                        second_montage__isnull=True,
+                        direction="MV",
+                    )
+                    | models.Q(
+                        pairing__isnull=True,
+                        first_pairing__isnull=True,
+                        second_pairing__isnull=True,
+                        montage__isnull=True,
+                        first_montage__isnull=False,
+                        second_montage__isnull=False,
+                        direction="MV",
+                    )
                 ),
+            ),
+            models.UniqueConstraint(
+                fields=["experiment", "montage"],
+                condition=models.Q(montage__isnull=False),
+                name="unique_rating_item_per_montage",
+            ),
+            models.CheckConstraint(
+                name="item_montage_options_differ",
+                condition=models.Q(first_montage__isnull=True) | ~models.Q(first_montage=models.F("second_montage")),
             ),
             models.CheckConstraint(
                 name="item_choice_options_differ",
@@ -95,13 +139,38 @@ class Item(models.Model):
     def __str__(self) -> str:
         if self.pairing_id:
             return f"item {self.index}: pairing {self.pairing_id}"
+        if self.montage_id:
+            return f"item {self.index}: montage {self.montage_id}"
+        if self.first_montage_id:
+            return f"item {self.index}: montages {self.first_montage_id}, {self.second_montage_id}"
         return f"item {self.index}: {self.direction} {self.condition}"
 
     @property
+    def is_montage(self) -> bool:
+        return self.direction == Direction.MONTAGE
+
+    @property
     def pairing_ids(self) -> tuple[int, ...]:
+        """The pairings it shows (none for a montage item: see ``montage_ids``)."""
         if self.pairing_id:
             return (self.pairing_id,)
-        return (self.first_pairing_id, self.second_pairing_id)
+        if self.first_pairing_id:
+            return (self.first_pairing_id, self.second_pairing_id)
+        return ()
+
+    @property
+    def montage_ids(self) -> tuple[int, ...]:
+        if self.montage_id:
+            return (self.montage_id,)
+        if self.first_montage_id:
+            return (self.first_montage_id, self.second_montage_id)
+        return ()
+
+    @property
+    def stimulus_keys(self) -> tuple[int, ...]:
+        """What the planner keeps apart inside a bundle: pairing ids, or montage ids (negated, so the two
+        never collide; an experiment's items are all of one sort anyway)."""
+        return self.pairing_ids or tuple(-m for m in self.montage_ids)
 
 
 class CatchKind(models.TextChoices):

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from django.core.files.storage import default_storage
 
-from annotation.models import MusicExcerpt, VideoClip
+from annotation.models import Montage, MusicExcerpt, VideoClip
 from experiments.models import AssignmentStatus, Experiment, Response
 from experiments.services.pseudonyms import pseudonymise
 from exportformat import schema
@@ -30,6 +30,11 @@ _BASE = [
     "answered_at",
     "received_at",
 ]
+
+
+def is_montage_experiment(experiment: Experiment) -> bool:
+    """Its stimuli are montages (config ``montages``): its answers go to montage_ratings/montage_choices."""
+    return bool(experiment.config.get("montages"))
 
 
 def _in_table_order(table: dict[str, str], values: dict) -> dict:
@@ -67,7 +72,7 @@ def _tail(row: dict) -> dict:
 
 
 def rating_rows(experiments: list[Experiment], *, key: str, include_incomplete: bool = False) -> Iterator[dict]:
-    rating_experiments = [e for e in experiments if not e.is_choice]
+    rating_experiments = [e for e in experiments if not e.is_choice and not is_montage_experiment(e)]
     p = "trial__item__pairing__"
     c = "trial__catch__source_clip__"
     fields = [
@@ -144,7 +149,7 @@ def _option(row: dict, role: str, direction: str) -> dict:
 
 
 def choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: bool = False) -> Iterator[dict]:
-    choice_experiments = [e for e in experiments if e.is_choice]
+    choice_experiments = [e for e in experiments if e.is_choice and not is_montage_experiment(e)]
     i = "trial__item__"
     option_fields = [
         f"{i}{role}_pairing__{f}"
@@ -268,4 +273,85 @@ def stimulus_rows(*, clip_ids: set[int], excerpt_ids: set[int]) -> Iterator[dict
             "ground_truth_id": excerpt.ground_truth_clip_id,
             "file": _file_location(excerpt.prepared_file.name),
             "source_file": _file_location(excerpt.track.file.name),
+        }
+
+
+# --- montages (whole-song music videos as stimuli) -------------------------------------------------
+
+_MONTAGE_FIELDS = ("id", "song_id", "kind", "model")
+
+
+def montage_rating_rows(experiments: list[Experiment], *, key: str, include_incomplete: bool = False) -> Iterator[dict]:
+    chosen = [e for e in experiments if not e.is_choice and is_montage_experiment(e)]
+    m = "trial__item__montage__"
+    fields = [*_BASE, *(f"{m}{f}" for f in _MONTAGE_FIELDS)]
+    for row in responses(chosen, include_incomplete=include_incomplete).values(*fields).iterator(2000):
+        yield _in_table_order(
+            schema.MONTAGE_RATINGS,
+            {
+                **_common(row, key),
+                "montage_id": row[f"{m}id"],
+                "song_id": row[f"{m}song_id"],
+                "kind": row[f"{m}kind"],
+                "model": row[f"{m}model"],
+                "rating": row["rating"],
+                **_tail(row),
+            },
+        )
+
+
+def montage_choice_rows(experiments: list[Experiment], *, key: str, include_incomplete: bool = False) -> Iterator[dict]:
+    chosen = [e for e in experiments if e.is_choice and is_montage_experiment(e)]
+    i = "trial__item__"
+    fields = [
+        *_BASE,
+        "trial__first_on_left",
+        *(f"{i}{role}_montage__{f}" for role in ("first", "second") for f in _MONTAGE_FIELDS),
+    ]
+    for row in responses(chosen, include_incomplete=include_incomplete).values(*fields).iterator(2000):
+        out = {**_common(row, key), "chosen_side": row["chosen_side"]}
+        if row[f"{i}first_montage__id"] is not None:
+            first, second = (
+                {f: row[f"{i}{role}_montage__{f}"] for f in _MONTAGE_FIELDS} for role in ("first", "second")
+            )
+            left, right = (first, second) if row["trial__first_on_left"] else (second, first)
+            out |= {
+                "song_id": first["song_id"],
+                **{
+                    f"{side}_{k}": option[f]
+                    for side, option in (("left", left), ("right", right))
+                    for k, f in (("montage_id", "id"), ("kind", "kind"), ("model", "model"))
+                },
+                "chosen_montage_id": (left if row["chosen_side"] == "left" else right)["id"],
+            }
+        yield _in_table_order(schema.MONTAGE_CHOICES, out | _tail(row))
+
+
+def referenced_montages(*, montage_ratings: list[dict], montage_choices: list[dict]) -> set[int]:
+    """The montage ids that exported montage rows reference (``montage_rows``' argument)."""
+    ids = {r["montage_id"] for r in montage_ratings if r["montage_id"] is not None}
+    for r in montage_choices:
+        ids.update(v for v in (r["left_montage_id"], r["right_montage_id"]) if v is not None)
+    return ids
+
+
+def montage_rows(*, montage_ids: set[int]) -> Iterator[dict]:
+    montages = Montage.objects.filter(pk__in=montage_ids).select_related("song").order_by("pk")
+    for montage in montages.iterator(2000):
+        original = montage.kind == "G"
+        yield {
+            "montage_id": montage.pk,
+            "song_id": montage.song_id,
+            "song_title": montage.song.title or montage.song.original_name,
+            "genre_label": montage.song.label,
+            "kind": montage.kind,
+            "model": montage.model,
+            "strategy": montage.strategy,
+            "segments": montage.segments,
+            "seed": None if original else montage.seed,
+            "n_segments": montage.n_segments,
+            "duration_s": montage.duration_s,
+            "mean_distance": montage.mean_distance,
+            "provenance_sha256": montage.provenance_sha256 or None,
+            "file": _file_location(montage.file.name),
         }

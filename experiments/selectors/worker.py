@@ -37,6 +37,8 @@ PROMPTS = {
     "V2M": "Which music fits the video better?",
     "M2V": "Which video fits the music better?",
 }
+# Montage trials (direction "MV"): whole-song music videos; the kind of montage is never named.
+MONTAGE_PROMPTS = {True: "Which video fits the song better?", False: "How well does this video fit the song?"}
 # Trials a worker may fetch beyond the first unanswered one: the next trial preloads, and one
 # more answer may be waiting in the browser's outbox while offline.
 PRELOAD_WINDOW = 2
@@ -225,7 +227,13 @@ def may_fetch(*, n_trials: int, n_answered: int, position: int) -> bool:
 def trial_for(bundle_id: int, position: int) -> Trial | None:
     try:
         return Trial.objects.select_related(
-            "catch", "item__pairing", "item__first_pairing", "item__second_pairing"
+            "catch",
+            "item__pairing",
+            "item__first_pairing",
+            "item__second_pairing",
+            "item__montage",
+            "item__first_montage",
+            "item__second_montage",
         ).get(bundle_id=bundle_id, position=position)
     except Trial.DoesNotExist:
         return None
@@ -243,7 +251,7 @@ def trial_payload(
     slots = ["left", "right"] if is_choice else ["main"]
     return {
         "position": position,
-        "prompt": PROMPTS[direction if is_choice else ""],
+        "prompt": MONTAGE_PROMPTS[is_choice] if direction == "MV" else PROMPTS[direction if is_choice else ""],
         "answer": "choice" if is_choice else "rating",
         "scale": [{"value": v, "label": label} for v, label in RATING_SCALE] if not is_choice else None,
         "media": [
@@ -306,6 +314,15 @@ def media_file_for(trial: Trial, slot: str) -> MediaFile | None:
             name = catch.file.name if (slot == "left") == target_left else catch.foil_file.name
         else:
             return None
+    elif trial.item.montage_id:
+        if slot != "main":
+            return None
+        name = trial.item.montage.file.name
+    elif trial.item.first_montage_id:
+        if slot not in ("left", "right"):
+            return None
+        first, second = trial.item.first_montage, trial.item.second_montage
+        name = (first if (slot == "left") == trial.first_on_left else second).file.name
     elif trial.item.pairing_id:
         if slot != "main":
             return None

@@ -11,16 +11,18 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from annotation.models import MusicExcerpt, Pairing, RenderState, VideoClip
+from annotation.models import Montage, MontageKind, MusicExcerpt, MusicTrack, Pairing, RenderState, VideoClip
 from experiments import tasks
-from experiments.design.config import DesignError, validate_config
+from experiments.design.config import MONTAGE_KINDS, DesignError, validate_config
 from experiments.design.planner import PlanItem
 from experiments.models import (
     Bundle,
     CatchKind,
     CatchStimulus,
+    Direction,
     Experiment,
     ExperimentKind,
     ExperimentStatus,
@@ -48,10 +50,33 @@ class ItemSpec:
     second_kind: str = ""
     search_source: str = ""
     search_rank: int | None = None
+    montage: int | None = None  # montage rating
+    first_montage: int | None = None  # montage choice (first: the kind named first in its pair)
+    second_montage: int | None = None
+    montage_group: str = ""  # montage choice: the kind pair, e.g. "S-R" (its sides are balanced apart)
 
     @property
     def pairs(self) -> tuple[Pair, ...]:
-        return (self.pair,) if self.pair else (self.first, self.second)
+        if self.pair:
+            return (self.pair,)
+        return (self.first, self.second) if self.first else ()
+
+    @property
+    def montages(self) -> tuple[int, ...]:
+        if self.montage:
+            return (self.montage,)
+        return (self.first_montage, self.second_montage) if self.first_montage else ()
+
+    def plan_item(self, pairing_ids: dict[Pair, int]) -> PlanItem:
+        """What the planner needs: the stimuli to keep apart in a bundle (montage ids negated, as
+        ``Item.stimulus_keys``) and the counterbalancing group of a choice."""
+        keys = tuple(pairing_ids[p] for p in self.pairs) or tuple(-m for m in self.montages)
+        group = self.montage_group or self.condition
+        return PlanItem(
+            pairings=keys,
+            side_group=f"{self.direction}/{group}" if self.direction else None,
+            direction=self.direction,
+        )
 
 
 @transaction.atomic
@@ -183,14 +208,7 @@ def generate_design(*, experiment: Experiment) -> Experiment:
     plan = plan_round(
         experiment,
         config,
-        [
-            PlanItem(
-                pairings=tuple(pairing_ids[p] for p in s.pairs),
-                side_group=f"{s.direction}/{s.condition}" if s.direction else None,
-                direction=s.direction,
-            )
-            for s in specs
-        ],
+        [s.plan_item(pairing_ids) for s in specs],
         # Adaptive: the first min_ratings rounds are planned now, later ones from the answers.
         k=policy.min_answers if policy else experiment.judgments_per_item,
         seed=f"{experiment.seed}:plan",
@@ -253,14 +271,7 @@ def summarise_design(
     plan = plan_round(
         draft,
         config,
-        [
-            PlanItem(
-                pairings=tuple(stand_in[p] for p in s.pairs),
-                side_group=f"{s.direction}/{s.condition}" if s.direction else None,
-                direction=s.direction,
-            )
-            for s in specs
-        ],
+        [s.plan_item(stand_in) for s in specs],
         k=policy.min_answers if policy else judgments_per_item,
         seed=f"{seed}:plan",
         n_catch=len(config["catch"]["kinds"]) if catch_trials_per_assignment else 0,
@@ -285,6 +296,15 @@ def summarise_design(
 
 
 def _item_row(experiment: Experiment, index: int, spec: ItemSpec, pairing_ids: dict[Pair, int]) -> Item:
+    if spec.montages:
+        return Item(
+            experiment=experiment,
+            index=index,
+            direction=Direction.MONTAGE,
+            montage_id=spec.montage,
+            first_montage_id=spec.first_montage,
+            second_montage_id=spec.second_montage,
+        )
     if spec.pair:
         return Item(experiment=experiment, index=index, pairing_id=pairing_ids[spec.pair])
     return Item(
@@ -314,7 +334,93 @@ def _require_existing(model, ids: list[int], what: str) -> None:
 # --- item builders, one per kind ------------------------------------------------------------
 
 
+def _ready_montages(config: dict) -> dict[int, list[Montage]]:
+    """The ready montages of the chosen songs (by song id) that the model filter admits (G always)."""
+    block = config["montages"]
+    songs = block["songs"]
+    if songs != "all":
+        _require_existing(MusicTrack, songs, "song")
+    qs = Montage.objects.filter(state=RenderState.READY).order_by("song_id", "pk")
+    if songs != "all":
+        qs = qs.filter(song_id__in=songs)
+    if block["model"]:
+        qs = qs.filter(Q(kind=MontageKind.ORIGINAL) | Q(model__in=block["model"]))
+    by_song: dict[int, list[Montage]] = {song: [] for song in (songs if songs != "all" else [])}
+    for montage in qs:
+        by_song.setdefault(montage.song_id, []).append(montage)
+    if not any(by_song.values()):
+        raise DesignError(
+            "no ready montages were found for the chosen songs"
+            + (f" and model(s) {', '.join(block['model'])}" if block["model"] else "")
+            + ": request them first (annotation.services.scheduling.request_montages; see docs/montage.md)."
+        )
+    return by_song
+
+
+def _montage_rating_specs(config: dict) -> list[ItemSpec]:
+    kinds = config["montages"]["kinds"]
+    specs = []
+    for song, montages in sorted(_ready_montages(config).items()):
+        chosen = [m for m in montages if m.kind in kinds]
+        if not chosen and config["montages"]["songs"] != "all":
+            raise DesignError(f"song {song} has no ready montage of kind(s) {', '.join(kinds)}.")
+        specs.extend(ItemSpec(direction=Direction.MONTAGE, montage=m.pk) for m in chosen)
+    return specs
+
+
+def _kind_order(montage: Montage) -> tuple[int, str, int]:
+    return MONTAGE_KINDS.index(montage.kind), montage.model, montage.pk
+
+
+def _montage_choice_specs(config: dict) -> list[ItemSpec]:
+    """Two different ready montages of one song per item; ``first`` is the one whose kind the pair names
+    first (for ``["S", "S"]`` and for the default every-pair design: kind order G, S, R, anti, then model)."""
+    pairs = config["montages"]["pairs"]
+    explicit = config["montages"]["songs"] != "all"
+    specs = []
+    for song, montages in sorted(_ready_montages(config).items()):
+        montages = sorted(montages, key=_kind_order)
+        if pairs is None:
+            if len(montages) < 2 and explicit:
+                raise DesignError(f"song {song} has {len(montages)} ready montage(s); a choice needs two.")
+            candidates = list(itertools.combinations(montages, 2))
+        else:
+            candidates = []
+            for first_kind, second_kind in pairs:
+                firsts = [m for m in montages if m.kind == first_kind]
+                seconds = [m for m in montages if m.kind == second_kind]
+                found = [
+                    (a, b)
+                    for a, b in itertools.product(firsts, seconds)
+                    # S-S: two different models' montages, each pair once
+                    if a.pk != b.pk
+                    and (first_kind != second_kind or _kind_order(a) < _kind_order(b))
+                    and (first_kind != second_kind or a.model != b.model)
+                ]
+                if not found:
+                    if not explicit:
+                        continue
+                    what = "two models' S montages" if first_kind == second_kind else f"{first_kind} and {second_kind}"
+                    raise DesignError(
+                        f"song {song} has no ready montages for the pair [{first_kind!r}, {second_kind!r}]: it needs "
+                        f"{what} (ready: {', '.join(sorted({m.kind for m in montages})) or 'none'})."
+                    )
+                candidates.extend(found)
+        specs.extend(
+            ItemSpec(
+                direction=Direction.MONTAGE,
+                first_montage=a.pk,
+                second_montage=b.pk,
+                montage_group=f"{a.kind}-{b.kind}",
+            )
+            for a, b in candidates
+        )
+    return specs
+
+
 def _rating_specs(config: dict, rng: random.Random) -> list[ItemSpec]:
+    if config.get("montages"):
+        return _montage_rating_specs(config)
     if config["pairs"]:
         pairs = [tuple(p) for p in config["pairs"]]
         _require_existing(VideoClip, sorted({c for c, _ in pairs}), "clip")
@@ -331,6 +437,8 @@ def _rating_specs(config: dict, rng: random.Random) -> list[ItemSpec]:
 
 
 def _afc_specs(config: dict, rng: random.Random) -> list[ItemSpec]:
+    if config.get("montages"):
+        return _montage_choice_specs(config)
     specs = []
     if config["triples"]:
         for direction, query, a, b in config["triples"]:

@@ -43,6 +43,11 @@ def write_export(
     choices = list(rows.choice_rows(experiments, key=key, include_incomplete=include_incomplete))
     bar.update()
     stimuli = list(rows.stimulus_rows(**rows.referenced_items(ratings=ratings, choices=choices)))
+    montage_tables = {
+        "montage_ratings": list(rows.montage_rating_rows(experiments, key=key, include_incomplete=include_incomplete)),
+        "montage_choices": list(rows.montage_choice_rows(experiments, key=key, include_incomplete=include_incomplete)),
+    }
+    montage_tables["montages"] = list(rows.montage_rows(montage_ids=rows.referenced_montages(**montage_tables)))
     bar.update()
     people = {
         "participants": list(participant_rows.participant_rows(experiments, key=key)),
@@ -57,7 +62,7 @@ def write_export(
     bar.close()
     return exportformat.write_export(
         out_dir,
-        tables={"ratings": ratings, "choices": choices, "stimuli": stimuli, **people},
+        tables={"ratings": ratings, "choices": choices, "stimuli": stimuli, **montage_tables, **people},
         provenance={
             "source": f"mvfit {VERSION} @ {socket.gethostname()}",
             "experiments": [

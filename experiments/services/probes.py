@@ -38,9 +38,12 @@ def _save(local: Path, *, folder: str, suffix: str) -> str:
 def _typical_duration(catch: CatchStimulus) -> float:
     """Catch stimuli last as long as the experiment's real clips, so their length gives nothing away."""
     items = Item.objects.filter(experiment_id=catch.experiment_id).select_related(
-        "pairing__clip", "first_pairing__clip"
+        "pairing__clip", "first_pairing__clip", "montage", "first_montage"
     )[:50]
-    durations = [(i.pairing or i.first_pairing).clip.duration_s for i in items]
+    durations = [
+        (i.montage or i.first_montage).duration_s if i.is_montage else (i.pairing or i.first_pairing).clip.duration_s
+        for i in items
+    ]
     return round(statistics.median(durations), 3) if durations else 5.0
 
 

@@ -131,7 +131,7 @@ def extend_adaptive_design(*, experiment: Experiment) -> int:
         config,
         [
             PlanItem(
-                pairings=item.pairing_ids,
+                pairings=item.stimulus_keys,
                 side_group=f"{item.direction}/{item.condition}" if item.direction else None,
                 direction=item.direction,
             )

@@ -3,7 +3,18 @@
 import factory
 from factory.django import DjangoModelFactory
 
-from annotation.models import ImportBatch, MusicExcerpt, MusicTrack, Pairing, Video, VideoClip
+from annotation.models import (
+    KIND_STRATEGY,
+    ImportBatch,
+    Montage,
+    MontageKind,
+    MusicExcerpt,
+    MusicTrack,
+    Pairing,
+    RenderState,
+    Video,
+    VideoClip,
+)
 
 SCENES = ["nature-water", "urban-traffic", "people-closeup", "animal-bird"]
 GENRES = ["classical", "jazz", "electronic", "rock"]
@@ -74,3 +85,27 @@ class PairingFactory(DjangoModelFactory):
 
     clip = factory.SubFactory(VideoClipFactory)
     excerpt = factory.SubFactory(MusicExcerptFactory)
+
+
+class MontageFactory(DjangoModelFactory):
+    """A ready montage row (no real file: use ``tests.support.montage`` for playable ones).
+
+    ``kind`` picks the strategy; G montages get no model, segmentation or provenance, as the constraints ask.
+    """
+
+    class Meta:
+        model = Montage
+
+    song = factory.SubFactory(MusicTrackFactory)
+    kind = MontageKind.MODEL
+    strategy = factory.LazyAttribute(lambda o: KIND_STRATEGY[o.kind])
+    model = factory.LazyAttribute(lambda o: "" if o.kind == MontageKind.ORIGINAL else "test-embeddings@1")
+    segments = factory.LazyAttribute(lambda o: "" if o.kind == MontageKind.ORIGINAL else "fixed:2")
+    seed = factory.LazyAttribute(lambda o: 0 if o.kind == MontageKind.ORIGINAL else 3)
+    state = RenderState.READY
+    progress = 100
+    file = factory.Sequence(lambda n: f"montages/montage_{n}.mp4")
+    duration_s = 5.0
+    n_segments = factory.LazyAttribute(lambda o: None if o.kind == MontageKind.ORIGINAL else 3)
+    mean_distance = factory.LazyAttribute(lambda o: None if o.kind == MontageKind.ORIGINAL else 0.5)
+    provenance_sha256 = factory.LazyAttribute(lambda o: "" if o.kind == MontageKind.ORIGINAL else "ab" * 32)
