@@ -22,7 +22,7 @@ from experiments.services import participants
 # Transactional: the demo's tasks are dispatched on commit, as in production.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-SLUGS = ["demo-fit-ratings", "demo-2afc", "demo-preference"]
+SLUGS = ["demo-fit-ratings", "demo-2afc", "demo-preference", "demo-montages"]
 
 
 @pytest.fixture
@@ -113,15 +113,16 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
 
     # Simulated answers through the services, clearly marked, with the last round left open.
     simulated = Participant.objects.filter(is_simulated=True)
-    assert simulated.count() == 3 * 4 and Participant.objects.count() == simulated.count()
+    assert simulated.count() == 4 * 4 and Participant.objects.count() == simulated.count()
     assert Response.objects.filter(assignment__experiment=experiments["demo-fit-ratings"]).count() > 0
     assert Response.objects.filter(assignment__experiment=experiments["demo-preference"]).count() > 0
+    assert Response.objects.filter(assignment__experiment=experiments["demo-montages"]).count() > 0
     for experiment in experiments.values():
         assert experiment.bundles.filter(status="available").exists(), experiment.slug
 
     # Invite links: printed, and a visit leads to the consent page of that study.
     links = re.findall(r"http://127\.0\.0\.1:8123(/w/invite/\S+/)", output)
-    assert len(links) == 3 * 2 and InviteLink.objects.count() == 6
+    assert len(links) == 4 * 2 and InviteLink.objects.count() == 8
     worker = Client()
     consent = worker.get(links[0], follow=True)
     assert consent.status_code == 200
@@ -129,15 +130,16 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
 
     # Export with rows, marked as simulated; report written and served to staff only.
     assert len(rows(paths.export / "ratings.csv")) > 0 and len(rows(paths.export / "choices.csv")) > 0
+    assert len(rows(paths.export / "montage_choices.csv")) > 0 and len(rows(paths.export / "montages.csv")) == 3 * 4
     manifest = json.loads((paths.export / "manifest.json").read_text())
     exported_workers = {r["worker_id"] for name in ("ratings", "choices") for r in rows(paths.export / f"{name}.csv")}
     assert exported_workers <= set(manifest["simulation"]["simulated_workers"])
     entries = rows(paths.export / "participants.csv")
-    assert len(entries) == 3 * 4 and {e["simulated"] for e in entries} == {"true"}
+    assert len(entries) == 4 * 4 and {e["simulated"] for e in entries} == {"true"}
     # Screening on: every simulated worker went through the headphone screen (real services), and the
     # rating study's questionnaire was answered by those who completed an assignment there.
     assert {e["headphone_screen"] for e in entries} == {"passed"}
-    assert len(rows(paths.export / "headphone_trials.csv")) == 3 * 4 * 6
+    assert len(rows(paths.export / "headphone_trials.csv")) == 4 * 4 * 6
     assert {r["item"] for r in rows(paths.export / "questionnaire.csv")} >= {"listening_device", "gmsi_mt_1"}
     assert paths.report_html.is_file()
     assert "http://127.0.0.1:8123/reports/demo/" in output
@@ -147,6 +149,7 @@ def test_the_demo_shows_the_whole_platform_and_a_second_run_changes_nothing(quic
     page = staff.get("/reports/demo/")
     html = b"".join(page.streaming_content)
     assert page.status_code == 200 and b"Preference test" in html
+    assert b"Montages" in html  # the crowd's judgments of the montages, model vs baselines
     assert b"<h2>Participants</h2>" in html and b'id="fig-participants"' in html
     progress = staff.get(f"/experiments/{experiments['demo-2afc'].pk}/").content.decode()
     assert "(4 simulated)" in progress  # the experiment page counts the simulated participants apart
