@@ -3,7 +3,7 @@
 import factory
 from factory.django import DjangoModelFactory
 
-from annotation.models import ImportBatch, MusicExcerpt, MusicTrack, Pairing, Video, VideoClip
+from annotation.models import ImportBatch, Montage, MusicExcerpt, MusicTrack, Pairing, Video, VideoClip
 
 SCENES = ["nature-water", "urban-traffic", "people-closeup", "animal-bird"]
 GENRES = ["classical", "jazz", "electronic", "rock"]
@@ -74,3 +74,17 @@ class PairingFactory(DjangoModelFactory):
 
     clip = factory.SubFactory(VideoClipFactory)
     excerpt = factory.SubFactory(MusicExcerptFactory)
+
+
+class MontageFactory(DjangoModelFactory):
+    """A requested montage (S, pending) of a new song; pass kind/strategy/state/file for others."""
+
+    class Meta:
+        model = Montage
+
+    song = factory.SubFactory(MusicTrackFactory)
+    kind = "S"
+    strategy = "nearest"
+    model = "test-embeddings@1"
+    segments = "beats:4"
+    seed = factory.Sequence(lambda n: n)
