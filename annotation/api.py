@@ -8,14 +8,19 @@
   body over ``MVFIT_MAX_UPLOAD_MB`` (refused before it is read: ``annotation.uploads``).
 * ``GET /api/library/imports/`` and ``/api/library/imports/<id>/``: batches with per-file outcomes.
 * ``GET /api/library/progress/``: library counts, pairings per render state.
+* ``GET /api/library/montages/`` (``?song=&kind=&state=``, paginated) and ``POST`` (a model's montage of a
+  song + baselines, queued for workers: 201 with the montages); ``GET /api/library/montages/<id>/`` (state,
+  progress, the video's URL once ready), ``.../<id>/provenance/`` (segment -> clip JSON), ``POST
+  .../<id>/retry/`` (a failed one). docs/montage.md, "Montages in the platform".
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
@@ -27,8 +32,9 @@ from annotation.import_roots import NOT_ALLOWED, PathNotAllowed, allowed_path, c
 from annotation.links import validate_http_url
 from annotation.manifests import ManifestError
 from annotation.media import MediaKind
-from annotation.models import ImportBatch, ImportItem
+from annotation.models import ImportBatch, ImportItem, Montage, MontageKind, MusicTrack, RenderState
 from annotation.services import imports, scheduling
+from annotation.services.montages import DEFAULT_FPS, DEFAULT_SEGMENTS, MontageOptions, MontageRequestError
 from annotation.uploads import guard_upload
 
 KIND_CHOICES = [k.value for k in MediaKind]
@@ -180,3 +186,173 @@ class Progress(APIView):
     )
     def get(self, request):
         return Response(selectors.library_summary())
+
+
+# --- montages (docs/montage.md) ---------------------------------------------------------------------
+
+BASELINES = [MontageKind.RANDOM.value, MontageKind.ANTI.value, MontageKind.ORIGINAL.value]
+
+
+class MontageSerializer(serializers.ModelSerializer):
+    song_title = serializers.SerializerMethodField()
+    video_url = serializers.SerializerMethodField(help_text="The montage's video; null until it is ready.")
+    has_provenance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Montage
+        fields = [
+            "id",
+            "song",
+            "song_title",
+            "kind",
+            "strategy",
+            "model",
+            "segments",
+            "seed",
+            "constraints",
+            "state",
+            "progress",
+            "step",
+            "error",
+            "attempts",
+            "video_url",
+            "has_provenance",
+            "provenance_sha256",
+            "n_segments",
+            "duration_s",
+            "mean_distance",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_song_title(self, montage: Montage) -> str:
+        return montage.song.title or montage.song.original_name
+
+    def get_video_url(self, montage: Montage) -> str | None:
+        return montage.file.url if montage.state == RenderState.READY and montage.file else None
+
+    def get_has_provenance(self, montage: Montage) -> bool:
+        return montage.state == RenderState.READY and montage.provenance is not None
+
+
+class MontageFilterSerializer(serializers.Serializer):
+    song = serializers.IntegerField(required=False, min_value=1)
+    kind = serializers.ChoiceField(choices=MontageKind.choices, required=False)
+    state = serializers.ChoiceField(choices=RenderState.choices, required=False)
+
+
+class MontageRequestSerializer(serializers.Serializer):
+    """A model's montage of a song and its baselines (the options of ``MontageOptions``)."""
+
+    song = serializers.PrimaryKeyRelatedField(queryset=MusicTrack.objects.all())
+    model = serializers.CharField(max_length=200, help_text="NAME@VERSION of a published retrieval model")
+    segments = serializers.CharField(max_length=60, default=DEFAULT_SEGMENTS, help_text="beats:N, fixed:S, foote, flux")
+    seed = serializers.IntegerField(default=0, min_value=0, max_value=2**63 - 1)
+    no_reuse = serializers.BooleanField(default=True)
+    no_same_source = serializers.BooleanField(default=False)
+    continuity_bonus = serializers.FloatField(default=0.0)
+    min_segment_s = serializers.FloatField(default=0.5)
+    max_segment_s = serializers.FloatField(default=4.0)
+    fps = serializers.IntegerField(default=DEFAULT_FPS)
+    baselines = serializers.ListField(
+        child=serializers.ChoiceField(choices=BASELINES),
+        default=BASELINES,
+        help_text="R (random clips), anti (farthest clips), G (the song's own music video, when it has one)",
+    )
+
+    def options(self) -> MontageOptions:
+        data = self.validated_data
+        return MontageOptions(**{k: data[k] for k in MontageOptions.__dataclass_fields__})
+
+
+class Montages(generics.ListAPIView):
+    """GET: montages, by song, kind and model (filters ``song``, ``kind``, ``state``). POST: request some."""
+
+    permission_classes = [IsAdminUser]
+    serializer_class = MontageSerializer
+
+    def get_queryset(self):
+        filters = MontageFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.montages(**filters.validated_data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("song", int, description="a music track's id"),
+            OpenApiParameter("kind", str, enum=MontageKind.values),
+            OpenApiParameter("state", str, enum=RenderState.values),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=MontageRequestSerializer,
+        responses={201: MontageSerializer(many=True), 400: OpenApiTypes.OBJECT},
+        description="The model's montage (S) and the baselines asked for, existing ones as they are; new or "
+        "failed ones are queued for the workers. 400: a bad field, or a request that cannot be built "
+        "(``detail`` says why).",
+    )
+    def post(self, request):
+        serializer = MontageRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            rows = scheduling.request_montages(
+                song=serializer.validated_data["song"],
+                model=serializer.validated_data["model"],
+                options=serializer.options(),
+                baselines=serializer.validated_data["baselines"],
+                user=request.user,
+            )
+        except MontageRequestError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(MontageSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class MontageDetail(generics.RetrieveAPIView):
+    permission_classes = [IsAdminUser]
+    serializer_class = MontageSerializer
+
+    def get_queryset(self):
+        return selectors.montages()
+
+
+class MontageProvenance(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        responses={200: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+        summary="A ready montage's provenance (format mvfit-montage)",
+        description="Per segment: the song span, the clip, its source video and time range, the model "
+        "distance. 404 for a montage that is not ready, and for G (the song's own video has none).",
+    )
+    def get(self, request, pk: int):
+        montage = get_object_or_404(Montage, pk=pk)
+        if montage.state != RenderState.READY or montage.provenance is None:
+            why = (
+                "the song's own music video (G) has no provenance"
+                if montage.kind == MontageKind.ORIGINAL
+                else (f"montage {montage.pk} is {montage.state}: its provenance exists once it is ready")
+            )
+            return Response({"detail": why}, status=status.HTTP_404_NOT_FOUND)
+        return Response(montage.provenance)
+
+
+class MontageRetry(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=None,
+        responses={202: MontageSerializer, 409: OpenApiTypes.OBJECT},
+        description="Queue a failed montage again (202); 409 when it has not failed.",
+    )
+    def post(self, request, pk: int):
+        montage = get_object_or_404(Montage, pk=pk)
+        try:
+            montage = scheduling.retry_montage(montage=montage)
+        except MontageRequestError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            MontageSerializer(selectors.montages().get(pk=montage.pk)).data, status=status.HTTP_202_ACCEPTED
+        )

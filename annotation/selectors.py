@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value, When
 
+from annotation.files import models_dir
 from annotation.models import (
     ImportBatch,
     ImportItem,
+    Montage,
+    MontageKind,
     MusicExcerpt,
     MusicTrack,
     Pairing,
@@ -257,3 +260,73 @@ def resolve_stimulus_set(*, set_id: int) -> tuple[list[int], list[int]]:
         list(stimulus_set.clips.order_by("pk").values_list("pk", flat=True)),
         list(stimulus_set.excerpts.order_by("pk").values_list("pk", flat=True)),
     )
+
+
+# --- montages (docs/montage.md) ---------------------------------------------------------------------
+
+
+#: The order of a song's montages on pages and in the API: the model's, then its baselines.
+MONTAGE_ORDER = (MontageKind.MODEL, MontageKind.RANDOM, MontageKind.ANTI, MontageKind.ORIGINAL)
+
+
+def montages(*, song: int | None = None, kind: str | None = None, state: str | None = None) -> QuerySet:
+    """Montages with their song (one query), by song, then S, R, anti, G, then model; optionally filtered."""
+    rank = Case(
+        *(When(kind=kind, then=Value(i)) for i, kind in enumerate(MONTAGE_ORDER)), default=Value(len(MONTAGE_ORDER))
+    )
+    rows = Montage.objects.select_related("song").order_by("song_id", rank, "model", "pk")
+    if song is not None:
+        rows = rows.filter(song_id=song)
+    if kind:
+        rows = rows.filter(kind=kind)
+    if state:
+        rows = rows.filter(state=state)
+    return rows
+
+
+def montage_source_videos(rows: Iterable[Montage]) -> dict[int, Video]:
+    """The source videos the provenance of ``rows`` names, by id (one query for all of them)."""
+    ids = {
+        segment.get("source_video_id") for montage in rows for segment in (montage.provenance or {}).get("segments", [])
+    }
+    return Video.objects.in_bulk([i for i in ids if isinstance(i, int)])
+
+
+def montage_songs() -> QuerySet:
+    """Every music track, for choosing the song of a montage (title order)."""
+    return MusicTrack.objects.order_by("title", "original_name", "pk")
+
+
+def published_models() -> list[str]:
+    """``NAME@VERSION`` of every model published in the registry (``DATA_DIR/models/<name>/<version>/model.json``)."""
+    root = models_dir()
+    if not root.is_dir():
+        return []
+    return sorted(f"{path.parent.parent.name}@{path.parent.name}" for path in root.glob("*/*/model.json"))
+
+
+@dataclass
+class MontageCard:
+    """A montage on the staff page, with its provenance as table rows (source videos resolved)."""
+
+    montage: Montage
+    segments: list[dict]
+
+
+def montage_groups(*, song: int | None = None) -> list[tuple[MusicTrack, list[MontageCard]]]:
+    """The montages per song for the staff page (two queries, however many montages and segments)."""
+    rows = list(montages(song=song))
+    videos = montage_source_videos(rows)
+    groups: dict[int, tuple[MusicTrack, list[MontageCard]]] = {}
+    for montage in rows:
+        segments = []
+        for segment in (montage.provenance or {}).get("segments", []):
+            video = videos.get(segment.get("source_video_id"))
+            segments.append(
+                {
+                    **segment,
+                    "source_video": (video.title or video.original_name) if video else "",
+                }
+            )
+        groups.setdefault(montage.song_id, (montage.song, []))[1].append(MontageCard(montage, segments))
+    return list(groups.values())

@@ -10,10 +10,16 @@ urlpatterns = [
     path("credits/", views.credits, name="credits"),
     path("library/", views.library, name="library"),
     path("library/sets/", views.save_stimulus_set, name="save_set"),
+    path("library/montages/", views.montages, name="montages"),
+    path("library/montages/<int:pk>/retry/", views.retry_montage, name="montage_retry"),
     path("api/library/imports/", api.ImportBatches.as_view(), name="api-imports"),
     path("api/library/imports/<int:pk>/", api.ImportBatchDetail.as_view(), name="api-import-detail"),
     path("api/library/uploads/", api.Upload.as_view(), name="api-uploads"),
     path("api/library/progress/", api.Progress.as_view(), name="api-progress"),
+    path("api/library/montages/", api.Montages.as_view(), name="api-montages"),
+    path("api/library/montages/<int:pk>/", api.MontageDetail.as_view(), name="api-montage-detail"),
+    path("api/library/montages/<int:pk>/provenance/", api.MontageProvenance.as_view(), name="api-montage-provenance"),
+    path("api/library/montages/<int:pk>/retry/", api.MontageRetry.as_view(), name="api-montage-retry"),
 ]
 
 if settings.STORAGE_BACKEND == "local":

@@ -1,4 +1,4 @@
-"""HTML views of the stimulus library: health check, public credits, staff library browser, media files."""
+"""HTML views of the stimulus library: health check, public credits, staff library browser, montages, media files."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation import selectors
-from annotation.forms import LibraryFilterForm, SaveSetForm
+from annotation.forms import LibraryFilterForm, MontageRequestForm, SaveSetForm
 from annotation.media.formats import served_as
-from annotation.models import RenderState
-from annotation.services import sets
+from annotation.models import Montage, RenderState
+from annotation.services import scheduling, sets
+from annotation.services.montages import MontageRequestError
 from webapp.auth import staff_required
 from webapp.http import ranged_file_response
 
@@ -93,6 +94,61 @@ def save_stimulus_set(request: HttpRequest) -> HttpResponse:
         return _library_page(request, save_form=form, status=400)
     messages.success(request, f"Saved the stimulus set “{saved.name}”.")
     return redirect(f"{reverse('annotation:library')}?{request.GET.urlencode()}")
+
+
+def _montages_page(request: HttpRequest, *, form: MontageRequestForm, status: int = 200) -> HttpResponse:
+    try:
+        song = int(request.GET.get("song", ""))
+    except ValueError:
+        song = None
+    context = {
+        "nav": "montages",
+        "groups": selectors.montage_groups(song=song),
+        "song": song,
+        "form": form,
+        "models": selectors.published_models(),
+        "states": RenderState,
+    }
+    return render(request, "annotation/montages.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def montages(request: HttpRequest) -> HttpResponse:
+    """Staff page: the montages of each song side by side, their provenance; POST requests a montage + baselines."""
+    songs = selectors.montage_songs()
+    if request.method == "GET":
+        return _montages_page(request, form=MontageRequestForm(songs=songs))
+    form = MontageRequestForm(request.POST, songs=songs)
+    if not form.is_valid():
+        return _montages_page(request, form=form, status=400)
+    try:
+        rows = scheduling.request_montages(
+            song=form.cleaned_data["song"],
+            model=form.cleaned_data["model"].strip(),
+            options=form.options(),
+            baselines=form.cleaned_data["baselines"],
+            user=request.user,
+        )
+    except MontageRequestError as exc:
+        form.add_error(None, str(exc))
+        return _montages_page(request, form=form, status=400)
+    messages.success(request, f"Requested {len(rows)} montages of “{form.cleaned_data['song']}”; workers build them.")
+    return redirect(f"{reverse('annotation:montages')}?song={form.cleaned_data['song'].pk}")
+
+
+@require_POST
+@staff_required
+def retry_montage(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff: build a failed montage again."""
+    montage = get_object_or_404(Montage, pk=pk)
+    try:
+        scheduling.retry_montage(montage=montage)
+    except MontageRequestError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Montage {montage.pk} is queued again.")
+    return redirect(f"{reverse('annotation:montages')}?song={montage.song_id}")
 
 
 @require_GET

@@ -109,3 +109,17 @@ class MontageFactory(DjangoModelFactory):
     n_segments = factory.LazyAttribute(lambda o: None if o.kind == MontageKind.ORIGINAL else 3)
     mean_distance = factory.LazyAttribute(lambda o: None if o.kind == MontageKind.ORIGINAL else 0.5)
     provenance_sha256 = factory.LazyAttribute(lambda o: "" if o.kind == MontageKind.ORIGINAL else "ab" * 32)
+
+
+class PendingMontageFactory(MontageFactory):
+    """A requested montage that no worker has built yet (S by default, a new song, a new seed)."""
+
+    segments = factory.LazyAttribute(lambda o: "" if o.kind == MontageKind.ORIGINAL else "beats:4")
+    seed = factory.LazyAttributeSequence(lambda o, n: 0 if o.kind == MontageKind.ORIGINAL else n)
+    state = RenderState.PENDING
+    progress = 0
+    file = ""
+    duration_s = None
+    n_segments = None
+    mean_distance = None
+    provenance_sha256 = ""
