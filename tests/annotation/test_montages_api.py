@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotation.models import Montage, MontageKind, RenderState
-from tests.factories.annotation import PendingMontageFactory, MusicTrackFactory, VideoFactory
+from tests.factories.annotation import MusicTrackFactory, PendingMontageFactory, VideoFactory
 from tests.support.montage import FPS, TEST_MODEL, make_montage_library
 from tests.support.query_counts import assert_flat
 

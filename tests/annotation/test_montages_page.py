@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from annotation.models import Montage, MontageKind, RenderState
 from tests.annotation.test_montages_api import ready_montage
-from tests.factories.annotation import PendingMontageFactory, MusicTrackFactory
+from tests.factories.annotation import MusicTrackFactory, PendingMontageFactory
 from tests.support.montage import TEST_MODEL
 from tests.support.query_counts import assert_flat
 
