@@ -270,3 +270,33 @@ def test_montage_answers_are_exported_to_the_montage_tables(tmp_path, settings):
     assert set(montages["montage_id"]) == shown
     g = montages[montages["kind"] == MontageKind.ORIGINAL].iloc[0]
     assert g["strategy"] == "original" and g["song_id"] == song.pk
+
+
+def test_a_worker_taking_several_assignments_never_meets_a_montage_twice():
+    from experiments.services.allocation import AllocationError
+
+    song, _ = song_with_montages()
+    # Every pair of 4 montages, one item per bundle: each montage is in 3 of the 6 items, so after the
+    # first bundle 4 of the other 5 show a montage again; only the complementary pair may follow.
+    experiment = open_experiment(
+        experiment=montage_study({"montages": {"songs": [song.pk]}}, k=1, n=1, catch=0), allow_unrendered=True
+    )
+    given: list[set[int]] = []
+    participant = enter_via_mturk(experiment=experiment, worker_id="W7", assignment_id=uuid.uuid4().hex)
+    while True:
+        try:
+            assignment = allocate_assignment(participant=participant)
+        except AllocationError as error:
+            assert error.code == "no_work"
+            break
+        given.append({m for t in assignment.bundle.trials.select_related("item") for m in t.item.montage_ids})
+        for trial in assignment.bundle.trials.all():
+            answer_trial(assignment, trial.position, chosen_side="left")
+        assignment.refresh_from_db()
+        assert assignment.status == "completed"
+    assert len(given) == 2
+    for i, a in enumerate(given):
+        for b in given[i + 1 :]:
+            assert not a & b
+    # Another worker still gets work.
+    assert take_assignment(experiment, "W8").bundle_id
