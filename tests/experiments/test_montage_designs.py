@@ -300,3 +300,49 @@ def test_a_worker_taking_several_assignments_never_meets_a_montage_twice():
             assert not a & b
     # Another worker still gets work.
     assert take_assignment(experiment, "W8").bundle_id
+
+
+def test_the_staff_preview_shows_a_montage_bundle_with_its_answer_key(staff_client):
+    from django.urls import reverse
+
+    song, rows = song_with_montages()
+    experiment = montage_study({"montages": {"songs": [song.pk], "pairs": [["S", "R"]]}}, k=1, n=1)
+    url = reverse("experiments:preview_trial", args=[experiment.pk, 0]) + "?bundle=0"
+    keys = [staff_client.get(url.replace("/0?", f"/{p}?")).json() for p in range(2)]
+    real = next(k["debug"] for k in keys if not k["debug"]["catch"])
+    assert real["song"] == song.pk
+    assert {real["left"].split(":")[0], real["right"].split(":")[0]} == {
+        f"montage {rows[('S', 'test-embeddings@1')].pk}",
+        f"montage {rows[('R', 'test-embeddings@1')].pk}",
+    }
+    assert all(k["prompt"] == "Which video fits the song better?" for k in keys)
+
+
+def test_a_montage_rating_studys_silence_check_shows_a_montage_as_long_as_the_montages(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from annotation.models import Montage
+    from annotation.services.montages import MontageOptions
+    from annotation.services.scheduling import request_montages
+    from tests.support.montage import TEST_MODEL, make_montage_library
+    from training.montage.media import media_duration
+
+    library = make_montage_library(tmp_path, clips=8, song_s=3.0)
+    options = MontageOptions(segments="fixed:1.5", max_segment_s=2.0, fps=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        request_montages(song=library.song, model=TEST_MODEL, options=options, baselines=["R"])
+    assert set(Montage.objects.filter(state=RenderState.READY).values_list("kind", flat=True)) == {"S", "R"}
+    with django_capture_on_commit_callbacks(execute=True):
+        experiment = montage_study(
+            {"montages": {"songs": [library.song.pk]}, "catch": {"kinds": ["rating_silence"]}}, kind="rating", n=2
+        )
+    catch = experiment.catch_stimuli.get()
+    assert catch.state == RenderState.READY, catch.error
+    assert abs(media_duration(default_storage.path(catch.file.name)) - 3.0) < 0.2
+    trial = (
+        Trial.objects.filter(bundle__experiment=experiment, item__isnull=False).select_related("item__montage").first()
+    )
+    assert media_file_for(trial, "main").name == trial.item.montage.file.name
+    assert media_file_for(trial, "left") is None
