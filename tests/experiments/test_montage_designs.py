@@ -346,3 +346,23 @@ def test_a_montage_rating_studys_silence_check_shows_a_montage_as_long_as_the_mo
     )
     assert media_file_for(trial, "main").name == trial.item.montage.file.name
     assert media_file_for(trial, "left") is None
+
+
+def test_skipped_montage_trials_that_share_a_montage_go_to_different_makeup_bundles():
+    from experiments.models import Bundle
+    from tests.experiments.test_skips import skip
+
+    song, _ = song_with_montages()
+    experiment = open_experiment(
+        experiment=montage_study(
+            {"montages": {"songs": [song.pk], "pairs": [["S", "R"], ["S", "G"]]}}, k=1, n=2, catch=0
+        ),
+        allow_unrendered=True,
+    )
+    assert experiment.bundles.count() == 2  # the two items share the S montage
+    for worker in ("A", "B"):
+        assignment = take_assignment(experiment, worker)
+        assert assignment.bundle.is_makeup is False
+        skip(assignment, 0, events=[{"type": "error", "slot": "left", "code": 4}] * 2)
+    makeups = Bundle.objects.filter(experiment=experiment, is_makeup=True)
+    assert sorted(b.n_trials for b in makeups) == [1, 1]
