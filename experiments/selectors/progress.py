@@ -107,6 +107,10 @@ def skipped_trials(experiment: Experiment, *, flag_at: int = 2) -> dict:
     }
 
 
+def _describe_montage(montage) -> str:
+    return f"montage {montage.pk}: {montage.kind} {montage.model or '(original video)'}"
+
+
 def trial_answer_key(trial: Trial) -> dict:
     """What a trial really is -- for the experimenter's preview only, never for workers."""
     if trial.catch_id:
@@ -118,6 +122,17 @@ def trial_answer_key(trial: Trial) -> dict:
         )
         return {"catch": True, "kind": catch.kind, "expected": expected}
     item = trial.item
+    if item.is_montage:
+        if item.montage_id:
+            return {"catch": False, "montage": _describe_montage(item.montage)}
+        first, second = item.first_montage, item.second_montage
+        left, right = (first, second) if trial.first_on_left else (second, first)
+        return {
+            "catch": False,
+            "song": first.song_id,
+            "left": _describe_montage(left),
+            "right": _describe_montage(right),
+        }
     if item.pairing_id:
         p = item.pairing
         return {

@@ -24,7 +24,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from experiments.models import (
@@ -98,6 +98,8 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
         .order_by("round", "index")
         .select_for_update(skip_locked=True)
     )
+    if experiment.config.get("montages"):
+        offer = _without_seen_montages(offer, experiment=experiment, worker_id=participant.worker_id)
     claimed = _claim(offer)
     if claimed is None and adaptive_policy(experiment) is not None:
         # Nothing fits: plan the next round from the answers (a no-op while anything else is on offer,
@@ -128,6 +130,27 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
         )
     _expose(assignment=assignment, worker_id=participant.worker_id)
     return assignment
+
+
+def _without_seen_montages(offer, *, experiment: Experiment, worker_id: str):
+    """Montage studies: leave out bundles showing a montage the worker has already been given in this
+    study (every montage of their live assignments' bundles; of an abandoned one, those they answered).
+
+    Montage items have no pairings, so the exposure rows do not cover them; this filter is the rule
+    for montages (checked at allocation, without a database constraint behind it).
+    """
+    mine = Assignment.objects.filter(experiment=experiment, participant__worker_id=worker_id)
+    given = Item.objects.filter(experiment=experiment).filter(
+        Q(trials__bundle__assignments__in=mine.exclude(status=AssignmentStatus.ABANDONED))
+        | Q(trials__responses__assignment__in=mine.filter(status=AssignmentStatus.ABANDONED))
+    )
+    seen = {m for row in given.values_list("montage_id", "first_montage_id", "second_montage_id") for m in row if m}
+    if not seen:
+        return offer
+    showing = Trial.objects.filter(bundle_id=OuterRef("pk")).filter(
+        Q(item__montage__in=seen) | Q(item__first_montage__in=seen) | Q(item__second_montage__in=seen)
+    )
+    return offer.filter(~Exists(showing))
 
 
 def _claim(offer) -> tuple[int, int] | None:

@@ -17,7 +17,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from annotation.media import MediaError, run_ffmpeg
-from annotation.models import Pairing, RenderState
+from annotation.models import Montage, Pairing, RenderState
 from experiments.media.generated import AUDIO_OUT, VIDEO_OUT, render_text_frame
 from experiments.models import CatchKind, CatchStimulus, Item
 
@@ -48,7 +48,8 @@ def _typical_duration(catch: CatchStimulus) -> float:
 
 
 def _silent_video_source(catch: CatchStimulus, tmp: Path) -> str | None:
-    """A real clip's picture for the no-music check: the source clip's prepared file, else a rendered pairing."""
+    """A real clip's picture for the no-music check: the source clip's prepared file, else a rendered pairing
+    (or, in a montage study, a montage)."""
     names = []
     clip = catch.source_clip
     if clip is not None and clip.prepared_file:
@@ -60,6 +61,14 @@ def _silent_video_source(catch: CatchStimulus, tmp: Path) -> str | None:
     )
     if pairing is not None:
         names.append(pairing.rendered_file.name)
+    # A montage rating study: the picture of one of its montages (with silence instead of the song).
+    montage = (
+        Montage.objects.filter(state=RenderState.READY, rating_items__experiment_id=catch.experiment_id)
+        .exclude(file="")
+        .first()
+    )
+    if montage is not None:
+        names.append(montage.file.name)
     for name in names:
         if default_storage.exists(name):
             local = tmp / f"source{Path(name).suffix}"

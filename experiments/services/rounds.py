@@ -9,7 +9,7 @@ import random
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, Max, OuterRef, Q, Sum, Value, When
 
 from experiments.design.adaptive import AdaptiveError, AdaptivePolicy, next_round
 from experiments.design.config import DesignError, validate_config
@@ -197,14 +197,24 @@ def reoffer_skipped(*, assignment) -> int:
     rng = random.Random(f"{experiment.seed}:makeup:{assignment.pk}")
     for trial in skipped:
         pairings = list(trial.item.pairing_ids)
-        bundle = (
+        candidates = (
             Bundle.objects.select_for_update(skip_locked=True)
             .filter(experiment=experiment, status=BundleStatus.AVAILABLE, is_makeup=True)
             .filter(n_trials__lt=experiment.trials_per_assignment)
             .exclude(bundle_pairings__pairing_id__in=pairings)
-            .order_by("index")
-            .first()
         )
+        montages = list(trial.item.montage_ids)
+        if montages:  # a montage item: no make-up bundle may show one of its montages already
+            candidates = candidates.exclude(
+                Exists(
+                    Trial.objects.filter(bundle_id=OuterRef("pk")).filter(
+                        Q(item__montage__in=montages)
+                        | Q(item__first_montage__in=montages)
+                        | Q(item__second_montage__in=montages)
+                    )
+                )
+            )
+        bundle = candidates.order_by("index").first()
         if bundle is None:
             last = experiment.bundles.aggregate(index=Max("index"))["index"]
             bundle = Bundle.objects.create(

@@ -270,3 +270,99 @@ def test_montage_answers_are_exported_to_the_montage_tables(tmp_path, settings):
     assert set(montages["montage_id"]) == shown
     g = montages[montages["kind"] == MontageKind.ORIGINAL].iloc[0]
     assert g["strategy"] == "original" and g["song_id"] == song.pk
+
+
+def test_a_worker_taking_several_assignments_never_meets_a_montage_twice():
+    from experiments.services.allocation import AllocationError
+
+    song, _ = song_with_montages()
+    # Every pair of 4 montages, one item per bundle: each montage is in 3 of the 6 items, so after the
+    # first bundle 4 of the other 5 show a montage again; only the complementary pair may follow.
+    experiment = open_experiment(
+        experiment=montage_study({"montages": {"songs": [song.pk]}}, k=1, n=1, catch=0), allow_unrendered=True
+    )
+    given: list[set[int]] = []
+    participant = enter_via_mturk(experiment=experiment, worker_id="W7", assignment_id=uuid.uuid4().hex)
+    while True:
+        try:
+            assignment = allocate_assignment(participant=participant)
+        except AllocationError as error:
+            assert error.code == "no_work"
+            break
+        given.append({m for t in assignment.bundle.trials.select_related("item") for m in t.item.montage_ids})
+        for trial in assignment.bundle.trials.all():
+            answer_trial(assignment, trial.position, chosen_side="left")
+        assignment.refresh_from_db()
+        assert assignment.status == "completed"
+    assert len(given) == 2
+    for i, a in enumerate(given):
+        for b in given[i + 1 :]:
+            assert not a & b
+    # Another worker still gets work.
+    assert take_assignment(experiment, "W8").bundle_id
+
+
+def test_the_staff_preview_shows_a_montage_bundle_with_its_answer_key(staff_client):
+    from django.urls import reverse
+
+    song, rows = song_with_montages()
+    experiment = montage_study({"montages": {"songs": [song.pk], "pairs": [["S", "R"]]}}, k=1, n=1)
+    url = reverse("experiments:preview_trial", args=[experiment.pk, 0]) + "?bundle=0"
+    keys = [staff_client.get(url.replace("/0?", f"/{p}?")).json() for p in range(2)]
+    real = next(k["debug"] for k in keys if not k["debug"]["catch"])
+    assert real["song"] == song.pk
+    assert {real["left"].split(":")[0], real["right"].split(":")[0]} == {
+        f"montage {rows[('S', 'test-embeddings@1')].pk}",
+        f"montage {rows[('R', 'test-embeddings@1')].pk}",
+    }
+    assert all(k["prompt"] == "Which video fits the song better?" for k in keys)
+
+
+def test_a_montage_rating_studys_silence_check_shows_a_montage_as_long_as_the_montages(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from annotation.models import Montage
+    from annotation.services.montages import MontageOptions
+    from annotation.services.scheduling import request_montages
+    from tests.support.montage import TEST_MODEL, make_montage_library
+    from training.montage.media import media_duration
+
+    library = make_montage_library(tmp_path, clips=8, song_s=3.0)
+    options = MontageOptions(segments="fixed:1.5", max_segment_s=2.0, fps=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        request_montages(song=library.song, model=TEST_MODEL, options=options, baselines=["R"])
+    assert set(Montage.objects.filter(state=RenderState.READY).values_list("kind", flat=True)) == {"S", "R"}
+    with django_capture_on_commit_callbacks(execute=True):
+        experiment = montage_study(
+            {"montages": {"songs": [library.song.pk]}, "catch": {"kinds": ["rating_silence"]}}, kind="rating", n=2
+        )
+    catch = experiment.catch_stimuli.get()
+    assert catch.state == RenderState.READY, catch.error
+    assert abs(media_duration(default_storage.path(catch.file.name)) - 3.0) < 0.2
+    trial = (
+        Trial.objects.filter(bundle__experiment=experiment, item__isnull=False).select_related("item__montage").first()
+    )
+    assert media_file_for(trial, "main").name == trial.item.montage.file.name
+    assert media_file_for(trial, "left") is None
+
+
+def test_skipped_montage_trials_that_share_a_montage_go_to_different_makeup_bundles():
+    from experiments.models import Bundle
+    from tests.experiments.test_skips import skip
+
+    song, _ = song_with_montages()
+    experiment = open_experiment(
+        experiment=montage_study(
+            {"montages": {"songs": [song.pk], "pairs": [["S", "R"], ["S", "G"]]}}, k=1, n=2, catch=0
+        ),
+        allow_unrendered=True,
+    )
+    assert experiment.bundles.count() == 2  # the two items share the S montage
+    for worker in ("A", "B"):
+        assignment = take_assignment(experiment, worker)
+        assert assignment.bundle.is_makeup is False
+        skip(assignment, 0, events=[{"type": "error", "slot": "left", "code": 4}] * 2)
+    makeups = Bundle.objects.filter(experiment=experiment, is_makeup=True)
+    assert sorted(b.n_trials for b in makeups) == [1, 1]
