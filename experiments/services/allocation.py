@@ -11,8 +11,9 @@ Invariants and what backs them:
 * concurrent starts never get the same bundle -- one ``UPDATE … WHERE pk = (SELECT … ORDER BY round,
   index LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, an indexed walk of the
   ``bundle_offer_order`` index that sorts nothing and reads no trial (other starts take the next free
-  bundle instead of waiting); on SQLite writes are serialised and
-  the partial unique constraint is the backstop;
+  bundle instead of waiting), which on PostgreSQL also inserts the assignment and its exposures
+  (one data-modifying ``WITH`` statement, ``_statements().claim``); on SQLite writes are serialised
+  and the partial unique constraint is the backstop;
 * adaptive experiments (opt-in, ``experiments.design.adaptive``): when no bundle at all is on offer,
   the next round is planned from the answers (``extend_adaptive_design``, serialised on the
   experiment row) and offered through the same query, so the invariants above hold unchanged.
