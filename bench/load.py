@@ -473,11 +473,15 @@ async def run_crowd(args, port: int, tokens: list[str], server: Server, stats: S
     return events
 
 
-def postgres_cpu_seconds() -> float | None:
+def postgres_cpu_seconds(database: str | None = None) -> float | None:
     """CPU seconds used so far by the local PostgreSQL's processes (None if /proc is not readable).
 
-    Backends that exit during the run take their CPU time with them, so with restarts this is a
-    lower bound; with ``--restart none`` the backends live through the whole run.
+    ``database``: only the backends (and autovacuum workers) of that database, told by the process title
+    PostgreSQL sets (``postgres: <user> <database> <host> ...``), so other databases' work on a shared
+    machine (neighbours' test suites) is not counted; the cluster's shared WAL writer, checkpointer and
+    background writer are then left out too. Backends that exit during the run take their CPU time
+    with them, so with restarts this is a lower bound; with ``--restart none`` the backends live
+    through the whole run.
     """
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
@@ -488,9 +492,14 @@ def postgres_cpu_seconds() -> float | None:
             with contextlib.suppress(OSError):
                 stat = Path(entry.path, "stat").read_text()
                 name = stat[stat.index("(") + 1 : stat.rindex(")")]
-                if name == "postgres":
-                    fields = stat[stat.rindex(")") + 2 :].split()
-                    total += int(fields[11]) + int(fields[12])  # utime + stime
+                if name != "postgres":
+                    continue
+                if database is not None:
+                    title = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    if f" {database} " not in f"{title} ":
+                        continue
+                fields = stat[stat.rindex(")") + 2 :].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
     except OSError:
         return None
     return total / ticks
@@ -542,11 +551,11 @@ def main() -> None:
               f"{args.workers} simulated workers for up to {args.duration:.0f}s / {args.max_answers} answers")  # fmt: skip
         began = time.monotonic()
         client_cpu = time.process_time()
-        db_cpu = postgres_cpu_seconds()
+        db_cpu = postgres_cpu_seconds(args.db)
         events = asyncio.run(run_crowd(args, port, tokens, server, stats))
         elapsed = time.monotonic() - began
         client_cpu = time.process_time() - client_cpu
-        db_cpu = (postgres_cpu_seconds() or 0.0) - db_cpu if db_cpu is not None else None
+        db_cpu = (postgres_cpu_seconds(args.db) or 0.0) - db_cpu if db_cpu is not None else None
         server.stop()
         # Every gunicorn process has been waited for by now, so its CPU time is in RUSAGE_CHILDREN.
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)

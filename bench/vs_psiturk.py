@@ -394,18 +394,19 @@ def tree_cpu(pid: int) -> float:
     return sum(cpu.get(p, 0.0) for p in tree)
 
 
-def measure(name: str, server, drive_it, verify) -> dict:
-    """Start the server, drive it, stop it; CPU counts from the server being healthy to the last answer."""
+def measure(name: str, server, drive_it, verify, *, database: str) -> dict:
+    """Start the server, drive it, stop it; CPU counts from the server being healthy to the last answer
+    (PostgreSQL's: the backends of ``database`` only, so neighbours' databases are not counted)."""
     loadavg = os.getloadavg()
     server.start()
-    server_cpu, db_cpu = tree_cpu(server.process.pid), load.postgres_cpu_seconds()
+    server_cpu, db_cpu = tree_cpu(server.process.pid), load.postgres_cpu_seconds(database)
     began = time.monotonic()
     try:
         run = asyncio.run(drive_it())
     finally:
         elapsed = time.monotonic() - began
         server_cpu = tree_cpu(server.process.pid) - server_cpu
-        db_cpu = (load.postgres_cpu_seconds() or 0.0) - db_cpu if db_cpu is not None else None
+        db_cpu = (load.postgres_cpu_seconds(database) or 0.0) - db_cpu if db_cpu is not None else None
         server.stop()
     window = (run.last_ack - run.first_ack) if run.first_ack and run.last_ack else elapsed
     n = max(run.n_acked, 1)
@@ -450,6 +451,7 @@ def run_psiturk(args, bin_dir: Path, workdir: Path, think_ms: float) -> dict:
             server,
             lambda: drive(PsiturkClient(), server.port, args, think_ms),
             lambda run: check_psiturk(database_url, run),
+            database=name,
         )
     finally:
         server.stop()
@@ -484,10 +486,11 @@ def run_mvfit(args, workdir: Path, think_ms: float) -> dict:
         )
         try:
             return measure(
-                f"mvfit ({conf['workers']} x {conf['threads']} gthread)",
+                f"mvfit ({conf['workers']} x {conf['threads']} {conf['worker_class']})",
                 server,
                 lambda: drive(MvfitClient(tokens), server.port, args, think_ms),
                 check_mvfit,
+                database=name,
             )
         finally:
             server.stop()

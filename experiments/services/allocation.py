@@ -11,8 +11,9 @@ Invariants and what backs them:
 * concurrent starts never get the same bundle -- one ``UPDATE … WHERE pk = (SELECT … ORDER BY round,
   index LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, an indexed walk of the
   ``bundle_offer_order`` index that sorts nothing and reads no trial (other starts take the next free
-  bundle instead of waiting); on SQLite writes are serialised and
-  the partial unique constraint is the backstop;
+  bundle instead of waiting), which on PostgreSQL also inserts the assignment and its exposures
+  (one data-modifying ``WITH`` statement, ``_statements().claim``); on SQLite writes are serialised
+  and the partial unique constraint is the backstop;
 * adaptive experiments (opt-in, ``experiments.design.adaptive``): when no bundle at all is on offer,
   the next round is planned from the answers (``extend_adaptive_design``, serialised on the
   experiment row) and offered through the same query, so the invariants above hold unchanged.
@@ -20,11 +21,13 @@ Invariants and what backs them:
 
 from __future__ import annotations
 
+import functools
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from experiments.models import (
@@ -43,7 +46,7 @@ from experiments.models import (
     WorkerBundleSlot,
 )
 from experiments.services.rounds import adaptive_policy, extend_adaptive_design, reoffer_skipped
-from webapp.db import SqlNames
+from webapp.db import SqlNames, hot_cursor
 
 MAX_ALLOCATION_ATTEMPTS = 5
 
@@ -59,20 +62,27 @@ class AllocationError(Exception):
 
 @transaction.atomic
 def allocate_assignment(*, participant: Participant, now: datetime | None = None) -> Assignment:
-    """Give the participant a bundle, or return the one they already work on (idempotent)."""
+    """Give the participant a bundle, or return the one they already work on (idempotent).
+
+    Joins come in bursts (a study launches by posting HITs), so the common case is two hand-written,
+    prepared statements (``webapp.db.hot_cursor``) instead of the ORM's six: lock the participant and
+    read what the rules need, then claim + assign + expose in one statement (``_take_bundle``)."""
     now = now or timezone.now()
-    # Locking the participant serialises double clicks / two tabs of one participant.
-    participant = (
-        Participant.objects.select_for_update(of=("self",)).select_related("experiment").get(pk=participant.pk)
-    )
-    if participant.screened_out_at is not None:
+    sql = _statements()
+    with hot_cursor() as cursor:
+        # Locking the participant serialises double clicks / two tabs of one participant.
+        cursor.execute(sql.lock_participant, {"participant": participant.pk})
+        row = cursor.fetchone()
+    if row is None:
+        raise Participant.DoesNotExist(f"participant {participant.pk}")
+    screened_out, experiment_status, active_id = row
+    if screened_out:
         raise AllocationError("This study cannot continue after the screening check. Thank you!", code="screened_out")
-    active = participant.assignments.filter(status=AssignmentStatus.ACTIVE).first()
-    if active is not None:
-        return active
-    experiment = participant.experiment
-    if experiment.status != ExperimentStatus.OPEN:
+    if active_id is not None:
+        return Assignment.objects.get(pk=active_id)
+    if experiment_status != ExperimentStatus.OPEN:
         raise AllocationError("This study is not accepting new work right now.", code="closed")
+    experiment = participant.experiment
     for _ in range(MAX_ALLOCATION_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -86,40 +96,17 @@ def allocate_assignment(*, participant: Participant, now: datetime | None = None
 
 def _take_bundle(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment:
     started = _bundles_started(experiment=experiment, worker_id=participant.worker_id)
-    # NOT EXISTS lets PostgreSQL walk bundles in offer order and stop at the first one that shares no
-    # pairing with the worker's exposures (two index probes per pairing of a candidate bundle).
-    seen = Exposure.objects.filter(
-        experiment=experiment, worker_id=participant.worker_id, pairing_id=OuterRef("pairing_id")
-    )
-    overlaps = BundlePairing.objects.filter(bundle_id=OuterRef("pk")).filter(Exists(seen))
-    offer = (
-        Bundle.objects.filter(experiment=experiment, status=BundleStatus.AVAILABLE)
-        .filter(~Exists(overlaps))
-        .order_by("round", "index")
-        .select_for_update(skip_locked=True)
-    )
-    if experiment.config.get("montages"):
-        offer = _without_seen_montages(offer, experiment=experiment, worker_id=participant.worker_id)
-    claimed = _claim(offer)
-    if claimed is None and adaptive_policy(experiment) is not None:
+    assignment = _claim(experiment=experiment, participant=participant, now=now)
+    if assignment is None and adaptive_policy(experiment) is not None:
         # Nothing fits: plan the next round from the answers (a no-op while anything else is on offer,
         # or when a concurrent start has just planned it, which this query then sees).
         extend_adaptive_design(experiment=experiment)
-        claimed = _claim(offer)
-    if claimed is None:
+        assignment = _claim(experiment=experiment, participant=participant, now=now)
+    if assignment is None:
         raise AllocationError(
             "There is no work left for you in this study (all of it is taken, or you have already seen it). Thank you!",
             code="no_work",
         )
-    bundle_id, n_trials = claimed
-    assignment = Assignment.objects.create(
-        experiment=experiment,
-        bundle_id=bundle_id,
-        participant=participant,
-        n_trials=n_trials,
-        completion_code=secrets.token_hex(6).upper(),
-        last_activity_at=now,
-    )
     if experiment.max_bundles_per_worker is not None:
         WorkerBundleSlot.objects.create(
             experiment=experiment,
@@ -128,16 +115,140 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
             cap=experiment.max_bundles_per_worker,
             assignment=assignment,
         )
-    _expose(assignment=assignment, worker_id=participant.worker_id)
     return assignment
 
 
-def _without_seen_montages(offer, *, experiment: Experiment, worker_id: str):
-    """Montage studies: leave out bundles showing a montage the worker has already been given in this
+ASSIGNMENT_FIELDS = (
+    "experiment",
+    "bundle",
+    "participant",
+    "status",
+    "n_trials",
+    "n_answered",
+    "completion_code",
+    "started_at",
+    "last_activity_at",
+)
+
+
+# Where a montage study's offer leaves out the bundles showing montages the worker was already given.
+EXCLUDE_MARK = " /*montages*/"
+
+
+@dataclass(frozen=True)
+class _Statements:
+    lock_participant: str
+    bundle_pk: str  # the offer's bundle id column, for the montage studies' extra clause (EXCLUDE_MARK)
+    claim: str  # PostgreSQL: claim + assign + expose in one statement; elsewhere the claim only
+    expose: str  # elsewhere (SQLite has no data-modifying WITH): the exposures, after the ORM's INSERT
+    one_statement: bool
+
+
+@functools.cache
+def _statements() -> _Statements:
+    p, e, a = SqlNames(Participant, "p"), SqlNames(Experiment, "e"), SqlNames(Assignment, "a")
+    b, c, bp, x = SqlNames(Bundle, "b"), SqlNames(Bundle), SqlNames(BundlePairing, "bp"), SqlNames(Exposure, "x")
+    features = connection.features
+    active = AssignmentStatus.ACTIVE.value
+    lock_participant = (
+        f"SELECT {p['screened_out_at']} IS NOT NULL, {e['status']}, "
+        f"(SELECT {a.pk} FROM {a.table} WHERE {a['participant']} = {p.pk} AND {a['status']} = '{active}') "
+        f"FROM {p.table} JOIN {e.table} ON {e.pk} = {p['experiment']} WHERE {p.pk} = %(participant)s"
+        + (" FOR UPDATE OF p" if features.has_select_for_update_of else "")
+    )
+    # The offer: bundles on offer in offer order (an indexed walk of ``bundle_offer_order`` that sorts
+    # nothing and reads no trial), the first one that shares no pairing with the worker's exposures (NOT
+    # EXISTS: two index probes per pairing of a candidate), locked with SKIP LOCKED so concurrent starts
+    # take the next free bundle instead of waiting (SQLite serialises writes instead).
+    offer = (
+        f"SELECT {b.pk} FROM {b.table} WHERE {b['experiment']} = %(experiment)s AND {b['status']} = %(available)s "
+        f"AND NOT EXISTS (SELECT 1 FROM {bp.table} WHERE {bp['bundle']} = {b.pk} AND EXISTS ("
+        f"SELECT 1 FROM {x.table} WHERE {x['experiment']} = %(experiment)s AND {x['worker_id']} = %(worker)s "
+        f"AND {x['pairing']} = {bp['pairing']})){EXCLUDE_MARK} "
+        f"ORDER BY {b['round']}, {b['index']} LIMIT 1"
+        + (" FOR UPDATE OF b SKIP LOCKED" if features.has_select_for_update_skip_locked else "")
+    )
+    claim_bundle = (
+        f"UPDATE {c.table} SET {c['status']} = %(assigned)s WHERE {c.pk} = ({offer}) RETURNING {c.pk}, {c['n_trials']}"
+    )
+    plain_a, plain_x = SqlNames(Assignment), SqlNames(Exposure)
+    exposure_columns = ", ".join(plain_x.column(name) for name in ("experiment", "worker_id", "pairing", "assignment"))
+    # The exposure rows' unique constraint (``no_repeated_pairing_per_worker``) turns an overlap with a
+    # concurrent start of the same worker into an IntegrityError; the caller then tries the next bundle.
+    expose = (
+        f"INSERT INTO {plain_x.table} ({exposure_columns}) SELECT %(experiment)s, %(worker)s, {bp['pairing']}, "
+        f"%(assignment)s FROM {bp.table} WHERE {bp['bundle']} = %(bundle)s ORDER BY {bp['pairing']}"
+    )
+    if connection.vendor != "postgresql":
+        return _Statements(
+            lock_participant=lock_participant, bundle_pk=b.pk, claim=claim_bundle, expose=expose, one_statement=False
+        )
+    assignment_columns = ", ".join(plain_a.column(name) for name in ASSIGNMENT_FIELDS)
+    returned = ", ".join([plain_a.pk, *(plain_a.column(name) for name in ASSIGNMENT_FIELDS)])
+    claim = (
+        f"WITH claimed AS ({claim_bundle}), "
+        f"assigned AS (INSERT INTO {plain_a.table} ({assignment_columns}) "
+        f"SELECT %(experiment)s, claimed.{c.pk}, %(participant)s, %(active)s, claimed.{c['n_trials']}, 0, "
+        f"%(code)s, %(now)s, %(now)s FROM claimed RETURNING {returned}), "
+        f"exposed AS (INSERT INTO {plain_x.table} ({exposure_columns}) "
+        f"SELECT %(experiment)s, %(worker)s, {bp['pairing']}, assigned.{plain_a.pk} "
+        f"FROM assigned JOIN {bp.table} ON {bp['bundle']} = assigned.{plain_a.column('bundle')} "
+        f"ORDER BY {bp['pairing']}) "
+        f"SELECT {returned} FROM assigned"
+    )
+    return _Statements(
+        lock_participant=lock_participant, bundle_pk=b.pk, claim=claim, expose=expose, one_statement=True
+    )
+
+
+def _claim(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment | None:
+    """Claim the first bundle on offer for the participant, create its assignment and expose its pairings
+    (on PostgreSQL in one statement, ``_statements().claim``); None when nothing is on offer for them."""
+    sql = _statements()
+    claim = sql.claim
+    if experiment.config.get("montages"):
+        excluded = _bundles_showing_seen_montages(experiment=experiment, worker_id=participant.worker_id)
+        if excluded:  # ids from the database, formatted as integers: nothing a worker sent reaches the SQL
+            claim = claim.replace(EXCLUDE_MARK, f" AND {sql.bundle_pk} NOT IN ({', '.join(map(str, excluded))})")
+    params = {
+        "experiment": experiment.pk,
+        "worker": participant.worker_id,
+        "available": BundleStatus.AVAILABLE.value,
+        "assigned": BundleStatus.ASSIGNED.value,
+    }
+    code = secrets.token_hex(6).upper()
+    with hot_cursor() as cursor:
+        if sql.one_statement:
+            params |= {"participant": participant.pk, "active": AssignmentStatus.ACTIVE.value, "code": code}
+            cursor.execute(claim, params | {"now": now})
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            names = ["id", *(Assignment._meta.get_field(name).attname for name in ASSIGNMENT_FIELDS)]
+            return Assignment.from_db(connection.alias, names, row)
+        cursor.execute(claim, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        bundle_id, n_trials = row
+        assignment = Assignment.objects.create(
+            experiment=experiment,
+            bundle_id=bundle_id,
+            participant=participant,
+            n_trials=n_trials,
+            completion_code=code,
+            last_activity_at=now,
+        )
+        cursor.execute(sql.expose, params | {"assignment": assignment.pk, "bundle": bundle_id})
+    return assignment
+
+
+def _bundles_showing_seen_montages(*, experiment: Experiment, worker_id: str) -> list[int]:
+    """Montage studies: the bundles on offer that show a montage the worker has already been given in this
     study (every montage of their live assignments' bundles; of an abandoned one, those they answered).
 
-    Montage items have no pairings, so the exposure rows do not cover them; this filter is the rule
-    for montages (checked at allocation, without a database constraint behind it).
+    Montage items have no pairings, so the exposure rows do not cover them; this is the rule for montages
+    (checked at allocation, without a database constraint behind it).
     """
     mine = Assignment.objects.filter(experiment=experiment, participant__worker_id=worker_id)
     given = Item.objects.filter(experiment=experiment).filter(
@@ -146,38 +257,11 @@ def _without_seen_montages(offer, *, experiment: Experiment, worker_id: str):
     )
     seen = {m for row in given.values_list("montage_id", "first_montage_id", "second_montage_id") for m in row if m}
     if not seen:
-        return offer
-    showing = Trial.objects.filter(bundle_id=OuterRef("pk")).filter(
+        return []
+    showing = Trial.objects.filter(bundle__experiment=experiment, bundle__status=BundleStatus.AVAILABLE).filter(
         Q(item__montage__in=seen) | Q(item__first_montage__in=seen) | Q(item__second_montage__in=seen)
     )
-    return offer.filter(~Exists(showing))
-
-
-def _claim(offer) -> tuple[int, int] | None:
-    """Take the first bundle of ``offer`` (an indexed walk in offer order, ``bundle_offer_order``) in one
-    statement: ``UPDATE … WHERE pk = (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING``. Concurrent
-    starts skip each other's locked rows instead of queueing; returns (bundle id, trials) or None."""
-    select, params = offer.values("pk")[:1].query.sql_with_params()
-    b = SqlNames(Bundle)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {b.table} SET {b['status']} = %s WHERE {b.pk} = ({select}) RETURNING {b.pk}, {b['n_trials']}",
-            [BundleStatus.ASSIGNED, *params],
-        )
-        return cursor.fetchone()
-
-
-def _expose(*, assignment: Assignment, worker_id: str) -> None:
-    """Record that the worker is shown every pairing of the assignment's bundle: one INSERT … SELECT
-    (``no_repeated_pairing_per_worker`` turns an overlap into an IntegrityError)."""
-    e, bp = SqlNames(Exposure), SqlNames(BundlePairing)
-    columns = ", ".join(e.column(name) for name in ("experiment", "worker_id", "pairing", "assignment"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {e.table} ({columns}) SELECT %s, %s, {bp['pairing']}, %s FROM {bp.table} "
-            f"WHERE {bp['bundle']} = %s ORDER BY {bp['pairing']}",
-            [assignment.experiment_id, worker_id, assignment.pk, assignment.bundle_id],
-        )
+    return sorted(set(showing.values_list("bundle_id", flat=True)))
 
 
 def _bundles_started(*, experiment: Experiment, worker_id: str) -> int:

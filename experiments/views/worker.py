@@ -179,6 +179,7 @@ def audio_check_sound(request: HttpRequest, signed: str) -> HttpResponse:
     return worker_headers(response)
 
 
+@lean_request  # a burst of joins when a study launches: no session, user, CSRF check or messages needed
 @worker_view
 @require_POST
 def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
