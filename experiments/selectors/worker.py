@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.urls import get_script_prefix, reverse
+from django.utils import timezone
 
 from experiments import answer_input
 from experiments.answer_input import assignment_ref
@@ -148,8 +150,19 @@ def state_for_token(token: str) -> StateRow | None:
     if not rows:
         return None
     assignment_id, n_trials, status, last_activity_at, _ = rows[0]
-    assignment = Assignment(pk=assignment_id, n_trials=n_trials, status=status, last_activity_at=last_activity_at)
+    assignment = Assignment(
+        pk=assignment_id, n_trials=n_trials, status=status, last_activity_at=_db_datetime(last_activity_at)
+    )
     return StateRow(assignment=assignment, answered=frozenset(row[4] for row in rows if row[4] is not None))
+
+
+def _db_datetime(value):
+    """A timestamp from a raw cursor as the ORM would give it: PostgreSQL returns an aware datetime, SQLite
+    (the embedded demo) a naive UTC one or its text."""
+    if value is None or (isinstance(value, datetime) and timezone.is_aware(value)):
+        return value
+    parsed = Assignment._meta.get_field("last_activity_at").to_python(value)
+    return timezone.make_aware(parsed, UTC) if parsed is not None and timezone.is_naive(parsed) else parsed
 
 
 def cursor_rows(cursor) -> list[tuple]:
