@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from tests.support.tiny_model import publish_tiny_model
 from training.cli import main
 from training.montage import media
 from training.montage.library import read_library
@@ -99,45 +100,8 @@ def test_supervise_ranks_tracks_by_their_nearest_excerpt(library, tmp_path, caps
 
 
 def test_a_published_model_drives_the_montage_and_the_supervision(library, tmp_path):
-    import torch
-
-    from training.alignment import AlignmentParams
-    from training.representations import build_representation
-    from training.retrieval.av_runs import save_av_run
-    from training.retrieval.model import RetrievalConfig
-    from training.retrieval.protocol import Aggregation
-    from training.retrieval.publish import publish_model
-    from training.retrieval.trainer import RetrievalModel
-
-    torch.manual_seed(0)
-    video = build_representation("colour", modality="video").dim
-    audio = build_representation("handcrafted", modality="audio").dim
-    model = RetrievalModel(
-        RetrievalConfig(video_dim=video, music_dim=audio, video_layers=(8,), music_layers=(8,)), loss="vmnet"
-    ).eval()
-    save_av_run(
-        tmp_path / "run",
-        model=model,
-        audio="handcrafted",
-        video="colour",
-        backbones={},
-        level="clip",
-        method="trace",
-        aggregation=Aggregation(clip="mean", segment="mean"),
-        alignment_params=AlignmentParams(),
-        median_segment_s=None,
-        metrics=[],
-    )
     cache, models = tmp_path / "cache", tmp_path / "models"
-    publish_model(
-        tmp_path / "run",
-        name="tiny",
-        version="1",
-        export_dir=library / "library",
-        models_dir=models,
-        cache_dir=cache,
-        progress=False,
-    )
+    publish_tiny_model(library / "library", models, cache_dir=cache)
     scorer = ModelScorer("tiny@1", models_dir=models, cache_dir=cache)
     clips = read_library(library / "library", "clip")
     record = make_montage(
@@ -149,7 +113,7 @@ def test_a_published_model_drives_the_montage_and_the_supervision(library, tmp_p
         fps=FPS,
         model="tiny@1",
     )
-    assert record["model"] == "tiny@1" and record["model_version"].startswith("vmnet:run@")
+    assert record["model"] == "tiny@1" and record["model_version"].startswith("vmnet:run-tiny-1@")
     distances = [s["distance"] for s in record["segments"]]
     assert all(0 <= d <= 2 for d in distances) and len(set(distances)) > 1
     assert all(s["rank"] >= 1 for s in record["segments"])

@@ -131,7 +131,7 @@ def test_the_database_refuses_inconsistent_montages(library):
 def test_a_real_worker_builds_a_published_models_montage(tmp_path, celery_queue):
     from annotation.files import models_dir
     from tests.annotation.test_render_worker import wait_until
-    from tests.support.montage import publish_tiny_model
+    from tests.support.tiny_model import publish_tiny_model
 
     library = make_montage_library(tmp_path, clips=8, song_s=4.0)
     model = publish_tiny_model(library.export, models_dir())
