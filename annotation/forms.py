@@ -58,7 +58,7 @@ class MontageRequestForm(forms.Form):
     song = forms.ModelChoiceField(queryset=MusicTrack.objects.none(), empty_label=None)
     model = forms.CharField(max_length=200, help_text="NAME@VERSION of a published retrieval model")
     segments = forms.CharField(max_length=60, initial=DEFAULT_SEGMENTS, help_text="beats:N, fixed:S, foote or flux")
-    seed = forms.IntegerField(min_value=0, initial=0)
+    seed = forms.IntegerField(min_value=0, max_value=2**63 - 1, initial=0)  # the column is a bigint
     no_same_source = forms.BooleanField(required=False, label="No two consecutive clips from one source video")
     continuity_bonus = forms.FloatField(min_value=0, max_value=2, initial=0.0, label="Continuity bonus")
     baselines = forms.MultipleChoiceField(

@@ -78,6 +78,7 @@ def test_the_request_form_creates_montages_and_queues_their_builds(staff_client,
         ({"segments": "bars"}, "segmentation"),
         ({"continuity_bonus": 3}, "less than or equal to 2"),
         ({"song": 999999}, "Select a valid choice"),
+        ({"seed": 2**63}, "less than or equal to"),  # past the bigint column: refused, not a 500
     ],
 )
 def test_a_bad_request_shows_the_page_again_with_the_reason(staff_client, change, message):
