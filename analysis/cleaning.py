@@ -155,23 +155,7 @@ def attentive_drop_table(
 
 def clean(ratings: pd.DataFrame, choices: pd.DataFrame, rules: ExclusionRules | None = None) -> CleanResult:
     """Apply the exclusion rules to both tables and return cleaned copies plus the log."""
-    rules = rules or ExclusionRules()
-    log: list[dict[str, object]] = []
-    flags: list[pd.DataFrame] = []
-    notes: list[str] = []
-    clean_ratings = _clean_table("ratings", ratings, rules, log, flags, notes)
-    clean_choices = _clean_table("choices", choices, rules, log, flags, notes)
-    worker_flags = (
-        pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(columns=["table", "rule", "worker_id"])
-    )
-    return CleanResult(
-        ratings=clean_ratings,
-        choices=clean_choices,
-        exclusions=pd.DataFrame(log, columns=_LOG_COLUMNS).astype({"workers_flagged": "Int64"}),
-        worker_flags=worker_flags,
-        rules=rules,
-        notes=notes,
-    )
+    return _clean_pair(("ratings", ratings), ("choices", choices), rules)
 
 
 def clean_montages(
@@ -185,12 +169,19 @@ def clean_montages(
     without both montages, and a non-catch rating outside 1..7 or without its montage; ``duplicate`` a
     worker judging the same (left, right) montage pair or rating the same montage again.
     """
+    return _clean_pair(("montage_ratings", montage_ratings), ("montage_choices", montage_choices), rules)
+
+
+def _clean_pair(
+    ratings: tuple[str, pd.DataFrame], choices: tuple[str, pd.DataFrame], rules: ExclusionRules | None
+) -> CleanResult:
+    """The rules on one ratings table and one choices table (named as the log should name them)."""
     rules = rules or ExclusionRules()
     log: list[dict[str, object]] = []
     flags: list[pd.DataFrame] = []
     notes: list[str] = []
-    clean_ratings = _clean_table("montage_ratings", montage_ratings, rules, log, flags, notes)
-    clean_choices = _clean_table("montage_choices", montage_choices, rules, log, flags, notes)
+    clean_ratings = _clean_table(*ratings, rules, log, flags, notes)
+    clean_choices = _clean_table(*choices, rules, log, flags, notes)
     worker_flags = (
         pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(columns=["table", "rule", "worker_id"])
     )
