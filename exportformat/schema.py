@@ -181,6 +181,20 @@ _TAIL = [
 ]
 
 
+# A 7-point answer and its reaction time, then the common tail (ratings and montage ratings).
+_RATING_ANSWER = [
+    Column("rating", "int", '1 "Extremely poor fit" … 7 "Extremely good fit"', minimum=RATING_MIN, maximum=RATING_MAX),
+    Column(
+        "rt_ms",
+        "int",
+        "reaction time: end of the first complete play-through → answer, milliseconds",
+        nullable=True,
+        minimum=0,
+    ),
+    *_TAIL,
+]
+
+
 def _catch_passed_only_on_catch_trials(frame: Any) -> Any:
     return frame["is_catch"].fillna(False) | frame["catch_passed"].isna()
 
@@ -211,17 +225,7 @@ RATINGS = Table(
         Column("excerpt_id", "int", "music excerpt (a `stimuli.csv` item of kind `excerpt`)", nullable=True),
         Column("excerpt_start_s", "float", "excerpt start in the source track, seconds", nullable=True, minimum=0),
         Column("excerpt_duration_s", "float", "excerpt duration, seconds", nullable=True, minimum=0),
-        Column(
-            "rating", "int", '1 "Extremely poor fit" … 7 "Extremely good fit"', minimum=RATING_MIN, maximum=RATING_MAX
-        ),
-        Column(
-            "rt_ms",
-            "int",
-            "reaction time: end of the first complete play-through → answer, milliseconds",
-            nullable=True,
-            minimum=0,
-        ),
-        *_TAIL,
+        *_RATING_ANSWER,
     ],
     rules=(_CATCH_RULE,),
 )
@@ -730,17 +734,7 @@ MONTAGE_RATINGS = Table(
         Column("song_id", "int", "its song", nullable=True),
         Column("kind", "str", _MONTAGE_KIND_MEANING, nullable=True, allowed=MONTAGE_KINDS),
         Column("model", "str", "its model (`NAME@VERSION`; empty for G)", nullable=True),
-        Column(
-            "rating", "int", '1 "Extremely poor fit" … 7 "Extremely good fit"', minimum=RATING_MIN, maximum=RATING_MAX
-        ),
-        Column(
-            "rt_ms",
-            "int",
-            "reaction time: end of the first complete play-through → answer, milliseconds",
-            nullable=True,
-            minimum=0,
-        ),
-        *_TAIL,
+        *_RATING_ANSWER,
     ],
     rules=(_CATCH_RULE,),
     since=3,
