@@ -10,7 +10,8 @@ Two checks, both against ``imports.max_file_bytes()`` (``MVFIT_MAX_UPLOAD_MB``):
   ``Content-Length`` said (a body without one, or many fields of which one is large). What the other
   handlers spooled to a temporary file so far is removed.
 
-Under WSGI (gunicorn), nothing reads the body before the view, so a refused body is never read. A
+Under WSGI (granian as shipped, and gunicorn), nothing reads the body before the view, so a refused body is
+never read (``tests/webapp/test_serve.py`` sends a real granian a declared 50 GB upload). A
 reverse proxy in front should still cap bodies itself (nginx ``client_max_body_size``): it also
 protects the worker slot from slow senders.
 """

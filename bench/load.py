@@ -69,10 +69,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-answers", type=int, default=18_000, help="stop after this many acknowledged answers")
     parser.add_argument("--think-ms", type=float, default=450.0, help="mean think time between fetch and answer")
     parser.add_argument("--ramp-s", type=float, default=5.0, help="simulated workers arrive spread over this time")
-    parser.add_argument(
-        "--gunicorn-workers", type=int, default=None, help="default: webapp/gunicorn.conf.py (one per core)"
-    )
-    parser.add_argument("--gunicorn-threads", type=int, default=None, help="default: webapp/gunicorn.conf.py (4)")
+    parser.add_argument("--server", choices=SERVERS, default="granian", help="web server (default: production's)")
+    parser.add_argument("--server-workers", type=int, default=None, help="processes (default: production's)")
+    parser.add_argument("--server-threads", type=int, default=None, help="threads per process (default: production's)")
     parser.add_argument("--restart", choices=["all", "both", "hup", "full", "kill", "none"], default="all")
     parser.add_argument("--db", default="mvfit_bench", help="benchmark database (created and dropped)")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (loopback)")
@@ -206,12 +205,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVERS = ("granian", "gunicorn")
+
+
+def server_settings(kind: str) -> tuple[int, int]:
+    """The production default (processes, threads) of a server: ``webapp/serve.py``'s or gunicorn.conf.py's."""
+    if kind == "granian":
+        from webapp.serve import settings_from_env
+
+        settings = settings_from_env()
+        return settings["workers"], settings["blocking_threads"]
+    conf = runpy.run_path(str(ROOT / "webapp" / "gunicorn.conf.py"))
+    return conf["workers"], conf["threads"]
+
+
 class Server:
-    def __init__(self, *, port: int, env: dict, workers: int, threads: int, log: Path) -> None:
+    """The web server under test: granian (``python -m webapp.serve``, the production default) or gunicorn
+    (``webapp/gunicorn.conf.py``), with ``workers`` processes x ``threads`` threads."""
+
+    def __init__(self, *, port: int, env: dict, workers: int, threads: int, log: Path, kind: str = "granian") -> None:
         self.port, self.env, self.workers, self.threads, self.log = port, env, workers, threads, log
+        self.kind = kind
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        if self.kind == "granian":
+            env = {**self.env, "MVFIT_WEB_WORKERS": str(self.workers), "MVFIT_WEB_THREADS": str(self.threads)}
+            env["MVFIT_ACCESS_LOG"] = "1" if os.environ.get("MVFIT_BENCH_ACCESS_LOG") else "0"
+            command = [sys.executable, "-m", "webapp.serve", "--bind", f"127.0.0.1:{self.port}"]
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT
+            )
+            self.wait_healthy()
+            return
         command = [
             sys.executable, "-m", "gunicorn", "webapp.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}",
@@ -230,7 +256,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log.read_text()[-3000:]}")
+                raise RuntimeError(f"{self.kind} exited:\n{self.log.read_text()[-3000:]}")
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
             try:
                 connection.request("GET", "/healthz")
@@ -241,7 +267,7 @@ class Server:
             finally:
                 connection.close()
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn not healthy after {timeout}s:\n{self.log.read_text()[-3000:]}")
+        raise RuntimeError(f"{self.kind} not healthy after {timeout}s:\n{self.log.read_text()[-3000:]}")
 
     def reload(self) -> None:
         """Graceful: the master starts new workers and retires the old ones after their requests."""
@@ -540,14 +566,16 @@ def main() -> None:
         experiment_id, tokens = seed(n_participants=args.workers * 4)
         print(f"seeded {args.db}: experiment {experiment_id}, {len(tokens)} participants ({time.monotonic() - t:.1f}s)")
         port = free_port()
-        log = Path(env["MVFIT_DATA_DIR"]) / "gunicorn.log"
-        conf = runpy.run_path(str(ROOT / "webapp" / "gunicorn.conf.py"))
-        args.gunicorn_workers = args.gunicorn_workers or conf["workers"]
-        args.gunicorn_threads = args.gunicorn_threads or conf["threads"]
-        server = Server(port=port, env=env, workers=args.gunicorn_workers, threads=args.gunicorn_threads, log=log)
+        log = Path(env["MVFIT_DATA_DIR"]) / f"{args.server}.log"
+        workers, threads = server_settings(args.server)
+        args.server_workers = args.server_workers or workers
+        args.server_threads = args.server_threads or threads
+        server = Server(
+            port=port, env=env, workers=args.server_workers, threads=args.server_threads, log=log, kind=args.server
+        )
         server.start()
         stats = Stats()
-        print(f"gunicorn on 127.0.0.1:{port} ({args.gunicorn_workers} workers x {args.gunicorn_threads} threads); "
+        print(f"{args.server} on 127.0.0.1:{port} ({args.server_workers} workers x {args.server_threads} threads); "
               f"{args.workers} simulated workers for up to {args.duration:.0f}s / {args.max_answers} answers")  # fmt: skip
         began = time.monotonic()
         client_cpu = time.process_time()
@@ -557,7 +585,7 @@ def main() -> None:
         client_cpu = time.process_time() - client_cpu
         db_cpu = (postgres_cpu_seconds(args.db) or 0.0) - db_cpu if db_cpu is not None else None
         server.stop()
-        # Every gunicorn process has been waited for by now, so its CPU time is in RUSAGE_CHILDREN.
+        # Every server process has been waited for by now, so its CPU time is in RUSAGE_CHILDREN.
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         server_cpu = usage.ru_utime + usage.ru_stime
         db = check_database(stats.acked)
@@ -597,7 +625,7 @@ def main() -> None:
     )
     n = max(len(stats.acked), 1)
     print(
-        f"CPU: gunicorn {server_cpu:.1f}s ({1000 * server_cpu / n:.1f} ms per answer incl. its fetch), "
+        f"CPU: {args.server} {server_cpu:.1f}s ({1000 * server_cpu / n:.1f} ms per answer incl. its fetch), "
         f"PostgreSQL {'n/a' if db_cpu is None else f'{db_cpu:.1f}s ({1000 * db_cpu / n:.1f} ms per answer)'}, "
         f"load generator {client_cpu:.1f}s, over {elapsed:.1f}s wall on {os.cpu_count()} cores"
     )

@@ -45,7 +45,6 @@ import contextlib
 import json as jsonlib
 import os
 import random
-import runpy
 import signal
 import subprocess
 import sys
@@ -76,6 +75,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--psiturk-venv", default=str(Path.home() / ".cache" / "mvfit-bench" / "psiturk-3.3.1"))
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (loopback)")
     parser.add_argument("--only", choices=["both", "mvfit", "psiturk"], default="both")
+    parser.add_argument("--server", choices=load.SERVERS, default="granian", help="mvfit's web server")
     args = parser.parse_args()
     if not (1 <= args.participants <= 1000 and 1 <= args.answers <= 50 and 1 <= args.rounds <= 5):
         parser.error("1 <= participants <= 1000, 1 <= answers <= 50, 1 <= rounds <= 5 keep the run bounded")
@@ -480,13 +480,18 @@ def run_mvfit(args, workdir: Path, think_ms: float) -> dict:
     load.recreate_database(args.pg, name)
     try:
         _, tokens = load.seed(n_participants=args.participants)
-        conf = runpy.run_path(str(ROOT / "webapp" / "gunicorn.conf.py"))
+        workers, threads = load.server_settings(args.server)
         server = load.Server(
-            port=load.free_port(), env=env, workers=conf["workers"], threads=conf["threads"], log=workdir / "mvfit.log"
+            port=load.free_port(),
+            env=env,
+            workers=workers,
+            threads=threads,
+            log=workdir / "mvfit.log",
+            kind=args.server,
         )
         try:
             return measure(
-                f"mvfit ({conf['workers']} x {conf['threads']} {conf['worker_class']})",
+                f"mvfit ({args.server}, {workers} x {threads})",
                 server,
                 lambda: drive(MvfitClient(tokens), server.port, args, think_ms),
                 check_mvfit,

@@ -15,6 +15,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
+ONLY_WHEN_ASKED = 2**31 - 1  # psycopg prepares a statement after this many runs, or when asked to
+
 
 class HotCursor:
     """A cursor for a few fixed, hand-written statements run thousands of times a minute.
@@ -50,8 +52,15 @@ def hot_cursor() -> Iterator[HotCursor]:
         import psycopg
 
         connection.ensure_connection()
+        raw = connection.connection
+        if raw.prepare_threshold is None:
+            # Django opens psycopg connections with ``prepare_threshold=None``, which makes psycopg
+            # ignore ``prepare=True``: every "prepared" statement was parsed and planned afresh (the
+            # planning cost more backend CPU than running it). A threshold no ORM statement reaches
+            # turns preparing on for the statements that ask for it, and for them only.
+            raw.prepare_threshold = ONLY_WHEN_ASKED
         # Django's execute wrappers (and so CaptureQueriesContext / debug logging) do not see these.
-        with psycopg.Cursor(connection.connection) as cursor:
+        with psycopg.Cursor(raw) as cursor:
             yield HotCursor(cursor, prepare=True)
     else:
         with connection.cursor() as cursor:

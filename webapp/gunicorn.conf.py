@@ -1,7 +1,7 @@
-"""gunicorn settings for mvfit (docker compose and bench/load.py use this file).
+"""gunicorn settings for mvfit: the alternative web server (the default is granian, ``python -m webapp.serve``).
 
 Threaded workers (gthread) keep the idle keep-alive connections of hundreds of crowd workers'
-browsers without a process each. Two processes per core with four threads each measured best on
+browsers without a process each. One process per core with four threads each measured best on
 the 2-core reference machine (``bench/load.py --gunicorn-workers/--gunicorn-threads`` compares
 others). Override with GUNICORN_WORKERS / GUNICORN_THREADS.
 """
@@ -21,16 +21,7 @@ logger_class = "webapp.redact.GunicornLogger"
 
 
 def post_worker_init(worker) -> None:
-    """Warm a new worker before it takes requests: its first request would otherwise import every view
-    module (Django loads the URLconf lazily), build the middleware chain's lazy parts and the hot paths'
-    statements -- about 0.7 s of CPU measured on the 2-core machine, paid by whatever burst of joins
-    hits a freshly (re)started worker. One ``/healthz`` request through the WSGI app does all of it; its
-    database connection, opened in this thread (not a request thread), is closed again."""
-    from django.db import connections
-    from django.test import RequestFactory
+    """Warm a new worker before it takes requests (``webapp.wsgi.warm_up``)."""
+    from webapp.wsgi import warm_up
 
-    environ = RequestFactory(SERVER_NAME="127.0.0.1").get("/healthz").environ
-    try:
-        worker.wsgi(environ, lambda status, headers, exc_info=None: None)
-    finally:
-        connections.close_all()
+    warm_up(worker.wsgi)

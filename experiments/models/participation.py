@@ -127,7 +127,13 @@ class Assignment(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(n_answered__lte=models.F("n_trials")), name="answered_le_trials"),
         ]
-        indexes = [models.Index(fields=["status", "last_activity_at"], name="assignment_idle_scan")]
+        # The idle scan (``allocation.release_abandoned``) reads an experiment's active assignments: few
+        # at any time. No index may hold ``n_answered`` or ``last_activity_at``, which every answer
+        # updates: then the update is HOT (heap-only: no index entry written, see the migration's
+        # fillfactor) instead of a new entry in each of the table's indexes.
+        indexes = [
+            models.Index(fields=["experiment"], condition=models.Q(status="active"), name="assignment_active_scan")
+        ]
 
     def __str__(self) -> str:
         return f"assignment {self.pk} ({self.status}) of bundle {self.bundle_id}"
@@ -141,7 +147,8 @@ class WorkerBundleSlot(models.Model):
     assignments in two tabs) cannot take one bundle more than the cap.
     """
 
-    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below leads with it (one index less per exposure row).
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="+", db_index=False)
     worker_id = models.CharField(max_length=128)
     number = models.PositiveSmallIntegerField()
     cap = models.PositiveSmallIntegerField()
@@ -167,7 +174,8 @@ class Exposure(models.Model):
     pairings the worker actually answered, so the rest can be offered to them again.
     """
 
-    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint below leads with it (one index less per exposure row).
+    experiment = models.ForeignKey("experiments.Experiment", on_delete=models.CASCADE, related_name="+", db_index=False)
     worker_id = models.CharField(max_length=128)
     pairing = models.ForeignKey("annotation.Pairing", on_delete=models.PROTECT, related_name="+")
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="exposures")

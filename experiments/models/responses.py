@@ -26,9 +26,15 @@ class Response(models.Model):
     a repeat is answered from the stored row instead of writing another one.
     """
 
-    assignment = models.ForeignKey("experiments.Assignment", on_delete=models.CASCADE, related_name="responses")
+    # Indexes are paid on every answer, so there are only the ones a query or constraint needs: the
+    # assignment is the leading column of ``one_response_per_trial`` (no index of its own), and the key
+    # is unique by a constraint rather than ``unique=True``, which on PostgreSQL adds a second,
+    # LIKE-pattern index to a CharField that nothing searches by pattern.
+    assignment = models.ForeignKey(
+        "experiments.Assignment", on_delete=models.CASCADE, related_name="responses", db_index=False
+    )
     trial = models.ForeignKey("experiments.Trial", on_delete=models.PROTECT, related_name="responses")
-    idempotency_key = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(max_length=64)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
     chosen_side = models.CharField(max_length=5, choices=Side.choices, blank=True)
     is_catch = models.BooleanField(default=False)
@@ -50,6 +56,7 @@ class Response(models.Model):
         ordering = ["assignment", "trial__position"]
         constraints = [
             models.UniqueConstraint(fields=["assignment", "trial"], name="one_response_per_trial"),
+            models.UniqueConstraint(fields=["idempotency_key"], name="one_response_per_key"),
             models.CheckConstraint(
                 name="rating_in_scale",
                 condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=7),

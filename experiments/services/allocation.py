@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from experiments.models import (
@@ -369,20 +369,54 @@ def revive_assignment(*, assignment: Assignment, now: datetime | None = None) ->
 
 
 def complete_assignment(*, assignment: Assignment, now: datetime) -> None:
-    """Mark a fully answered assignment complete and count its items. Called with the row locked."""
+    """Mark a fully answered assignment complete and count its items. Called with the row locked
+    (the caller saves ``status`` and ``completed_at``)."""
     assignment.status = AssignmentStatus.COMPLETED
     assignment.completed_at = now
-    Bundle.objects.filter(pk=assignment.bundle_id).update(status=BundleStatus.COMPLETED)
-    # A skipped trial (its media would not play) is not a judgment: its item is not counted, and it is
-    # offered again to others in a make-up bundle.
-    skipped = Response.objects.filter(assignment=assignment).exclude(skipped_reason="").values("trial_id")
-    item_ids = (
-        Trial.objects.filter(bundle_id=assignment.bundle_id, item__isnull=False)
-        .exclude(pk__in=skipped)
-        .values("item_id")
-    )
-    # Bundles share items (each item is in k bundles): lock them in primary-key order first, so two
-    # completions touching overlapping items wait for each other instead of deadlocking.
-    locked = list(Item.objects.filter(pk__in=item_ids).order_by("pk").select_for_update().values_list("pk", flat=True))
-    Item.objects.filter(pk__in=locked).update(completed_count=F("completed_count") + 1)
+    count_completion(assignment_id=assignment.pk, bundle_id=assignment.bundle_id)
     reoffer_skipped(assignment=assignment)
+
+
+def count_completion(*, assignment_id: int, bundle_id: int) -> None:
+    """The bundle is done and each of its items gets one more judgment: the part of completing an
+    assignment that both answer paths share (``complete_assignment`` and the fast path, which takes
+    completions without skipped trials). Two prepared statements, in the caller's transaction.
+
+    A skipped trial (its media would not play) is not a judgment: its item is not counted (it is
+    offered again in a make-up bundle, ``rounds.reoffer_skipped``). Bundles share items (each item
+    is in k bundles), so the items are locked in primary-key order first: two completions touching
+    overlapping items wait for each other instead of deadlocking.
+    """
+    sql = _completion_statements()
+    with hot_cursor() as cursor:
+        cursor.execute(sql.complete_bundle, [BundleStatus.COMPLETED.value, bundle_id])
+        if sql.lock_items:
+            cursor.execute(sql.lock_items, [bundle_id, assignment_id])
+        cursor.execute(sql.count_items, [bundle_id, assignment_id])
+
+
+@dataclass(frozen=True)
+class _CompletionStatements:
+    complete_bundle: str
+    lock_items: str  # empty where there are no row locks (SQLite serialises writers)
+    count_items: str
+
+
+@functools.cache
+def _completion_statements() -> _CompletionStatements:
+    b, i, t, r = SqlNames(Bundle), SqlNames(Item), SqlNames(Trial, "t"), SqlNames(Response, "r")
+    counted = (
+        f"SELECT {t['item']} FROM {t.table} WHERE {t['bundle']} = %s AND {t['item']} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {r.table} WHERE {r['assignment']} = %s AND {r['trial']} = {t.pk} "
+        f"AND {r['skipped_reason']} <> '')"
+    )
+    lock_items = ""
+    if connection.features.has_select_for_update:
+        lock_items = f"SELECT {i.pk} FROM {i.table} WHERE {i.pk} IN ({counted}) ORDER BY {i.pk} FOR UPDATE"
+    return _CompletionStatements(
+        complete_bundle=f"UPDATE {b.table} SET {b['status']} = %s WHERE {b.pk} = %s",
+        lock_items=lock_items,
+        count_items=(
+            f"UPDATE {i.table} SET {i['completed_count']} = {i['completed_count']} + 1 WHERE {i.pk} IN ({counted})"
+        ),
+    )

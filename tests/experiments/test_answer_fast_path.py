@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from annotation.models import Pairing
 from experiments.answer_input import presentation_token
-from experiments.models import Assignment, Response
+from experiments.models import Assignment, Bundle, Item, Response
 from experiments.selectors.worker import PRELOAD_WINDOW, may_fetch
 from experiments.services.allocation import allocate_assignment, release_abandoned_assignments
 from experiments.services.answers import AnswerInput, AnswerRejected, assignment_ref, record_answer
@@ -123,9 +123,18 @@ def stored_rows(participant):
 
 
 def assignment_state(participant):
+    """Each assignment's row, its bundle's status and the judgment counts of the bundle's items."""
     return [
-        (a.status, a.n_answered, a.n_trials, a.completed_at is None, a.abandoned_at is None)
-        for a in Assignment.objects.filter(participant=participant).order_by("pk")
+        (
+            a.status,
+            a.n_answered,
+            a.n_trials,
+            a.completed_at is None,
+            a.abandoned_at is None,
+            a.bundle.status,
+            [t.item.completed_count if t.item_id else None for t in a.bundle.trials.order_by("position")],
+        )
+        for a in Assignment.objects.filter(participant=participant).select_related("bundle").order_by("pk")
     ]
 
 
@@ -274,4 +283,49 @@ def test_the_common_case_takes_the_fast_path_and_the_rest_falls_through(twin_stu
     assert attempt(99, "third-key") is None  # no such trial
     for position in range(1, assignment.n_trials - 1):
         assert attempt(position, f"answer-key-{position}") is not None
-    assert attempt(assignment.n_trials - 1, "last-key") is None  # the last answer completes it: general path
+    last = attempt(assignment.n_trials - 1, "last-key")  # the last answer completes it, on the fast path too
+    assert last is not None and last.progress["done"] and last.upcoming is None
+    assignment.refresh_from_db()
+    assert assignment.status == "completed" and assignment.completed_at is not None
+    assert assignment.bundle.status == "completed"
+    counted = Item.objects.filter(trials__bundle=assignment.bundle).values_list("completed_count", flat=True)
+    assert list(counted) and set(counted) == {1}
+
+
+def test_a_completion_with_a_skipped_trial_takes_the_general_path(twin_studies):
+    """The skipped trial's item is not counted and goes to a make-up bundle (``rounds.reoffer_skipped``)."""
+    kind, (fast, _general) = twin_studies
+    assignment = allocate_assignment(participant=fast)
+    value = {"chosen_side": "left"} if kind == "afc" else {"rating": 2}
+
+    def answer(position, **extra):
+        return AnswerInput(
+            idempotency_key=uuid.uuid4().hex,
+            assignment_ref=assignment_ref(assignment),
+            position=position,
+            presentation=presentation_token(assignment_id=assignment.pk, position=position),
+            **(extra or value),
+        )
+
+    record_answer_fast(
+        session_token=fast.token,
+        answer=answer(0, skipped="playback", events=[{"type": "error", "slot": "main", "code": 4}] * 2),
+    )
+    for position in range(1, assignment.n_trials - 1):
+        record_answer_fast(session_token=fast.token, answer=answer(position))
+    last = answer(assignment.n_trials - 1)
+    with transaction.atomic():
+        assert (
+            record_common_case(
+                answer=last, presented=(assignment.pk, last.position), session_token=fast.token, now=timezone.now()
+            )
+            is None
+        )
+    receipt = record_answer_fast(session_token=fast.token, answer=last)
+    assert receipt.progress["done"]
+    skipped = assignment.bundle.trials.get(position=0)
+    counts = dict(Item.objects.filter(trials__bundle=assignment.bundle).values_list("pk", "completed_count"))
+    if skipped.item_id is not None:
+        assert counts.pop(skipped.item_id) == 0
+        assert Bundle.objects.filter(is_makeup=True, trials__item_id=skipped.item_id).exists()
+    assert set(counts.values()) == {1}

@@ -124,6 +124,40 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+REQUESTS = [
+    ("/w/s/SESSIONSECRET/", {}),
+    ("/w/s/SESSIONSECRET/api/trials/0", {}),  # the lean worker-API handler
+    ("/w/invite/INVITESECRET/", {}),
+    ("/w/m/MEDIASECRET", {"Referer": "https://example.org/w/s/REFSECRET/"}),
+    ("/mturk/e/no-such-study/?workerId=WORKERSECRET&assignmentId=ASSIGNSECRET&hitId=H", {}),
+]
+
+
+def _serve_and_request(command, *, env, port, log):
+    """Start a real server, send REQUESTS once it listens, stop it; the statuses."""
+    with log.open("w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+        statuses = []
+        for path, headers in REQUESTS:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", path, headers=headers)
+            statuses.append(conn.getresponse().status)
+            conn.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return statuses
+
+
 @pytest.mark.django_db
 def test_a_real_gunicorn_logs_no_worker_token(tmp_path):
     port, access, errors = _free_port(), tmp_path / "access.log", tmp_path / "error.log"
@@ -132,36 +166,29 @@ def test_a_real_gunicorn_logs_no_worker_token(tmp_path):
     command = [sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "-c", "webapp/gunicorn.conf.py"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"]
     command += ["--access-logfile", str(access), "--error-logfile", str(errors)]
-    with (tmp_path / "stderr.log").open("w") as stderr:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stderr, stderr=subprocess.STDOUT)
-    requests = [
-        ("/w/s/SESSIONSECRET/", {}),
-        ("/w/s/SESSIONSECRET/api/trials/0", {}),  # the lean worker-API handler
-        ("/w/invite/INVITESECRET/", {}),
-        ("/w/m/MEDIASECRET", {"Referer": "https://example.org/w/s/REFSECRET/"}),
-        ("/mturk/e/no-such-study/?workerId=WORKERSECRET&assignmentId=ASSIGNSECRET&hitId=H", {}),
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "stderr.log").read_text()
-                time.sleep(0.05)
-        statuses = []
-        for path, headers in requests:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", path, headers=headers)
-            statuses.append(conn.getresponse().status)
-            conn.close()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    statuses = _serve_and_request(command, env=env, port=port, log=tmp_path / "stderr.log")
     assert statuses == [404, 404, 403, 404, 404]
     access_log = access.read_text()
     logs = access_log + errors.read_text() + (tmp_path / "stderr.log").read_text()
     assert access_log.count("/w/s/[redacted]/") == 3 and "workerId=[redacted]&assignmentId=[redacted]" in access_log
+    assert "Not Found: /w/s/[redacted]/" in logs  # Django's warning, from the worker process
+    assert not [s for s in SECRETS if s in logs]
+
+
+@pytest.mark.django_db
+def test_the_production_server_granian_logs_no_worker_token(tmp_path):
+    """``python -m webapp.serve`` (granian) with its access log on: every line redacted, as gunicorn's."""
+    port, log = _free_port(), tmp_path / "granian.log"
+    env = {**os.environ, "DATABASE_URL": database_url_for_current_connection(), "PYTHONPATH": str(ROOT)}
+    env |= {"MVFIT_ACCESS_LOG": "1", "MVFIT_WEB_WORKERS": "1", "MVFIT_WEB_THREADS": "2"}
+    env.pop("MVFIT_TEST_DATABASE_NAME", None)
+    command = [sys.executable, "-m", "webapp.serve", "--bind", f"127.0.0.1:{port}"]
+    statuses = _serve_and_request(command, env=env, port=port, log=log)
+    assert statuses == [404, 404, 403, 404, 404]
+    logs = log.read_text()
+    access_lines = [line for line in logs.splitlines() if '"GET ' in line]
+    assert len(access_lines) == len(REQUESTS), logs
+    assert sum("/w/s/[redacted]/" in line for line in access_lines) == 3  # the referrer's too
+    assert "workerId=[redacted]&assignmentId=[redacted]" in logs
     assert "Not Found: /w/s/[redacted]/" in logs  # Django's warning, from the worker process
     assert not [s for s in SECRETS if s in logs]

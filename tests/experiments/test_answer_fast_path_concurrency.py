@@ -1,0 +1,120 @@
+"""The fast answer path under a race on PostgreSQL: an answer that waited for its assignment's lock.
+
+The fast path reads the trial and "was this key or trial seen?" in the statement that locks the
+assignment, so when that statement waits for another transaction's lock, the read predates the other
+transaction's commit. The insert then meets the unique key, stores nothing (``ON CONFLICT DO
+NOTHING``), and the general path answers afresh: a retried key gets the stored receipt, a second key
+for the same trial is refused -- exactly as without the race, and never a second row or a 500.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connection, connections, transaction
+
+from experiments.answer_input import presentation_token
+from experiments.models import Assignment, Response
+from experiments.services.allocation import allocate_assignment
+from experiments.services.answers import AnswerInput, AnswerRejected, assignment_ref
+from experiments.services.fastpath import record_answer_fast
+from experiments.services.lifecycle import open_experiment
+from experiments.services.participants import enter_via_mturk
+from tests.factories.experiments import make_experiment, make_library
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def answer(assignment: Assignment, *, key: str, rating: int) -> AnswerInput:
+    return AnswerInput(
+        idempotency_key=key,
+        assignment_ref=assignment_ref(assignment),
+        position=0,
+        rating=rating,
+        presentation=presentation_token(assignment_id=assignment.pk, position=0),
+    )
+
+
+def wait_until_blocked_on_a_lock(backend_pid: int, timeout_s: float = 30.0) -> None:
+    """Poll pg_stat_activity until that backend waits on a lock (no fixed sleep)."""
+    deadline = time.monotonic() + timeout_s
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+            row = cursor.fetchone()
+            if row and row[0] == "Lock":
+                return
+            time.sleep(0.01)
+    raise AssertionError("the second answer never waited for the assignment's lock")
+
+
+@pytest.mark.parametrize("second_key", ["same", "other"])
+def test_an_answer_that_waited_for_the_lock_is_answered_as_without_the_race(second_key):
+    experiment = make_experiment(
+        library=make_library(n_clips=4, n_excerpts=3),
+        judgments_per_item=1,
+        trials_per_assignment=4,
+        catch_trials_per_assignment=0,
+    )
+    experiment = open_experiment(experiment=experiment, allow_unrendered=True)
+    participant = enter_via_mturk(experiment=experiment, worker_id="W1", assignment_id=uuid.uuid4().hex)
+    assignment = allocate_assignment(participant=participant)
+    first = answer(assignment, key="k" * 32, rating=3)
+    second = answer(assignment, key="k" * 32 if second_key == "same" else "z" * 32, rating=6)
+
+    stored, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first_answer() -> None:
+        try:
+            with transaction.atomic():
+                outcome["first"] = record_answer_fast(session_token=participant.token, answer=first)
+                stored.set()
+                release.wait(30)  # keep the lock (and the uncommitted row) until the second waits
+        except Exception as exc:  # reported by the assertions below
+            outcome["first"] = exc
+            stored.set()
+        finally:
+            connection.close()
+
+    def second_answer() -> None:
+        outcome["pid"] = connection.cursor().connection.info.backend_pid
+        outcome["pid_known"].set()
+        try:
+            outcome["second"] = record_answer_fast(session_token=participant.token, answer=second)
+        except AnswerRejected as exc:
+            outcome["second"] = exc
+        except Exception as exc:  # reported by the assertions below
+            outcome["second"] = exc
+        finally:
+            connection.close()
+
+    outcome["pid_known"] = threading.Event()
+    one = threading.Thread(target=first_answer)
+    one.start()
+    assert stored.wait(30)
+    two = threading.Thread(target=second_answer)
+    two.start()
+    assert outcome["pid_known"].wait(30)
+    try:
+        wait_until_blocked_on_a_lock(outcome["pid"])
+    finally:
+        release.set()
+        one.join(30)
+        two.join(30)
+
+    assert not isinstance(outcome["first"], Exception), outcome["first"]
+    assert outcome["first"].replayed is False
+    if second_key == "same":
+        assert not isinstance(outcome["second"], Exception), outcome["second"]
+        assert outcome["second"].replayed is True  # the stored receipt, not a second row
+    else:
+        assert isinstance(outcome["second"], AnswerRejected), outcome["second"]
+        assert (outcome["second"].status, outcome["second"].code) == (409, "already_answered")
+    rows = Response.objects.filter(assignment=assignment)
+    assert [(r.idempotency_key, r.rating) for r in rows] == [("k" * 32, 3)]
+    assignment.refresh_from_db()
+    assert assignment.n_answered == 1
