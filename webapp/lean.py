@@ -9,8 +9,9 @@ nothing to do there; skipping them saves a measurable share of each request's CP
 A view opts in with :func:`lean_request`. :class:`LeanRequestMiddleware` sits in
 ``settings.MIDDLEWARE`` right below the middleware every response needs -- security headers, the
 Content-Security-Policy (``webapp/csp.py``), static files, Content-Length, X-Frame-Options -- and
-above the rest. It resolves the path (``django.urls.resolve``); a view marked lean is called right
-there, so the middleware below it never runs for that request, and every other request passes on
+above the rest. It resolves the path (``django.urls.resolve``, remembered per path:
+:func:`resolve_cached`); a view marked lean is called right there, so the middleware below it never
+runs for that request, and every other request passes on
 unchanged (Django resolves it again, a few microseconds). Whatever the view returns or raises travels
 back up through the middleware above exactly as it would from the bottom of the chain: Django wraps
 every middleware in its exception-to-response conversion, so an ``Http404`` becomes the same 404
@@ -23,10 +24,12 @@ middleware protocol, and it serves ASGI too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_resolver, get_urlconf
+from django.urls.resolvers import ResolverMatch
 
 LEAN_ATTRIBUTE = "mvfit_lean_request"
 
@@ -38,6 +41,22 @@ def lean_request(view: Callable) -> Callable:
     return view
 
 
+@functools.lru_cache(maxsize=16_384)
+def _resolve(resolver, path: str) -> ResolverMatch:
+    return resolver.resolve(path)
+
+
+def resolve_cached(path: str) -> ResolverMatch:
+    """``django.urls.resolve``, remembered per (URLconf, path) for the lean paths' hot loop.
+
+    A worker sends its answers to one path (``/w/s/<token>/api/answers``) 50-100 times in a study, and
+    walking the URL patterns was a tenth of an answer's CPU. The key is the resolver object itself, which
+    Django replaces when the URLconf changes (``clear_url_caches``), so a stale match cannot be served;
+    paths that do not resolve are not remembered. A match is shared between requests, so nothing may
+    change it (nothing in mvfit does: the views get its args and kwargs)."""
+    return _resolve(get_resolver(get_urlconf()), path)
+
+
 class LeanRequestMiddleware:
     """Call views marked :func:`lean_request` directly, skipping the middleware below this one."""
 
@@ -46,7 +65,7 @@ class LeanRequestMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         try:
-            match = resolve(request.path_info)
+            match = resolve_cached(request.path_info)
         except Resolver404:
             return self.get_response(request)
         if not getattr(match.func, LEAN_ATTRIBUTE, False):

@@ -12,7 +12,7 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client, override_settings
-from django.urls import resolve, reverse
+from django.urls import Resolver404, resolve, reverse
 
 from experiments.models import Response
 from tests.experiments.test_worker_api import answer_body, enter, study, through_to_trials  # noqa: F401
@@ -164,3 +164,22 @@ def test_the_lean_path_answers_exactly_as_the_full_django_stack_does(client, stu
         for name in RESPONSE_HEADERS:
             assert headers.get(name) == full.headers.get(name), (path, name)
         assert headers["Content-Security-Policy"] and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_remembered_resolution_is_django_s_and_follows_a_changed_urlconf():
+    from webapp.lean import resolve_cached
+
+    path = "/w/s/some-session-token/api/answers"
+    first, again = resolve_cached(path), resolve_cached(path)
+    assert first is again  # remembered
+    expected = resolve(path)
+    assert (first.func, first.args, first.kwargs, first.view_name) == (
+        expected.func,
+        expected.args,
+        expected.kwargs,
+        expected.view_name,
+    )
+    # Another URLconf (Django builds a new resolver for it) is never answered from the old one's matches.
+    with override_settings(ROOT_URLCONF="tests.webapp.empty_urls"), pytest.raises(Resolver404):
+        resolve_cached(path)
+    assert resolve_cached(path).func is expected.func

@@ -1,0 +1,1 @@
+urlpatterns = []  # tests/webapp/test_lean.py: a URLconf that resolves nothing
