@@ -63,7 +63,7 @@ class Recorder:
     """Every statement the code under test sends, with its parameters, in order."""
 
     def __init__(self) -> None:
-        self.statements: list[tuple[str, list]] = []
+        self.statements: list[tuple[str, list | dict]] = []
 
     def __enter__(self):
         from django.db import connection
@@ -74,7 +74,8 @@ class Recorder:
         recorder = self
 
         def execute(cursor, sql, params):
-            recorder.statements.append((sql, list(params)))
+            # Named placeholders (allocation's statements) keep their mapping; positional ones a list.
+            recorder.statements.append((sql, dict(params) if isinstance(params, dict) else list(params)))
             return recorder._original(cursor, sql, params)
 
         db.HotCursor.execute = execute

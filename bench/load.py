@@ -1,4 +1,4 @@
-"""Load test of the worker flow: >=200 simulated crowd workers against gunicorn + PostgreSQL.
+"""Load test of the worker flow: >=200 simulated crowd workers against the web server + PostgreSQL.
 
     python bench/load.py                     # defaults: 240 workers, 45 s, three restarts mid-run
     python bench/load.py --workers 300 --duration 60 --restart hup
@@ -8,27 +8,28 @@ What it does, all on 127.0.0.1 and bounded in time and count:
 1. creates its own database (``mvfit_bench`` by default; dropped at the end unless --keep-db),
    migrates it and seeds a Langlois-sized rating study (100 clips x 20 excerpts, k = 9, bundles of
    50: 18,000 answers to give) plus participants that have passed consent and the audio check;
-2. starts gunicorn on a free loopback port with the production settings (``webapp/gunicorn.conf.py``;
-   ``--gunicorn-workers`` / ``--gunicorn-threads`` override them);
+2. starts the web server on a free loopback port with the production settings (granian,
+   ``python -m webapp.serve``; ``--server gunicorn`` runs ``webapp/gunicorn.conf.py`` instead;
+   ``--server-workers`` / ``--server-threads`` override either);
 3. runs N concurrent simulated workers (asyncio, one keep-alive HTTP/1.1 connection each, as a
    browser tab has): each takes a bundle (POST begin), fetches its first trials (GET trial JSON;
    each answer's response then carries the trial after next, as the runner uses it), "thinks", and
    submits the answer with a fresh idempotency key, retrying the *same* key with
    backoff on connection errors and 5xx until the server acknowledges; a worker whose bundle is
    done takes another participant;
-4. restarts gunicorn mid-run: a graceful reload (SIGHUP) at 1/4, a full stop/start (SIGTERM) at 2/4
-   and a crash (SIGKILL of master and workers, in-flight requests die) at 3/4 of the run
+4. restarts the server mid-run: a graceful reload (SIGHUP) at 1/4, a full stop/start (SIGTERM) at 2/4
+   and a crash (SIGKILL of the main process and its workers, in-flight requests die) at 3/4 of the run
    (``--restart`` picks all, both = hup + full, hup, full, kill or none);
 5. reports p50/p99 latency of fetching a trial, of submitting and of the answer cycle (the fetch, where
    there was one, plus the submit), answers/s, and checks the database:
    every acknowledged answer is stored (none lost) and no trial is answered twice (none duplicated).
 
 Latencies count successful requests only; attempts that failed during a restart are reported as
-retries. The load generator shares the machine's cores with gunicorn and PostgreSQL, so it must not
-measure itself: the crowd talks to gunicorn through ``RawClient``, a minimal asyncio HTTP/1.1
+retries. The load generator shares the machine's cores with the server and PostgreSQL, so it must not
+measure itself: the crowd talks to the server through ``RawClient``, a minimal asyncio HTTP/1.1
 client (plain HTTP on loopback, Content-Length framing, keep-alive), which costs a small fraction
 of the CPU per request that a general-purpose client such as httpx does. The CPU line of the
-report shows what gunicorn, PostgreSQL (its processes' CPU from /proc) and the load generator
+report shows what the server, PostgreSQL (its processes' CPU from /proc) and the load generator
 each used.
 """
 
@@ -196,7 +197,7 @@ def check_database(acked: set[str]) -> dict:
     }
 
 
-# --- gunicorn -------------------------------------------------------------------------------------
+# --- the web server -------------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -327,7 +328,7 @@ class Response(NamedTuple):
 class RawClient:
     """A minimal HTTP/1.1 client on one keep-alive connection, one request at a time (like a browser tab).
 
-    Plain HTTP to gunicorn on loopback only: bodies framed by Content-Length (Django's CommonMiddleware
+    Plain HTTP to the server on loopback only: bodies framed by Content-Length (Django's CommonMiddleware
     sets it on every non-streaming response, the 302 of ``begin`` included, so gunicorn never chunks
     these) or, failing that, by the server closing the connection. A response with ``Connection: close``,
     or a connection the server closed while idle (graceful reload, restart), makes the next request

@@ -16,7 +16,8 @@ What it does, all on 127.0.0.1 and bounded in time and count:
    ``psiturk-server`` -- psiTurk's own gunicorn + gevent server with its defaults (2 x cores + 1
    workers);
 3. seeds mvfit exactly as ``bench/load.py`` does (a rating study with bundles of 50 trials, k = 9) in
-   its own fresh database and starts gunicorn with the production settings;
+   its own fresh database and starts its web server with the production settings (granian,
+   ``python -m webapp.serve``; ``--server gunicorn`` for the alternative);
 4. drives each server in turn with the SAME load generator (``bench/load.py``'s ``RawClient``: one
    keep-alive HTTP/1.1 connection per participant, retries of the same request on connection errors and
    5xx): all participants join at once, then each gives ``--answers`` answers with an exponential think
