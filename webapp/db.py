@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 ONLY_WHEN_ASKED = 2**31 - 1  # psycopg prepares a statement after this many runs, or when asked to
@@ -27,32 +28,37 @@ class HotCursor:
     placeholders, which both accept. Runs inside the caller's transaction, if any.
     """
 
-    def __init__(self, cursor: Any, *, prepare: bool) -> None:
+    def __init__(self, cursor: Any, *, prepare: bool, db: BaseDatabaseWrapper) -> None:
         self._cursor = cursor
         self._prepare = prepare
+        # The connection wrapper itself, not Django's ``connection`` proxy: each attribute read through
+        # the proxy looks the connection up again (asgiref's context-local storage), and the hot paths
+        # read it for every value they convert (``field.get_db_prep_save(value, cursor.db)``).
+        self.db = db
 
     def execute(self, sql: str, params: Sequence[Any]) -> None:
         # As in Django's own cursors: driver errors become django.db errors (so IntegrityError is
         # caught where the ORM's would be) and mark the connection for a health check, so a broken
         # persistent connection is closed at the end of the request instead of being reused.
-        with connection.wrap_database_errors:
+        with self.db.wrap_database_errors:
             if self._prepare:
                 self._cursor.execute(sql, params, prepare=True)
             else:
                 self._cursor.execute(sql, params)
 
     def fetchone(self) -> tuple | None:
-        with connection.wrap_database_errors:
+        with self.db.wrap_database_errors:
             return self._cursor.fetchone()
 
 
 @contextmanager
 def hot_cursor() -> Iterator[HotCursor]:
-    if connection.vendor == "postgresql":
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
         import psycopg
 
-        connection.ensure_connection()
-        raw = connection.connection
+        db.ensure_connection()
+        raw = db.connection
         if raw.prepare_threshold is None:
             # Django opens psycopg connections with ``prepare_threshold=None``, which makes psycopg
             # ignore ``prepare=True``: every "prepared" statement was parsed and planned afresh (the
@@ -61,10 +67,10 @@ def hot_cursor() -> Iterator[HotCursor]:
             raw.prepare_threshold = ONLY_WHEN_ASKED
         # Django's execute wrappers (and so CaptureQueriesContext / debug logging) do not see these.
         with psycopg.Cursor(raw) as cursor:
-            yield HotCursor(cursor, prepare=True)
+            yield HotCursor(cursor, prepare=True, db=db)
     else:
-        with connection.cursor() as cursor:
-            yield HotCursor(cursor, prepare=False)
+        with db.cursor() as cursor:
+            yield HotCursor(cursor, prepare=False, db=db)
 
 
 class SqlNames:

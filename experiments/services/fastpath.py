@@ -104,7 +104,7 @@ def record_common_case(
         values |= {"assignment": assignment_id, "trial": trial_id, "received_at": now}
         position = answers.upcoming_position(position=answer.position, n_trials=n_trials, n_answered=n_answered + 1)
         # 2. Insert and count, and read the direction of the trial the response carries (NULL: none).
-        stamp = _LAST_ACTIVITY.get_db_prep_save(now, connection)
+        stamp = _LAST_ACTIVITY.get_db_prep_save(now, cursor.db)
         row = _store_statement(tuple(values), completes).run(
             cursor,
             values,
@@ -209,7 +209,7 @@ class _Store:
     def run(self, cursor: HotCursor, values: dict[str, Any], *, count: list[Any]) -> tuple | None:
         """Store ``values``; ``count``: last activity (and completion time), assignment id, bundle id and
         the carried position."""
-        row = [field.get_db_prep_save(values[field.name], connection) for field in self.fields]
+        row = [field.get_db_prep_save(values[field.name], cursor.db) for field in self.fields]
         if self.merged:
             cursor.execute(self.sql, [*row, *count])
             return cursor.fetchone()

@@ -7,7 +7,6 @@ cross-site request cannot know the token.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Iterable
 
@@ -255,7 +254,13 @@ def api_answer(request: HttpRequest, token: str) -> JsonResponse:
     else:
         body = receipt.as_json()
         if receipt.upcoming is not None:  # one round trip per answer: the trial the runner preloads next
-            body["next"] = selectors.worker_trial_payload(**dataclasses.asdict(receipt.upcoming))
+            upcoming = receipt.upcoming  # (not dataclasses.asdict: it deep-copies, 2 % of an answer's CPU)
+            body["next"] = selectors.worker_trial_payload(
+                assignment_id=upcoming.assignment_id,
+                position=upcoming.position,
+                direction=upcoming.direction,
+                is_choice=upcoming.is_choice,
+            )
         response = JsonResponse(body, status=200)
     return worker_headers(response)
 
