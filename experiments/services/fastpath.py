@@ -83,16 +83,19 @@ def record_common_case(
         if row is None:
             return None
         assignment_id, status, n_trials, n_answered, bundle_id, kind, trial_id, catch_id, first_on_left = row[:9]
-        expected_rating, seen, has_skips = row[9:]
+        expected_rating, seen = row[9:]
         completes = n_answered + 1 >= n_trials
         if (
             status != AssignmentStatus.ACTIVE
-            or (completes and has_skips)  # the skipped trials go to make-up bundles: general path
             or trial_id is None  # no trial at that position
             or seen  # a replayed key or an answered trial
             or answers.assignment_refusal(answer=answer, presented=presented, assignment_id=assignment_id)
         ):
             return None
+        if completes:
+            cursor.execute(sql.assignment_has_skips, [assignment_id])
+            if cursor.fetchone()[0]:
+                return None  # the skipped trials go to make-up bundles: the general path completes it
         values = answers.response_values(
             answer=answer,
             is_choice=kind in CHOICE_KINDS,
@@ -144,7 +147,6 @@ class _Statements:
     def __init__(self) -> None:
         a, p, e = SqlNames(Assignment, "a"), SqlNames(Participant, "p"), SqlNames(Experiment, "e")
         t, c, r = SqlNames(Trial, "t"), SqlNames(CatchStimulus, "c"), SqlNames(Response, "r")
-        s = SqlNames(Response, "s")
         lock_of = f" FOR UPDATE OF {a.alias}" if connection.features.has_select_for_update_of else ""
         # The session's current (newest) assignment, locked, with the trial at the answer's position,
         # its catch target, and whether the key was used or the trial answered. The token is resolved
@@ -156,10 +158,7 @@ class _Statements:
             SELECT {a.pk}, {a["status"]}, {a["n_trials"]}, {a["n_answered"]}, {a["bundle"]}, {e["kind"]},
                    {t.pk}, {t["catch"]}, {t["first_on_left"]}, {c["expected_rating"]},
                    EXISTS (SELECT 1 FROM {r.table}
-                           WHERE {r["idempotency_key"]} = %s OR ({r["assignment"]} = {a.pk} AND {r["trial"]} = {t.pk})),
-                   CASE WHEN {a["n_answered"]} + 1 >= {a["n_trials"]}
-                        THEN EXISTS (SELECT 1 FROM {s.table} WHERE {s["assignment"]} = {a.pk} AND {s["skipped_reason"]} <> '')
-                   END
+                           WHERE {r["idempotency_key"]} = %s OR ({r["assignment"]} = {a.pk} AND {r["trial"]} = {t.pk}))
             FROM {a.table}
             JOIN {e.table} ON {e.pk} = {a["experiment"]}
             LEFT JOIN {t.table} ON {t["bundle"]} = {a["bundle"]} AND {t["position"]} = %s
@@ -168,6 +167,13 @@ class _Statements:
             ORDER BY {a.pk} DESC
             LIMIT 1{lock_of}
         """
+        # Run only for the answer that completes an assignment, as a statement of its own, after the lock:
+        # READ COMMITTED gives it a fresh snapshot, so a skip committed while this answer waited for the
+        # lock is seen (in the statement above it might not be, and a missed skip would not be re-offered).
+        s = SqlNames(Response, "s")
+        self.assignment_has_skips = (
+            f"SELECT EXISTS (SELECT 1 FROM {s.table} WHERE {s['assignment']} = %s AND {s['skipped_reason']} <> '')"
+        )
 
 
 @functools.cache

@@ -118,3 +118,78 @@ def test_an_answer_that_waited_for_the_lock_is_answered_as_without_the_race(seco
     assert [(r.idempotency_key, r.rating) for r in rows] == [("k" * 32, 3)]
     assignment.refresh_from_db()
     assert assignment.n_answered == 1
+
+
+def test_a_completion_that_waited_for_a_skip_sees_it_and_re_offers_the_skipped_trial():
+    """The skip check of a completing answer runs after the lock, in a fresh snapshot: a skip committed
+    while the last answer waited is seen, so the general path completes the assignment and the skipped
+    trial goes to a make-up bundle (its item is not counted)."""
+    from experiments.models import Bundle, Item
+
+    experiment = make_experiment(
+        library=make_library(n_clips=4, n_excerpts=3),
+        judgments_per_item=1,
+        trials_per_assignment=4,
+        catch_trials_per_assignment=0,
+    )
+    experiment = open_experiment(experiment=experiment, allow_unrendered=True)
+    participant = enter_via_mturk(experiment=experiment, worker_id="W1", assignment_id=uuid.uuid4().hex)
+    assignment = allocate_assignment(participant=participant)
+    last = assignment.n_trials - 1
+
+    def at(position, **fields):
+        return AnswerInput(
+            idempotency_key=uuid.uuid4().hex,
+            assignment_ref=assignment_ref(assignment),
+            position=position,
+            presentation=presentation_token(assignment_id=assignment.pk, position=position),
+            **(fields or {"rating": 4}),
+        )
+
+    for position in range(last - 1):
+        record_answer_fast(session_token=participant.token, answer=at(position))
+    skip = at(last - 1, skipped="playback", events=[{"type": "error", "slot": "main", "code": 4}] * 2)
+    stored, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {"pid_known": threading.Event()}
+
+    def skipping() -> None:
+        try:
+            with transaction.atomic():
+                outcome["skip"] = record_answer_fast(session_token=participant.token, answer=skip)
+                stored.set()
+                release.wait(30)
+        except Exception as exc:  # reported by the assertions below
+            outcome["skip"] = exc
+            stored.set()
+        finally:
+            connection.close()
+
+    def completing() -> None:
+        outcome["pid"] = connection.cursor().connection.info.backend_pid
+        outcome["pid_known"].set()
+        try:
+            outcome["last"] = record_answer_fast(session_token=participant.token, answer=at(last))
+        except Exception as exc:  # reported by the assertions below
+            outcome["last"] = exc
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=skipping)
+    one.start()
+    assert stored.wait(30)
+    two = threading.Thread(target=completing)
+    two.start()
+    assert outcome["pid_known"].wait(30)
+    try:
+        wait_until_blocked_on_a_lock(outcome["pid"])
+    finally:
+        release.set()
+        one.join(30)
+        two.join(30)
+
+    assert not isinstance(outcome["skip"], Exception), outcome["skip"]
+    assert not isinstance(outcome["last"], Exception), outcome["last"]
+    assert outcome["last"].progress["done"]
+    skipped = assignment.bundle.trials.get(position=last - 1)
+    assert Item.objects.get(pk=skipped.item_id).completed_count == 0
+    assert Bundle.objects.filter(is_makeup=True, trials__item_id=skipped.item_id).exists()
