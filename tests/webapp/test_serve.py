@@ -49,6 +49,28 @@ def test_the_access_log_goes_through_the_redacting_filter():
     assert config["loggers"]["granian.access"]["handlers"] == ["access"]
 
 
+def _read_response(connection: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (headers, then Content-Length bytes of body), however it is split
+    into packets."""
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = connection.recv(4096)
+        if not chunk:
+            return reply
+        reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    while len(body) < length:
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 @pytest.mark.django_db
 def test_granian_hands_an_upload_to_the_app_before_its_body_arrives(tmp_path):
     """The upload limit refuses a body declared too large without reading it (``annotation/uploads.py``):
@@ -85,7 +107,7 @@ def test_granian_hands_an_upload_to_the_app_before_its_body_arrives(tmp_path):
                 f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {50 * 1024**3}\r\n\r\n"
             )
             connection.sendall(head.encode() + b"x" * 1024)
-            reply = connection.recv(4096)
+            reply = _read_response(connection)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
