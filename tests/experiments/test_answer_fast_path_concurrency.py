@@ -5,6 +5,9 @@ assignment, so when that statement waits for another transaction's lock, the rea
 transaction's commit. The insert then meets the unique key, stores nothing (``ON CONFLICT DO
 NOTHING``), and the general path answers afresh: a retried key gets the stored receipt, a second key
 for the same trial is refused -- exactly as without the race, and never a second row or a 500.
+
+Likewise the answer that completes an assignment checks for skipped trials in a statement of its own,
+after the lock: a skip committed while it waited is seen, and the skipped trial is re-offered.
 """
 
 from __future__ import annotations
@@ -51,6 +54,49 @@ def wait_until_blocked_on_a_lock(backend_pid: int, timeout_s: float = 30.0) -> N
     raise AssertionError("the second answer never waited for the assignment's lock")
 
 
+def race(session_token: str, first: AnswerInput, second: AnswerInput) -> tuple[object, object]:
+    """``first`` is stored in a transaction that keeps the assignment's lock until ``second`` (in another
+    connection) waits for it; then both finish. Returns each one's receipt, or the exception it raised."""
+    stored, release, pid_known = threading.Event(), threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first_answer() -> None:
+        try:
+            with transaction.atomic():
+                outcome["first"] = record_answer_fast(session_token=session_token, answer=first)
+                stored.set()
+                release.wait(30)  # keep the lock (and the uncommitted row) until the second waits
+        except Exception as exc:  # returned to the test
+            outcome["first"] = exc
+            stored.set()
+        finally:
+            connection.close()
+
+    def second_answer() -> None:
+        outcome["pid"] = connection.cursor().connection.info.backend_pid
+        pid_known.set()
+        try:
+            outcome["second"] = record_answer_fast(session_token=session_token, answer=second)
+        except Exception as exc:  # returned to the test (an AnswerRejected is an outcome)
+            outcome["second"] = exc
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=first_answer)
+    one.start()
+    assert stored.wait(30)
+    two = threading.Thread(target=second_answer)
+    two.start()
+    assert pid_known.wait(30)
+    try:
+        wait_until_blocked_on_a_lock(outcome["pid"])
+    finally:
+        release.set()
+        one.join(30)
+        two.join(30)
+    return outcome["first"], outcome["second"]
+
+
 @pytest.mark.parametrize("second_key", ["same", "other"])
 def test_an_answer_that_waited_for_the_lock_is_answered_as_without_the_race(second_key):
     experiment = make_experiment(
@@ -65,55 +111,16 @@ def test_an_answer_that_waited_for_the_lock_is_answered_as_without_the_race(seco
     first = answer(assignment, key="k" * 32, rating=3)
     second = answer(assignment, key="k" * 32 if second_key == "same" else "z" * 32, rating=6)
 
-    stored, release = threading.Event(), threading.Event()
-    outcome: dict[str, object] = {}
+    first_outcome, second_outcome = race(participant.token, first, second)
 
-    def first_answer() -> None:
-        try:
-            with transaction.atomic():
-                outcome["first"] = record_answer_fast(session_token=participant.token, answer=first)
-                stored.set()
-                release.wait(30)  # keep the lock (and the uncommitted row) until the second waits
-        except Exception as exc:  # reported by the assertions below
-            outcome["first"] = exc
-            stored.set()
-        finally:
-            connection.close()
-
-    def second_answer() -> None:
-        outcome["pid"] = connection.cursor().connection.info.backend_pid
-        outcome["pid_known"].set()
-        try:
-            outcome["second"] = record_answer_fast(session_token=participant.token, answer=second)
-        except AnswerRejected as exc:
-            outcome["second"] = exc
-        except Exception as exc:  # reported by the assertions below
-            outcome["second"] = exc
-        finally:
-            connection.close()
-
-    outcome["pid_known"] = threading.Event()
-    one = threading.Thread(target=first_answer)
-    one.start()
-    assert stored.wait(30)
-    two = threading.Thread(target=second_answer)
-    two.start()
-    assert outcome["pid_known"].wait(30)
-    try:
-        wait_until_blocked_on_a_lock(outcome["pid"])
-    finally:
-        release.set()
-        one.join(30)
-        two.join(30)
-
-    assert not isinstance(outcome["first"], Exception), outcome["first"]
-    assert outcome["first"].replayed is False
+    assert not isinstance(first_outcome, Exception), first_outcome
+    assert first_outcome.replayed is False
     if second_key == "same":
-        assert not isinstance(outcome["second"], Exception), outcome["second"]
-        assert outcome["second"].replayed is True  # the stored receipt, not a second row
+        assert not isinstance(second_outcome, Exception), second_outcome
+        assert second_outcome.replayed is True  # the stored receipt, not a second row
     else:
-        assert isinstance(outcome["second"], AnswerRejected), outcome["second"]
-        assert (outcome["second"].status, outcome["second"].code) == (409, "already_answered")
+        assert isinstance(second_outcome, AnswerRejected), second_outcome
+        assert (second_outcome.status, second_outcome.code) == (409, "already_answered")
     rows = Response.objects.filter(assignment=assignment)
     assert [(r.idempotency_key, r.rating) for r in rows] == [("k" * 32, 3)]
     assignment.refresh_from_db()
@@ -149,47 +156,11 @@ def test_a_completion_that_waited_for_a_skip_sees_it_and_re_offers_the_skipped_t
     for position in range(last - 1):
         record_answer_fast(session_token=participant.token, answer=at(position))
     skip = at(last - 1, skipped="playback", events=[{"type": "error", "slot": "main", "code": 4}] * 2)
-    stored, release = threading.Event(), threading.Event()
-    outcome: dict[str, object] = {"pid_known": threading.Event()}
+    skipped_outcome, last_outcome = race(participant.token, skip, at(last))
 
-    def skipping() -> None:
-        try:
-            with transaction.atomic():
-                outcome["skip"] = record_answer_fast(session_token=participant.token, answer=skip)
-                stored.set()
-                release.wait(30)
-        except Exception as exc:  # reported by the assertions below
-            outcome["skip"] = exc
-            stored.set()
-        finally:
-            connection.close()
-
-    def completing() -> None:
-        outcome["pid"] = connection.cursor().connection.info.backend_pid
-        outcome["pid_known"].set()
-        try:
-            outcome["last"] = record_answer_fast(session_token=participant.token, answer=at(last))
-        except Exception as exc:  # reported by the assertions below
-            outcome["last"] = exc
-        finally:
-            connection.close()
-
-    one = threading.Thread(target=skipping)
-    one.start()
-    assert stored.wait(30)
-    two = threading.Thread(target=completing)
-    two.start()
-    assert outcome["pid_known"].wait(30)
-    try:
-        wait_until_blocked_on_a_lock(outcome["pid"])
-    finally:
-        release.set()
-        one.join(30)
-        two.join(30)
-
-    assert not isinstance(outcome["skip"], Exception), outcome["skip"]
-    assert not isinstance(outcome["last"], Exception), outcome["last"]
-    assert outcome["last"].progress["done"]
+    assert not isinstance(skipped_outcome, Exception), skipped_outcome
+    assert not isinstance(last_outcome, Exception), last_outcome
+    assert last_outcome.progress["done"]
     skipped = assignment.bundle.trials.get(position=last - 1)
     assert Item.objects.get(pk=skipped.item_id).completed_count == 0
     assert Bundle.objects.filter(is_makeup=True, trials__item_id=skipped.item_id).exists()
