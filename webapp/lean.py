@@ -41,6 +41,9 @@ def lean_request(view: Callable) -> Callable:
     return view
 
 
+MEMO_MAX_PATH = 256  # characters; longer paths are resolved every time, not remembered
+
+
 @functools.lru_cache(maxsize=16_384)
 def _resolve(resolver, path: str) -> ResolverMatch:
     return resolver.resolve(path)
@@ -53,8 +56,13 @@ def resolve_cached(path: str) -> ResolverMatch:
     walking the URL patterns was a tenth of an answer's CPU. The key is the resolver object itself, which
     Django replaces when the URLconf changes (``clear_url_caches``), so a stale match cannot be served;
     paths that do not resolve are not remembered. A match is shared between requests, so nothing may
-    change it (nothing in mvfit does: the views get its args and kwargs)."""
-    return _resolve(get_resolver(get_urlconf()), path)
+    change it (nothing in mvfit does: the views get its args and kwargs). Only paths up to
+    ``MEMO_MAX_PATH`` characters are remembered (a worker-API path is about 80): a client sending huge
+    paths cannot make the memo hold megabytes."""
+    resolver = get_resolver(get_urlconf())
+    if len(path) > MEMO_MAX_PATH:
+        return resolver.resolve(path)
+    return _resolve(resolver, path)
 
 
 class LeanRequestMiddleware:

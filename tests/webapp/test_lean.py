@@ -183,3 +183,15 @@ def test_the_remembered_resolution_is_django_s_and_follows_a_changed_urlconf():
     with override_settings(ROOT_URLCONF="tests.webapp.empty_urls"), pytest.raises(Resolver404):
         resolve_cached(path)
     assert resolve_cached(path).func is expected.func
+
+
+def test_a_huge_path_is_resolved_but_not_remembered():
+    from webapp import lean
+
+    path = f"/w/s/{'x' * 100_000}/api/answers"  # any token string matches the worker URL pattern
+    before = lean._resolve.cache_info().currsize
+    assert lean.resolve_cached(path).func is resolve("/w/s/token/api/answers").func
+    assert lean._resolve.cache_info().currsize == before
+    short = "/w/s/a-new-token/api/answers"
+    lean.resolve_cached(short)
+    assert lean._resolve.cache_info().currsize == before + 1
