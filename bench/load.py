@@ -12,8 +12,9 @@ What it does, all on 127.0.0.1 and bounded in time and count:
    ``python -m webapp.serve``; ``--server gunicorn`` runs ``webapp/gunicorn.conf.py`` instead;
    ``--server-workers`` / ``--server-threads`` override either);
 3. runs N concurrent simulated workers (asyncio, one keep-alive HTTP/1.1 connection each, as a
-   browser tab has): each takes a bundle (POST begin), fetches its first trials (GET trial JSON;
-   each answer's response then carries the trial after next, as the runner uses it), "thinks", and
+   browser tab has): each takes a bundle (POST api/begin, which answers with the state), fetches its
+   first trials (GET trial JSON; each answer's response then carries the trial after next, as the
+   runner uses it), "thinks", and
    submits the answer with a fresh idempotency key, retrying the *same* key with
    backoff on connection errors and 5xx until the server acknowledges; a worker whose bundle is
    done takes another participant;
@@ -421,13 +422,15 @@ async def _work(client: RawClient, tokens: list[str], stats: Stats, args, deadli
     rng = random.Random()
     while tokens and time.monotonic() < deadline and len(stats.acked) < args.max_answers:
         token = tokens.pop()
-        response, ms = await call(client, "POST", f"/w/s/{token}/begin", stats, deadline)
-        if response.status != 302:
+        # The join as the runner makes it: one request that takes a bundle and answers with the state.
+        response, ms = await call(client, "POST", f"/w/s/{token}/api/begin", stats, deadline)
+        if response.status == 409 and response.json().get("code") == "no_work":
             return  # no work left for anyone
+        if response.status != 200:
+            raise RuntimeError(f"join refused: {response.status} {response.body[:200]!r}")
         stats.begin_ms.append(ms)
         stats.assignments += 1
-        state, _ = await call(client, "GET", f"/w/s/{token}/api/state", stats, deadline)
-        state = state.json()
+        state = response.json()
         carried: dict[int, dict] = {}  # position -> trial an answer's response carried ("next")
         for position in state["unanswered"]:
             if time.monotonic() > deadline or len(stats.acked) >= args.max_answers:

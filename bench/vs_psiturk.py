@@ -24,7 +24,7 @@ What it does, all on 127.0.0.1 and bounded in time and count:
    time of mean ``--think-ms`` (0 = flat out) or ``--human-think-ms`` between them.
    psiTurk: join = ``GET /exp`` (debug mode: participant row, condition), each answer = the data
    record appended to the task data and ``PUT /sync/<uniqueId>`` of the whole JSON, as psiturk.js's
-   ``recordTrialData`` + ``saveData`` do. mvfit: join = ``POST begin`` + ``GET api/state``, each answer
+   ``recordTrialData`` + ``saveData`` do. mvfit: join = ``POST api/begin`` (it answers with the state, as the runner uses it), each answer
    = one ``POST api/answers`` (the runner fetches only the first two trials; each answer's response
    carries the trial after next) -- the "cycle" is the trial fetch, where there is one, plus the answer;
 5. verifies both databases: psiTurk's stored task data holds every participant's acknowledged
@@ -266,12 +266,12 @@ class MvfitClient:
 
     async def join(self, client, i: int, run: Run, deadline: float):
         token = self.tokens[i]
-        begin, begin_ms = await call(client, "POST", f"/w/s/{token}/begin", run, deadline)
-        if begin.status != 302:
-            raise RuntimeError(f"mvfit begin failed: {begin.status} {begin.body[:200]!r}")
-        state, state_ms = await call(client, "GET", f"/w/s/{token}/api/state", run, deadline)
-        run.join_ms.append(begin_ms + state_ms)
-        return token, state.json(), {}
+        # As the runner joins: one POST api/begin takes a bundle and answers with the state.
+        begun, join_ms = await call(client, "POST", f"/w/s/{token}/api/begin", run, deadline)
+        if begun.status != 200:
+            raise RuntimeError(f"mvfit join failed: {begun.status} {begun.body[:200]!r}")
+        run.join_ms.append(join_ms)
+        return token, begun.json(), {}
 
     async def answer(self, client, session, n: int, rng: random.Random, run: Run, deadline: float) -> float:
         token, state, carried = session

@@ -12,6 +12,7 @@ worker_patterns = [
     path("headphones/answer", screening.headphone_answer, name="headphone_answer"),
     path("questionnaire", questionnaire.questionnaire_page, name="questionnaire"),
     path("begin", worker.begin, name="begin"),
+    path("api/begin", worker.api_begin, name="api_begin"),
     path("api/state", worker.api_state, name="api_state"),
     path("api/trials/<int:position>", worker.api_trial, name="api_trial"),
     path("api/answers", worker.api_answer, name="api_answer"),

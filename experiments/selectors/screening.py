@@ -7,12 +7,14 @@ parameters the sound was made from and any database id stay on the server.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 from django.urls import reverse
 
+from experiments import questionnaire
 from experiments.media import headphones
 from experiments.models import Experiment, HeadphoneTrial, Participant
 from experiments.selectors.questionnaire import owes_questionnaire
@@ -32,7 +34,11 @@ class HeadphonePlan:
 
 def headphone_plan(experiment: Experiment) -> HeadphonePlan:
     """The screen configured in the experiment's design config (``"screening"``); none when absent."""
-    config = (experiment.config or {}).get("screening") or {}
+    return headphone_plan_of(experiment.config or {})
+
+
+def headphone_plan_of(design_config: dict) -> HeadphonePlan:
+    config = design_config.get("screening") or {}
     return HeadphonePlan(
         tests=headphones.SCREENS[config.get("headphones", "none")],
         trials=config.get("trials", headphones.DEFAULT_TRIALS),
@@ -45,16 +51,39 @@ def needs_headphone_screen(participant: Participant) -> bool:
     return participant.headphone_passed_at is None and bool(headphone_plan(participant.experiment).tests)
 
 
-def ready_for_work(participant: Participant) -> bool:
+@dataclass(frozen=True)
+class Progress:
+    """How far a participant has come through the steps before the trials (what readiness reads)."""
+
+    consented: bool
+    screened_out: bool
+    audio_check_passed: bool
+    headphone_passed: bool
+    questionnaire_answered: Callable[[], bool]  # asked only where a "before" questionnaire is configured
+
+
+def ready(progress: Progress, config: dict) -> bool:
     """Consented, sound check passed, headphone screen passed and a "before" questionnaire answered where
-    configured, not screened out."""
-    return (
-        participant.consented_at is not None
-        and participant.screened_out_at is None
-        and participant.audio_check_passed_at is not None
-        and not needs_headphone_screen(participant)
-        and not owes_questionnaire(participant, when="before")
+    the experiment's ``config`` asks for them, not screened out: the rule for being given trials, in one
+    home (``ready_for_work`` reads it from a participant, the join's locking statement from its row)."""
+    if not progress.consented or progress.screened_out or not progress.audio_check_passed:
+        return False
+    if not progress.headphone_passed and headphone_plan_of(config).tests:
+        return False
+    definition = questionnaire.parse(config.get("questionnaire"))
+    return definition is None or definition.when != "before" or progress.questionnaire_answered()
+
+
+def ready_for_work(participant: Participant) -> bool:
+    """``ready`` for a participant (the questionnaire is looked up only where one is owed before)."""
+    progress = Progress(
+        consented=participant.consented_at is not None,
+        screened_out=participant.screened_out_at is not None,
+        audio_check_passed=participant.audio_check_passed_at is not None,
+        headphone_passed=participant.headphone_passed_at is not None,
+        questionnaire_answered=lambda: not owes_questionnaire(participant, when="before"),
     )
+    return ready(progress, participant.experiment.config or {})
 
 
 def sound_url(trial: HeadphoneTrial) -> str:

@@ -156,6 +156,11 @@ def state_for_token(token: str) -> StateRow | None:
     return StateRow(assignment=assignment, answered=frozenset(row[4] for row in rows if row[4] is not None))
 
 
+def fresh_state(assignment: Assignment) -> StateRow:
+    """The state of an assignment handed out just now (nothing answered), without a query."""
+    return StateRow(assignment=assignment, answered=frozenset())
+
+
 def _db_datetime(value):
     """A timestamp from a raw cursor as the ORM would give it: PostgreSQL returns an aware datetime, SQLite
     (the embedded demo) a naive UTC one or its text."""
@@ -184,11 +189,15 @@ def state_json(state: StateRow) -> dict:
     }
 
 
-def runner_config(token: str) -> dict:
-    """What the trial runner script of the worker page needs: its API URLs and where it keeps its outbox."""
+def runner_config(token: str, *, ready_to_begin: bool = False) -> dict:
+    """What the trial runner script of the worker page needs: its API URLs and where it keeps its outbox.
+
+    ``ready_to_begin``: the page shows the start card, and the runner joins (``POST api/begin``) when the
+    worker presses Start, without leaving the page."""
     return {
         "mode": "live",
         "stateUrl": reverse("experiments:api_state", args=[token]),
+        "beginUrl": reverse("experiments:api_begin", args=[token]) if ready_to_begin else "",
         "trialUrl": reverse("experiments:api_trial", args=[token, 0]),
         "answerUrl": reverse("experiments:api_answer", args=[token]),
         "storageKey": token[:16],

@@ -41,10 +41,12 @@ from experiments.models import (
     Exposure,
     Item,
     Participant,
+    QuestionnaireResponse,
     Response,
     Trial,
     WorkerBundleSlot,
 )
+from experiments.selectors import screening
 from experiments.services.rounds import adaptive_policy, extend_adaptive_design, reoffer_skipped
 from webapp.db import SqlNames, hot_cursor
 
@@ -60,38 +62,88 @@ class AllocationError(Exception):
         self.code = code
 
 
-@transaction.atomic
-def allocate_assignment(*, participant: Participant, now: datetime | None = None) -> Assignment:
-    """Give the participant a bundle, or return the one they already work on (idempotent).
+@dataclass(frozen=True)
+class Begun:
+    """What a join got: the participant's assignment, and whether this call handed it out (then nothing in
+    it is answered yet, and the worker's state needs no query)."""
 
-    Joins come in bursts (a study launches by posting HITs), so the common case is two hand-written,
-    prepared statements (``webapp.db.hot_cursor``) instead of the ORM's six: lock the participant and
-    read what the rules need, then claim + assign + expose in one statement (``_take_bundle``)."""
-    now = now or timezone.now()
-    sql = _statements()
-    with hot_cursor() as cursor:
-        # Locking the participant serialises double clicks / two tabs of one participant.
-        cursor.execute(sql.lock_participant, {"participant": participant.pk})
-        row = cursor.fetchone()
-    if row is None:
+    assignment: Assignment
+    fresh: bool
+
+
+def begin_work(*, session_token: str, now: datetime | None = None) -> Begun | None:
+    """The join (``POST api/begin`` and the start form): give the session's participant a bundle, or return
+    the one they already work on (idempotent); None for an unknown token.
+
+    Raises ``AllocationError``: ``not_ready`` before consent and the screening steps are done
+    (``screening.ready``), ``screened_out``, ``closed``, ``no_work``, ``worker_cap``, ``contention``."""
+    return _allocate(key="token", value=session_token, check_ready=True, now=now)
+
+
+def allocate_assignment(*, participant: Participant, now: datetime | None = None) -> Assignment:
+    """``begin_work`` for a participant already at hand (the demo's simulated crowd, tests): the same rules,
+    except that the steps before the trials are not checked."""
+    begun = _allocate(key="participant", value=participant.pk, check_ready=False, now=now)
+    if begun is None:
         raise Participant.DoesNotExist(f"participant {participant.pk}")
-    screened_out, experiment_status, active_id = row
-    if screened_out:
-        raise AllocationError("This study cannot continue after the screening check. Thank you!", code="screened_out")
-    if active_id is not None:
-        return Assignment.objects.get(pk=active_id)
-    if experiment_status != ExperimentStatus.OPEN:
-        raise AllocationError("This study is not accepting new work right now.", code="closed")
-    experiment = participant.experiment
+    return begun.assignment
+
+
+def _allocate(*, key: str, value: object, check_ready: bool, now: datetime | None) -> Begun | None:
+    """Joins come in bursts (a study launches by posting HITs), so the common case is two hand-written,
+    prepared statements (``webapp.db.hot_cursor``) in one transaction: lock the participant and read
+    everything the rules need, then claim + assign + expose (``_take_bundle``). A retry (another start of
+    the same worker exposed one of these pairings first) runs a fresh transaction: no savepoints."""
+    now = now or timezone.now()
     for _ in range(MAX_ALLOCATION_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _take_bundle(experiment=experiment, participant=participant, now=now)
+                return _allocate_once(key=key, value=value, check_ready=check_ready, now=now)
         except IntegrityError:
             # Another start of the same worker (a second MTurk assignment in another tab) exposed one of
             # these pairings first, or SQLite let two starts race for one bundle: try the next bundle.
             continue
     raise AllocationError("We could not reserve work for you; please reload the page.", code="contention")
+
+
+def _allocate_once(*, key: str, value: object, check_ready: bool, now: datetime) -> Begun | None:
+    sql = _statements()
+    with hot_cursor() as cursor:
+        # Locking the participant serialises double clicks / two tabs of one participant.
+        cursor.execute(sql.lock_by_token if key == "token" else sql.lock_participant, {key: value})
+        row = cursor.fetchone()
+        db = cursor.db
+    if row is None:
+        return None
+    (participant_id, worker_id, experiment_id, consented, screened_out, audio_passed, headphone_passed) = row[:7]
+    (questionnaire_answered, experiment_status, config, max_bundles, active_id) = row[7:]
+    if screened_out:
+        raise AllocationError("This study cannot continue after the screening check. Thank you!", code="screened_out")
+    if active_id is not None:
+        return Begun(assignment=Assignment.objects.get(pk=active_id), fresh=False)
+    if experiment_status != ExperimentStatus.OPEN:
+        raise AllocationError("This study is not accepting new work right now.", code="closed")
+    config = Experiment._meta.get_field("config").from_db_value(config, None, db)
+    progress = screening.Progress(
+        consented=bool(consented),
+        screened_out=False,
+        audio_check_passed=bool(audio_passed),
+        headphone_passed=bool(headphone_passed),
+        questionnaire_answered=lambda: bool(questionnaire_answered),
+    )
+    if check_ready and not screening.ready(progress, config or {}):
+        raise AllocationError("Finish the steps before the trials first.", code="not_ready")
+    # Instances with what the claim needs; any other field is deferred (loaded if something reads it).
+    experiment = Experiment.from_db(
+        db.alias,
+        ["id", "status", "config", "max_bundles_per_worker"],
+        [experiment_id, experiment_status, config, max_bundles],
+    )
+    participant = Participant.from_db(
+        db.alias, ["id", "experiment_id", "worker_id"], [participant_id, experiment_id, worker_id]
+    )
+    Participant.experiment.field.set_cached_value(participant, experiment)
+    return Begun(assignment=_take_bundle(experiment=experiment, participant=participant, now=now), fresh=True)
 
 
 def _take_bundle(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment:
@@ -138,6 +190,7 @@ EXCLUDE_MARK = " /*montages*/"
 @dataclass(frozen=True)
 class _Statements:
     lock_participant: str
+    lock_by_token: str
     bundle_pk: str  # the offer's bundle id column, for the montage studies' extra clause (EXCLUDE_MARK)
     claim: str  # PostgreSQL: claim + assign + expose in one statement; elsewhere the claim only
     expose: str  # elsewhere (SQLite has no data-modifying WITH): the exposures, after the ORM's INSERT
@@ -150,12 +203,21 @@ def _statements() -> _Statements:
     b, c, bp, x = SqlNames(Bundle, "b"), SqlNames(Bundle), SqlNames(BundlePairing, "bp"), SqlNames(Exposure, "x")
     features = connection.features
     active = AssignmentStatus.ACTIVE.value
-    lock_participant = (
-        f"SELECT {p['screened_out_at']} IS NOT NULL, {e['status']}, "
+    q = SqlNames(QuestionnaireResponse, "q")
+    # Everything the join's rules read, with the participant's row locked: by pk, or by the session token
+    # (the worker API's join, so the token costs no query of its own).
+    lock = (
+        f"SELECT {p.pk}, {p['worker_id']}, {p['experiment']}, {p['consented_at']} IS NOT NULL, "
+        f"{p['screened_out_at']} IS NOT NULL, {p['audio_check_passed_at']} IS NOT NULL, "
+        f"{p['headphone_passed_at']} IS NOT NULL, "
+        f"EXISTS (SELECT 1 FROM {q.table} WHERE {q['participant']} = {p.pk}), "
+        f"{e['status']}, {e['config']}, {e['max_bundles_per_worker']}, "
         f"(SELECT {a.pk} FROM {a.table} WHERE {a['participant']} = {p.pk} AND {a['status']} = '{active}') "
-        f"FROM {p.table} JOIN {e.table} ON {e.pk} = {p['experiment']} WHERE {p.pk} = %(participant)s"
-        + (" FOR UPDATE OF p" if features.has_select_for_update_of else "")
+        f"FROM {p.table} JOIN {e.table} ON {e.pk} = {p['experiment']} WHERE "
     )
+    lock_tail = " FOR UPDATE OF p" if features.has_select_for_update_of else ""
+    lock_participant = f"{lock}{p.pk} = %(participant)s{lock_tail}"
+    lock_by_token = f"{lock}{p['token']} = %(token)s{lock_tail}"
     # The offer: bundles on offer in offer order (an indexed walk of ``bundle_offer_order`` that sorts
     # nothing and reads no trial), the first one that shares no pairing with the worker's exposures (NOT
     # EXISTS: two index probes per pairing of a candidate), locked with SKIP LOCKED so concurrent starts
@@ -181,7 +243,12 @@ def _statements() -> _Statements:
     )
     if connection.vendor != "postgresql":
         return _Statements(
-            lock_participant=lock_participant, bundle_pk=b.pk, claim=claim_bundle, expose=expose, one_statement=False
+            lock_participant=lock_participant,
+            lock_by_token=lock_by_token,
+            bundle_pk=b.pk,
+            claim=claim_bundle,
+            expose=expose,
+            one_statement=False,
         )
     assignment_columns = ", ".join(plain_a.column(name) for name in ASSIGNMENT_FIELDS)
     returned = ", ".join([plain_a.pk, *(plain_a.column(name) for name in ASSIGNMENT_FIELDS)])
@@ -197,7 +264,12 @@ def _statements() -> _Statements:
         f"SELECT {returned} FROM assigned"
     )
     return _Statements(
-        lock_participant=lock_participant, bundle_pk=b.pk, claim=claim, expose=expose, one_statement=True
+        lock_participant=lock_participant,
+        lock_by_token=lock_by_token,
+        bundle_pk=b.pk,
+        claim=claim,
+        expose=expose,
+        one_statement=True,
     )
 
 

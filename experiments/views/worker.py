@@ -89,7 +89,6 @@ def legacy_mturk_entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 STEP_TEMPLATES = {
     selectors.Step.CONSENT: "experiments/worker/consent.html",
-    selectors.Step.START: "experiments/worker/start.html",
 }
 STEP_REDIRECTS = {
     selectors.Step.HEADPHONES: "experiments:headphones",
@@ -111,10 +110,12 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
         return screened_out_page(request, participant, context)
     if step == selectors.Step.AUDIO:
         return audio_check_page(request, participant, context)
+    if step == selectors.Step.START:
+        return start_page(request, participant, context)
     if step == selectors.Step.EXPIRED:
         if allocation.revive_assignment(assignment=assignment):
             return redirect("experiments:worker", token=participant.token)
-        return render(request, "experiments/worker/start.html", context | {"expired": True})
+        return start_page(request, participant, context | {"expired": True})
     if step == selectors.Step.DONE:
         response = render(request, "experiments/worker/done.html", context | {"assignment": assignment})
         # MTurk's completion form (mturk/templates/experiments/worker/done.html) posts to turkSubmitTo.
@@ -124,6 +125,13 @@ def worker_page(request: HttpRequest, participant: Participant) -> HttpResponse:
     answers.touch_assignment(assignment=assignment)
     context["runner"] = selectors.runner_config(participant.token)
     return render(request, "experiments/worker/trials.html", context)
+
+
+def start_page(request: HttpRequest, participant: Participant, context: dict) -> HttpResponse:
+    """The trial page with the start card: the runner is loaded already, and Start joins in one request
+    (``api_begin``) and shows the first trial without leaving the page."""
+    context["runner"] = selectors.runner_config(participant.token, ready_to_begin=True)
+    return render(request, "experiments/worker/trials.html", context | {"start": True})
 
 
 def screened_out_page(request: HttpRequest, participant: Participant, context: dict) -> HttpResponse:
@@ -179,19 +187,51 @@ def audio_check_sound(request: HttpRequest, signed: str) -> HttpResponse:
 
 
 @lean_request  # a burst of joins when a study launches: no session, user, CSRF check or messages needed
-@worker_view
+@csrf_exempt
+@xframe_options_exempt
+@never_cache
 @require_POST
-def begin(request: HttpRequest, participant: Participant) -> HttpResponse:
-    if not screening_selectors.ready_for_work(participant):
-        return redirect("experiments:worker", token=participant.token)
+def begin(request: HttpRequest, token: str) -> HttpResponse:
+    """The start form without the runner (the runner joins through ``api_begin`` without leaving the page)."""
     try:
-        allocation.allocate_assignment(participant=participant)
+        begun = allocation.begin_work(session_token=token)
     except allocation.AllocationError as exc:
+        if exc.code in STEP_CODES:  # the worker page shows the step they are at
+            return worker_headers(redirect("experiments:worker", token=token))
         return message_page(request, "No work available", exc.reason)
-    return redirect("experiments:worker", token=participant.token)
+    if begun is None:
+        raise Http404("Unknown session.")
+    return worker_headers(redirect("experiments:worker", token=token))
+
+
+# Join refusals that are a step of the worker page rather than a message: the page shows what to do.
+STEP_CODES = frozenset({"not_ready", "screened_out"})
 
 
 # --- JSON API ---------------------------------------------------------------------------------
+
+
+@lean_request
+@csrf_exempt
+@never_cache
+@require_POST
+def api_begin(request: HttpRequest, token: str) -> JsonResponse:
+    """The join in one request: hand out (or return) the assignment and answer with the state ``api_state``
+    gives, so the runner starts without another round trip. Refusals are JSON with a ``code``."""
+    try:
+        begun = allocation.begin_work(session_token=token)
+    except allocation.AllocationError as exc:
+        step = exc.code in STEP_CODES
+        return worker_headers(JsonResponse({"error": exc.reason, "code": exc.code, "reload": step}, status=409))
+    if begun is None:
+        raise Http404("Unknown session.")
+    # Handed out just now, nothing in it is answered: its state needs no query.
+    if begun.fresh:
+        state = selectors.fresh_state(begun.assignment)
+    else:  # the worker came back to an assignment they hold: as ``api_state`` answers them
+        state = selectors.state_for_token(token)
+        answers.touch_assignment(assignment=state.assignment)
+    return worker_headers(JsonResponse(selectors.state_json(state)))
 
 
 @lean_request

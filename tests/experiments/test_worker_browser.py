@@ -41,12 +41,12 @@ def open_study(tmp_path, *, kind="rating", n=3, catch=1, k=2, n_clips=3, n_excer
     return open_experiment(experiment=experiment)
 
 
-def enter(page, live_server, experiment, *, before_begin=None) -> Participant:
-    """Invite link -> consent -> sound check (one miss, then right) -> start."""
+def enter(page, live_server, experiment, *, before_begin=None, started: str = "#trial[data-position]") -> Participant:
+    """Invite link -> consent -> sound check (one miss, then right) -> start (waits for ``started``)."""
     ((_, token),) = create_invite_links(experiment=experiment, count=1)
     page.goto(live_server.url + reverse("experiments:invite", args=[token]))
     page.get_by_test_id("agree").click()
-    participant = Participant.objects.get(experiment=experiment)
+    participant = Participant.objects.filter(experiment=experiment).latest("pk")  # the one just invited
 
     # The answers stay locked until the sound has played to its end.
     assert page.locator("#audio-submit").is_disabled() and page.locator("fieldset.audio-options:enabled").count() == 0
@@ -56,8 +56,23 @@ def enter(page, live_server, experiment, *, before_begin=None) -> Participant:
     if before_begin:
         before_begin()
     page.get_by_test_id("begin").click()
-    page.wait_for_selector("#trial[data-position]")
+    page.wait_for_selector(started)
     return participant
+
+
+def test_start_joins_in_place_and_a_refusal_is_shown_in_place(page, live_server, tmp_path):
+    experiment = open_study(tmp_path)
+    # Start joins with one request (POST api/begin) and shows the first trial without loading a page.
+    participant = enter(page, live_server, experiment, before_begin=lambda: page.evaluate("window.samePage = 1"))
+    assert page.evaluate("window.samePage") == 1
+    assert participant.assignments.get().status == AssignmentStatus.ACTIVE
+    assert page.get_by_test_id("progress-text").inner_text().endswith("done")
+
+    other = page.context.new_page()
+    take_every_bundle = lambda: experiment.bundles.update(status="assigned")  # noqa: E731
+    enter(other, live_server, experiment, before_begin=take_every_bundle, started="[data-testid=refused]")
+    assert "no work left" in other.get_by_test_id("refused").inner_text()
+    assert Participant.objects.filter(experiment=experiment).count() == 2
 
 
 def wait_for_trial(page, position: int) -> None:

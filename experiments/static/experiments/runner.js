@@ -286,30 +286,81 @@
 
   function start() {
     flush();
-    getJSON(cfg.stateUrl).then(
-      function (s) {
-        state = s;
-        doneSet = new Set();
-        for (var p = 0; p < s.total; p++) if (s.unanswered.indexOf(p) < 0) doneSet.add(p);
-        loadOutbox().forEach(function (a) {
-          if (a.assignment === s.assignment) doneSet.add(a.position);
-        });
-        if (s.done) {
-          finished = true;
-          reload();
-          return;
-        }
-        advance();
-      },
-      function (err) {
-        if (err.status === 404) {
-          reload();
-          return;
-        }
-        showBanner("Cannot reach the server. Retrying…");
-        setTimeout(start, 3000);
+    getJSON(cfg.stateUrl).then(begin, function (err) {
+      if (err.status === 404) {
+        reload();
+        return;
       }
-    );
+      showBanner("Cannot reach the server. Retrying…");
+      setTimeout(start, 3000);
+    });
+  }
+
+  // The state is in (from the state fetch, or from the join): resume at the first open position.
+  function begin(s) {
+    state = s;
+    doneSet = new Set();
+    for (var p = 0; p < s.total; p++) if (s.unanswered.indexOf(p) < 0) doneSet.add(p);
+    loadOutbox().forEach(function (a) {
+      if (a.assignment === s.assignment) doneSet.add(a.position);
+    });
+    if (s.done) {
+      finished = true;
+      reload();
+      return;
+    }
+    var bar = document.querySelector(".progress");
+    if (bar) bar.hidden = false;
+    advance();
+  }
+
+  // The start card: Start joins in one request (POST api/begin answers with the state) and the first trial
+  // replaces the card, without a page load. A refusal is shown in place; one that is a step of the worker
+  // page (screening not finished, screened out) reloads it, and so does an unknown session.
+  function refusedCard(text) {
+    stage.innerHTML = "";
+    var h = document.createElement("h1");
+    h.textContent = "No work available";
+    var p = document.createElement("p");
+    p.className = "lead";
+    p.setAttribute("data-testid", "refused");
+    p.textContent = text;
+    stage.appendChild(h);
+    stage.appendChild(p);
+  }
+  function awaitStart() {
+    flush(); // answers of an earlier session of this participant still in the outbox go first
+    var form = document.getElementById("begin-form");
+    var button = form.querySelector("button");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (button.disabled) return;
+      button.disabled = true;
+      function retryLater() {
+        button.disabled = false;
+        showBanner("Cannot reach the server. Press Start again in a moment.");
+      }
+      fetch(cfg.beginUrl, { method: "POST", credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        r.json().then(
+          function (body) {
+            if (r.status === 200) {
+              showBanner("");
+              begin(body);
+            } else if (r.status === 404 || body.reload) {
+              reload();
+            } else if (body.error) {
+              refusedCard(body.error);
+            } else {
+              retryLater();
+            }
+          },
+          function () {
+            if (r.status === 404) reload();
+            else retryLater(); // not JSON: a proxy's error page, a server error
+          }
+        );
+      }, retryLater);
+    });
   }
 
   var advances = 0; // only the latest advance() may present its trial
@@ -664,5 +715,6 @@
     }
   });
 
-  start();
+  if (cfg.beginUrl) awaitStart();
+  else start();
 })();
