@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from experiments.answer_input import presentation_token
 from experiments.models import Assignment, AssignmentStatus, Bundle, BundlePairing, BundleStatus, Exposure, Trial
+from experiments.models.participation import EXPOSURE_IN_ITS_ASSIGNMENT
 from experiments.services.allocation import (
     AllocationError,
     allocate_assignment,
@@ -73,6 +74,31 @@ def test_the_database_refuses_a_repeated_pairing_for_a_worker():
         Exposure.objects.create(
             experiment=experiment, worker_id="W1", pairing_id=exposure.pairing_id, assignment=assignment
         )
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the composite key is PostgreSQL's (migration 0015)")
+def test_an_exposure_belongs_to_an_existing_assignment_of_its_own_experiment():
+    experiment = open_study()
+    assignment = allocate_assignment(participant=participant(experiment, "W1"))
+    other_study = open_study(slug="other")
+    pairing = assignment.exposures.first().pairing_id
+    # One composite key, (assignment, experiment) -> assignment (id, experiment), checked at commit
+    # (check_constraints checks the deferred keys now): a row naming another experiment, or an
+    # assignment that does not exist, is refused.
+    for wrong in (
+        {"experiment": other_study, "assignment": assignment},
+        {"experiment": experiment, "assignment_id": 10**9},
+    ):
+        with pytest.raises(IntegrityError, match=EXPOSURE_IN_ITS_ASSIGNMENT), transaction.atomic():
+            Exposure.objects.create(worker_id="W9", pairing_id=pairing, **wrong)
+            connection.check_constraints()
+    # ON DELETE CASCADE in the database too: an assignment deleted without Django takes its exposures.
+    held = assignment.exposures.count()
+    assert held > 0
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM experiments_assignment WHERE id = %s", [assignment.pk])
+    assert not Exposure.objects.filter(assignment_id=assignment.pk).exists()
 
 
 @pytest.mark.django_db
