@@ -12,8 +12,14 @@ It prints, per statement, the median execution and planning time and the shared 
 PostgreSQL's own work, without the network round trip or the application (pg_stat_statements is not
 loaded on this machine; on a server that loads it, its ``mean_exec_time`` gives the same figures).
 
-Paths: ``answer`` (``fastpath.record_answer_fast``, the common case), ``join`` (``allocate_assignment``
-for a participant without work) and ``state`` (what ``GET api/state`` reads). Loopback only.
+Foreign keys are checked by triggers, which Django declares ``DEFERRABLE INITIALLY DEFERRED``: they
+run at commit, which the rolled-back replay never reaches, so EXPLAIN alone leaves them out. The
+replay sets ``SET CONSTRAINTS ALL IMMEDIATE`` first, so each statement's key checks run inside it and
+are counted: the "keys ms" column is their share of the execution time (the join's 50 exposure rows
+pay one trigger call per row and key).
+
+Paths: ``answer`` (``fastpath.record_answer_fast``, the common case), ``join`` (``allocation.begin_work``, what
+``POST api/begin`` runs, for a participant without work) and ``state`` (what ``GET api/state`` reads). Loopback only.
 """
 
 from __future__ import annotations
@@ -115,6 +121,7 @@ def explain(statements, repeat: int) -> list[dict]:
             connection.ensure_connection()
             raw = connection.connection
             with raw.transaction(force_rollback=True), psycopg.Cursor(raw) as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred key checks run (and count) here
                 for before, before_params in statements[:index]:
                     cursor.execute(before, before_params)
                 cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
@@ -126,6 +133,7 @@ def explain(statements, repeat: int) -> list[dict]:
                 "statement": " ".join(sql.split())[:110],
                 "exec_ms": statistics.median(r["Execution Time"] for r in runs),
                 "plan_ms": statistics.median(r["Planning Time"] for r in runs),
+                "keys_ms": statistics.median(sum(t["Time"] for t in r.get("Triggers", [])) for r in runs),
                 "hit": top.get("Shared Hit Blocks", 0),
                 "read": top.get("Shared Read Blocks", 0),
             }
@@ -140,7 +148,7 @@ def paths():
     from experiments.answer_input import AnswerInput, assignment_ref, presentation_token
     from experiments.models import Assignment, AssignmentStatus, Participant, Response
     from experiments.selectors import worker as selectors
-    from experiments.services.allocation import allocate_assignment
+    from experiments.services.allocation import begin_work
     from experiments.services.fastpath import record_answer_fast
 
     active = (
@@ -172,10 +180,10 @@ def paths():
 
     fresh = Participant.objects.filter(assignments__isnull=True).order_by("pk").first()
 
-    def join():
+    def join():  # POST api/begin's service, by the session token as the worker API calls it
         if fresh is None:
             sys.exit("no participant without work left in this database")
-        allocate_assignment(participant=fresh)
+        begin_work(session_token=fresh.token)
 
     def state():
         selectors.state_json(selectors.state_for_token(active.participant.token))
@@ -192,9 +200,12 @@ def main() -> None:
             rows = explain(record(path), args.repeat)
             total = sum(r["exec_ms"] + r["plan_ms"] for r in rows)
             print(f"\n{name}: {len(rows)} statements, {total:.3f} ms in PostgreSQL (median exec + plan)")
-            print(f"  {'exec ms':>8} {'plan ms':>8} {'hit':>5} {'read':>5}  statement")
+            print(f"  {'exec ms':>8} {'of it keys':>10} {'plan ms':>8} {'hit':>5} {'read':>5}  statement")
             for r in rows:
-                print(f"  {r['exec_ms']:>8.3f} {r['plan_ms']:>8.3f} {r['hit']:>5} {r['read']:>5}  {r['statement']}")
+                print(
+                    f"  {r['exec_ms']:>8.3f} {r['keys_ms']:>10.3f} {r['plan_ms']:>8.3f} {r['hit']:>5} {r['read']:>5}"
+                    f"  {r['statement']}"
+                )
     finally:
         if args.drop:
             from django.db import connections

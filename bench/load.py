@@ -231,8 +231,10 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # As docker compose runs the web service: a pool of one database connection per request thread.
+        pooled = {**self.env, "DJANGO_CONN_MAX_AGE": "0", "DJANGO_DB_POOL_SIZE": str(self.threads or 4)}
         if self.kind == "granian":
-            env = {**self.env, "MVFIT_WEB_WORKERS": str(self.workers), "MVFIT_WEB_THREADS": str(self.threads)}
+            env = {**pooled, "MVFIT_WEB_WORKERS": str(self.workers), "MVFIT_WEB_THREADS": str(self.threads)}
             env["MVFIT_ACCESS_LOG"] = "1" if os.environ.get("MVFIT_BENCH_ACCESS_LOG") else "0"
             command = [sys.executable, "-m", "webapp.serve", "--bind", f"127.0.0.1:{self.port}"]
             self.process = subprocess.Popen(
@@ -250,7 +252,7 @@ class Server:
             "--access-logfile", "-" if os.environ.get("MVFIT_BENCH_ACCESS_LOG") else "/dev/null",
         ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self.log.open("a"), stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=pooled, stdout=self.log.open("a"), stderr=subprocess.STDOUT
         )
         self.wait_healthy()
 
@@ -431,13 +433,14 @@ async def _work(client: RawClient, tokens: list[str], stats: Stats, args, deadli
         stats.begin_ms.append(ms)
         stats.assignments += 1
         state = response.json()
-        carried: dict[int, dict] = {}  # position -> trial an answer's response carried ("next")
+        # position -> a trial the join ("trials") or an answer's response ("next") carried
+        carried: dict[int, dict] = {trial["position"]: trial for trial in state.get("trials", [])}
         for position in state["unanswered"]:
             if time.monotonic() > deadline or len(stats.acked) >= args.max_answers:
                 return
             cycle = 0.0
             trial = carried.pop(position, None)
-            if trial is None:  # the first trials, as the runner fetches them; later ones come with answers
+            if trial is None:  # nothing carried it (a join that returned a held assignment): fetch, as the runner does
                 fetched, ms = await call(client, "GET", f"/w/s/{token}/api/trials/{position}", stats, deadline)
                 if fetched.status != 200:
                     raise RuntimeError(f"trial fetch failed: {fetched.status} {fetched.body[:200]!r}")
@@ -549,7 +552,6 @@ def main() -> None:
         "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
         "MVFIT_PSEUDONYM_KEY": "bench-only",
         "DJANGO_DEBUG": "0",
-        "DJANGO_CONN_MAX_AGE": "60",
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "MVFIT_LOG_LEVEL": "WARNING",
         "MVFIT_DATA_DIR": tempfile.mkdtemp(prefix="mvfit-bench-"),

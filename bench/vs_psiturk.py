@@ -25,7 +25,7 @@ What it does, all on 127.0.0.1 and bounded in time and count:
    psiTurk: join = ``GET /exp`` (debug mode: participant row, condition), each answer = the data
    record appended to the task data and ``PUT /sync/<uniqueId>`` of the whole JSON, as psiturk.js's
    ``recordTrialData`` + ``saveData`` do. mvfit: join = ``POST api/begin`` (it answers with the state, as the runner uses it), each answer
-   = one ``POST api/answers`` (the runner fetches only the first two trials; each answer's response
+   = one ``POST api/answers`` (the join carries the first two trials; each answer's response
    carries the trial after next) -- the "cycle" is the trial fetch, where there is one, plus the answer;
 5. verifies both databases: psiTurk's stored task data holds every participant's acknowledged
    answers once (lost = acknowledged but missing, duplicated = a trial twice); mvfit's
@@ -271,7 +271,8 @@ class MvfitClient:
         if begun.status != 200:
             raise RuntimeError(f"mvfit join failed: {begun.status} {begun.body[:200]!r}")
         run.join_ms.append(join_ms)
-        return token, begun.json(), {}
+        state = begun.json()
+        return token, state, {trial["position"]: trial for trial in state.get("trials", [])}
 
     async def answer(self, client, session, n: int, rng: random.Random, run: Run, deadline: float) -> float:
         token, state, carried = session
@@ -467,7 +468,6 @@ def run_mvfit(args, workdir: Path, think_ms: float) -> dict:
         "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
         "MVFIT_PSEUDONYM_KEY": "bench-only",
         "DJANGO_DEBUG": "0",
-        "DJANGO_CONN_MAX_AGE": "60",
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "MVFIT_LOG_LEVEL": "WARNING",
         "MVFIT_DATA_DIR": str(workdir / "mvfit-data"),

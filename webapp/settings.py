@@ -122,6 +122,28 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'mvfit.sqlite3'}")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=0))
+# A pool of connections per process (psycopg_pool, through Django's own pooling) instead of a connection
+# per thread kept for DJANGO_CONN_MAX_AGE seconds: the connections are opened ahead, reused by every
+# request, and replaced in the pool's background thread after DJANGO_DB_POOL_MAX_LIFETIME seconds less a
+# random 0-5 % -- so they do not all expire at the same moment and no request waits for a new
+# connection (with CONN_MAX_AGE, the connections a burst opened together also expired together, and the
+# requests that came then each paid a connection and the re-preparing of the hot statements: measured as
+# a cluster in the human-pace tail of bench/vs_psiturk.py, docs/experiments.md "Fourth pass").
+if db_pool_size := env.int("DJANGO_DB_POOL_SIZE", default=0):
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DJANGO_DB_POOL_SIZE needs PostgreSQL (DATABASE_URL=postgres://...).")
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured(
+            "Set DJANGO_DB_POOL_SIZE or DJANGO_CONN_MAX_AGE, not both: pooled connections are already kept open."
+        )
+    if db_pool_size < 1 or db_pool_size > 100:
+        raise ImproperlyConfigured(f"DJANGO_DB_POOL_SIZE must be 1-100 connections per process, not {db_pool_size}.")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": db_pool_size,
+        "max_size": db_pool_size,
+        "max_lifetime": env.float("DJANGO_DB_POOL_MAX_LIFETIME", default=3600.0),
+        "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=10.0),  # a request waiting for a free connection
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + a busy timeout let the web process and a render run share the file without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -3,6 +3,7 @@ generate their keys once into the data dir."""
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 import subprocess
@@ -53,3 +54,61 @@ def test_render_time_limits_must_stay_below_the_visibility_timeout(tmp_path):
     result = _settings(tmp_path, MVFIT_RENDER_HEARTBEAT_S="30", MVFIT_RENDER_STALE_AFTER_S="45")
     assert result.returncode != 0 and "at least twice MVFIT_RENDER_HEARTBEAT_S" in result.stderr
     assert _settings(tmp_path, CELERY_VISIBILITY_TIMEOUT="900", MVFIT_RENDER_SOFT_TIME_LIMIT_S="600").returncode == 0
+
+
+POOL = "import django; django.setup(); from django.conf import settings as s; d = s.DATABASES['default']; " + (
+    "print(d['CONN_MAX_AGE'], d['OPTIONS']['pool'])"
+)
+
+
+def _pool_settings(data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    production = {"DATABASE_URL": PRODUCTION_DB, "DJANGO_SECRET_KEY": "x" * 50}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    clean |= {"DJANGO_SETTINGS_MODULE": "webapp.settings", "MVFIT_DATA_DIR": str(data_dir), **production, **env}
+    return subprocess.run([sys.executable, "-c", POOL], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def test_a_pool_of_connections_replaces_persistent_ones_and_bad_settings_are_refused(tmp_path):
+    pooled = _pool_settings(tmp_path, DJANGO_DB_POOL_SIZE="4", DJANGO_DB_POOL_MAX_LIFETIME="600")
+    assert pooled.returncode == 0, pooled.stderr
+    assert pooled.stdout.strip() == "0 {'min_size': 4, 'max_size': 4, 'max_lifetime': 600.0, 'timeout': 10.0}"
+    both = _pool_settings(tmp_path, DJANGO_DB_POOL_SIZE="4", DJANGO_CONN_MAX_AGE="60")
+    assert both.returncode != 0 and "Set DJANGO_DB_POOL_SIZE or DJANGO_CONN_MAX_AGE, not both" in both.stderr
+    sqlite = _pool_settings(tmp_path, DJANGO_DB_POOL_SIZE="4", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    assert sqlite.returncode != 0 and "DJANGO_DB_POOL_SIZE needs PostgreSQL" in sqlite.stderr
+    huge = _pool_settings(tmp_path, DJANGO_DB_POOL_SIZE="1000")
+    assert huge.returncode != 0 and "must be 1-100 connections per process, not 1000" in huge.stderr
+
+
+REUSE = """
+import django; django.setup()
+from django.db import connection
+from webapp.db import hot_cursor
+seen = []
+for request in range(3):
+    with hot_cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), (SELECT count(*) FROM pg_prepared_statements)", [])
+        seen.append(cursor.fetchone())
+    connection.close()  # the end of a request: the connection goes back to the pool, open
+print(seen)
+"""
+
+
+@pytest.mark.django_db
+def test_pooled_connections_are_reused_with_their_prepared_statements(tmp_path):
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "MVFIT_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_DB_POOL_SIZE": "1",
+    }
+    result = subprocess.run([sys.executable, "-c", REUSE], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (pid, prepared), *later = ast.literal_eval(result.stdout)
+    # One backend for all three "requests", and what the first prepared is still prepared (not again).
+    assert prepared >= 1 and later == [(pid, prepared), (pid, prepared)]
