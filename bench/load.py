@@ -433,14 +433,13 @@ async def _work(client: RawClient, tokens: list[str], stats: Stats, args, deadli
         stats.begin_ms.append(ms)
         stats.assignments += 1
         state = response.json()
-        # position -> a trial the join ("trials") or an answer's response ("next") carried
-        carried: dict[int, dict] = {trial["position"]: trial for trial in state.get("trials", [])}
+        carried: dict[int, dict] = {}  # position -> trial an answer's response carried ("next")
         for position in state["unanswered"]:
             if time.monotonic() > deadline or len(stats.acked) >= args.max_answers:
                 return
             cycle = 0.0
             trial = carried.pop(position, None)
-            if trial is None:  # nothing carried it (a join that returned a held assignment): fetch, as the runner does
+            if trial is None:  # the first trials, as the runner fetches them; later ones come with answers
                 fetched, ms = await call(client, "GET", f"/w/s/{token}/api/trials/{position}", stats, deadline)
                 if fetched.status != 200:
                     raise RuntimeError(f"trial fetch failed: {fetched.status} {fetched.body[:200]!r}")

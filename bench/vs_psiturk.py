@@ -24,9 +24,10 @@ What it does, all on 127.0.0.1 and bounded in time and count:
    time of mean ``--think-ms`` (0 = flat out) or ``--human-think-ms`` between them.
    psiTurk: join = ``GET /exp`` (debug mode: participant row, condition), each answer = the data
    record appended to the task data and ``PUT /sync/<uniqueId>`` of the whole JSON, as psiturk.js's
-   ``recordTrialData`` + ``saveData`` do. mvfit: join = ``POST api/begin`` (it answers with the state, as the runner uses it), each answer
-   = one ``POST api/answers`` (the join carries the first two trials; each answer's response
-   carries the trial after next) -- the "cycle" is the trial fetch, where there is one, plus the answer;
+   ``recordTrialData`` + ``saveData`` do. mvfit: join = ``POST api/begin`` (it answers with the state,
+   as the runner uses it), each answer = one ``POST api/answers`` (the runner fetches only the first two
+   trials; each answer's response carries the trial after next) -- the "cycle" is the trial fetch,
+   where there is one, plus the answer;
 5. verifies both databases: psiTurk's stored task data holds every participant's acknowledged
    answers once (lost = acknowledged but missing, duplicated = a trial twice); mvfit's
    ``check_database`` (lost, duplicated trials and keys, counters);
@@ -271,8 +272,7 @@ class MvfitClient:
         if begun.status != 200:
             raise RuntimeError(f"mvfit join failed: {begun.status} {begun.body[:200]!r}")
         run.join_ms.append(join_ms)
-        state = begun.json()
-        return token, state, {trial["position"]: trial for trial in state.get("trials", [])}
+        return token, begun.json(), {}
 
     async def answer(self, client, session, n: int, rng: random.Random, run: Run, deadline: float) -> float:
         token, state, carried = session

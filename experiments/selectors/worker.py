@@ -18,16 +18,7 @@ from django.utils import timezone
 
 from experiments import answer_input
 from experiments.answer_input import assignment_ref
-from experiments.models import (
-    CHOICE_KINDS,
-    Assignment,
-    AssignmentStatus,
-    Bundle,
-    Experiment,
-    Participant,
-    Response,
-    Trial,
-)
+from experiments.models import CHOICE_KINDS, Assignment, AssignmentStatus, Experiment, Participant, Response, Trial
 from experiments.selectors.questionnaire import owes_questionnaire
 from experiments.selectors.screening import needs_headphone_screen
 from webapp import tokens
@@ -163,31 +154,6 @@ def state_for_token(token: str) -> StateRow | None:
         pk=assignment_id, n_trials=n_trials, status=status, last_activity_at=_db_datetime(last_activity_at)
     )
     return StateRow(assignment=assignment, answered=frozenset(row[4] for row in rows if row[4] is not None))
-
-
-@functools.cache
-def _first_trials_sql() -> str:
-    t, b, e = SqlNames(Trial, "t"), SqlNames(Bundle, "b"), SqlNames(Experiment, "e")
-    return (
-        f"SELECT {t['position']}, {t['direction']}, {e['kind']} FROM {t.table} "
-        f"JOIN {b.table} ON {b.pk} = {t['bundle']} JOIN {e.table} ON {e.pk} = {b['experiment']} "
-        f"WHERE {t['bundle']} = %s AND {t['position']} < %s ORDER BY {t['position']}"
-    )
-
-
-def first_trials(assignment: Assignment) -> list[dict]:
-    """The trials a fresh assignment opens with -- the one shown and the ones preloaded, as many as
-    ``PRELOAD_WINDOW`` -- as the trial fetch serves them: the join carries them, so the worker's first
-    trial shows without another round trip (then each answer's response carries the next one)."""
-    with hot_cursor() as cursor:
-        cursor.execute(_first_trials_sql(), [assignment.bundle_id, PRELOAD_WINDOW])
-        rows = cursor_rows(cursor)
-    return [
-        worker_trial_payload(
-            assignment_id=assignment.pk, position=position, direction=direction or "", is_choice=kind in CHOICE_KINDS
-        )
-        for position, direction, kind in rows
-    ]
 
 
 def fresh_state(assignment: Assignment) -> StateRow:

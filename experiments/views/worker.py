@@ -217,8 +217,7 @@ STEP_CODES = frozenset({"not_ready", "screened_out"})
 @require_POST
 def api_begin(request: HttpRequest, token: str) -> JsonResponse:
     """The join in one request: hand out (or return) the assignment and answer with the state ``api_state``
-    gives -- for a bundle handed out just now, with its first trials (``trials``), as the trial fetch
-    serves them -- so the first trial shows without another round trip. Refusals are JSON with a ``code``."""
+    gives, so the runner starts without another round trip. Refusals are JSON with a ``code``."""
     try:
         begun = allocation.begin_work(session_token=token)
     except allocation.AllocationError as exc:
@@ -228,13 +227,11 @@ def api_begin(request: HttpRequest, token: str) -> JsonResponse:
         raise Http404("Unknown session.")
     # Handed out just now, nothing in it is answered: its state needs no query.
     if begun.fresh:
-        body = selectors.state_json(selectors.fresh_state(begun.assignment))
-        body["trials"] = selectors.first_trials(begun.assignment)
-    else:  # the worker came back to an assignment they hold: as ``api_state`` answers them (the runner fetches)
+        state = selectors.fresh_state(begun.assignment)
+    else:  # the worker came back to an assignment they hold: as ``api_state`` answers them
         state = selectors.state_for_token(token)
         answers.touch_assignment(assignment=state.assignment)
-        body = selectors.state_json(state)
-    return worker_headers(JsonResponse(body))
+    return worker_headers(JsonResponse(selectors.state_json(state)))
 
 
 @lean_request

@@ -204,9 +204,9 @@ def test_reload_and_a_closed_tab_resume_at_the_first_unanswered_trial(page, live
 
 
 def test_a_trial_costs_one_request_and_a_reload_resumes_with_fetches(page, live_server, tmp_path):
-    """The join carries the first two trials (the one shown and the one preloaded); every later trial
-    arrives in the response to an answer, so a fresh start fetches none. After a reload the runner
-    fetches where it resumes; every answer is stored exactly once."""
+    """The runner fetches the first two trials (the one shown and the one preloaded); every later trial
+    arrives in the response to an answer. After a reload it fetches again where it resumes; every answer
+    is stored exactly once."""
     experiment = open_study(tmp_path, n=5, catch=0)
     fetched, answered = [], []
 
@@ -223,7 +223,7 @@ def test_a_trial_costs_one_request_and_a_reload_resumes_with_fetches(page, live_
         wait_for_trial(page, position + 1)
     wait_until_stored(participant, 2, page)
     page.wait_for_selector("#preload video", state="attached")  # trial 3 came with the answer to trial 1, and preloads
-    assert fetched == [] and answered == [0, 1]
+    assert fetched == [0, 1] and answered == [0, 1]
 
     page.reload()
     page.wait_for_selector("#trial[data-position='2']")
@@ -231,7 +231,7 @@ def test_a_trial_costs_one_request_and_a_reload_resumes_with_fetches(page, live_
         wait_for_trial(page, position)
         answer_trial(page, participant, "5")
     page.get_by_test_id("done").wait_for()
-    assert fetched == [2, 3] and answered == [0, 1, 2, 3, 4]
+    assert fetched == [0, 1, 2, 3] and answered == [0, 1, 2, 3, 4]
     stored = Response.objects.filter(assignment__participant=participant).order_by("trial__position")
     assert list(stored.values_list("trial__position", "rating")) == [(0, 4), (1, 4), (2, 5), (3, 5), (4, 5)]
 

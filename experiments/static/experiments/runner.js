@@ -299,10 +299,6 @@
   // The state is in (from the state fetch, or from the join): resume at the first open position.
   function begin(s) {
     state = s;
-    // The join carries the first trials (as the trial fetch serves them): no fetch before the first shows.
-    (s.trials || []).forEach(function (t) {
-      trials.set(t.position, Promise.resolve(t));
-    });
     doneSet = new Set();
     for (var p = 0; p < s.total; p++) if (s.unanswered.indexOf(p) < 0) doneSet.add(p);
     loadOutbox().forEach(function (a) {
