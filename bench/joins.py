@@ -25,11 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import load  # noqa: E402  (bench/load.py: seed, server runner, raw client, PostgreSQL CPU)
-from vs_psiturk import tree_cpu  # noqa: E402
+import load  # bench/load.py: seed, server runner, raw client, PostgreSQL CPU
+from vs_psiturk import tree_cpu
 
 BUNDLES = 360  # what load.seed plans: 100 clips x 20 excerpts x 9 judgments / 50 trials
 
@@ -72,22 +71,7 @@ async def burst(port: int, tokens: list[str]) -> tuple[float, list[float]]:
 def main() -> None:
     args = parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mvfit-joins-"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{args.pg}/{args.db}",
-        "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
-        "MVFIT_PSEUDONYM_KEY": "bench-only",
-        "DJANGO_DEBUG": "0",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "MVFIT_LOG_LEVEL": "WARNING",
-        "MVFIT_DATA_DIR": str(workdir / "data"),
-        "DJANGO_SETTINGS_MODULE": "webapp.settings",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("CELERY_BROKER_URL", None)
-    env.pop("MVFIT_TEST_DATABASE_NAME", None)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
+    env = load.bench_env(f"{args.pg}/{args.db}", str(workdir / "data"))
     print(f"load: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min), {os.cpu_count()} cores")
     load.recreate_database(args.pg, args.db)
     server = None

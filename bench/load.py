@@ -543,17 +543,18 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] if len(values) > 1 else values[0]
 
 
-def main() -> None:
-    args = parse_args()
+def bench_env(database_url: str, data_dir: str) -> dict[str, str]:
+    """The environment of a bench's Django process and web server (production settings, DEBUG off, no
+    broker: tasks run eagerly), on ``database_url``; this process's own environment becomes it too."""
     env = {
         **os.environ,
-        "DATABASE_URL": f"{args.pg}/{args.db}",
+        "DATABASE_URL": database_url,
         "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
         "MVFIT_PSEUDONYM_KEY": "bench-only",
         "DJANGO_DEBUG": "0",
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "MVFIT_LOG_LEVEL": "WARNING",
-        "MVFIT_DATA_DIR": tempfile.mkdtemp(prefix="mvfit-bench-"),
+        "MVFIT_DATA_DIR": data_dir,
         "DJANGO_SETTINGS_MODULE": "webapp.settings",
         "PYTHONPATH": str(ROOT),
     }
@@ -561,6 +562,12 @@ def main() -> None:
     env.pop("MVFIT_TEST_DATABASE_NAME", None)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
+    return env
+
+
+def main() -> None:
+    args = parse_args()
+    env = bench_env(f"{args.pg}/{args.db}", tempfile.mkdtemp(prefix="mvfit-bench-"))
     print(
         f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min), {os.cpu_count()} cores"
     )

@@ -462,22 +462,7 @@ def run_psiturk(args, bin_dir: Path, workdir: Path, think_ms: float) -> dict:
 
 def run_mvfit(args, workdir: Path, think_ms: float) -> dict:
     name = "mvfit_vs_psiturk"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{args.pg}/{name}",
-        "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
-        "MVFIT_PSEUDONYM_KEY": "bench-only",
-        "DJANGO_DEBUG": "0",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "MVFIT_LOG_LEVEL": "WARNING",
-        "MVFIT_DATA_DIR": str(workdir / "mvfit-data"),
-        "DJANGO_SETTINGS_MODULE": "webapp.settings",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("CELERY_BROKER_URL", None)
-    env.pop("MVFIT_TEST_DATABASE_NAME", None)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
+    env = load.bench_env(f"{args.pg}/{name}", str(workdir / "mvfit-data"))
     load.recreate_database(args.pg, name)
     try:
         _, tokens = load.seed(n_participants=args.participants)

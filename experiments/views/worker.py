@@ -186,6 +186,10 @@ def audio_check_sound(request: HttpRequest, signed: str) -> HttpResponse:
     return worker_headers(response)
 
 
+# Join refusals that are a step of the worker page rather than a message: the page shows what to do.
+STEP_CODES = frozenset({"not_ready", "screened_out"})
+
+
 @lean_request  # a burst of joins when a study launches: no session, user, CSRF check or messages needed
 @csrf_exempt
 @xframe_options_exempt
@@ -202,10 +206,6 @@ def begin(request: HttpRequest, token: str) -> HttpResponse:
     if begun is None:
         raise Http404("Unknown session.")
     return worker_headers(redirect("experiments:worker", token=token))
-
-
-# Join refusals that are a step of the worker page rather than a message: the page shows what to do.
-STEP_CODES = frozenset({"not_ready", "screened_out"})
 
 
 # --- JSON API ---------------------------------------------------------------------------------
