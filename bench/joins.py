@@ -77,17 +77,11 @@ def main() -> None:
     server = None
     try:
         _, tokens = load.seed(n_participants=args.joins * args.bursts)
-        workers, threads = load.server_settings(args.server)
-        server = load.Server(
-            port=load.free_port(),
-            env=env,
-            workers=workers,
-            threads=threads,
-            log=workdir / "server.log",
-            kind=args.server,
-        )
+        server = load.production_server(env=env, log=workdir / "server.log", kind=args.server)
         server.start()
-        print(f"{args.server} {workers} x {threads}; {args.bursts} bursts of {args.joins} joins (POST api/begin)")
+        print(
+            f"{args.server} {server.workers} x {server.threads}; {args.bursts} bursts of {args.joins} joins (POST api/begin)"
+        )
         for number in range(args.bursts):
             batch = tokens[number * args.joins : (number + 1) * args.joins]
             web, db, generator = tree_cpu(server.process.pid), load.postgres_cpu_seconds(args.db), time.process_time()

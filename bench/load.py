@@ -221,6 +221,12 @@ def server_settings(kind: str) -> tuple[int, int]:
     return conf["workers"], conf["threads"]
 
 
+def production_server(*, env: dict, log: Path, kind: str = "granian") -> Server:
+    """The web server under test with its production default of processes and threads, on a free port."""
+    workers, threads = server_settings(kind)
+    return Server(port=free_port(), env=env, workers=workers, threads=threads, log=log, kind=kind)
+
+
 class Server:
     """The web server under test: granian (``python -m webapp.serve``, the production default) or gunicorn
     (``webapp/gunicorn.conf.py``), with ``workers`` processes x ``threads`` threads."""

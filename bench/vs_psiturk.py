@@ -466,18 +466,10 @@ def run_mvfit(args, workdir: Path, think_ms: float) -> dict:
     load.recreate_database(args.pg, name)
     try:
         _, tokens = load.seed(n_participants=args.participants)
-        workers, threads = load.server_settings(args.server)
-        server = load.Server(
-            port=load.free_port(),
-            env=env,
-            workers=workers,
-            threads=threads,
-            log=workdir / "mvfit.log",
-            kind=args.server,
-        )
+        server = load.production_server(env=env, log=workdir / "mvfit.log", kind=args.server)
         try:
             return measure(
-                f"mvfit ({args.server}, {workers} x {threads})",
+                f"mvfit ({args.server}, {server.workers} x {server.threads})",
                 server,
                 lambda: drive(MvfitClient(tokens), server.port, args, think_ms),
                 check_mvfit,

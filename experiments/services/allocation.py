@@ -241,15 +241,9 @@ def _statements() -> _Statements:
         f"INSERT INTO {plain_x.table} ({exposure_columns}) SELECT %(experiment)s, %(worker)s, {bp['pairing']}, "
         f"%(assignment)s FROM {bp.table} WHERE {bp['bundle']} = %(bundle)s ORDER BY {bp['pairing']}"
     )
+    common = {"lock_participant": lock_participant, "lock_by_token": lock_by_token, "bundle_pk": b.pk, "expose": expose}
     if connection.vendor != "postgresql":
-        return _Statements(
-            lock_participant=lock_participant,
-            lock_by_token=lock_by_token,
-            bundle_pk=b.pk,
-            claim=claim_bundle,
-            expose=expose,
-            one_statement=False,
-        )
+        return _Statements(**common, claim=claim_bundle, one_statement=False)
     assignment_columns = ", ".join(plain_a.column(name) for name in ASSIGNMENT_FIELDS)
     returned = ", ".join([plain_a.pk, *(plain_a.column(name) for name in ASSIGNMENT_FIELDS)])
     claim = (
@@ -263,14 +257,7 @@ def _statements() -> _Statements:
         f"ORDER BY {bp['pairing']}) "
         f"SELECT {returned} FROM assigned"
     )
-    return _Statements(
-        lock_participant=lock_participant,
-        lock_by_token=lock_by_token,
-        bundle_pk=b.pk,
-        claim=claim,
-        expose=expose,
-        one_statement=True,
-    )
+    return _Statements(**common, claim=claim, one_statement=True)
 
 
 def _claim(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment | None:
