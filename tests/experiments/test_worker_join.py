@@ -9,7 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from experiments.answer_input import assignment_ref
-from experiments.models import Assignment, AssignmentStatus, ExperimentStatus, Exposure, Participant, ScreeningReason
+from experiments.models import (
+    Assignment,
+    AssignmentStatus,
+    ExperimentStatus,
+    Exposure,
+    Participant,
+    QuestionnaireResponse,
+    ScreeningReason,
+)
 from experiments.services import allocation
 from tests.experiments import test_worker_api
 from tests.experiments.test_worker_api import answer_body, enter, fetch_trial, post_answer
@@ -120,6 +128,8 @@ def test_a_before_questionnaire_must_be_answered_first(client, study):
     participant = ready(client, study)
     assert join(client, participant).json()["code"] == "not_ready"
     assert not Assignment.objects.exists()
+    QuestionnaireResponse.objects.create(participant=participant, answers={})  # answered: the join goes through
+    assert join(client, participant).status_code == 200
 
 
 def test_a_screened_out_worker_is_sent_to_their_page(client, study):
