@@ -27,8 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import load  # bench/load.py: seed, server runner, raw client, PostgreSQL CPU
-from vs_psiturk import tree_cpu
+import load  # bench/load.py: seed, server runner, raw client, CPU of the server and PostgreSQL
 
 BUNDLES = 360  # what load.seed plans: 100 clips x 20 excerpts x 9 judgments / 50 trials
 
@@ -79,14 +78,19 @@ def main() -> None:
         _, tokens = load.seed(n_participants=args.joins * args.bursts)
         server = load.production_server(env=env, log=workdir / "server.log", kind=args.server)
         server.start()
+        load.wait_settled(server.process.pid)
         print(
             f"{args.server} {server.workers} x {server.threads}; {args.bursts} bursts of {args.joins} joins (POST api/begin)"
         )
         for number in range(args.bursts):
             batch = tokens[number * args.joins : (number + 1) * args.joins]
-            web, db, generator = tree_cpu(server.process.pid), load.postgres_cpu_seconds(args.db), time.process_time()
+            web, db, generator = (
+                load.tree_cpu(server.process.pid),
+                load.postgres_cpu_seconds(args.db),
+                time.process_time(),
+            )
             wall, latencies = asyncio.run(burst(server.port, batch))
-            web = tree_cpu(server.process.pid) - web
+            web = load.tree_cpu(server.process.pid) - web
             db = (load.postgres_cpu_seconds(args.db) or 0.0) - (db or 0.0)
             generator = time.process_time() - generator
             per_join = {

@@ -301,6 +301,43 @@ class Server:
                 self.process.wait()
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its descendants (a server's master and workers)."""
+    parents, cpu = {}, {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            stat = Path(entry.path, "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parents[int(entry.name)] = int(fields[1])
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    return sum(cpu.get(p, 0.0) for p in tree)
+
+
+def wait_settled(pid: int, *, window: float = 0.5, idle_cpu: float = 0.02, timeout: float = 60.0) -> None:
+    """Wait until the server ``pid`` has finished starting: its processes together used less than
+    ``idle_cpu`` CPU seconds over ``window`` seconds. A server answers its health check as soon as its
+    first worker process is up; a burst measured then would share the cores with the other workers still
+    importing the app. Called before a measurement, never while load is running."""
+    deadline = time.monotonic() + timeout
+    before = tree_cpu(pid)
+    while time.monotonic() < deadline:
+        time.sleep(window)
+        now = tree_cpu(pid)
+        if now - before < idle_cpu:
+            return
+        before = now
+    raise RuntimeError(f"the server (pid {pid}) was still busy {timeout:.0f}s after it answered its health check")
+
+
 # --- the crowd ------------------------------------------------------------------------------------
 
 

@@ -375,39 +375,19 @@ def check_mvfit(run: Run) -> dict:
 # --- one server, one mode -----------------------------------------------------------------------------
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by process ``pid`` and its descendants (a server's master and workers)."""
-    parents, cpu = {}, {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError):
-            stat = Path(entry.path, "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            parents[int(entry.name)] = int(fields[1])
-            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    tree, grew = {pid}, True
-    while grew:
-        grew = False
-        for child, parent in parents.items():
-            if parent in tree and child not in tree:
-                tree.add(child)
-                grew = True
-    return sum(cpu.get(p, 0.0) for p in tree)
-
-
 def measure(name: str, server, drive_it, verify, *, database: str) -> dict:
     """Start the server, drive it, stop it; CPU counts from the server being healthy to the last answer
     (PostgreSQL's: the backends of ``database`` only, so neighbours' databases are not counted)."""
     loadavg = os.getloadavg()
     server.start()
-    server_cpu, db_cpu = tree_cpu(server.process.pid), load.postgres_cpu_seconds(database)
+    load.wait_settled(server.process.pid)  # every worker process has started, not only the first
+    server_cpu, db_cpu = load.tree_cpu(server.process.pid), load.postgres_cpu_seconds(database)
     began = time.monotonic()
     try:
         run = asyncio.run(drive_it())
     finally:
         elapsed = time.monotonic() - began
-        server_cpu = tree_cpu(server.process.pid) - server_cpu
+        server_cpu = load.tree_cpu(server.process.pid) - server_cpu
         db_cpu = (load.postgres_cpu_seconds(database) or 0.0) - db_cpu if db_cpu is not None else None
         server.stop()
     window = (run.last_ack - run.first_ack) if run.first_ack and run.last_ack else elapsed

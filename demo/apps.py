@@ -9,8 +9,14 @@ class DemoConfig(AppConfig):
     def ready(self) -> None:
         # The demo's stand-in retrieval model for montages (``stand-in@energy-v1``), for every process
         # that builds montages -- the demo itself and any Celery worker of this installation.
+        # Imported when a montage is scored, not here: the scorer pulls in scipy, which no web process needs.
         from annotation.services.montages import register_scorer
-        from demo.services import demo_paths
-        from demo.services.montage_scorer import StandInMontageScorer
 
-        register_scorer("stand-in", lambda model: StandInMontageScorer(demo_paths().features))
+        register_scorer("stand-in", _stand_in_scorer)
+
+
+def _stand_in_scorer(model: str):
+    from demo.services import demo_paths
+    from demo.services.montage_scorer import StandInMontageScorer
+
+    return StandInMontageScorer(demo_paths().features)

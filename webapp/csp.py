@@ -95,7 +95,7 @@ def _report_policy() -> dict[str, list[str]]:
     import base64
     import hashlib
 
-    from analysis.report.render import CSS
+    from analysis.report.style import CSS  # the stylesheet alone: no pandas or matplotlib in the web app
 
     return {
         "style-src": [f"'sha256-{base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()}'"],

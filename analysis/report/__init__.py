@@ -9,10 +9,26 @@ Langlois-scale study give the same kind of report. The page is rendered by
 
 from __future__ import annotations
 
-from analysis.report.build import ReportResult, build_report
-from analysis.report.context import Context, Omit, ReportOptions, Section, Skip, Step, Writer, format_p
-from analysis.report.render import CSS, render_html
-from analysis.report.steps import STEPS
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analysis.report.build import ReportResult, build_report
+    from analysis.report.context import Context, Omit, ReportOptions, Section, Skip, Step, Writer, format_p
+    from analysis.report.render import render_html
+    from analysis.report.steps import STEPS
+    from analysis.report.style import CSS
+
+# Imported on first use (PEP 562): the report's modules pull in pandas, matplotlib, seaborn and scipy, and
+# a process that only needs the stylesheet (the web app's Content-Security-Policy) should not pay for them.
+_HOMES = {
+    "CSS": "style",
+    "STEPS": "steps",
+    "ReportResult": "build",
+    "build_report": "build",
+    "render_html": "render",
+    **dict.fromkeys(["Context", "Omit", "ReportOptions", "Section", "Skip", "Step", "Writer", "format_p"], "context"),
+}
 
 __all__ = [
     "CSS",
@@ -29,3 +45,16 @@ __all__ = [
     "format_p",
     "render_html",
 ]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

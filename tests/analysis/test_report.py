@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -236,6 +237,16 @@ def test_the_report_keeps_every_section_figure_and_table_it_had_before_the_split
     ) - added_tables
     assert (out / "tables" / "preference_per_subject.csv").exists()
     assert (out / "tables" / "bt_v2m_items_by_scene.csv").exists()
+
+
+def test_the_package_names_resolve_on_first_use_and_only_those():
+    import analysis.report as report
+
+    assert sorted(report.__all__) == sorted(report._HOMES)
+    for name in report.__all__:
+        assert getattr(report, name) is getattr(importlib.import_module(f"analysis.report.{report._HOMES[name]}"), name)
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        report.nope  # noqa: B018
 
 
 def test_the_stylesheet_is_embedded_verbatim_so_its_csp_hash_matches(full_report):

@@ -113,3 +113,18 @@ def test_granian_hands_an_upload_to_the_app_before_its_body_arrives(tmp_path):
         server.wait(timeout=30)
     assert reply.startswith(b"HTTP/1.1 413"), reply
     assert b"upload limit" in reply
+
+
+def test_a_web_process_starts_without_the_analysis_stack():
+    """A web worker imports the app and serves its warm-up request without pandas, matplotlib, seaborn or
+    scipy (the report's stylesheet hash and the demo's montage scorer used to pull them in: about two
+    seconds of CPU per process at every start, while a burst of joins was waiting)."""
+    code = (
+        "import sys, webapp.wsgi; webapp.wsgi.warm_up(); "
+        "print(sorted({'pandas', 'matplotlib', 'seaborn', 'scipy', 'torch'} & set(sys.modules)))"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url_for_current_connection(), "PYTHONPATH": str(ROOT)}
+    env.pop("MVFIT_TEST_DATABASE_NAME", None)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
