@@ -180,6 +180,16 @@ class Exposure(models.Model):
     instead of two, ``(assignment, experiment) -> assignment (id, experiment)`` with ``ON DELETE
     CASCADE`` (``EXPOSURE_IN_ITS_ASSIGNMENT``, migration ``0015``; PostgreSQL): the assignment exists and
     the row's experiment is its assignment's. Django still cascades deletes itself.
+
+    The pairing has neither a key check nor an index of its own (migration ``0016``): during a burst of
+    joins, concurrent bundles share pairings (each is in ``k`` of them), and inserting their exposure rows
+    into one pairing-ordered index was about a quarter of a join's PostgreSQL time (measured in
+    ``bench/joins.py``: 1.28 -> 0.94 ms of PostgreSQL CPU per join). The pairing is still held in the
+    database, one step away: exposure rows are written only from the assignment's bundle's
+    ``BundlePairing`` rows (``allocation``), whose key to the pairing the database checks, and the
+    bundle outlives its assignments and their exposures (an assignment's key to its bundle; the
+    composite key above cascades an assignment's deletion to its exposures). So a pairing an exposure
+    names cannot be deleted, by Django (``PROTECT``, here and on ``BundlePairing``) or by hand.
     """
 
     # No index of its own: the unique constraint below leads with it (one index less per exposure row).
@@ -187,7 +197,10 @@ class Exposure(models.Model):
         "experiments.Experiment", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     worker_id = models.CharField(max_length=128)
-    pairing = models.ForeignKey("annotation.Pairing", on_delete=models.PROTECT, related_name="+")
+    # No key check or index of its own: held through the bundle's pairings (see above).
+    pairing = models.ForeignKey(
+        "annotation.Pairing", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="exposures", db_constraint=False)
 
     class Meta:

@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
+from annotation.models import Pairing
 from experiments.answer_input import presentation_token
 from experiments.models import Assignment, AssignmentStatus, Bundle, BundlePairing, BundleStatus, Exposure, Trial
 from experiments.models.participation import EXPOSURE_IN_ITS_ASSIGNMENT
@@ -99,6 +101,25 @@ def test_an_exposure_belongs_to_an_existing_assignment_of_its_own_experiment():
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM experiments_assignment WHERE id = %s", [assignment.pk])
     assert not Exposure.objects.filter(assignment_id=assignment.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_pairing_an_exposure_names_cannot_be_deleted_by_django_or_by_hand():
+    """The exposure's own key to its pairing is gone (migration 0016, one index less per exposure row);
+    the pairing is held through the bundle's pairings instead."""
+    experiment = open_study()
+    assignment = allocate_assignment(participant=participant(experiment, "W1"))
+    exposure = assignment.exposures.first()
+    # Every exposure names a pairing of its assignment's bundle: that is what holds the pairing.
+    in_bundle = set(BundlePairing.objects.filter(bundle=assignment.bundle).values_list("pairing_id", flat=True))
+    assert set(assignment.exposures.values_list("pairing_id", flat=True)) == in_bundle
+    with pytest.raises(ProtectedError):
+        exposure.pairing.delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM annotation_pairing WHERE id = %s", [exposure.pairing_id])
+        connection.check_constraints()
+    assert Pairing.objects.filter(pk=exposure.pairing_id).exists()
 
 
 @pytest.mark.django_db
