@@ -184,7 +184,7 @@ class Exposure(models.Model):
     The pairing has neither a key check nor an index of its own (migration ``0016``): during a burst of
     joins, concurrent bundles share pairings (each is in ``k`` of them), and inserting their exposure rows
     into one pairing-ordered index was about a quarter of a join's PostgreSQL time (measured in
-    ``bench/joins.py``: 1.28 -> 0.94 ms of PostgreSQL CPU per join). The pairing is still held in the
+    ``bench/joins.py``: about 1.2 -> 0.9 ms of PostgreSQL CPU per join). The pairing is still held in the
     database, one step away: exposure rows are written only from the assignment's bundle's
     ``BundlePairing`` rows (``allocation``), whose key to the pairing the database checks, and the
     bundle outlives its assignments and their exposures (an assignment's key to its bundle; the
