@@ -376,7 +376,7 @@ def check_mvfit(run: Run) -> dict:
 
 
 def measure(name: str, server, drive_it, verify, *, database: str) -> dict:
-    """Start the server, drive it, stop it; CPU counts from the server being healthy to the last answer
+    """Start the server, drive it, stop it; CPU counts from the server having settled to the last answer
     (PostgreSQL's: the backends of ``database`` only, so neighbours' databases are not counted)."""
     loadavg = os.getloadavg()
     server.start()
