@@ -334,19 +334,23 @@ def test_a_study_rendered_by_the_library_pipeline_runs_end_to_end(page, live_ser
 
 def test_a_playback_error_is_recorded_with_the_trial_and_retry_recovers(page, live_server, tmp_path):
     experiment = open_study(tmp_path, n=2, catch=0)
-    failed = []
+    failed, network_down = [], [True]
 
-    def fail_first_media_request(route):
-        if not failed:
+    # Every media request fails until the first trial offers Retry: the runner fetches the first two
+    # trials together, so which clip is requested first (the one shown or the one preloaded) is up to
+    # timing; failing only the very first request made this test depend on that order.
+    def fail_media_until_retry(route):
+        if network_down[0]:
             failed.append(route.request.url)
             route.abort("failed")
         else:
             route.continue_()
 
     participant = enter(
-        page, live_server, experiment, before_begin=lambda: page.route("**/w/m/**", fail_first_media_request)
+        page, live_server, experiment, before_begin=lambda: page.route("**/w/m/**", fail_media_until_retry)
     )
     page.wait_for_selector("button.play:has-text('Retry')")
+    network_down[0] = False
     answer_trial(page, participant, "4")  # Retry reloads the clip, then it plays through
     page.wait_for_selector("#trial[data-position='1']")
     wait_until_stored(participant, 1, page)
