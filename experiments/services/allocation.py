@@ -7,7 +7,8 @@ Invariants and what backs them:
   completed work never holds more than ``k`` judgments of an item;
 * no worker is shown a pairing twice -- ``Exposure`` rows written with the assignment under the
   unique constraint ``no_repeated_pairing_per_worker``; the allocator skips bundles that overlap the
-  worker's exposures, and a concurrent start that slips through fails on the constraint and retries;
+  worker's exposures (for a worker with none in the study, the common join, it has nothing to skip and
+  checks nothing), and a concurrent start that slips through fails on the constraint and retries;
 * concurrent starts never get the same bundle -- one ``UPDATE … WHERE pk = (SELECT … ORDER BY round,
   index LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, an indexed walk of the
   ``bundle_offer_order`` index that sorts nothing and reads no trial (other starts take the next free
@@ -48,7 +49,7 @@ from experiments.models import (
 )
 from experiments.selectors import screening
 from experiments.services.rounds import adaptive_policy, extend_adaptive_design, reoffer_skipped
-from webapp.db import SqlNames, hot_cursor
+from webapp.db import HotCursor, SqlNames, hot_cursor
 
 MAX_ALLOCATION_ATTEMPTS = 5
 
@@ -116,7 +117,7 @@ def _allocate_once(*, key: str, value: object, check_ready: bool, now: datetime)
     if row is None:
         return None
     (participant_id, worker_id, experiment_id, consented, screened_out, audio_passed, headphone_passed) = row[:7]
-    (questionnaire_answered, experiment_status, config, max_bundles, active_id) = row[7:]
+    (questionnaire_answered, experiment_status, config, max_bundles, active_id, seen_any) = row[7:]
     if screened_out:
         raise AllocationError("This study cannot continue after the screening check. Thank you!", code="screened_out")
     if active_id is not None:
@@ -143,17 +144,18 @@ def _allocate_once(*, key: str, value: object, check_ready: bool, now: datetime)
         db.alias, ["id", "experiment_id", "worker_id"], [participant_id, experiment_id, worker_id]
     )
     Participant.experiment.field.set_cached_value(participant, experiment)
-    return Begun(assignment=_take_bundle(experiment=experiment, participant=participant, now=now), fresh=True)
+    assignment = _take_bundle(experiment=experiment, participant=participant, now=now, seen_any=bool(seen_any))
+    return Begun(assignment=assignment, fresh=True)
 
 
-def _take_bundle(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment:
+def _take_bundle(*, experiment: Experiment, participant: Participant, now: datetime, seen_any: bool) -> Assignment:
     started = _bundles_started(experiment=experiment, worker_id=participant.worker_id)
-    assignment = _claim(experiment=experiment, participant=participant, now=now)
+    assignment = _claim(experiment=experiment, participant=participant, now=now, seen_any=seen_any)
     if assignment is None and adaptive_policy(experiment) is not None:
         # Nothing fits: plan the next round from the answers (a no-op while anything else is on offer,
         # or when a concurrent start has just planned it, which this query then sees).
         extend_adaptive_design(experiment=experiment)
-        assignment = _claim(experiment=experiment, participant=participant, now=now)
+        assignment = _claim(experiment=experiment, participant=participant, now=now, seen_any=seen_any)
     if assignment is None:
         raise AllocationError(
             "There is no work left for you in this study (all of it is taken, or you have already seen it). Thank you!",
@@ -193,6 +195,7 @@ class _Statements:
     lock_by_token: str
     bundle_pk: str  # the offer's bundle id column, for the montage studies' extra clause (EXCLUDE_MARK)
     claim: str  # PostgreSQL: claim + assign + expose in one statement; elsewhere the claim only
+    claim_unseen: str  # ``claim`` for a worker with no exposure in the study: no overlap to check
     expose: str  # elsewhere (SQLite has no data-modifying WITH): the exposures, after the ORM's INSERT
     one_statement: bool
 
@@ -205,14 +208,18 @@ def _statements() -> _Statements:
     active = AssignmentStatus.ACTIVE.value
     q = SqlNames(QuestionnaireResponse, "q")
     # Everything the join's rules read, with the participant's row locked: by pk, or by the session token
-    # (the worker API's join, so the token costs no query of its own).
+    # (the worker API's join, so the token costs no query of its own). The last column says whether the
+    # worker has any exposure in the study (one probe of the unique constraint's index, which leads with
+    # experiment and worker): a worker who has none -- every first join -- cannot overlap any bundle.
     lock = (
         f"SELECT {p.pk}, {p['worker_id']}, {p['experiment']}, {p['consented_at']} IS NOT NULL, "
         f"{p['screened_out_at']} IS NOT NULL, {p['audio_check_passed_at']} IS NOT NULL, "
         f"{p['headphone_passed_at']} IS NOT NULL, "
         f"EXISTS (SELECT 1 FROM {q.table} WHERE {q['participant']} = {p.pk}), "
         f"{e['status']}, {e['config']}, {e['max_bundles_per_worker']}, "
-        f"(SELECT {a.pk} FROM {a.table} WHERE {a['participant']} = {p.pk} AND {a['status']} = '{active}') "
+        f"(SELECT {a.pk} FROM {a.table} WHERE {a['participant']} = {p.pk} AND {a['status']} = '{active}'), "
+        f"EXISTS (SELECT 1 FROM {x.table} WHERE {x['experiment']} = {p['experiment']} "
+        f"AND {x['worker_id']} = {p['worker_id']}) "
         f"FROM {p.table} JOIN {e.table} ON {e.pk} = {p['experiment']} WHERE "
     )
     lock_tail = " FOR UPDATE OF p" if features.has_select_for_update_of else ""
@@ -222,17 +229,29 @@ def _statements() -> _Statements:
     # nothing and reads no trial), the first one that shares no pairing with the worker's exposures (NOT
     # EXISTS: two index probes per pairing of a candidate), locked with SKIP LOCKED so concurrent starts
     # take the next free bundle instead of waiting (SQLite serialises writes instead).
-    offer = (
-        f"SELECT {b.pk} FROM {b.table} WHERE {b['experiment']} = %(experiment)s AND {b['status']} = %(available)s "
-        f"AND NOT EXISTS (SELECT 1 FROM {bp.table} WHERE {bp['bundle']} = {b.pk} AND EXISTS ("
+    #
+    # PostgreSQL locks a candidate only after the filter has passed it, so in a burst of joins each
+    # claim ran the overlap check on every bundle the concurrent claims held (up to one per connection)
+    # before skipping it. For a worker with no exposure in the study there is nothing to overlap, and
+    # ``claim_unseen`` leaves the check out; a concurrent start of the same worker that exposes a
+    # pairing first still fails this one on the unique constraint, and the retry sees its exposures.
+    overlap = (
+        f" AND NOT EXISTS (SELECT 1 FROM {bp.table} WHERE {bp['bundle']} = {b.pk} AND EXISTS ("
         f"SELECT 1 FROM {x.table} WHERE {x['experiment']} = %(experiment)s AND {x['worker_id']} = %(worker)s "
-        f"AND {x['pairing']} = {bp['pairing']})){EXCLUDE_MARK} "
-        f"ORDER BY {b['round']}, {b['index']} LIMIT 1"
-        + (" FOR UPDATE OF b SKIP LOCKED" if features.has_select_for_update_skip_locked else "")
+        f"AND {x['pairing']} = {bp['pairing']}))"
     )
-    claim_bundle = (
-        f"UPDATE {c.table} SET {c['status']} = %(assigned)s WHERE {c.pk} = ({offer}) RETURNING {c.pk}, {c['n_trials']}"
-    )
+
+    def claim_bundle(check: str) -> str:
+        offer = (
+            f"SELECT {b.pk} FROM {b.table} WHERE {b['experiment']} = %(experiment)s "
+            f"AND {b['status']} = %(available)s{check}{EXCLUDE_MARK} ORDER BY {b['round']}, {b['index']} LIMIT 1"
+            + (" FOR UPDATE OF b SKIP LOCKED" if features.has_select_for_update_skip_locked else "")
+        )
+        return (
+            f"UPDATE {c.table} SET {c['status']} = %(assigned)s WHERE {c.pk} = ({offer}) "
+            f"RETURNING {c.pk}, {c['n_trials']}"
+        )
+
     plain_a, plain_x = SqlNames(Assignment), SqlNames(Exposure)
     exposure_columns = ", ".join(plain_x.column(name) for name in ("experiment", "worker_id", "pairing", "assignment"))
     # The exposure rows' unique constraint (``no_repeated_pairing_per_worker``) turns an overlap with a
@@ -243,28 +262,33 @@ def _statements() -> _Statements:
     )
     common = {"lock_participant": lock_participant, "lock_by_token": lock_by_token, "bundle_pk": b.pk, "expose": expose}
     if connection.vendor != "postgresql":
-        return _Statements(**common, claim=claim_bundle, one_statement=False)
+        return _Statements(**common, claim=claim_bundle(overlap), claim_unseen=claim_bundle(""), one_statement=False)
     assignment_columns = ", ".join(plain_a.column(name) for name in ASSIGNMENT_FIELDS)
     returned = ", ".join([plain_a.pk, *(plain_a.column(name) for name in ASSIGNMENT_FIELDS)])
-    claim = (
-        f"WITH claimed AS ({claim_bundle}), "
-        f"assigned AS (INSERT INTO {plain_a.table} ({assignment_columns}) "
-        f"SELECT %(experiment)s, claimed.{c.pk}, %(participant)s, %(active)s, claimed.{c['n_trials']}, 0, "
-        f"%(code)s, %(now)s, %(now)s FROM claimed RETURNING {returned}), "
-        f"exposed AS (INSERT INTO {plain_x.table} ({exposure_columns}) "
-        f"SELECT %(experiment)s, %(worker)s, {bp['pairing']}, assigned.{plain_a.pk} "
-        f"FROM assigned JOIN {bp.table} ON {bp['bundle']} = assigned.{plain_a.column('bundle')} "
-        f"ORDER BY {bp['pairing']}) "
-        f"SELECT {returned} FROM assigned"
-    )
-    return _Statements(**common, claim=claim, one_statement=True)
+
+    def claim(check: str) -> str:
+        return (
+            f"WITH claimed AS ({claim_bundle(check)}), "
+            f"assigned AS (INSERT INTO {plain_a.table} ({assignment_columns}) "
+            f"SELECT %(experiment)s, claimed.{c.pk}, %(participant)s, %(active)s, claimed.{c['n_trials']}, 0, "
+            f"%(code)s, %(now)s, %(now)s FROM claimed RETURNING {returned}), "
+            f"exposed AS (INSERT INTO {plain_x.table} ({exposure_columns}) "
+            f"SELECT %(experiment)s, %(worker)s, {bp['pairing']}, assigned.{plain_a.pk} "
+            f"FROM assigned JOIN {bp.table} ON {bp['bundle']} = assigned.{plain_a.column('bundle')} "
+            f"ORDER BY {bp['pairing']}) "
+            f"SELECT {returned} FROM assigned"
+        )
+
+    return _Statements(**common, claim=claim(overlap), claim_unseen=claim(""), one_statement=True)
 
 
-def _claim(*, experiment: Experiment, participant: Participant, now: datetime) -> Assignment | None:
+def _claim(*, experiment: Experiment, participant: Participant, now: datetime, seen_any: bool) -> Assignment | None:
     """Claim the first bundle on offer for the participant, create its assignment and expose its pairings
-    (on PostgreSQL in one statement, ``_statements().claim``); None when nothing is on offer for them."""
+    (on PostgreSQL in one statement, ``_statements().claim``); None when nothing is on offer for them.
+    ``seen_any``: whether the worker had any exposure in the study when their row was locked (if not, no
+    bundle can overlap them, and ``claim_unseen`` checks nothing)."""
     sql = _statements()
-    claim = sql.claim
+    claim = sql.claim if seen_any else sql.claim_unseen
     if experiment.config.get("montages"):
         excluded = _bundles_showing_seen_montages(experiment=experiment, worker_id=participant.worker_id)
         if excluded:  # ids from the database, formatted as integers: nothing a worker sent reaches the SQL
@@ -300,6 +324,29 @@ def _claim(*, experiment: Experiment, participant: Participant, now: datetime) -
         )
         cursor.execute(sql.expose, params | {"assignment": assignment.pk, "bundle": bundle_id})
     return assignment
+
+
+def warm_statements(cursor: HotCursor) -> None:
+    """The join's statements, run with values that match no row (``webapp.db.warm_pool``: a fresh pooled
+    connection loads their catalog entries and prepares them before the first join needs them)."""
+    sql = _statements()
+    cursor.execute(sql.lock_by_token, {"token": ""})
+    cursor.fetchone()
+    if not sql.one_statement:
+        return  # only PostgreSQL pools connections
+    nothing = {
+        "experiment": 0,
+        "worker": "",
+        "available": BundleStatus.AVAILABLE.value,
+        "assigned": BundleStatus.ASSIGNED.value,
+        "participant": 0,
+        "active": AssignmentStatus.ACTIVE.value,
+        "code": "",
+        "now": timezone.now(),
+    }
+    for claim in (sql.claim_unseen, sql.claim):  # experiment 0 has no bundle: nothing is claimed or written
+        cursor.execute(claim, nothing)
+        cursor.fetchone()
 
 
 def _bundles_showing_seen_montages(*, experiment: Experiment, worker_id: str) -> list[int]:

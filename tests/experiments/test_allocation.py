@@ -298,3 +298,40 @@ def test_concurrent_completions_of_bundles_sharing_items_all_count():
     assert not errors
     assert set(Item.objects.filter(experiment=experiment).values_list("completed_count", flat=True)) == {6}
     assert Assignment.objects.filter(experiment=experiment, status=AssignmentStatus.COMPLETED).count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_starts_of_one_worker_never_share_a_pairing():
+    """A worker's first start claims without checking overlap (they have seen nothing in the study): first
+    starts of the same worker at once (several MTurk assignments) may pick overlapping bundles, and the
+    unique constraint then fails all but one of them, whose retries see the others' exposures and take
+    bundles that do not overlap (or, when none is left that fits, are told there is no work)."""
+    experiment = open_study(library=make_library(n_clips=20, n_excerpts=4), judgments_per_item=6)
+    workers = ["X1", "X2", "X3"]
+    participants = [participant(experiment, w, f"{w}-{n}") for n in range(4) for w in workers]
+    started, refused, errors = [], [], []
+    barrier = threading.Barrier(len(participants))
+
+    def start(p):
+        try:
+            barrier.wait()
+            started.append(allocate_assignment(participant=p).pk)
+        except AllocationError as exc:
+            refused.append(exc.code)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and set(refused) <= {"no_work"} and len(started) >= 2 * len(workers)
+    for worker in workers:
+        bundles = Assignment.objects.filter(participant__worker_id=worker).values_list("bundle", flat=True)
+        shown = list(BundlePairing.objects.filter(bundle__in=bundles).values_list("pairing_id", flat=True))
+        assert len(bundles) >= 2 and len(shown) == len(set(shown))  # no pairing in two of their bundles
+        exposed = Exposure.objects.filter(experiment=experiment, worker_id=worker).values_list("pairing_id", flat=True)
+        assert sorted(exposed) == sorted(shown)
