@@ -8,7 +8,7 @@ so a renamed table, column or model field changes the SQL with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,22 +55,78 @@ class HotCursor:
 def hot_cursor() -> Iterator[HotCursor]:
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor == "postgresql":
-        import psycopg
-
         db.ensure_connection()
-        raw = db.connection
-        if raw.prepare_threshold is None:
-            # Django opens psycopg connections with ``prepare_threshold=None``, which makes psycopg
-            # ignore ``prepare=True``: every "prepared" statement was parsed and planned afresh (the
-            # planning cost more backend CPU than running it). A threshold no ORM statement reaches
-            # turns preparing on for the statements that ask for it, and for them only.
-            raw.prepare_threshold = ONLY_WHEN_ASKED
         # Django's execute wrappers (and so CaptureQueriesContext / debug logging) do not see these.
-        with psycopg.Cursor(raw) as cursor:
+        with _preparing_cursor(db.connection) as cursor:
             yield HotCursor(cursor, prepare=True, db=db)
     else:
         with db.cursor() as cursor:
             yield HotCursor(cursor, prepare=False, db=db)
+
+
+def _preparing_cursor(raw: Any) -> Any:
+    """A plain psycopg cursor on ``raw`` whose ``prepare=True`` statements are really prepared."""
+    import psycopg
+
+    if raw.prepare_threshold is None:
+        # Django opens psycopg connections with ``prepare_threshold=None``, which makes psycopg
+        # ignore ``prepare=True``: every "prepared" statement was parsed and planned afresh (the
+        # planning cost more backend CPU than running it). A threshold no ORM statement reaches
+        # turns preparing on for the statements that ask for it, and for them only.
+        raw.prepare_threshold = ONLY_WHEN_ASKED
+    return psycopg.Cursor(raw)
+
+
+# --- warming a process's pooled connections before it takes requests --------------------------------
+
+Warmer = Callable[[HotCursor], None]
+_WARMERS: list[Warmer] = []
+
+
+def warms_connections(warmer: Warmer) -> Warmer:
+    """Register ``warmer(cursor)``: it runs its hot statements on a fresh pooled connection with values
+    that match no row (see :func:`warm_pool`). Registered from an app's ``ready()``."""
+    if warmer not in _WARMERS:
+        _WARMERS.append(warmer)
+    return warmer
+
+
+def warm_pool(alias: str = DEFAULT_DB_ALIAS) -> int:
+    """Run the registered warmers on every connection of the database's pool; returns how many were warmed.
+
+    A PostgreSQL backend's first run of the join cost about 5 ms of its CPU against 1.2 ms for the next
+    ones (measured on the 2-core machine): it loads the catalog entries of every table and index the
+    statements touch, and parses and plans them. A web process's pool holds one connection per request
+    thread, so the first burst of joins after a start (a deploy, a restart) paid that once per connection,
+    while it was queueing. Each warmer runs its statements once on each pooled connection, prepared as
+    ``hot_cursor`` prepares them (the same text and parameter types, so the requests reuse them), with
+    values that match no row: nothing is read, locked or written.
+    The first join on a warmed connection cost 2.0-2.3 ms of PostgreSQL CPU instead of about 5 ms (what is
+    left is the first firing of the foreign-key triggers, which only real rows reach).
+
+    Runs in ``webapp.wsgi.warm_up``, before the process takes requests. Without a pool (the embedded
+    SQLite, ``DJANGO_CONN_MAX_AGE``, Celery) there is nothing to warm: connections are opened by whichever
+    thread needs one.
+    """
+    db = connections[alias]
+    pool = getattr(db, "pool", None) if db.vendor == "postgresql" else None
+    if pool is None or not _WARMERS:
+        return 0
+    db.ensure_connection()  # opens the pool, which opens its connections in the background
+    db.close()  # and gives this thread's back, so every connection can be taken below
+    taken = [pool.getconn() for _ in range(pool.max_size)]
+    try:
+        for raw in taken:
+            # Pooled connections are in autocommit: each statement is its own transaction. Not one rolled
+            # back: psycopg forgets every statement it prepared on a connection when it sees a ROLLBACK.
+            with _preparing_cursor(raw) as cursor:
+                hot = HotCursor(cursor, prepare=True, db=db)
+                for warmer in _WARMERS:
+                    warmer(hot)
+    finally:
+        for raw in taken:
+            pool.putconn(raw)
+    return len(taken)
 
 
 class SqlNames:

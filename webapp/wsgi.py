@@ -15,15 +15,21 @@ def warm_up(app=application) -> None:
 
     Its first request would otherwise import every view module (Django loads the URLconf lazily),
     build the middleware chain's lazy parts and the hot paths' statements -- about 0.7 s of CPU measured
-    on the 2-core machine, paid by whatever burst of joins hits a freshly (re)started process. The
-    database connection it opens (in this thread, not a request thread) is closed again.
+    on the 2-core machine, paid by whatever burst of joins hits a freshly (re)started process. Then each
+    connection of the process's database pool runs the worker API's statements once
+    (``webapp.db.warm_pool``). The database connection it opens (in this thread, not a request thread)
+    is closed again.
     """
     from django.db import connections
     from django.test import RequestFactory
 
+    from webapp.db import warm_pool
+
     environ = RequestFactory(SERVER_NAME="127.0.0.1").get("/healthz").environ
     try:
         app(environ, lambda status, headers, exc_info=None: None)
+        # Every pooled connection: the worker API's statements prepared, their tables' catalog entries loaded.
+        warm_pool()
     finally:
         connections.close_all()
     # What is alive now (modules, settings, the URLconf, templates, the app) lives as long as the process.

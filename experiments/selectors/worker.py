@@ -22,7 +22,7 @@ from experiments.models import CHOICE_KINDS, Assignment, AssignmentStatus, Exper
 from experiments.selectors.questionnaire import owes_questionnaire
 from experiments.selectors.screening import needs_headphone_screen
 from webapp import tokens
-from webapp.db import SqlNames, hot_cursor
+from webapp.db import HotCursor, SqlNames, hot_cursor
 
 MEDIA_PURPOSE = "media"
 RATING_SCALE = [
@@ -154,6 +154,15 @@ def state_for_token(token: str) -> StateRow | None:
         pk=assignment_id, n_trials=n_trials, status=status, last_activity_at=_db_datetime(last_activity_at)
     )
     return StateRow(assignment=assignment, answered=frozenset(row[4] for row in rows if row[4] is not None))
+
+
+def warm_statements(cursor: HotCursor) -> None:
+    """The trial fetch's and the state's statements, run for a token that matches no session
+    (``webapp.db.warm_pool``)."""
+    cursor.execute(_trial_request_sql(), [0, ""])
+    cursor.fetchone()
+    cursor.execute(_state_sql(), [""])
+    cursor.fetchone()
 
 
 def fresh_state(assignment: Assignment) -> StateRow:

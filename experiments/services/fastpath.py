@@ -138,6 +138,13 @@ def record_common_case(
     )
 
 
+def warm_statements(cursor: HotCursor) -> None:
+    """The answer's first statement, run with values that match no row (``webapp.db.warm_pool``). The
+    second inserts, so it is prepared by the first answer on each connection."""
+    cursor.execute(_statements().lock_current_assignment, ["", 0, ""])
+    cursor.fetchone()
+
+
 # --- the statements, from model metadata --------------------------------------------------------------
 
 _LAST_ACTIVITY = Assignment._meta.get_field("last_activity_at")

@@ -112,3 +112,56 @@ def test_pooled_connections_are_reused_with_their_prepared_statements(tmp_path):
     (pid, prepared), *later = ast.literal_eval(result.stdout)
     # One backend for all three "requests", and what the first prepared is still prepared (not again).
     assert prepared >= 1 and later == [(pid, prepared), (pid, prepared)]
+
+
+WARM = """
+import django; django.setup()
+from django.db import connection
+from webapp.wsgi import application, warm_up
+warm_up(application)
+pool = connection.pool
+taken = [pool.getconn() for _ in range(pool.max_size)]
+print([
+    (c.info.backend_pid, sorted(" ".join(r[0].split())[:40] for r in c.execute("SELECT statement FROM pg_prepared_statements")))
+    for c in taken
+])
+"""
+
+
+@pytest.mark.django_db
+def test_a_web_process_prepares_the_worker_api_on_every_pooled_connection_before_its_first_request(tmp_path):
+    from django.db import connection
+
+    from experiments.selectors import worker
+    from experiments.services import allocation, fastpath
+    from webapp.db import warm_pool
+
+    assert warm_pool() == 0  # no pool here (the tests' persistent connection): nothing to warm
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "MVFIT_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "DJANGO_DB_POOL_SIZE": "3",
+    }
+    result = subprocess.run([sys.executable, "-c", WARM], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    connections = ast.literal_eval(result.stdout)
+    assert len({pid for pid, _ in connections}) == 3
+    sql = allocation._statements()
+    expected = sorted(
+        " ".join(text.replace("%s", "$").split())[:40]
+        for text in (
+            sql.lock_by_token,
+            sql.claim,
+            sql.claim_unseen,
+            fastpath._statements().lock_current_assignment,
+            worker._trial_request_sql(),
+            worker._state_sql(),
+        )
+    )
+    for _, prepared in connections:
+        # The texts as psycopg sends them ($1 for %s): the join's, the answer's first and the trial fetch's
+        # and state's -- on every connection, so no request is the first to load or plan them.
+        assert [text.split("$")[0] for text in prepared] == [text.split("$")[0] for text in expected]
