@@ -46,6 +46,31 @@ def answer_all(assignment, *, skip_last=False):
         answer_trial(assignment, trial.position, rating=4)
 
 
+def start_at_once(participants) -> tuple[list[Assignment], list[str], list[Exception]]:
+    """Every participant presses Start at the same moment, each in a thread with its own connection:
+    the assignments handed out, the refusal codes, and any other error."""
+    started, refused, errors = [], [], []
+    barrier = threading.Barrier(len(participants))
+
+    def start(p):
+        try:
+            barrier.wait()
+            started.append(allocate_assignment(participant=p))
+        except AllocationError as exc:
+            refused.append(exc.code)
+        except Exception as exc:  # collected and asserted by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return started, refused, errors
+
+
 @pytest.mark.django_db
 def test_bundles_go_out_least_filled_first_and_a_repeat_start_returns_the_same_one():
     experiment = open_study()
@@ -204,24 +229,9 @@ def test_a_worker_who_comes_back_gets_their_released_bundle_back_if_nobody_took_
 def test_concurrent_starts_on_postgresql_never_share_a_bundle():
     experiment = open_study(library=make_library(n_clips=10, n_excerpts=4), trials_per_assignment=4)
     participants = [participant(experiment, f"W{i}") for i in range(12)]
-    results, errors = [], []
-    barrier = threading.Barrier(len(participants))
-
-    def start(p):
-        try:
-            barrier.wait()
-            results.append(allocate_assignment(participant=p).bundle_id)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    started, refused, errors = start_at_once(participants)
+    assert not errors and not refused
+    results = [assignment.bundle_id for assignment in started]
     assert len(results) == len(set(results)) == 12
 
 
@@ -233,25 +243,8 @@ def test_a_burst_of_more_starts_than_bundles_claims_each_bundle_once():
     experiment = open_study(library=make_library(n_clips=6, n_excerpts=4), trials_per_assignment=4)
     n_bundles = Bundle.objects.filter(experiment=experiment).count()
     participants = [participant(experiment, f"B{i}") for i in range(n_bundles + 6)]
-    claimed, refused, errors = [], [], []
-    barrier = threading.Barrier(len(participants))
-
-    def start(p):
-        try:
-            barrier.wait()
-            claimed.append(allocate_assignment(participant=p).bundle_id)
-        except AllocationError as exc:
-            refused.append(exc.code)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    started, refused, errors = start_at_once(participants)
+    claimed = [assignment.bundle_id for assignment in started]
     assert not errors
     assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == n_bundles
     assert refused == ["no_work"] * 6
@@ -309,25 +302,7 @@ def test_concurrent_first_starts_of_one_worker_never_share_a_pairing():
     experiment = open_study(library=make_library(n_clips=20, n_excerpts=4), judgments_per_item=6)
     workers = ["X1", "X2", "X3"]
     participants = [participant(experiment, w, f"{w}-{n}") for n in range(4) for w in workers]
-    started, refused, errors = [], [], []
-    barrier = threading.Barrier(len(participants))
-
-    def start(p):
-        try:
-            barrier.wait()
-            started.append(allocate_assignment(participant=p).pk)
-        except AllocationError as exc:
-            refused.append(exc.code)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    started, refused, errors = start_at_once(participants)
     assert not errors and set(refused) <= {"no_work"} and len(started) >= 2 * len(workers)
     for worker in workers:
         bundles = Assignment.objects.filter(participant__worker_id=worker).values_list("bundle", flat=True)

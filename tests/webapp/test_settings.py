@@ -94,20 +94,24 @@ print(seen)
 """
 
 
-@pytest.mark.django_db
-def test_pooled_connections_are_reused_with_their_prepared_statements(tmp_path):
+def _run_pooled(script: str, data_dir: Path, *, pool_size: int) -> subprocess.CompletedProcess:
+    """``script`` in a process of its own with a pool of ``pool_size`` connections to the tests' database."""
     from django.db import connection
 
-    name = connection.settings_dict["NAME"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
     env |= {
         "DJANGO_SETTINGS_MODULE": "webapp.settings",
-        "MVFIT_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+        "MVFIT_DATA_DIR": str(data_dir),
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
         "DJANGO_SECRET_KEY": "x" * 50,
-        "DJANGO_DB_POOL_SIZE": "1",
+        "DJANGO_DB_POOL_SIZE": str(pool_size),
     }
-    result = subprocess.run([sys.executable, "-c", REUSE], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.django_db
+def test_pooled_connections_are_reused_with_their_prepared_statements(tmp_path):
+    result = _run_pooled(REUSE, tmp_path, pool_size=1)
     assert result.returncode == 0, result.stderr
     (pid, prepared), *later = ast.literal_eval(result.stdout)
     # One backend for all three "requests", and what the first prepared is still prepared (not again).
@@ -130,22 +134,12 @@ print([
 
 @pytest.mark.django_db
 def test_a_web_process_prepares_the_worker_api_on_every_pooled_connection_before_its_first_request(tmp_path):
-    from django.db import connection
-
     from experiments.selectors import worker
     from experiments.services import allocation, fastpath
     from webapp.db import warm_pool
 
     assert warm_pool() == 0  # no pool here (the tests' persistent connection): nothing to warm
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "webapp.settings",
-        "MVFIT_DATA_DIR": str(tmp_path),
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}",
-        "DJANGO_SECRET_KEY": "x" * 50,
-        "DJANGO_DB_POOL_SIZE": "3",
-    }
-    result = subprocess.run([sys.executable, "-c", WARM], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = _run_pooled(WARM, tmp_path, pool_size=3)
     assert result.returncode == 0, result.stderr
     connections = ast.literal_eval(result.stdout)
     assert len({pid for pid, _ in connections}) == 3
