@@ -46,29 +46,35 @@ def answer_all(assignment, *, skip_last=False):
         answer_trial(assignment, trial.position, rating=4)
 
 
-def start_at_once(participants) -> tuple[list[Assignment], list[str], list[Exception]]:
-    """Every participant presses Start at the same moment, each in a thread with its own connection:
-    the assignments handed out, the refusal codes, and any other error."""
-    started, refused, errors = [], [], []
-    barrier = threading.Barrier(len(participants))
+def at_once(action, items) -> tuple[list, list[Exception]]:
+    """``action(item)`` for every item at the same moment, each in a thread with its own connection: what
+    the calls returned, and what they raised."""
+    returned, raised = [], []
+    barrier = threading.Barrier(len(items))
 
-    def start(p):
+    def run(item):
         try:
             barrier.wait()
-            started.append(allocate_assignment(participant=p))
-        except AllocationError as exc:
-            refused.append(exc.code)
-        except Exception as exc:  # collected and asserted by the caller
-            errors.append(exc)
+            returned.append(action(item))
+        except Exception as exc:  # collected for the caller to assert on
+            raised.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=start, args=(p,)) for p in participants]
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return started, refused, errors
+    return returned, raised
+
+
+def start_at_once(participants) -> tuple[list[Assignment], list[str], list[Exception]]:
+    """Every participant presses Start at the same moment: the assignments handed out, the refusal codes,
+    and any other error."""
+    started, raised = at_once(lambda p: allocate_assignment(participant=p), participants)
+    refused = [exc.code for exc in raised if isinstance(exc, AllocationError)]
+    return started, refused, [exc for exc in raised if not isinstance(exc, AllocationError)]
 
 
 @pytest.mark.django_db
@@ -270,24 +276,8 @@ def test_concurrent_completions_of_bundles_sharing_items_all_count():
     assignments = [allocate_assignment(participant=participant(experiment, f"W{i}")) for i in range(6)]
     for assignment in assignments:
         answer_all(assignment, skip_last=True)
-    barrier = threading.Barrier(len(assignments))
-    errors = []
-
-    def finish(assignment):
-        try:
-            last = Trial.objects.filter(bundle=assignment.bundle).order_by("-position").first()
-            barrier.wait()
-            answer_trial(assignment, last.position, rating=2)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=finish, args=(a,)) for a in assignments]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    last = {a.pk: Trial.objects.filter(bundle=a.bundle).order_by("-position").first().position for a in assignments}
+    _, errors = at_once(lambda a: answer_trial(a, last[a.pk], rating=2), assignments)
     assert not errors
     assert set(Item.objects.filter(experiment=experiment).values_list("completed_count", flat=True)) == {6}
     assert Assignment.objects.filter(experiment=experiment, status=AssignmentStatus.COMPLETED).count() == 6
