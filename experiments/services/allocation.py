@@ -55,12 +55,14 @@ MAX_ALLOCATION_ATTEMPTS = 5
 
 
 class AllocationError(Exception):
-    """No assignment can be handed out; ``reason`` is shown to the worker."""
+    """No assignment can be handed out; ``reason`` is shown to the worker. ``wrote``: the join had written
+    something before it was refused (an adaptive round planned), which its transaction must not keep."""
 
-    def __init__(self, reason: str, *, code: str) -> None:
+    def __init__(self, reason: str, *, code: str, wrote: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
+        self.wrote = wrote
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,24 @@ def _allocate(*, key: str, value: object, check_ready: bool, now: datetime | Non
     """Joins come in bursts (a study launches by posting HITs), so the common case is two hand-written,
     prepared statements (``webapp.db.hot_cursor``) in one transaction: lock the participant and read
     everything the rules need, then claim + assign + expose (``_take_bundle``). A retry (another start of
-    the same worker exposed one of these pairings first) runs a fresh transaction: no savepoints."""
+    the same worker exposed one of these pairings first) runs a fresh transaction: no savepoints.
+
+    A refusal that wrote nothing (the study is closed or full, the worker is not ready or at their cap)
+    leaves its transaction by COMMIT, not ROLLBACK: both only release the participant's lock there, but
+    psycopg forgets every statement it prepared on the connection at a ROLLBACK (and deallocates them
+    on the server with one more round trip), so once a study is full each refused join would make the
+    answers that follow on its connection prepare their statements again."""
     now = now or timezone.now()
     for _ in range(MAX_ALLOCATION_ATTEMPTS):
         try:
             with transaction.atomic():
-                return _allocate_once(key=key, value=value, check_ready=check_ready, now=now)
+                try:
+                    return _allocate_once(key=key, value=value, check_ready=check_ready, now=now)
+                except AllocationError as refusal:
+                    if refusal.wrote:
+                        raise
+                    refused = refusal
+            raise refused
         except IntegrityError:
             # Another start of the same worker (a second MTurk assignment in another tab) exposed one of
             # these pairings first, or SQLite let two starts race for one bundle: try the next bundle.
@@ -154,12 +168,15 @@ def _take_bundle(*, experiment: Experiment, participant: Participant, now: datet
     if assignment is None and adaptive_policy(experiment) is not None:
         # Nothing fits: plan the next round from the answers (a no-op while anything else is on offer,
         # or when a concurrent start has just planned it, which this query then sees).
-        extend_adaptive_design(experiment=experiment)
+        planned = extend_adaptive_design(experiment=experiment)
         assignment = _claim(experiment=experiment, participant=participant, now=now, seen_any=seen_any)
+    else:
+        planned = 0
     if assignment is None:
         raise AllocationError(
             "There is no work left for you in this study (all of it is taken, or you have already seen it). Thank you!",
             code="no_work",
+            wrote=planned > 0,
         )
     if experiment.max_bundles_per_worker is not None:
         WorkerBundleSlot.objects.create(

@@ -300,3 +300,51 @@ def test_concurrent_first_starts_of_one_worker_never_share_a_pairing():
         assert len(bundles) >= 2 and len(shown) == len(set(shown))  # no pairing in two of their bundles
         exposed = Exposure.objects.filter(experiment=experiment, worker_id=worker).values_list("pairing_id", flat=True)
         assert sorted(exposed) == sorted(shown)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_join_keeps_the_prepared_statements_of_its_connection():
+    """A refusal that wrote nothing commits instead of rolling back: psycopg forgets every prepared
+    statement of a connection at a ROLLBACK, and the worker API's statements would be prepared again."""
+    from experiments.services.allocation import begin_work
+
+    def prepared() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid(), count(*) FROM pg_prepared_statements")
+            return cursor.fetchone()
+
+    experiment = open_study()
+    allocate_assignment(participant=participant(experiment, "W1"))  # a join: its statements are prepared
+    unready = participant(experiment, "W2")  # has not consented yet
+    with pytest.raises(AllocationError) as refusal:
+        begin_work(session_token=unready.token)
+    assert refusal.value.code == "not_ready"
+    backend, after_refusal = prepared()
+    assert after_refusal >= 3  # the lock by participant, the claim and the lock by token are still prepared
+    close_experiment(experiment=experiment)
+    with pytest.raises(AllocationError, match="not accepting new work"):
+        allocate_assignment(participant=participant(experiment, "W3"))
+    assert prepared() == (backend, after_refusal)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_after_an_adaptive_round_was_planned_keeps_nothing_of_it(monkeypatch):
+    """The one refusal that comes after a write (nothing fit even after the next adaptive round was
+    planned) still rolls its transaction back."""
+    from experiments.services import allocation
+
+    experiment = open_study()
+    late = participant(experiment, "W1")
+
+    def plan_a_round(*, experiment):
+        Bundle.objects.filter(experiment=experiment).update(round=99)  # what the refusal must not keep
+        return 1
+
+    monkeypatch.setattr(allocation, "adaptive_policy", lambda experiment: object())
+    monkeypatch.setattr(allocation, "_claim", lambda **kwargs: None)  # nothing fits this worker
+    monkeypatch.setattr(allocation, "extend_adaptive_design", plan_a_round)
+    with pytest.raises(AllocationError) as refusal:
+        allocate_assignment(participant=late)
+    assert refusal.value.code == "no_work" and refusal.value.wrote
+    assert Bundle.objects.filter(experiment=experiment).exists()
+    assert not Bundle.objects.filter(experiment=experiment, round=99).exists()
