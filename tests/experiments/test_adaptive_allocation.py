@@ -1,11 +1,9 @@
 """Adaptive allocation on PostgreSQL: opt-in config, rounds planned from the answers, invariants kept."""
 
-import threading
 import uuid
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from experiments.design.config import DesignError
 from experiments.models import Assignment, AssignmentStatus, Bundle, BundlePairing, Exposure, Item, Trial
@@ -14,6 +12,7 @@ from experiments.services.lifecycle import open_experiment
 from experiments.services.participants import enter_via_mturk
 from experiments.services.rounds import extend_adaptive_design
 from tests.factories.experiments import answer_trial, make_experiment, make_library
+from tests.support.concurrency import at_once
 
 ADAPTIVE = {"target_half_width": 1.0, "min_ratings": 2}
 
@@ -194,23 +193,7 @@ def test_concurrent_starts_after_the_first_rounds_plan_one_round_and_never_share
     participants = [
         enter_via_mturk(experiment=experiment, worker_id=f"C{i}", assignment_id=uuid.uuid4().hex) for i in range(12)
     ]
-    results, errors = [], []
-    barrier = threading.Barrier(len(participants))
-
-    def go(p):
-        try:
-            barrier.wait()
-            results.append(allocate_assignment(participant=p).bundle_id)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=go, args=(p,)) for p in participants]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = at_once(lambda p: allocate_assignment(participant=p).bundle_id, participants)
     assert not errors
     assert len(results) == len(set(results)) == 12
     # One new round (24 pairings in bundles of 2 = 12 bundles), not one per concurrent start.

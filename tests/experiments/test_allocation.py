@@ -1,6 +1,5 @@
 """Handing out bundles: order, idempotence, no repeated pairing per worker, concurrency, timeouts."""
 
-import threading
 import uuid
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ from experiments.services.answers import AnswerInput, assignment_ref, record_ans
 from experiments.services.lifecycle import close_experiment, open_experiment
 from experiments.services.participants import enter_via_mturk
 from tests.factories.experiments import answer_trial, make_experiment, make_library
+from tests.support.concurrency import at_once
 
 
 def open_study(**kwargs):
@@ -44,29 +44,6 @@ def answer_all(assignment, *, skip_last=False):
         trials = trials[:-1]
     for trial in trials:
         answer_trial(assignment, trial.position, rating=4)
-
-
-def at_once(action, items) -> tuple[list, list[Exception]]:
-    """``action(item)`` for every item at the same moment, each in a thread with its own connection: what
-    the calls returned, and what they raised."""
-    returned, raised = [], []
-    barrier = threading.Barrier(len(items))
-
-    def run(item):
-        try:
-            barrier.wait()
-            returned.append(action(item))
-        except Exception as exc:  # collected for the caller to assert on
-            raised.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(item,)) for item in items]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return returned, raised
 
 
 def start_at_once(participants) -> tuple[list[Assignment], list[str], list[Exception]]:

@@ -1,11 +1,9 @@
 """The spending cap holds under concurrency and under any sequence of reserve / commit / release."""
 
 import contextlib
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +12,7 @@ from mturk.modes import Mode
 from mturk.selectors import spending
 from mturk.services import budget
 from tests.factories.mturk import MTurkAssignmentFactory, MTurkStudyFactory
+from tests.support.concurrency import at_once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -24,24 +23,14 @@ def test_concurrent_reservations_never_exceed_the_cap():
         Bonus.objects.create(assignment=MTurkAssignmentFactory(), worker_id=f"A{i}", amount=Decimal("2.50"), reason="r")
         for i in range(8)
     ]
-    barrier = threading.Barrier(len(bonuses))
-    outcomes = []
 
     def reserve(bonus):
-        try:
-            barrier.wait()
-            budget.reserve(study=study, mode=Mode.SANDBOX, kind=Spend.Kind.BONUS, amount=Decimal("3.00"), bonus=bonus)
-            outcomes.append("reserved")
-        except budget.SpendingCapExceeded:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+        budget.reserve(study=study, mode=Mode.SANDBOX, kind=Spend.Kind.BONUS, amount=Decimal("3.00"), bonus=bonus)
+        return "reserved"
 
-    threads = [threading.Thread(target=reserve, args=(b,)) for b in bonuses]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reserved, raised = at_once(reserve, bonuses)
+    outcomes = reserved + ["refused" for exc in raised if isinstance(exc, budget.SpendingCapExceeded)]
+    assert len(outcomes) == len(bonuses)  # nothing else was raised
     assert sorted(outcomes) == ["refused"] * 5 + ["reserved"] * 3
     assert spending(study=study, mode=Mode.SANDBOX).reserved == Decimal("9.00")
 
