@@ -8,11 +8,12 @@ so a renamed table, column or model field changes the SQL with it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
@@ -81,6 +82,7 @@ def _preparing_cursor(raw: Any) -> Any:
 
 Warmer = Callable[[HotCursor], None]
 _WARMERS: list[Warmer] = []
+logger = logging.getLogger(__name__)
 
 
 def warms_connections(warmer: Warmer) -> Warmer:
@@ -106,16 +108,21 @@ def warm_pool(alias: str = DEFAULT_DB_ALIAS) -> int:
 
     Runs in ``webapp.wsgi.warm_up``, before the process takes requests. Without a pool (the embedded
     SQLite, ``DJANGO_CONN_MAX_AGE``, Celery) there is nothing to warm: connections are opened by whichever
-    thread needs one.
+    thread needs one. It is an optimisation only: when the database cannot be reached or is not migrated
+    yet, it logs a warning and returns 0, and the process starts anyway (its health check then says what
+    is wrong), exactly as it did before warming existed.
     """
+    import psycopg
+
     db = connections[alias]
     pool = getattr(db, "pool", None) if db.vendor == "postgresql" else None
     if pool is None or not _WARMERS:
         return 0
-    db.ensure_connection()  # opens the pool, which opens its connections in the background
-    db.close()  # and gives this thread's back, so every connection can be taken below
-    taken = [pool.getconn() for _ in range(pool.max_size)]
+    taken: list[Any] = []
     try:
+        db.ensure_connection()  # opens the pool, which opens its connections in the background
+        db.close()  # and gives this thread's back, so every connection can be taken below
+        taken = [pool.getconn() for _ in range(pool.max_size)]
         for raw in taken:
             # Pooled connections are in autocommit: each statement is its own transaction. Not one rolled
             # back: psycopg forgets every statement it prepared on a connection when it sees a ROLLBACK.
@@ -123,6 +130,9 @@ def warm_pool(alias: str = DEFAULT_DB_ALIAS) -> int:
                 hot = HotCursor(cursor, prepare=True, db=db)
                 for warmer in _WARMERS:
                     warmer(hot)
+    except (DatabaseError, psycopg.Error) as exc:  # psycopg's own: the pool's timeout, a warmer's statement
+        logger.warning("Pooled connections not warmed (the process starts anyway): %s", exc)
+        return 0
     finally:
         for raw in taken:
             pool.putconn(raw)

@@ -159,3 +159,24 @@ def test_a_web_process_prepares_the_worker_api_on_every_pooled_connection_before
         # The texts as psycopg sends them ($1 for %s): the join's, the answer's first and the trial fetch's
         # and state's -- on every connection, so no request is the first to load or plan them.
         assert [text.split("$")[0] for text in prepared] == [text.split("$")[0] for text in expected]
+
+
+WARM_FAILS = """
+import django; django.setup()
+from django.db import connection
+from webapp import db
+from webapp.wsgi import application, warm_up
+db.warms_connections(lambda cursor: cursor.execute("SELECT * FROM no_such_table", []))  # as if not migrated
+warm_up(application)  # must not raise: the process still starts
+pool = connection.pool
+taken = [pool.getconn() for _ in range(pool.max_size)]
+print([c.execute("SELECT 1").fetchone()[0] for c in taken])
+"""
+
+
+@pytest.mark.django_db
+def test_a_web_process_starts_when_its_connections_cannot_be_warmed(tmp_path):
+    result = _run_pooled(WARM_FAILS, tmp_path, pool_size=2)
+    assert result.returncode == 0, result.stderr
+    assert ast.literal_eval(result.stdout) == [1, 1]  # every connection went back to the pool, usable
+    assert "Pooled connections not warmed" in result.stderr and "no_such_table" in result.stderr
