@@ -586,7 +586,7 @@
         }
       }
     });
-    el.addEventListener("error", function () {
+    var failed = function () {
       record("error", { code: el.error ? el.error.code : null });
       current.failures = (current.failures || 0) + 1;
       offerSkip();
@@ -594,7 +594,11 @@
       button.disabled = false;
       button.textContent = "⟳ Retry";
       slot.failed = true;
-    });
+    };
+    el.addEventListener("error", failed);
+    // A preloaded clip that failed while it waited in the preload box fired its error event before this
+    // listener existed: offer Retry (and count the failure) now instead of a Play that cannot play.
+    if (el.error) failed();
     el.addEventListener("stalled", function () {
       record("stalled");
     });
